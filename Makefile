@@ -1,0 +1,70 @@
+# guomi: the README's two commands are `make run` and `make test`.
+# Every target sets up what it needs from scratch: a virtual environment in
+# .venv, Python dependencies pinned in pyproject.toml, the Rust extension
+# built once in release mode (cached by cargo in target/).
+
+SHELL        := /bin/bash
+PYTHON       ?= python3
+VENV         := .venv
+PY           := $(VENV)/bin/python
+STAMP        := $(VENV)/.deps-stamp
+EXTRAS       ?= test,lint
+# Parallel work on one checkout (several shells, several helpers) must not
+# run two maturin builds into one venv at once.
+BUILD_LOCK   := flock $(CURDIR)/target/.guomi-build.lock
+PYTEST_ARGS  ?=
+PROFILE      ?= release
+
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: all run test test-rust test-python build venv lint fmt bench clean
+
+all: build
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "maturin==1.16.0"
+	@touch $@
+
+venv: $(STAMP)
+
+## build: compile the Rust core in release mode and install it into .venv
+build: $(STAMP)
+	@mkdir -p target
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BUILD_LOCK) $(VENV)/bin/maturin develop --profile $(PROFILE) --extras $(EXTRAS)
+
+## run: the main job (for now a demonstration of the library)
+run: build
+	$(PY) -m guomi.demo
+
+## test: set up from scratch and pass every test (Rust and Python)
+test: build test-rust test-python
+
+test-rust:
+	cargo test --workspace --exclude guomi-py --quiet
+
+test-python: build
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## lint: ruff, mypy --strict, import-linter, clippy -D warnings, rustfmt --check
+lint: build
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy --strict src/guomi
+	$(VENV)/bin/lint-imports
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo fmt --all -- --check
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+	cargo fmt --all
+
+## bench: same-run benchmarks against OpenSSL, pyca and gmssl; see bench/RESULTS.md
+bench:
+	$(MAKE) build EXTRAS=test,lint,bench
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis

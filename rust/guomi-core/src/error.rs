@@ -1,0 +1,89 @@
+//! The single error type of guomi-core.
+//!
+//! Messages name what is wrong with the *shape* of an input (a length, a
+//! range, an encoding) and never contain key bytes, plaintext or any other
+//! secret. Authentication failures carry no detail at all, on purpose: a
+//! decryption oracle must not learn which check failed.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// What kind of failure happened; the Python glue maps each kind to one
+/// exception class of `guomi.exceptions`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A key of the wrong length or an unusable value (maps to `InvalidKey`).
+    InvalidKey,
+    /// A nonce, IV, tweak, tag length or data length that the algorithm
+    /// does not accept (maps to `InvalidArgumentError`).
+    InvalidArgument,
+    /// An AEAD tag or MAC did not verify (maps to `InvalidTag`).
+    InvalidTag,
+    /// A signature did not verify (maps to `InvalidSignature`).
+    InvalidSignature,
+    /// A public-key decryption failed; deliberately vague (maps to `DecryptionError`).
+    Decryption,
+    /// A malformed encoding: DER, point, ciphertext layout (maps to `InvalidEncodingError`).
+    InvalidEncoding,
+    /// A streaming object was used after it was finalized (maps to `AlreadyFinalizedError`).
+    AlreadyFinalized,
+}
+
+/// An error from guomi-core: a kind plus a message safe to show anyone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+}
+
+/// Result alias used throughout the crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Builds an error. `message` must not contain secret material.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+    /// The failure's kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    /// A message that names the problem without revealing secrets.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// Shorthand for an [`ErrorKind::InvalidKey`] error.
+    pub fn invalid_key(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::InvalidKey, message)
+    }
+    /// Shorthand for an [`ErrorKind::InvalidArgument`] error.
+    pub fn invalid_argument(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+    /// Shorthand for an [`ErrorKind::InvalidEncoding`] error.
+    pub fn invalid_encoding(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::InvalidEncoding, message)
+    }
+    /// The one, detail-free AEAD failure.
+    pub fn invalid_tag() -> Self {
+        Self::new(
+            ErrorKind::InvalidTag,
+            "authentication failed: the data, associated data, nonce or key is wrong",
+        )
+    }
+    /// The one, detail-free signature failure.
+    pub fn invalid_signature() -> Self {
+        Self::new(ErrorKind::InvalidSignature, "signature verification failed")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,1 @@
+//! ZUC-128 with 128-EEA3 and 128-EIA3. PLACEHOLDER.

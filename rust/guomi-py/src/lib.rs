@@ -1,0 +1,81 @@
+//! guomi._rust: the PyO3 glue between guomi-core and the Python package.
+//!
+//! Only translation happens here: Python buffers in, `bytes` out, core errors
+//! to `guomi.exceptions`, the GIL released around bulk work. No algorithm
+//! lives in this crate. Each algorithm family registers its functions and
+//! classes from its own module; names are flat on `guomi._rust` and prefixed
+//! by family (`sm3_digest`, `Sm4Gcm`, ...).
+//!
+//! No panic may cross into Python: PyO3 turns a panic in a `#[pyfunction]`
+//! into `PanicException`, and the core is written not to panic on any input;
+//! the Python tests feed malformed inputs to every entry point to prove it.
+
+use pyo3::prelude::*;
+
+mod buffers;
+mod errors;
+mod hash;
+mod sm2;
+mod sm4;
+mod sm4_aead;
+mod zuc;
+
+/// Reads `GUOMI_BACKEND` once at import and forces the portable path if asked.
+/// (The core does no I/O, so the environment is read here.)
+fn apply_backend_override() {
+    if let Ok(v) = std::env::var("GUOMI_BACKEND") {
+        let wanted = match v.trim().to_ascii_lowercase().as_str() {
+            "portable" => Some(guomi_core::backend::Backend::Portable),
+            "aesni" | "aesni-avx2" => Some(guomi_core::backend::Backend::AesNiAvx2),
+            "gfni" | "gfni-avx512" => Some(guomi_core::backend::Backend::GfniAvx512),
+            _ => None,
+        };
+        if let Some(b) = wanted {
+            guomi_core::backend::force(b);
+        }
+    }
+}
+
+/// The name of the SM4 implementation path in use.
+#[pyfunction]
+fn backend() -> &'static str {
+    guomi_core::backend::active().name()
+}
+
+/// The fastest path this CPU supports, ignoring `GUOMI_BACKEND`.
+#[pyfunction]
+fn detected_backend() -> &'static str {
+    guomi_core::backend::detect().name()
+}
+
+/// Switches the SM4 path for objects created from now on and returns the
+/// path in force (an unsupported request falls back to `"portable"`).
+/// For tests and benchmarks, which compare the paths in one process.
+#[pyfunction]
+fn set_backend(name: &str) -> PyResult<&'static str> {
+    let wanted = match name {
+        "portable" => guomi_core::backend::Backend::Portable,
+        "aesni-avx2" => guomi_core::backend::Backend::AesNiAvx2,
+        "gfni-avx512" => guomi_core::backend::Backend::GfniAvx512,
+        _ => {
+            return Err(errors::invalid_argument(format!(
+                "unknown backend {name:?}"
+            )))
+        }
+    };
+    Ok(guomi_core::backend::force(wanted).name())
+}
+
+#[pymodule]
+fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    apply_backend_override();
+    m.add_function(wrap_pyfunction!(backend, m)?)?;
+    m.add_function(wrap_pyfunction!(detected_backend, m)?)?;
+    m.add_function(wrap_pyfunction!(set_backend, m)?)?;
+    hash::register(m)?;
+    sm4::register(m)?;
+    sm4_aead::register(m)?;
+    zuc::register(m)?;
+    sm2::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,20 @@
+"""Shared fixtures: the SM4 backend switch (see tests/helpers.py for the vectors)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from guomi import _rust
+from tests.helpers import available_backends
+
+
+@pytest.fixture(params=available_backends())
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs the test once per SM4 path; objects must be created inside the test."""
+    previous = _rust.backend()
+    in_force = _rust.set_backend(request.param)
+    assert in_force == request.param
+    yield in_force
+    _rust.set_backend(previous)
