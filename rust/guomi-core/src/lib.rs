@@ -12,6 +12,8 @@
 //!   its confidentiality modes, [`sm4::xts`], [`sm4::gcm`], [`sm4::ccm`].
 //! - [`zuc`]: ZUC-128, 128-EEA3 and 128-EIA3.
 //! - [`sm2`]: the SM2 curve, signatures, encryption and key exchange.
+//! - [`formats`]: DER/PEM key formats for SM2 (PKCS#8, encrypted PKCS#8,
+//!   SEC1, SubjectPublicKeyInfo).
 //! - [`backend`]: which SIMD path is in use, chosen once from CPU features.
 //! - [`error`]: the one error type every fallible function returns.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -19,6 +21,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod formats;
 pub mod hmac;
 pub mod kdf;
 pub mod sm2;
