@@ -13,6 +13,9 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyFinalizedError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
     "DecryptionError",
     "GuomiError",
     "InvalidArgumentError",
@@ -21,6 +24,13 @@ __all__ = [
     "InvalidPasswordError",
     "InvalidSignature",
     "InvalidTag",
+    "NotFoundError",
+    "NotInitializedError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "SealedError",
+    "ServiceError",
+    "ServiceUnavailableError",
     "UnsupportedAlgorithmError",
 ]
 
@@ -63,3 +73,61 @@ class AlreadyFinalizedError(GuomiError):
 
 class UnsupportedAlgorithmError(GuomiError):
     """The requested algorithm, mode or format is not supported."""
+
+
+class ServiceError(GuomiError):
+    """The custody service answered with an error (raised by ``guomi.client``).
+
+    ``status`` is the HTTP status, ``code`` the service's machine-readable error code
+    (``{"errors": [{"code": ..., "message": ...}]}``), ``errors`` every error object it sent.
+    Subclasses name the common statuses so callers can catch what they handle.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        code: str = "",
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.errors = errors if errors is not None else []
+
+
+class BadRequestError(ServiceError, ValueError):
+    """400: the request was malformed or named a bad value (the message names the field)."""
+
+
+class AuthenticationError(ServiceError):
+    """401: no token, or the token is unknown, expired or revoked."""
+
+
+class PermissionDeniedError(ServiceError):
+    """403: the token's policies do not grant this capability on this key."""
+
+
+class NotFoundError(ServiceError):
+    """404: no such key (or path)."""
+
+
+class ConflictError(ServiceError):
+    """409: the request conflicts with the current state (key exists, already initialised...)."""
+
+
+class PayloadTooLargeError(ServiceError):
+    """413: the body or the batch is larger than the service accepts."""
+
+
+class NotInitializedError(ServiceError):
+    """501: the service has not been initialised (``guomi operator init``)."""
+
+
+class ServiceUnavailableError(ServiceError):
+    """503: the service cannot serve now (sealed, or the audit log cannot be written)."""
+
+
+class SealedError(ServiceUnavailableError):
+    """503 because the service is sealed: an operator must unseal it with key shares."""
