@@ -1,1 +1,248 @@
-//! SM4-GCM (NIST SP 800-38D with SM4; RFC 8998, GB/T 36624-2018). PLACEHOLDER.
+//! SM4-GCM (NIST SP 800-38D with SM4; RFC 8998, GB/T 36624-2018).
+//!
+//! - Any IV length of at least one byte: 12 bytes is the fast path
+//!   (`J0 = IV || 0^31 || 1`), other lengths go through GHASH (§7.1 step 2).
+//! - Tag lengths 12..=16 bytes; 4 and 8 only when explicitly allowed
+//!   (SP 800-38D §5.2.1.2 and Appendix C restrict them to special uses).
+//! - Encryption runs the CTR keystream (the SIMD `ctr32_xor` kernel) and
+//!   GHASH over the same chunk while it is hot in cache.
+//! - Decryption hashes the whole ciphertext and checks the tag (constant-time
+//!   comparison) *before* any plaintext is produced; on failure the output is
+//!   left untouched and only [`Error::invalid_tag`] is returned.
+//!
+//! GMAC (GB/T 15852.3) is GCM with empty plaintext: `encrypt` with empty
+//! data returns just the tag over the associated data.
+
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::ghash::{length_block, Ghash, GhashKey};
+use super::Sm4;
+use crate::error::{Error, Result};
+
+/// Largest plaintext SP 800-38D §5.2.1.1 allows: `2^39 - 256` bits.
+pub const MAX_PLAINTEXT_LEN: u64 = (1u64 << 36) - 32;
+/// Largest associated data: `2^64 - 1` bits, rounded down to whole bytes.
+pub const MAX_AAD_LEN: u64 = (1u64 << 61) - 1;
+/// Largest IV: `2^64 - 1` bits, rounded down to whole bytes.
+pub const MAX_NONCE_LEN: u64 = (1u64 << 61) - 1;
+
+/// Bytes processed per CTR + GHASH step while encrypting: small enough to
+/// stay in L1 between the two passes, large enough for the wide kernels.
+const CHUNK: usize = 2048;
+
+/// An SM4-GCM key with its GHASH key and chosen tag length. Zeroized on drop.
+#[derive(Clone, ZeroizeOnDrop)]
+pub struct Sm4Gcm {
+    cipher: Sm4,
+    ghash: GhashKey,
+    #[zeroize(skip)]
+    tag_len: usize,
+}
+
+impl core::fmt::Debug for Sm4Gcm {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Sm4Gcm {{ tag_len: {}, .. }}", self.tag_len)
+    }
+}
+
+/// Checks a GCM tag length: 12..=16, or 4 / 8 when `allow_short_tags`.
+pub fn check_tag_len(tag_len: usize, allow_short_tags: bool) -> Result<()> {
+    match tag_len {
+        12..=16 => Ok(()),
+        4 | 8 if allow_short_tags => Ok(()),
+        4 | 8 => Err(Error::invalid_argument(format!(
+            "tag_length {tag_len} is only allowed with allow_short_tags=True \
+             (SP 800-38D Appendix C restricts 4- and 8-byte tags)"
+        ))),
+        _ => Err(Error::invalid_argument(format!(
+            "tag_length must be 12..16 bytes (or 4 or 8 with allow_short_tags=True), got {tag_len}"
+        ))),
+    }
+}
+
+impl Sm4Gcm {
+    /// A GCM instance for a 16-byte key and a tag of `tag_len` bytes.
+    pub fn new(key: &[u8], tag_len: usize, allow_short_tags: bool) -> Result<Self> {
+        check_tag_len(tag_len, allow_short_tags)?;
+        let cipher = Sm4::new(key)?;
+        let mut h = [0u8; 16];
+        cipher.encrypt_block(&mut h);
+        let ghash = GhashKey::new(&h);
+        h.zeroize();
+        Ok(Sm4Gcm {
+            cipher,
+            ghash,
+            tag_len,
+        })
+    }
+
+    /// The tag length in bytes.
+    pub fn tag_len(&self) -> usize {
+        self.tag_len
+    }
+
+    /// True if GHASH uses carry-less multiplication instructions.
+    pub fn uses_clmul(&self) -> bool {
+        self.ghash.uses_clmul()
+    }
+
+    /// `J0` from the IV (SP 800-38D §7.1 step 2).
+    fn j0(&self, nonce: &[u8]) -> Result<[u8; 16]> {
+        if nonce.is_empty() {
+            return Err(Error::invalid_argument(
+                "nonce must be at least 1 byte long for GCM, got 0",
+            ));
+        }
+        if nonce.len() as u64 > MAX_NONCE_LEN {
+            return Err(Error::invalid_argument("nonce is longer than GCM allows (2^64-1 bits)"));
+        }
+        if nonce.len() == 12 {
+            let mut j0 = [0u8; 16];
+            j0[..12].copy_from_slice(nonce);
+            j0[15] = 1;
+            Ok(j0)
+        } else {
+            let mut g = Ghash::new(&self.ghash);
+            g.update_padded(nonce);
+            g.update_blocks(&length_block(0, nonce.len()));
+            Ok(g.finalize())
+        }
+    }
+
+    fn check_aad(aad: &[u8]) -> Result<()> {
+        if aad.len() as u64 > MAX_AAD_LEN {
+            return Err(Error::invalid_argument(
+                "associated_data is longer than GCM allows (2^64-1 bits)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_pt_len(len: usize) -> Result<()> {
+        if len as u64 > MAX_PLAINTEXT_LEN {
+            return Err(Error::invalid_argument(format!(
+                "data is longer than GCM allows ({MAX_PLAINTEXT_LEN} bytes, SP 800-38D §5.2.1.1)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// `E_K(J0) xor S`, truncated by the caller.
+    fn tag(&self, j0: &[u8; 16], s: [u8; 16]) -> [u8; 16] {
+        let mut t = *j0;
+        self.cipher.encrypt_block(&mut t);
+        for (a, b) in t.iter_mut().zip(s.iter()) {
+            *a ^= b;
+        }
+        t
+    }
+
+    /// Encrypts `plaintext` into `out`, which must be exactly
+    /// `plaintext.len() + tag_len` bytes: ciphertext, then tag.
+    pub fn encrypt(&self, nonce: &[u8], aad: &[u8], plaintext: &[u8], out: &mut [u8]) -> Result<()> {
+        let n = plaintext.len();
+        if out.len() != n + self.tag_len {
+            return Err(Error::invalid_argument(
+                "output buffer must be plaintext length + tag length",
+            ));
+        }
+        let (ct, tag_out) = out.split_at_mut(n);
+        ct.copy_from_slice(plaintext);
+        let tag = self.encrypt_in_place_detached(nonce, aad, ct)?;
+        tag_out.copy_from_slice(&tag[..self.tag_len]);
+        Ok(())
+    }
+
+    /// Encrypts `buf` in place and returns the full 16-byte tag (truncate
+    /// it to [`Sm4Gcm::tag_len`]).
+    pub fn encrypt_in_place_detached(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16]> {
+        Self::check_pt_len(buf.len())?;
+        Self::check_aad(aad)?;
+        let mut j0 = self.j0(nonce)?;
+        let mut ctr = inc32(&j0);
+        let mut g = Ghash::new(&self.ghash);
+        g.update_padded(aad);
+        let whole = buf.len() - buf.len() % 16;
+        {
+            let (head, tail) = buf.split_at_mut(whole);
+            for chunk in head.chunks_mut(CHUNK) {
+                self.cipher.ctr32_xor(&mut ctr, chunk);
+                g.update_blocks(chunk);
+            }
+            if !tail.is_empty() {
+                self.cipher.ctr32_xor(&mut ctr, tail);
+                g.update_padded(tail);
+            }
+        }
+        g.update_blocks(&length_block(aad.len(), buf.len()));
+        let tag = self.tag(&j0, g.finalize());
+        j0.zeroize();
+        ctr.zeroize();
+        Ok(tag)
+    }
+
+    /// Checks the tag of `ciphertext_and_tag` and, only if it is right,
+    /// decrypts into `out` (exactly `ciphertext_and_tag.len() - tag_len`
+    /// bytes). A too-short input or a wrong tag gives [`Error::invalid_tag`].
+    pub fn decrypt(&self, nonce: &[u8], aad: &[u8], ciphertext_and_tag: &[u8], out: &mut [u8]) -> Result<()> {
+        if ciphertext_and_tag.len() < self.tag_len {
+            return Err(Error::invalid_tag());
+        }
+        let n = ciphertext_and_tag.len() - self.tag_len;
+        if out.len() != n {
+            return Err(Error::invalid_argument(
+                "output buffer must be ciphertext length - tag length",
+            ));
+        }
+        let (ct, tag) = ciphertext_and_tag.split_at(n);
+        let mut j0 = self.verify(nonce, aad, ct, tag)?;
+        out.copy_from_slice(ct);
+        let mut ctr = inc32(&j0);
+        self.cipher.ctr32_xor(&mut ctr, out);
+        j0.zeroize();
+        ctr.zeroize();
+        Ok(())
+    }
+
+    /// Decrypts `buf` in place after checking `tag` (of `tag_len` bytes).
+    /// On failure `buf` is unchanged.
+    pub fn decrypt_in_place_detached(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Result<()> {
+        let mut j0 = self.verify(nonce, aad, buf, tag)?;
+        let mut ctr = inc32(&j0);
+        self.cipher.ctr32_xor(&mut ctr, buf);
+        j0.zeroize();
+        ctr.zeroize();
+        Ok(())
+    }
+
+    /// Verifies `tag` over (`aad`, `ct`); returns `J0` on success.
+    fn verify(&self, nonce: &[u8], aad: &[u8], ct: &[u8], tag: &[u8]) -> Result<[u8; 16]> {
+        if tag.len() != self.tag_len {
+            return Err(Error::invalid_tag());
+        }
+        Self::check_pt_len(ct.len())?;
+        Self::check_aad(aad)?;
+        let j0 = self.j0(nonce)?;
+        let mut g = Ghash::new(&self.ghash);
+        g.update_padded(aad);
+        g.update_padded(ct);
+        g.update_blocks(&length_block(aad.len(), ct.len()));
+        let mut expected = self.tag(&j0, g.finalize());
+        let ok = expected[..self.tag_len].ct_eq(tag);
+        expected.zeroize();
+        if bool::from(ok) {
+            Ok(j0)
+        } else {
+            Err(Error::invalid_tag())
+        }
+    }
+}
+
+/// `inc32` (SP 800-38D §6.2): increment the low 32 bits, wrapping.
+fn inc32(block: &[u8; 16]) -> [u8; 16] {
+    let mut out = *block;
+    let c = u32::from_be_bytes([block[12], block[13], block[14], block[15]]).wrapping_add(1);
+    out[12..].copy_from_slice(&c.to_be_bytes());
+    out
+}

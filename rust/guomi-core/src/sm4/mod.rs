@@ -12,6 +12,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub mod ccm;
 pub mod gcm;
+pub mod ghash;
+pub mod xts;
 
 /// SM4 block size in bytes.
 pub const BLOCK_SIZE: usize = 16;
