@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from guomi.primitives.hmac import hmac_sm3
+from guomi.primitives.sm4 import SM4GCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,8 +24,6 @@ def test_local_objects_satisfy_protocols() -> None:
 
 
 def test_aead_layout_is_nonce_ciphertext_tag() -> None:
-    from guomi.primitives.sm4 import SM4GCM
-
     aead = LocalAead(KEY)
     ct = aead.encrypt(b"hello", b"ad")
     assert len(ct) == 12 + 5 + 16
@@ -112,8 +112,6 @@ def test_signer_user_id_is_bound() -> None:
 
 
 def test_mac() -> None:
-    from guomi.primitives.hmac import hmac_sm3
-
     key = bytes(range(32))
     mac = LocalMac(key)
     tag = mac.compute_mac(b"data")

@@ -20,6 +20,9 @@ import os
 from typing import TYPE_CHECKING
 
 from guomi.exceptions import InvalidKey, InvalidSignature, InvalidTag
+from guomi.primitives.hmac import hmac_sm3
+from guomi.primitives.sm2 import DEFAULT_USER_ID, generate_private_key
+from guomi.primitives.sm4 import SM4GCM
 
 if TYPE_CHECKING:
     from guomi.primitives.sm2 import SM2PrivateKey, SM2PublicKey
@@ -47,8 +50,6 @@ class LocalAead:
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_SIZE:
             raise InvalidKey(f"LocalAead needs a {KEY_SIZE}-byte SM4 key, got {len(key)} bytes")
-        from guomi.primitives.sm4 import SM4GCM
-
         self._gcm = SM4GCM(bytes(key))
 
     @classmethod
@@ -79,8 +80,6 @@ class LocalVerifier:
     __slots__ = ("_key", "_user_id")
 
     def __init__(self, public_key: SM2PublicKey, user_id: bytes | None = None) -> None:
-        from guomi.primitives.sm2 import DEFAULT_USER_ID
-
         self._key = public_key
         self._user_id = DEFAULT_USER_ID if user_id is None else bytes(user_id)
 
@@ -103,16 +102,12 @@ class LocalSigner:
     __slots__ = ("_key", "_user_id")
 
     def __init__(self, private_key: SM2PrivateKey, user_id: bytes | None = None) -> None:
-        from guomi.primitives.sm2 import DEFAULT_USER_ID
-
         self._key = private_key
         self._user_id = DEFAULT_USER_ID if user_id is None else bytes(user_id)
 
     @classmethod
     def generate(cls, user_id: bytes | None = None) -> LocalSigner:
         """A signer over a fresh SM2 private key."""
-        from guomi.primitives.sm2 import generate_private_key
-
         return cls(generate_private_key(), user_id)
 
     def sign(self, data: bytes) -> bytes:
@@ -151,8 +146,6 @@ class LocalMac:
 
     def compute_mac(self, data: bytes) -> bytes:
         """The 32-byte HMAC-SM3 tag."""
-        from guomi.primitives.hmac import hmac_sm3
-
         return hmac_sm3(self._key, data)
 
     def verify_mac(self, tag: bytes, data: bytes) -> None:
