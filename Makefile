@@ -44,8 +44,11 @@ test: build test-rust test-python
 test-rust:
 	cargo test --workspace --exclude guomi-py --quiet
 
+# The PostgreSQL tests (guomi.kms storage, two servers on one database) need a real
+# server: the script installs PostgreSQL from Debian's packages when missing, starts a
+# throw-away cluster on 127.0.0.1, exports GUOMI_TEST_POSTGRES_URL and stops it afterwards.
 test-python: build
-	$(PY) -m pytest $(PYTEST_ARGS)
+	scripts/pg-test-server.sh run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 ## lint: ruff, mypy --strict, import-linter, clippy -D warnings, rustfmt --check
 lint: build
