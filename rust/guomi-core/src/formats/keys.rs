@@ -1,0 +1,267 @@
+//! PKCS#8, SEC1 and SubjectPublicKeyInfo for SM2 keys, via `pkcs8`, `sec1`
+//! and `spki`.
+
+use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier};
+use der::{Decode, Encode, SliceReader, Tag, Tagged};
+use sec1::{EcParameters, EcPrivateKey};
+use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
+use zeroize::Zeroizing;
+
+use super::oids::{self, ID_EC_PUBLIC_KEY, SM2};
+use super::{
+    check_scalar_range, DecodedPrivateKey, FormatError, FormatResult, PrivateKeyContainer,
+    SCALAR_LEN,
+};
+
+/// Tells PKCS#8, encrypted PKCS#8 and SEC1 apart by their first two fields:
+/// `PrivateKeyInfo ::= SEQUENCE { INTEGER, SEQUENCE, ... }`,
+/// `EncryptedPrivateKeyInfo ::= SEQUENCE { SEQUENCE, OCTET STRING }`,
+/// `ECPrivateKey ::= SEQUENCE { INTEGER, OCTET STRING, ... }`.
+pub(crate) fn sniff_private_container(der: &[u8]) -> FormatResult<PrivateKeyContainer> {
+    let outer = AnyRef::from_der(der).map_err(|e| FormatError::der("private key DER", e))?;
+    if outer.tag() != Tag::Sequence {
+        return Err(FormatError::encoding(format!(
+            "malformed private key DER: expected a SEQUENCE, found {}",
+            outer.tag()
+        )));
+    }
+    let mut reader =
+        SliceReader::new(outer.value()).map_err(|e| FormatError::der("private key DER", e))?;
+    let first = AnyRef::decode(&mut reader).map_err(|e| FormatError::der("private key DER", e))?;
+    let second = AnyRef::decode(&mut reader).map_err(|e| FormatError::der("private key DER", e))?;
+    match (first.tag(), second.tag()) {
+        (Tag::Integer, Tag::Sequence) => Ok(PrivateKeyContainer::Pkcs8),
+        (Tag::Integer, Tag::OctetString) => Ok(PrivateKeyContainer::Sec1),
+        (Tag::Sequence, Tag::OctetString) => Ok(PrivateKeyContainer::EncryptedPkcs8),
+        (a, b) => Err(FormatError::encoding(format!(
+            "not a PKCS#8, encrypted PKCS#8 or SEC1 private key (a SEQUENCE starting {a}, {b})"
+        ))),
+    }
+}
+
+/// Checks that an `AlgorithmIdentifier` names SM2: `id-ecPublicKey` with
+/// named curve SM2, or the SM2 OID as the algorithm with absent, NULL or
+/// SM2-curve parameters.
+fn check_algorithm(alg: &AlgorithmIdentifierRef<'_>) -> FormatResult<()> {
+    if alg.oid == ID_EC_PUBLIC_KEY {
+        let params = alg
+            .parameters
+            .ok_or_else(|| FormatError::encoding("id-ecPublicKey without curve parameters"))?;
+        return check_curve_any(&params);
+    }
+    if alg.oid == SM2 {
+        return match alg.parameters {
+            None => Ok(()),
+            Some(p) if p.is_null() => Ok(()),
+            Some(p) => check_curve_any(&p),
+        };
+    }
+    Err(FormatError::unsupported(format!(
+        "key algorithm {} ({}) is not SM2: expected id-ecPublicKey (1.2.840.10045.2.1) \
+         with curve 1.2.156.10197.1.301",
+        alg.oid,
+        oids::describe(&alg.oid)
+    )))
+}
+
+/// The EC domain parameters must be the named curve SM2.
+fn check_curve_any(params: &AnyRef<'_>) -> FormatResult<()> {
+    match params.tag() {
+        Tag::ObjectIdentifier => {
+            let oid: ObjectIdentifier = params
+                .decode_as()
+                .map_err(|e| FormatError::der("curve OID", e))?;
+            check_curve_oid(&oid)
+        }
+        Tag::Sequence => Err(FormatError::unsupported(
+            "explicit EC domain parameters are not supported: only the named curve SM2 \
+             (1.2.156.10197.1.301)",
+        )),
+        Tag::Null => Err(FormatError::unsupported(
+            "implicitlyCA EC parameters are not supported: only the named curve SM2",
+        )),
+        other => Err(FormatError::encoding(format!(
+            "malformed EC parameters: expected a curve OID, found {other}"
+        ))),
+    }
+}
+
+fn check_curve_oid(oid: &ObjectIdentifier) -> FormatResult<()> {
+    if *oid == SM2 {
+        Ok(())
+    } else {
+        Err(FormatError::unsupported(format!(
+            "EC curve {oid} ({}) is not SM2 (1.2.156.10197.1.301)",
+            oids::describe(oid)
+        )))
+    }
+}
+
+/// Checks the SEC1 shape of an encoded point (X9.62 §4.3.6): 65 bytes
+/// starting 0x04, or 33 bytes starting 0x02/0x03. On-curve is the caller's.
+fn check_point_shape(point: &[u8]) -> FormatResult<()> {
+    match (point.len(), point.first()) {
+        (65, Some(0x04)) | (33, Some(0x02 | 0x03)) => Ok(()),
+        (n, Some(p)) => Err(FormatError::encoding(format!(
+            "malformed SM2 public key: {n} bytes with prefix 0x{p:02x}; expected 65 bytes \
+             starting 0x04 or 33 bytes starting 0x02/0x03"
+        ))),
+        (_, None) => Err(FormatError::encoding("malformed SM2 public key: empty")),
+    }
+}
+
+/// The private scalar from an `ECPrivateKey.privateKey` OCTET STRING. RFC
+/// 5915 fixes its length at ceil(log2(n)/8) = 32; old OpenSSL releases
+/// dropped leading zero bytes, so shorter strings are left-padded.
+fn scalar_from_octets(octets: &[u8]) -> FormatResult<Zeroizing<[u8; SCALAR_LEN]>> {
+    if octets.is_empty() || octets.len() > SCALAR_LEN {
+        return Err(FormatError::encoding(format!(
+            "malformed SM2 private key: the private value is {} bytes, expected 32",
+            octets.len()
+        )));
+    }
+    let mut d = Zeroizing::new([0u8; SCALAR_LEN]);
+    d[SCALAR_LEN - octets.len()..].copy_from_slice(octets);
+    check_scalar_range(&d)?;
+    Ok(d)
+}
+
+/// Reads an `ECPrivateKey`. `outer_curve_known` is true inside PKCS#8,
+/// where the curve is in the `AlgorithmIdentifier` and the `parameters` field
+/// is optional (it must then agree); a standalone SEC1 key must name it.
+fn decode_ec_private_key(
+    der: &[u8],
+    outer_curve_known: bool,
+    container: PrivateKeyContainer,
+) -> FormatResult<DecodedPrivateKey> {
+    let ec = EcPrivateKey::from_der(der).map_err(|e| FormatError::der("ECPrivateKey", e))?;
+    match ec.parameters {
+        Some(EcParameters::NamedCurve(oid)) => check_curve_oid(&oid)?,
+        None if outer_curve_known => {}
+        None => {
+            return Err(FormatError::encoding(
+                "SEC1 ECPrivateKey without curve parameters: cannot tell it is an SM2 key",
+            ))
+        }
+    }
+    if let Some(pk) = ec.public_key {
+        check_point_shape(pk)?;
+    }
+    let scalar = scalar_from_octets(ec.private_key)?;
+    Ok(DecodedPrivateKey {
+        scalar,
+        public_key: ec.public_key.map(|p| p.to_vec()),
+        container,
+    })
+}
+
+/// Reads a PKCS#8 `PrivateKeyInfo` (v1) or `OneAsymmetricKey` (v2).
+pub(crate) fn decode_pkcs8(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
+    let info = pkcs8::PrivateKeyInfo::from_der(der)
+        .map_err(|e| FormatError::der("PKCS#8 PrivateKeyInfo", e))?;
+    check_algorithm(&info.algorithm)?;
+    let mut key = decode_ec_private_key(info.private_key, true, PrivateKeyContainer::Pkcs8)?;
+    // RFC 5958 v2 may carry the public key outside too; it must agree.
+    if let Some(outer) = info.public_key {
+        check_point_shape(outer)?;
+        match &key.public_key {
+            Some(inner) if inner.as_slice() != outer => {
+                return Err(FormatError::invalid_key(
+                    "PKCS#8 key carries two different public keys",
+                ))
+            }
+            Some(_) => {}
+            None => key.public_key = Some(outer.to_vec()),
+        }
+    }
+    Ok(key)
+}
+
+/// Reads a standalone SEC1 `ECPrivateKey`.
+pub(crate) fn decode_sec1(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
+    decode_ec_private_key(der, false, PrivateKeyContainer::Sec1)
+}
+
+/// Reads a `SubjectPublicKeyInfo` and returns the encoded point.
+pub(crate) fn decode_spki(der: &[u8]) -> FormatResult<Vec<u8>> {
+    let spki = SubjectPublicKeyInfoRef::from_der(der)
+        .map_err(|e| FormatError::der("SubjectPublicKeyInfo", e))?;
+    check_algorithm(&spki.algorithm)?;
+    let point = spki.subject_public_key.as_bytes().ok_or_else(|| {
+        FormatError::encoding("malformed SubjectPublicKeyInfo: BIT STRING has unused bits")
+    })?;
+    check_point_shape(point)?;
+    Ok(point.to_vec())
+}
+
+fn sm2_algorithm() -> AlgorithmIdentifierRef<'static> {
+    AlgorithmIdentifierRef {
+        oid: ID_EC_PUBLIC_KEY,
+        parameters: Some(AnyRef::from(&SM2)),
+    }
+}
+
+fn encode_err(what: &'static str) -> impl Fn(der::Error) -> FormatError {
+    move |e| FormatError::encoding(format!("cannot encode {what}: {e}"))
+}
+
+/// `ECPrivateKey { version 1, privateKey, [0] curve?, [1] publicKey }`.
+fn ec_private_key_der(
+    scalar: &[u8; SCALAR_LEN],
+    public_key: &[u8],
+    with_curve: bool,
+) -> FormatResult<Zeroizing<Vec<u8>>> {
+    check_scalar_range(scalar)?;
+    check_point_shape(public_key)?;
+    let ec = EcPrivateKey {
+        private_key: scalar,
+        parameters: with_curve.then_some(EcParameters::NamedCurve(SM2)),
+        public_key: Some(public_key),
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(128));
+    ec.encode_to_vec(&mut out)
+        .map_err(encode_err("ECPrivateKey"))?;
+    Ok(out)
+}
+
+/// PKCS#8 `PrivateKeyInfo` of an SM2 key, byte for byte as OpenSSL 3.0
+/// writes it: algorithm `id-ecPublicKey` + curve SM2, and inside an
+/// `ECPrivateKey` with the public key and without the (redundant) curve.
+/// `public_key` is the SEC1 point (normally 65 bytes uncompressed); the
+/// caller guarantees it is `scalar * G`.
+pub fn encode_pkcs8_der(
+    scalar: &[u8; SCALAR_LEN],
+    public_key: &[u8],
+) -> FormatResult<Zeroizing<Vec<u8>>> {
+    let inner = ec_private_key_der(scalar, public_key, false)?;
+    let info = pkcs8::PrivateKeyInfo {
+        algorithm: sm2_algorithm(),
+        private_key: &inner,
+        public_key: None,
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(160));
+    info.encode_to_vec(&mut out)
+        .map_err(encode_err("PrivateKeyInfo"))?;
+    Ok(out)
+}
+
+/// SEC1 `ECPrivateKey` with the named curve SM2 and the public key, as
+/// `openssl ec` writes it.
+pub fn encode_sec1_der(
+    scalar: &[u8; SCALAR_LEN],
+    public_key: &[u8],
+) -> FormatResult<Zeroizing<Vec<u8>>> {
+    ec_private_key_der(scalar, public_key, true)
+}
+
+/// `SubjectPublicKeyInfo` of an SM2 public key (`id-ecPublicKey` + curve
+/// SM2), as `openssl pkey -pubout` writes it.
+pub fn encode_spki_der(public_key: &[u8]) -> FormatResult<Vec<u8>> {
+    check_point_shape(public_key)?;
+    let spki = SubjectPublicKeyInfoRef {
+        algorithm: sm2_algorithm(),
+        subject_public_key: BitStringRef::from_bytes(public_key)
+            .map_err(encode_err("SubjectPublicKeyInfo"))?,
+    };
+    spki.to_der().map_err(encode_err("SubjectPublicKeyInfo"))
+}

@@ -1,0 +1,394 @@
+//! Integration tests of `guomi_core::formats`: SM2 keys in PKCS#8, encrypted
+//! PKCS#8, SEC1 and SPKI, read from OpenSSL 3.0.19 output (generated once
+//! with `openssl genpkey -algorithm SM2`, `openssl ec`, `openssl pkey
+//! -pubout`, `openssl pkcs8 -topk8 -v2 sm4-cbc|aes-256-cbc -passout
+//! pass:correct-horse`) and written back byte for byte. The Python tests
+//! drive the live `openssl` binary in both directions; these pin the Rust
+//! layer on its own.
+
+use guomi_core::formats::{self, FormatErrorKind, Pbes2Cipher, Pbes2Prf, PrivateKeyContainer};
+
+// The key below: `openssl pkey -text -noout` prints these values.
+const SCALAR_HEX: &str = "936fa9b486dc98f7a6e5679c24246c4848e47c9fa1d9d7c9f54aa841f02ff332";
+const POINT_HEX: &str = "047e97e2769409e2d0ebe73a6e95b9e3990828e8d9422b004230105003ee9b7fa4\
+                         ca70d244f1fe40cb5ad5818b03fff8d23d4276d9bea16aca89b6eeea2f71d230";
+const PASSWORD: &[u8] = b"correct-horse";
+
+const PKCS8_PEM: &str = "\
+-----BEGIN PRIVATE KEY-----\n\
+MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQgk2+ptIbcmPem5Wec\n\
+JCRsSEjkfJ+h2dfJ9UqoQfAv8zKhRANCAAR+l+J2lAni0OvnOm6VueOZCCjo2UIr\n\
+AEIwEFAD7pt/pMpw0kTx/kDLWtWBiwP/+NI9QnbZvqFqyom27uovcdIw\n\
+-----END PRIVATE KEY-----\n\
+";
+const SEC1_SM2_PEM: &str = "\
+-----BEGIN SM2 PRIVATE KEY-----\n\
+MHcCAQEEIJNvqbSG3Jj3puVnnCQkbEhI5HyfodnXyfVKqEHwL/MyoAoGCCqBHM9V\n\
+AYItoUQDQgAEfpfidpQJ4tDr5zpulbnjmQgo6NlCKwBCMBBQA+6bf6TKcNJE8f5A\n\
+y1rVgYsD//jSPUJ22b6hasqJtu7qL3HSMA==\n\
+-----END SM2 PRIVATE KEY-----\n\
+";
+const SPKI_PEM: &str = "\
+-----BEGIN PUBLIC KEY-----\n\
+MFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAEfpfidpQJ4tDr5zpulbnjmQgo6NlC\n\
+KwBCMBBQA+6bf6TKcNJE8f5Ay1rVgYsD//jSPUJ22b6hasqJtu7qL3HSMA==\n\
+-----END PUBLIC KEY-----\n\
+";
+const ENC_SM4_SHA256_PEM: &str = "\
+-----BEGIN ENCRYPTED PRIVATE KEY-----\n\
+MIHrMFYGCSqGSIb3DQEFDTBJMCkGCSqGSIb3DQEFDDAcBAhUQFVUS8HDYgICCAAw\n\
+DAYIKoZIhvcNAgkFADAcBggqgRzPVQFoAgQQ/kw9/e/l6YNCkbAGBxoAdQSBkOgx\n\
+QgmOXHdhNRie0vR0gd2Gr3/Sr4PJVTvFyGlOnOThRzuxzYXSMuXWM6KcapmP1BaQ\n\
+TWEdw9NMgc3XZIlMYnfS5mYoZIYwAkCwCUN8nDLkQ05SF6Y3MXskTmp3Uly09n0e\n\
+mGQb3fT0u9rgiliJjj8iahEYx9/ulYF5nf/MJktCLL9PJdtcFwe98MgUejHH/Q==\n\
+-----END ENCRYPTED PRIVATE KEY-----\n\
+";
+const ENC_AES256_PEM: &str = "\
+-----BEGIN ENCRYPTED PRIVATE KEY-----\n\
+MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAgkRkJ00eBzFgICCAAw\n\
+DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEKbE/C035OC7fHpOBdjwLjEEgZBr\n\
+gAkJTz9+W9Fj+zT+tVW6PxifKslO+R3XdNCGCvZRu32m1oWUaQy6Tl0+Kms/7+ja\n\
+nCPzAwlImIG9HiFNejosBz7CwSj7/37MgVjA1u/pu/QBredcP5NbQcQ1jMt6Mwq0\n\
+wdZpvSn9Sq2ARsZ3wbOIZ0eJHsfdFFzVqO6SDzl6mR8fQM15lezjMgpcepX7z3I=\n\
+-----END ENCRYPTED PRIVATE KEY-----\n\
+";
+const P256_PKCS8_PEM: &str = "\
+-----BEGIN PRIVATE KEY-----\n\
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbWEcm3cNVfDKQQE4\n\
+AESRDae8dwNmLLHLi2L5LrovwO2hRANCAATmmqvyaa9c9DKhmyj9RGOQD7Se2/LN\n\
+inthR5fiS4tk9CMkaRa7HxQSzODrqWcKb8urL8HuvY2YnlfRnYumgKO0\n\
+-----END PRIVATE KEY-----\n\
+";
+const P256_SPKI_PEM: &str = "\
+-----BEGIN PUBLIC KEY-----\n\
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE5pqr8mmvXPQyoZso/URjkA+0ntvy\n\
+zYp7YUeX4kuLZPQjJGkWux8UEszg66lnCm/Lqy/B7r2NmJ5X0Z2LpoCjtA==\n\
+-----END PUBLIC KEY-----\n\
+";
+
+fn scalar() -> [u8; 32] {
+    hex::decode(SCALAR_HEX).unwrap().try_into().unwrap()
+}
+fn point() -> Vec<u8> {
+    hex::decode(POINT_HEX).unwrap()
+}
+fn der_of(pem: &str) -> Vec<u8> {
+    pem_rfc7468::decode_vec(pem.as_bytes()).unwrap().1
+}
+fn kind_of<T: std::fmt::Debug>(r: Result<T, formats::FormatError>) -> FormatErrorKind {
+    r.expect_err("expected an error").kind()
+}
+
+#[test]
+fn openssl_pkcs8_pem_and_der_load() {
+    let k = formats::decode_private_key_pem(PKCS8_PEM.as_bytes(), None).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+    assert_eq!(k.public_key(), Some(point().as_slice()));
+    assert_eq!(k.container(), PrivateKeyContainer::Pkcs8);
+    let k = formats::decode_private_key_der(&der_of(PKCS8_PEM), None).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+}
+
+#[test]
+fn pkcs8_written_byte_for_byte_as_openssl() {
+    let der = formats::encode_pkcs8_der(&scalar(), &point()).unwrap();
+    assert_eq!(der.as_slice(), der_of(PKCS8_PEM).as_slice());
+    let pem = formats::pem_encode(formats::LABEL_PRIVATE_KEY, &der).unwrap();
+    assert_eq!(pem.as_str(), PKCS8_PEM);
+}
+
+#[test]
+fn openssl_sec1_sm2_label_loads_and_round_trips() {
+    let k = formats::decode_private_key_pem(SEC1_SM2_PEM.as_bytes(), None).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+    assert_eq!(k.public_key(), Some(point().as_slice()));
+    assert_eq!(k.container(), PrivateKeyContainer::Sec1);
+    let der = formats::encode_sec1_der(&scalar(), &point()).unwrap();
+    assert_eq!(der.as_slice(), der_of(SEC1_SM2_PEM).as_slice());
+    // The same DER under the generic label, and as bare DER.
+    let ec = SEC1_SM2_PEM.replace("SM2 PRIVATE KEY", "EC PRIVATE KEY");
+    let k = formats::decode_private_key_pem(ec.as_bytes(), None).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+    let k = formats::decode_private_key_der(&der, None).unwrap();
+    assert_eq!(k.container(), PrivateKeyContainer::Sec1);
+}
+
+#[test]
+fn spki_round_trip_byte_for_byte() {
+    let p = formats::decode_public_key_pem(SPKI_PEM.as_bytes()).unwrap();
+    assert_eq!(p, point());
+    let der = formats::encode_spki_der(&point()).unwrap();
+    assert_eq!(der, der_of(SPKI_PEM));
+    assert_eq!(formats::decode_public_key_der(&der).unwrap(), point());
+    let pem = formats::pem_encode(formats::LABEL_PUBLIC_KEY, &der).unwrap();
+    assert_eq!(pem.as_str(), SPKI_PEM);
+}
+
+#[test]
+fn compressed_point_in_spki_is_accepted_as_shape() {
+    let mut c = vec![0x02 | (point()[64] & 1)];
+    c.extend_from_slice(&point()[1..33]);
+    let der = formats::encode_spki_der(&c).unwrap();
+    assert_eq!(formats::decode_public_key_der(&der).unwrap(), c);
+}
+
+#[test]
+fn openssl_encrypted_pkcs8_aes256_sha256_prf() {
+    let info = formats::encrypted_pkcs8_parameters(&der_of(ENC_AES256_PEM)).unwrap();
+    assert_eq!(info.prf, Pbes2Prf::HmacSha256);
+    assert_eq!(info.cipher, Pbes2Cipher::Aes256Cbc);
+    assert_eq!(info.iterations, 2048);
+    let k = formats::decode_private_key_pem(ENC_AES256_PEM.as_bytes(), Some(PASSWORD)).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+    assert_eq!(k.container(), PrivateKeyContainer::EncryptedPkcs8);
+    let e = formats::decode_private_key_pem(ENC_AES256_PEM.as_bytes(), Some(b"wrong")).unwrap_err();
+    assert_eq!(e.kind(), FormatErrorKind::BadDecrypt);
+}
+
+#[test]
+fn openssl_encrypted_pkcs8_sm4_sha256_prf() {
+    let info = formats::encrypted_pkcs8_parameters(&der_of(ENC_SM4_SHA256_PEM)).unwrap();
+    assert_eq!(info.prf, Pbes2Prf::HmacSha256);
+    assert_eq!(info.cipher, Pbes2Cipher::Sm4Cbc);
+    let k = formats::decode_private_key_pem(ENC_SM4_SHA256_PEM.as_bytes(), Some(PASSWORD)).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+    // DER input is recognised as encrypted by its structure.
+    let k = formats::decode_private_key_der(&der_of(ENC_SM4_SHA256_PEM), Some(PASSWORD)).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+    for wrong in [&b"wrong"[..], b"", b"correct-horsf", b"correct-horse "] {
+        let e = formats::decode_private_key_pem(ENC_SM4_SHA256_PEM.as_bytes(), Some(wrong));
+        assert_eq!(kind_of(e), FormatErrorKind::BadDecrypt);
+    }
+}
+
+#[test]
+fn encrypted_pkcs8_needs_a_password_and_plain_refuses_one() {
+    let e = formats::decode_private_key_pem(ENC_SM4_SHA256_PEM.as_bytes(), None);
+    assert_eq!(kind_of(e), FormatErrorKind::PasswordRequired);
+    let e = formats::decode_private_key_pem(PKCS8_PEM.as_bytes(), Some(PASSWORD));
+    assert_eq!(kind_of(e), FormatErrorKind::PasswordNotExpected);
+    let e = formats::decode_private_key_pem(SEC1_SM2_PEM.as_bytes(), Some(PASSWORD));
+    assert_eq!(kind_of(e), FormatErrorKind::PasswordNotExpected);
+}
+
+#[test]
+fn our_encrypted_pkcs8_is_gmssl_shaped_and_round_trips() {
+    let plain = formats::encode_pkcs8_der(&scalar(), &point()).unwrap();
+    let salt = [0x5au8; 16];
+    let iv = [0xa5u8; 16];
+    let enc = formats::encrypt_pkcs8_der(&plain, b"pw", &salt, &iv, 1000).unwrap();
+    let info = formats::encrypted_pkcs8_parameters(&enc).unwrap();
+    assert_eq!(info.prf, Pbes2Prf::HmacSm3);
+    assert_eq!(info.cipher, Pbes2Cipher::Sm4Cbc);
+    assert_eq!(info.iterations, 1000);
+    assert_eq!(info.salt, salt);
+    assert_eq!(info.iv, iv);
+    assert_eq!(info.key_length, Some(16));
+    // PRF AlgorithmIdentifier without parameters (GmSSL rejects a NULL
+    // there), OID 1.2.156.10197.1.401.2: 30 0b 06 09 2a 81 1c cf 55 01 83 11 02.
+    let prf = hex::decode("300b06092a811ccf5501831102").unwrap();
+    assert!(enc.windows(prf.len()).any(|w| w == prf.as_slice()));
+    let k = formats::decode_private_key_der(&enc, Some(b"pw")).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+    assert_eq!(k.container(), PrivateKeyContainer::EncryptedPkcs8);
+    let e = formats::decode_private_key_der(&enc, Some(b"pX"));
+    assert_eq!(kind_of(e), FormatErrorKind::BadDecrypt);
+    // Flipping a ciphertext bit (last block: garbles the padding, or the
+    // block before: garbles the DER) is a decryption failure too.
+    for back in [1usize, 20] {
+        let mut bad = enc.clone();
+        let n = bad.len();
+        bad[n - back] ^= 0x01;
+        let e = formats::decode_private_key_der(&bad, Some(b"pw"));
+        assert_eq!(kind_of(e), FormatErrorKind::BadDecrypt);
+    }
+    // Short salts and silly iteration counts are refused on output.
+    assert!(formats::encrypt_pkcs8_der(&plain, b"pw", &[0u8; 4], &iv, 1000).is_err());
+    assert!(formats::encrypt_pkcs8_der(&plain, b"pw", &salt, &iv, 0).is_err());
+    assert!(formats::encrypt_pkcs8_der(b"not a key", b"pw", &salt, &iv, 10).is_err());
+}
+
+#[test]
+fn sm2_oid_as_algorithm_is_accepted() {
+    let der = der_of(PKCS8_PEM);
+    // Replace AlgorithmIdentifier { id-ecPublicKey, sm2 } (21 bytes at
+    // offset 6) by { sm2 } and by { sm2, NULL }, fixing the outer length.
+    let alg = hex::decode("301306072a8648ce3d020106082a811ccf5501822d").unwrap();
+    assert_eq!(&der[6..27], alg.as_slice());
+    for (new_alg, outer_len) in [
+        ("300a06082a811ccf5501822d", 0x7e),
+        ("300c06082a811ccf5501822d0500", 0x80),
+        ("301406082a811ccf5501822d06082a811ccf5501822d", 0x88),
+    ] {
+        // DER lengths below 0x80 take the short form.
+        let mut d = if outer_len < 0x80 {
+            vec![0x30, outer_len, 0x02, 0x01, 0x00]
+        } else {
+            vec![0x30, 0x81, outer_len, 0x02, 0x01, 0x00]
+        };
+        d.extend(hex::decode(new_alg).unwrap());
+        d.extend_from_slice(&der[27..]);
+        let k = formats::decode_private_key_der(&d, None).unwrap();
+        assert_eq!(k.scalar(), &scalar(), "{new_alg}");
+    }
+    // Same in an SPKI.
+    let spki = der_of(SPKI_PEM);
+    let mut d = vec![0x30, 0x50, 0x30, 0x0a, 0x06, 0x08];
+    d.extend(hex::decode("2a811ccf5501822d").unwrap());
+    d.extend_from_slice(&spki[23..]);
+    assert_eq!(formats::decode_public_key_der(&d).unwrap(), point());
+}
+
+#[test]
+fn other_curves_and_algorithms_are_unsupported() {
+    let e = formats::decode_private_key_pem(P256_PKCS8_PEM.as_bytes(), None);
+    assert_eq!(kind_of(e), FormatErrorKind::Unsupported);
+    let e = formats::decode_public_key_pem(P256_SPKI_PEM.as_bytes());
+    let e = e.unwrap_err();
+    assert_eq!(e.kind(), FormatErrorKind::Unsupported);
+    assert!(e.message().contains("P-256"), "{}", e.message());
+    // An unknown algorithm OID (RSA) in the SPKI position.
+    let mut spki = der_of(SPKI_PEM);
+    let ec = hex::decode("2a8648ce3d0201").unwrap();
+    let pos = spki.windows(7).position(|w| w == ec.as_slice()).unwrap();
+    spki[pos + 6] = 0x02; // 1.2.840.10045.2.2: not id-ecPublicKey
+    let e = formats::decode_public_key_der(&spki);
+    assert_eq!(kind_of(e), FormatErrorKind::Unsupported);
+}
+
+#[test]
+fn malformed_der_is_an_encoding_error() {
+    let der = der_of(PKCS8_PEM);
+    // truncated
+    for cut in [0, 1, 2, 10, der.len() / 2, der.len() - 1] {
+        let e = formats::decode_private_key_der(&der[..cut], None);
+        assert_eq!(kind_of(e), FormatErrorKind::InvalidEncoding, "cut {cut}");
+    }
+    // trailing garbage
+    let mut d = der.clone();
+    d.push(0);
+    assert_eq!(
+        kind_of(formats::decode_private_key_der(&d, None)),
+        FormatErrorKind::InvalidEncoding
+    );
+    // non-minimal outer length: 30 81 87 -> 30 82 00 87
+    let mut d = vec![0x30, 0x82, 0x00, 0x87];
+    d.extend_from_slice(&der[3..]);
+    assert_eq!(
+        kind_of(formats::decode_private_key_der(&d, None)),
+        FormatErrorKind::InvalidEncoding
+    );
+    // non-minimal INTEGER version: 02 01 00 -> 02 02 00 00
+    let mut d = vec![0x30, 0x81, 0x88, 0x02, 0x02, 0x00, 0x00];
+    d.extend_from_slice(&der[6..]);
+    assert_eq!(
+        kind_of(formats::decode_private_key_der(&d, None)),
+        FormatErrorKind::InvalidEncoding
+    );
+    // SPKI with trailing garbage and truncated
+    let spki = der_of(SPKI_PEM);
+    let mut d = spki.clone();
+    d.extend_from_slice(b"junk");
+    assert_eq!(
+        kind_of(formats::decode_public_key_der(&d)),
+        FormatErrorKind::InvalidEncoding
+    );
+    assert_eq!(
+        kind_of(formats::decode_public_key_der(&spki[..spki.len() - 1])),
+        FormatErrorKind::InvalidEncoding
+    );
+    // not a key at all
+    assert_eq!(
+        kind_of(formats::decode_private_key_der(&[0x05, 0x00], None)),
+        FormatErrorKind::InvalidEncoding
+    );
+}
+
+#[test]
+fn scalar_out_of_range_is_an_invalid_key() {
+    let der = der_of(PKCS8_PEM);
+    let s = scalar();
+    let pos = der.windows(32).position(|w| w == s).unwrap();
+    let n_minus_1 =
+        hex::decode("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54122").unwrap();
+    let n =
+        hex::decode("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123").unwrap();
+    for bad in [vec![0u8; 32], n_minus_1, n, vec![0xff; 32]] {
+        let mut d = der.clone();
+        d[pos..pos + 32].copy_from_slice(&bad);
+        assert_eq!(
+            kind_of(formats::decode_private_key_der(&d, None)),
+            FormatErrorKind::InvalidKey
+        );
+    }
+    assert!(formats::encode_pkcs8_der(&[0u8; 32], &point()).is_err());
+}
+
+#[test]
+fn bad_public_point_shapes_are_rejected() {
+    for p in [vec![0x04; 64], vec![0x05; 65], vec![0x04; 33], vec![]] {
+        assert!(formats::encode_spki_der(&p).is_err());
+    }
+    // A 64-byte BIT STRING (no 04 prefix) in a SEC1 key.
+    let der = der_of(SEC1_SM2_PEM);
+    let p = point();
+    let pos = der.windows(65).position(|w| w == p.as_slice()).unwrap();
+    let mut d = der.clone();
+    d[pos] = 0x05;
+    assert_eq!(
+        kind_of(formats::decode_private_key_der(&d, None)),
+        FormatErrorKind::InvalidEncoding
+    );
+}
+
+#[test]
+fn pem_armour_problems() {
+    let cases: Vec<(String, FormatErrorKind)> = vec![
+        ("no pem here".into(), FormatErrorKind::InvalidEncoding),
+        (PKCS8_PEM.replace("-----END PRIVATE KEY-----\n", ""), FormatErrorKind::InvalidEncoding),
+        (PKCS8_PEM.replace("END PRIVATE KEY", "END PUBLIC KEY"), FormatErrorKind::InvalidEncoding),
+        (PKCS8_PEM.replace("MIGH", "MI#H"), FormatErrorKind::InvalidEncoding),
+        (PKCS8_PEM.replace("PRIVATE KEY", "RSA PRIVATE KEY"), FormatErrorKind::Unsupported),
+        (
+            SEC1_SM2_PEM.replace(
+                "-----\nMHc",
+                "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nMHc",
+            ),
+            FormatErrorKind::Unsupported,
+        ),
+        (SPKI_PEM.to_string(), FormatErrorKind::InvalidEncoding),
+    ];
+    for (pem, kind) in cases {
+        let e = formats::decode_private_key_pem(pem.as_bytes(), None);
+        assert_eq!(kind_of(e), kind, "{pem}");
+    }
+    // Text around the block is ignored, CRLF line endings are fine.
+    let wrapped = format!("Bag Attributes\n{PKCS8_PEM}trailing text\n");
+    assert!(formats::decode_private_key_pem(wrapped.as_bytes(), None).is_ok());
+    let crlf = PKCS8_PEM.replace('\n', "\r\n");
+    assert!(formats::decode_private_key_pem(crlf.as_bytes(), None).is_ok());
+    // A private key given to the public loader.
+    assert_eq!(
+        kind_of(formats::decode_public_key_pem(PKCS8_PEM.as_bytes())),
+        FormatErrorKind::InvalidEncoding
+    );
+}
+
+#[test]
+fn errors_do_not_leak_the_scalar() {
+    let der = der_of(PKCS8_PEM);
+    let s = scalar();
+    let pos = der.windows(32).position(|w| w == s).unwrap();
+    let mut d = der.clone();
+    d[pos - 1] = 31; // inner OCTET STRING length lies
+    let e = formats::decode_private_key_der(&d, None).unwrap_err();
+    let hex_scalar = SCALAR_HEX.to_ascii_lowercase();
+    assert!(!e.message().to_ascii_lowercase().contains(&hex_scalar[..8]));
+    let k = formats::decode_private_key_der(&der, None).unwrap();
+    let dbg = format!("{k:?}");
+    assert!(
+        !dbg.to_ascii_lowercase().contains(&hex_scalar[..8]),
+        "{dbg}"
+    );
+    assert!(!dbg.contains("147"), "{dbg}"); // 0x93 as a decimal byte
+}
