@@ -85,7 +85,7 @@ fn gg1(x: u32, y: u32, z: u32) -> u32 {
 /// `(j+4) % 16` is filled with W_{j+4} (§5.3.2) before it is needed.
 macro_rules! round {
     ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident,
-     $w:ident, $j:expr, $ff:ident, $gg:ident) => {{
+     $w:ident, $k:ident, $j:expr, $ff:ident, $gg:ident) => {{
         if $j + 4 >= 16 && $j + 4 < 68 {
             let n = ($j + 4) % 16;
             $w[n] = p1($w[n] ^ $w[($j + 4 - 9) % 16] ^ $w[($j + 4 - 3) % 16].rotate_left(15))
@@ -95,7 +95,7 @@ macro_rules! round {
         let wj = $w[$j % 16];
         let wj4 = $w[($j + 4) % 16];
         let a12 = $a.rotate_left(12);
-        let ss1 = a12.wrapping_add($e).wrapping_add(K[$j]).rotate_left(7);
+        let ss1 = a12.wrapping_add($k[$j]).wrapping_add($e).rotate_left(7);
         let ss2 = ss1 ^ a12;
         let tt1 = $ff($a, $b, $c)
             .wrapping_add($d)
@@ -115,15 +115,15 @@ macro_rules! round {
 /// Eight rounds: after eight renamings the names are back where they began.
 macro_rules! rounds8 {
     ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident,
-     $w:ident, $j:expr, $ff:ident, $gg:ident) => {
-        round!($a, $b, $c, $d, $e, $f, $g, $h, $w, $j, $ff, $gg);
-        round!($d, $a, $b, $c, $h, $e, $f, $g, $w, $j + 1, $ff, $gg);
-        round!($c, $d, $a, $b, $g, $h, $e, $f, $w, $j + 2, $ff, $gg);
-        round!($b, $c, $d, $a, $f, $g, $h, $e, $w, $j + 3, $ff, $gg);
-        round!($a, $b, $c, $d, $e, $f, $g, $h, $w, $j + 4, $ff, $gg);
-        round!($d, $a, $b, $c, $h, $e, $f, $g, $w, $j + 5, $ff, $gg);
-        round!($c, $d, $a, $b, $g, $h, $e, $f, $w, $j + 6, $ff, $gg);
-        round!($b, $c, $d, $a, $f, $g, $h, $e, $w, $j + 7, $ff, $gg);
+     $w:ident, $k:ident, $j:expr, $ff:ident, $gg:ident) => {
+        round!($a, $b, $c, $d, $e, $f, $g, $h, $w, $k, $j, $ff, $gg);
+        round!($d, $a, $b, $c, $h, $e, $f, $g, $w, $k, $j + 1, $ff, $gg);
+        round!($c, $d, $a, $b, $g, $h, $e, $f, $w, $k, $j + 2, $ff, $gg);
+        round!($b, $c, $d, $a, $f, $g, $h, $e, $w, $k, $j + 3, $ff, $gg);
+        round!($a, $b, $c, $d, $e, $f, $g, $h, $w, $k, $j + 4, $ff, $gg);
+        round!($d, $a, $b, $c, $h, $e, $f, $g, $w, $k, $j + 5, $ff, $gg);
+        round!($c, $d, $a, $b, $g, $h, $e, $f, $w, $k, $j + 6, $ff, $gg);
+        round!($b, $c, $d, $a, $f, $g, $h, $e, $w, $k, $j + 7, $ff, $gg);
     };
 }
 
@@ -131,14 +131,15 @@ macro_rules! rounds8 {
 #[inline(always)]
 pub(crate) fn compress_words(state: &mut [u32; 8], mut w: [u32; 16]) {
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-    rounds8!(a, b, c, d, e, f, g, h, w, 0, ff0, gg0);
-    rounds8!(a, b, c, d, e, f, g, h, w, 8, ff0, gg0);
-    rounds8!(a, b, c, d, e, f, g, h, w, 16, ff1, gg1);
-    rounds8!(a, b, c, d, e, f, g, h, w, 24, ff1, gg1);
-    rounds8!(a, b, c, d, e, f, g, h, w, 32, ff1, gg1);
-    rounds8!(a, b, c, d, e, f, g, h, w, 40, ff1, gg1);
-    rounds8!(a, b, c, d, e, f, g, h, w, 48, ff1, gg1);
-    rounds8!(a, b, c, d, e, f, g, h, w, 56, ff1, gg1);
+    let k = &K;
+    rounds8!(a, b, c, d, e, f, g, h, w, k, 0, ff0, gg0);
+    rounds8!(a, b, c, d, e, f, g, h, w, k, 8, ff0, gg0);
+    rounds8!(a, b, c, d, e, f, g, h, w, k, 16, ff1, gg1);
+    rounds8!(a, b, c, d, e, f, g, h, w, k, 24, ff1, gg1);
+    rounds8!(a, b, c, d, e, f, g, h, w, k, 32, ff1, gg1);
+    rounds8!(a, b, c, d, e, f, g, h, w, k, 40, ff1, gg1);
+    rounds8!(a, b, c, d, e, f, g, h, w, k, 48, ff1, gg1);
+    rounds8!(a, b, c, d, e, f, g, h, w, k, 56, ff1, gg1);
     // V(i+1) = ABCDEFGH xor V(i)
     state[0] ^= a;
     state[1] ^= b;
