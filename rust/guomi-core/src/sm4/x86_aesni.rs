@@ -1,0 +1,730 @@
+//! SM4 on x86-64 with AES-NI and AVX2 (VAES when present), constant time.
+//!
+//! # The S-box without a table
+//!
+//! GB/T 32907's S-box is `S(x) = A·I(A·x ⊕ C) ⊕ C` where `I` is inversion in
+//! GF(2^8) modulo `x^8+x^7+x^6+x^5+x^4+x^2+1` (0x1F5), `A` is the circulant
+//! 8×8 bit matrix whose rows are `0xA7` rotated and `C = 0xD3` (Liu et al.,
+//! "Structural properties of the SM4 S-box"). Inversion commutes with any
+//! field isomorphism `T` from SM4's field to AES's (0x11B), and the AES S-box
+//! is `SA(z) = Aaes·I_aes(z) ⊕ 0x63`, so
+//!
+//! ```text
+//! S(x) = POST·SA(PRE·x ⊕ PRE_C) ⊕ POST_C
+//!   PRE  = T·A               PRE_C  = T·C
+//!   POST = A·T⁻¹·Aaes⁻¹      POST_C = POST·0x63 ⊕ C
+//! ```
+//!
+//! `SA` on 16 bytes at once is `AESENCLAST` with a zero round key (its
+//! ShiftRows is undone by a byte shuffle). Both affine maps are evaluated with
+//! `PSHUFB` on two 16-entry tables (low and high nibble): the tables are
+//! compile-time constants held in registers and the secret bytes only select
+//! lanes inside a register, so there is no secret-dependent memory access or
+//! branch anywhere. The matrices are derived below by `const fn`s from the
+//! standard's `A`, `C` and the two field polynomials (no hard-coded magic);
+//! the unit tests check the result against the standard's S-box table.
+//!
+//! # Parallelism
+//!
+//! Blocks are loaded four to a 128-bit lane set, byte-swapped to native
+//! words and transposed so that each register holds word `j` of 8 blocks
+//! (two 128-bit lanes × 4). A round `X4 = X0 ⊕ L(τ(X1⊕X2⊕X3⊕rk))` then works
+//! on 8 blocks per instruction. Several such 8-block groups are interleaved
+//! to hide the latency of AESENCLAST and of the round's dependency chain.
+//! `L(B) = B ⊕ B<<<2 ⊕ B<<<10 ⊕ B<<<18 ⊕ B<<<24` is computed as
+//! `B ⊕ B<<<24 ⊕ (B ⊕ B<<<8 ⊕ B<<<16)<<<2`; the byte rotations are `PSHUFB`s
+//! that also undo AESENCLAST's ShiftRows.
+//!
+//! Without VAES the same 256-bit kernel runs AESENCLAST on each 128-bit half.
+#![cfg(target_arch = "x86_64")]
+
+use core::arch::x86_64::*;
+use zeroize::Zeroize;
+
+/// The bit-matrix algebra behind the two SM4 SIMD kernels, evaluated at
+/// compile time. A matrix is 8 row masks: output bit `i` of `M·x` is the
+/// parity of `row[i] & x` (bit 0 = least significant = coefficient of 1).
+pub(super) mod affine {
+    /// An 8×8 matrix over GF(2), as row masks.
+    pub(in crate::sm4) type Mat = [u8; 8];
+
+    /// SM4's field polynomial x^8+x^7+x^6+x^5+x^4+x^2+1 (GB/T 32907 S-box).
+    const SM4_POLY: u16 = 0x1F5;
+    /// AES's field polynomial x^8+x^4+x^3+x+1 (FIPS 197 §4.2).
+    const AES_POLY: u16 = 0x11B;
+    /// SM4's affine constant C.
+    pub(in crate::sm4) const SM4_C: u8 = 0xD3;
+    /// AES's affine constant (FIPS 197 §5.1.1).
+    const AES_C: u8 = 0x63;
+
+    const fn rotl8(v: u8, n: u32) -> u8 {
+        v.rotate_left(n)
+    }
+
+    const fn circulant(first: u8) -> Mat {
+        let mut m = [0u8; 8];
+        let mut i = 0;
+        while i < 8 {
+            m[i] = rotl8(first, i as u32);
+            i += 1;
+        }
+        m
+    }
+
+    /// SM4's A: row i is 0xA7 rotated left by i.
+    pub(in crate::sm4) const SM4_A: Mat = circulant(0xA7);
+    /// AES's affine matrix: bit i = b_i ^ b_{i+4} ^ b_{i+5} ^ b_{i+6} ^ b_{i+7}.
+    const AES_A: Mat = circulant(0xF1);
+
+    /// `M·x` over GF(2).
+    pub(in crate::sm4) const fn mat_vec(m: &Mat, x: u8) -> u8 {
+        let mut r = 0u8;
+        let mut i = 0;
+        while i < 8 {
+            r |= (((m[i] & x).count_ones() & 1) as u8) << i;
+            i += 1;
+        }
+        r
+    }
+
+    const fn from_columns(cols: &[u8; 8]) -> Mat {
+        let mut m = [0u8; 8];
+        let mut row = 0;
+        while row < 8 {
+            let mut col = 0;
+            while col < 8 {
+                m[row] |= ((cols[col] >> row) & 1) << col;
+                col += 1;
+            }
+            row += 1;
+        }
+        m
+    }
+
+    /// `P·Q` (apply Q first).
+    pub(in crate::sm4) const fn mat_mul(p: &Mat, q: &Mat) -> Mat {
+        let mut cols = [0u8; 8];
+        let mut i = 0;
+        while i < 8 {
+            cols[i] = mat_vec(p, mat_vec(q, 1 << i));
+            i += 1;
+        }
+        from_columns(&cols)
+    }
+
+    /// Inverse by exhaustive search per unit vector (compile time only).
+    const fn mat_inv(m: &Mat) -> Mat {
+        let mut cols = [0u8; 8];
+        let mut i = 0;
+        while i < 8 {
+            let mut x = 0u16;
+            let mut found = false;
+            while x < 256 {
+                if mat_vec(m, x as u8) == 1 << i {
+                    cols[i] = x as u8;
+                    found = true;
+                    break;
+                }
+                x += 1;
+            }
+            assert!(found, "singular matrix");
+            i += 1;
+        }
+        from_columns(&cols)
+    }
+
+    /// Multiplication in GF(2^8) modulo `poly`.
+    pub(in crate::sm4) const fn gf_mul(a: u8, b: u8, poly: u16) -> u8 {
+        let mut a = a as u16;
+        let mut b = b;
+        let mut r = 0u16;
+        while b != 0 {
+            if b & 1 != 0 {
+                r ^= a;
+            }
+            a <<= 1;
+            if a & 0x100 != 0 {
+                a ^= poly;
+            }
+            b >>= 1;
+        }
+        r as u8
+    }
+
+    /// A root of SM4's polynomial in AES's field: the image of `x` under a
+    /// field isomorphism (any of the 8 conjugate roots gives one).
+    const fn sm4_root_in_aes_field() -> u8 {
+        let mut b = 2u16;
+        while b < 256 {
+            // Evaluate sum of b^i over the set bits i of SM4_POLY.
+            let mut acc = 0u8;
+            let mut pow = 1u8;
+            let mut i = 0;
+            while i < 9 {
+                if (SM4_POLY >> i) & 1 != 0 {
+                    acc ^= pow;
+                }
+                pow = gf_mul(pow, b as u8, AES_POLY);
+                i += 1;
+            }
+            if acc == 0 {
+                return b as u8;
+            }
+            b += 1;
+        }
+        panic!("no root")
+    }
+
+    /// The isomorphism T: SM4 field → AES field, `x^i ↦ β^i`.
+    const ISO: Mat = {
+        let beta = sm4_root_in_aes_field();
+        let mut cols = [0u8; 8];
+        let mut p = 1u8;
+        let mut i = 0;
+        while i < 8 {
+            cols[i] = p;
+            p = gf_mul(p, beta, AES_POLY);
+            i += 1;
+        }
+        from_columns(&cols)
+    };
+    const ISO_INV: Mat = mat_inv(&ISO);
+
+    /// Into AES's field, before the inversion: `T·A`.
+    pub(in crate::sm4) const PRE: Mat = mat_mul(&ISO, &SM4_A);
+    /// `T·C`.
+    pub(in crate::sm4) const PRE_C: u8 = mat_vec(&ISO, SM4_C);
+    /// After the full AES S-box (AESENCLAST): `A·T⁻¹·Aaes⁻¹`.
+    pub(in crate::sm4) const POST_AES: Mat = mat_mul(&mat_mul(&SM4_A, &ISO_INV), &mat_inv(&AES_A));
+    /// `POST_AES·0x63 ⊕ C`.
+    pub(in crate::sm4) const POST_AES_C: u8 = mat_vec(&POST_AES, AES_C) ^ SM4_C;
+    /// After a bare AES-field inversion (GF2P8AFFINEINVQB): `A·T⁻¹` (constant C).
+    pub(in crate::sm4) const POST_INV: Mat = mat_mul(&SM4_A, &ISO_INV);
+
+    /// PSHUFB tables for `x ↦ M·x ⊕ c`, split by nibble: `lo[n] ⊕ hi[m]` for
+    /// the byte `m<<4 | n`. Each table is repeated for two 128-bit lanes.
+    pub(in crate::sm4) const fn nibble_tables(m: &Mat, c: u8) -> ([u8; 32], [u8; 32]) {
+        let mut lo = [0u8; 32];
+        let mut hi = [0u8; 32];
+        let mut n = 0;
+        while n < 32 {
+            lo[n] = mat_vec(m, (n % 16) as u8) ^ c;
+            hi[n] = mat_vec(m, ((n % 16) as u8) << 4);
+            n += 1;
+        }
+        (lo, hi)
+    }
+}
+
+/// Byte-shuffle masks (two 128-bit lanes each).
+mod masks {
+    const fn repeat(lane: [u8; 16]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut i = 0;
+        while i < 32 {
+            out[i] = lane[i % 16];
+            i += 1;
+        }
+        out
+    }
+
+    /// Reverses the bytes of each 32-bit word (SM4 words are big-endian).
+    pub(super) const BSWAP32: [u8; 32] = {
+        let mut lane = [0u8; 16];
+        let mut i = 0;
+        while i < 16 {
+            lane[i] = (i - i % 4 + 3 - i % 4) as u8;
+            i += 1;
+        }
+        repeat(lane)
+    };
+
+    /// Undoes AESENCLAST's ShiftRows (state byte `r + 4c`, FIPS 197 §5.1.2)
+    /// and then rotates every 32-bit word left by `8·n` bits.
+    const fn inv_shift_rows_rol(n: usize) -> [u8; 32] {
+        let mut lane = [0u8; 16];
+        let mut i = 0;
+        while i < 16 {
+            // Rotation: output byte k of a word is input byte (k - n) mod 4.
+            let w = i / 4;
+            let k = i % 4;
+            let j = 4 * w + (k + 4 - n) % 4;
+            // ShiftRows put original byte (r, c) at (r, c - r); fetch it back.
+            let r = j % 4;
+            let c = j / 4;
+            lane[i] = (r + 4 * ((c + 4 - r) % 4)) as u8;
+            i += 1;
+        }
+        repeat(lane)
+    }
+    pub(super) const ISR: [u8; 32] = inv_shift_rows_rol(0);
+    pub(super) const ISR_ROL8: [u8; 32] = inv_shift_rows_rol(1);
+    pub(super) const ISR_ROL16: [u8; 32] = inv_shift_rows_rol(2);
+    pub(super) const ISR_ROL24: [u8; 32] = inv_shift_rows_rol(3);
+}
+
+const PRE_TABLES: ([u8; 32], [u8; 32]) = affine::nibble_tables(&affine::PRE, affine::PRE_C);
+const POST_TABLES: ([u8; 32], [u8; 32]) =
+    affine::nibble_tables(&affine::POST_AES, affine::POST_AES_C);
+
+/// True when this CPU can run the kernel (AES-NI and AVX2; VAES is optional).
+pub(super) fn available() -> bool {
+    std::arch::is_x86_feature_detected!("aes") && std::arch::is_x86_feature_detected!("avx2")
+}
+
+/// The constants of the round function, loaded once per call.
+#[derive(Clone, Copy)]
+struct Consts {
+    m0f: __m256i,
+    pre_lo: __m256i,
+    pre_hi: __m256i,
+    post_lo: __m256i,
+    post_hi: __m256i,
+    isr: __m256i,
+    isr8: __m256i,
+    isr16: __m256i,
+    isr24: __m256i,
+    bswap: __m256i,
+}
+
+impl Consts {
+    #[inline(always)]
+    fn load() -> Self {
+        #[inline(always)]
+        fn ld(a: &[u8; 32]) -> __m256i {
+            // SAFETY: `a` is 32 readable bytes; the unaligned load has no
+            // alignment requirement. AVX is implied by every caller's AVX2.
+            unsafe { _mm256_loadu_si256(a.as_ptr().cast()) }
+        }
+        Consts {
+            // SAFETY: AVX is enabled in every caller (they all require AVX2).
+            m0f: unsafe { _mm256_set1_epi8(0x0f) },
+            pre_lo: ld(&PRE_TABLES.0),
+            pre_hi: ld(&PRE_TABLES.1),
+            post_lo: ld(&POST_TABLES.0),
+            post_hi: ld(&POST_TABLES.1),
+            isr: ld(&masks::ISR),
+            isr8: ld(&masks::ISR_ROL8),
+            isr16: ld(&masks::ISR_ROL16),
+            isr24: ld(&masks::ISR_ROL24),
+            bswap: ld(&masks::BSWAP32),
+        }
+    }
+}
+
+/// How a 256-bit AESENCLAST with a zero key is done.
+trait EncLast {
+    /// `SubBytes(ShiftRows(x))` on each 128-bit lane.
+    ///
+    /// # Safety
+    /// The caller must have enabled the features the implementation uses.
+    unsafe fn enclast(x: __m256i) -> __m256i;
+}
+
+/// VAES: one instruction for both lanes.
+struct Vaes;
+impl EncLast for Vaes {
+    #[inline(always)]
+    unsafe fn enclast(x: __m256i) -> __m256i {
+        // SAFETY: only reached from `encrypt_vaes`, which enables vaes+avx2.
+        unsafe { _mm256_aesenclast_epi128(x, _mm256_setzero_si256()) }
+    }
+}
+
+/// AES-NI only: split into halves.
+struct Split;
+impl EncLast for Split {
+    #[inline(always)]
+    unsafe fn enclast(x: __m256i) -> __m256i {
+        // SAFETY: only reached from `encrypt_avx2`, which enables aes+avx2.
+        unsafe {
+            let z = _mm_setzero_si128();
+            let lo = _mm_aesenclast_si128(_mm256_castsi256_si128(x), z);
+            let hi = _mm_aesenclast_si128(_mm256_extracti128_si256::<1>(x), z);
+            _mm256_set_m128i(hi, lo)
+        }
+    }
+}
+
+/// `x0 ⊕ L(τ(x))`: the SM4 round function T (GB/T 32907 §6.2) on 8 word
+/// lanes, XORed into `x0`.
+#[inline(always)]
+unsafe fn t_xor<E: EncLast>(x0: __m256i, x: __m256i, k: &Consts) -> __m256i {
+    // SAFETY: callers enable avx2 (and aes/vaes as `E` needs).
+    unsafe {
+        let lo = _mm256_and_si256(x, k.m0f);
+        let hi = _mm256_and_si256(_mm256_srli_epi32::<4>(x), k.m0f);
+        let y = _mm256_xor_si256(
+            _mm256_shuffle_epi8(k.pre_lo, lo),
+            _mm256_shuffle_epi8(k.pre_hi, hi),
+        );
+        let z = E::enclast(y);
+        let lo = _mm256_and_si256(z, k.m0f);
+        let hi = _mm256_and_si256(_mm256_srli_epi32::<4>(z), k.m0f);
+        let u = _mm256_xor_si256(
+            _mm256_shuffle_epi8(k.post_lo, lo),
+            _mm256_shuffle_epi8(k.post_hi, hi),
+        );
+        // u holds τ's output still in ShiftRows order; every shuffle below
+        // puts it back and rotates at the same time.
+        let b = _mm256_shuffle_epi8(u, k.isr);
+        let b8 = _mm256_shuffle_epi8(u, k.isr8);
+        let b16 = _mm256_shuffle_epi8(u, k.isr16);
+        let b24 = _mm256_shuffle_epi8(u, k.isr24);
+        let t = _mm256_xor_si256(_mm256_xor_si256(b, b8), b16);
+        let t = _mm256_or_si256(_mm256_slli_epi32::<2>(t), _mm256_srli_epi32::<30>(t));
+        _mm256_xor_si256(_mm256_xor_si256(x0, _mm256_xor_si256(b, b24)), t)
+    }
+}
+
+/// Transposes four registers of 2×4 words (per 128-bit lane).
+#[inline(always)]
+unsafe fn transpose(x: &mut [__m256i; 4]) {
+    // SAFETY: callers enable avx2.
+    unsafe {
+        let t0 = _mm256_unpacklo_epi32(x[0], x[1]);
+        let t1 = _mm256_unpackhi_epi32(x[0], x[1]);
+        let t2 = _mm256_unpacklo_epi32(x[2], x[3]);
+        let t3 = _mm256_unpackhi_epi32(x[2], x[3]);
+        x[0] = _mm256_unpacklo_epi64(t0, t2);
+        x[1] = _mm256_unpackhi_epi64(t0, t2);
+        x[2] = _mm256_unpacklo_epi64(t1, t3);
+        x[3] = _mm256_unpackhi_epi64(t1, t3);
+    }
+}
+
+/// One round on every group: `x[r] ^= T(x[r+1] ^ x[r+2] ^ x[r+3] ^ rk)`
+/// (indices mod 4), GB/T 32907 §7.1.
+#[inline(always)]
+unsafe fn round<E: EncLast, const G: usize>(
+    x: &mut [[__m256i; 4]; G],
+    rk: u32,
+    r: usize,
+    k: &Consts,
+) {
+    // SAFETY: callers enable avx2 and the features `E` needs.
+    unsafe {
+        let rki = _mm256_set1_epi32(rk as i32);
+        for xg in x.iter_mut() {
+            // x[r+3] was written by the previous round: XOR it in last.
+            let a = _mm256_xor_si256(_mm256_xor_si256(xg[(r + 1) % 4], xg[(r + 2) % 4]), rki);
+            let a = _mm256_xor_si256(a, xg[(r + 3) % 4]);
+            xg[r] = t_xor::<E>(xg[r], a, k);
+        }
+    }
+}
+
+/// Encrypts `G` groups of 8 blocks (128·G bytes at `p`) in place.
+///
+/// # Safety
+/// `p` must be valid for reads and writes of `128 * G` bytes; the caller must
+/// enable avx2 and the features `E` needs.
+#[inline(always)]
+unsafe fn blocks<E: EncLast, const G: usize>(rk: &[u32; 32], p: *mut u8, k: &Consts) {
+    // SAFETY: in-bounds unaligned loads/stores per the contract above;
+    // features per the contract.
+    unsafe {
+        let mut x = [[_mm256_setzero_si256(); 4]; G];
+        for (g, xg) in x.iter_mut().enumerate() {
+            for (j, r) in xg.iter_mut().enumerate() {
+                let v = _mm256_loadu_si256(p.add(128 * g + 32 * j).cast());
+                *r = _mm256_shuffle_epi8(v, k.bswap);
+            }
+            transpose(xg);
+        }
+        let mut i = 0;
+        while i < 32 {
+            // Four rounds with the words renamed instead of moved.
+            round::<E, G>(&mut x, rk[i], 0, k);
+            round::<E, G>(&mut x, rk[i + 1], 1, k);
+            round::<E, G>(&mut x, rk[i + 2], 2, k);
+            round::<E, G>(&mut x, rk[i + 3], 3, k);
+            i += 4;
+        }
+        for (g, xg) in x.iter_mut().enumerate() {
+            // Output words are (X35, X34, X33, X32) = (x3, x2, x1, x0).
+            let mut o = [xg[3], xg[2], xg[1], xg[0]];
+            transpose(&mut o);
+            for (j, v) in o.iter().enumerate() {
+                let v = _mm256_shuffle_epi8(*v, k.bswap);
+                _mm256_storeu_si256(p.add(128 * g + 32 * j).cast(), v);
+            }
+        }
+    }
+}
+
+/// Groups of 8 blocks per iteration of the main loop. Measured on Zen 5:
+/// 2 → 0.9 GB/s, 4 → 1.45, 6 → 1.59, 8 → 1.65 (the round's dependency chain
+/// is long, so many independent groups keep the shuffle ports busy). The
+/// tail dispatch below assumes 8.
+const WIDE: usize = 8;
+
+#[inline(always)]
+unsafe fn encrypt_with<E: EncLast>(rk: &[u32; 32], data: &mut [u8]) {
+    let k = Consts::load();
+    let mut chunks = data.chunks_exact_mut(128 * WIDE);
+    for c in &mut chunks {
+        // SAFETY: `c` is exactly 128·WIDE bytes; features per the caller.
+        unsafe { blocks::<E, WIDE>(rk, c.as_mut_ptr(), &k) };
+    }
+    let tail = chunks.into_remainder();
+    if !tail.is_empty() {
+        // Fewer than 8·WIDE blocks left: one call with just enough groups,
+        // on a copy padded to whole groups (its latency is about that of a
+        // single group, so this beats looping over narrower calls).
+        let mut buf = [0u8; 128 * WIDE];
+        let groups = tail.len().div_ceil(128);
+        buf[..tail.len()].copy_from_slice(tail);
+        let p = buf.as_mut_ptr();
+        // SAFETY: `buf` holds 128·WIDE ≥ 128·groups bytes; features per the caller.
+        unsafe {
+            match groups {
+                1 => blocks::<E, 1>(rk, p, &k),
+                2 => blocks::<E, 2>(rk, p, &k),
+                3 => blocks::<E, 3>(rk, p, &k),
+                4 => blocks::<E, 4>(rk, p, &k),
+                5 => blocks::<E, 5>(rk, p, &k),
+                6 => blocks::<E, 6>(rk, p, &k),
+                7 => blocks::<E, 7>(rk, p, &k),
+                _ => blocks::<E, 8>(rk, p, &k),
+            }
+        }
+        tail.copy_from_slice(&buf[..tail.len()]);
+        buf[..128 * groups].zeroize();
+    }
+}
+
+#[target_feature(enable = "avx2,aes,vaes")]
+unsafe fn encrypt_vaes(rk: &[u32; 32], data: &mut [u8]) {
+    // SAFETY: this function enables everything `Vaes` needs.
+    unsafe { encrypt_with::<Vaes>(rk, data) }
+}
+
+#[target_feature(enable = "avx2,aes")]
+unsafe fn encrypt_avx2(rk: &[u32; 32], data: &mut [u8]) {
+    // SAFETY: this function enables everything `Split` needs.
+    unsafe { encrypt_with::<Split>(rk, data) }
+}
+
+/// Applies the SM4 rounds with round keys `rk` to every 16-byte block of
+/// `data` in place (decryption is the same with the keys reversed).
+///
+/// # Safety
+/// [`available`] must have returned true. `data.len()` must be a multiple of
+/// 16 (a trailing partial block is left untouched).
+pub(super) unsafe fn encrypt_blocks(rk: &[u32; 32], data: &mut [u8]) {
+    debug_assert!(data.len() % 16 == 0);
+    let n = data.len() - data.len() % 16;
+    let data = &mut data[..n];
+    if std::arch::is_x86_feature_detected!("vaes") {
+        // SAFETY: the caller checked `available()` (aes, avx2); vaes just now.
+        unsafe { encrypt_vaes(rk, data) }
+    } else {
+        // SAFETY: the caller checked `available()` (aes, avx2).
+        unsafe { encrypt_avx2(rk, data) }
+    }
+}
+
+/// Test-only reference material shared by both SIMD kernels' tests.
+#[cfg(test)]
+pub(super) mod reference {
+    /// The S-box table of GB/T 32907-2016 §6.2, used only to check the
+    /// derived affine maps (the kernels never index a table by data).
+    pub(in crate::sm4) const SBOX: [u8; 256] = [
+        0xd6, 0x90, 0xe9, 0xfe, 0xcc, 0xe1, 0x3d, 0xb7, 0x16, 0xb6, 0x14, 0xc2, 0x28, 0xfb, 0x2c,
+        0x05, 0x2b, 0x67, 0x9a, 0x76, 0x2a, 0xbe, 0x04, 0xc3, 0xaa, 0x44, 0x13, 0x26, 0x49, 0x86,
+        0x06, 0x99, 0x9c, 0x42, 0x50, 0xf4, 0x91, 0xef, 0x98, 0x7a, 0x33, 0x54, 0x0b, 0x43, 0xed,
+        0xcf, 0xac, 0x62, 0xe4, 0xb3, 0x1c, 0xa9, 0xc9, 0x08, 0xe8, 0x95, 0x80, 0xdf, 0x94, 0xfa,
+        0x75, 0x8f, 0x3f, 0xa6, 0x47, 0x07, 0xa7, 0xfc, 0xf3, 0x73, 0x17, 0xba, 0x83, 0x59, 0x3c,
+        0x19, 0xe6, 0x85, 0x4f, 0xa8, 0x68, 0x6b, 0x81, 0xb2, 0x71, 0x64, 0xda, 0x8b, 0xf8, 0xeb,
+        0x0f, 0x4b, 0x70, 0x56, 0x9d, 0x35, 0x1e, 0x24, 0x0e, 0x5e, 0x63, 0x58, 0xd1, 0xa2, 0x25,
+        0x22, 0x7c, 0x3b, 0x01, 0x21, 0x78, 0x87, 0xd4, 0x00, 0x46, 0x57, 0x9f, 0xd3, 0x27, 0x52,
+        0x4c, 0x36, 0x02, 0xe7, 0xa0, 0xc4, 0xc8, 0x9e, 0xea, 0xbf, 0x8a, 0xd2, 0x40, 0xc7, 0x38,
+        0xb5, 0xa3, 0xf7, 0xf2, 0xce, 0xf9, 0x61, 0x15, 0xa1, 0xe0, 0xae, 0x5d, 0xa4, 0x9b, 0x34,
+        0x1a, 0x55, 0xad, 0x93, 0x32, 0x30, 0xf5, 0x8c, 0xb1, 0xe3, 0x1d, 0xf6, 0xe2, 0x2e, 0x82,
+        0x66, 0xca, 0x60, 0xc0, 0x29, 0x23, 0xab, 0x0d, 0x53, 0x4e, 0x6f, 0xd5, 0xdb, 0x37, 0x45,
+        0xde, 0xfd, 0x8e, 0x2f, 0x03, 0xff, 0x6a, 0x72, 0x6d, 0x6c, 0x5b, 0x51, 0x8d, 0x1b, 0xaf,
+        0x92, 0xbb, 0xdd, 0xbc, 0x7f, 0x11, 0xd9, 0x5c, 0x41, 0x1f, 0x10, 0x5a, 0xd8, 0x0a, 0xc1,
+        0x31, 0x88, 0xa5, 0xcd, 0x7b, 0xbd, 0x2d, 0x74, 0xd0, 0x12, 0xb8, 0xe5, 0xb4, 0xb0, 0x89,
+        0x69, 0x97, 0x4a, 0x0c, 0x96, 0x77, 0x7e, 0x65, 0xb9, 0xf1, 0x09, 0xc5, 0x6e, 0xc6, 0x84,
+        0x18, 0xf0, 0x7d, 0xec, 0x3a, 0xdc, 0x4d, 0x20, 0x79, 0xee, 0x5f, 0x3e, 0xd7, 0xcb, 0x39,
+        0x48,
+    ];
+
+    fn tau(a: u32) -> u32 {
+        u32::from_be_bytes(a.to_be_bytes().map(|b| SBOX[b as usize]))
+    }
+
+    /// Round keys by the key schedule of GB/T 32907 §7.3 (table-based, tests only).
+    pub(in crate::sm4) fn round_keys(key: &[u8; 16]) -> [u32; 32] {
+        const FK: [u32; 4] = [0xa3b1bac6, 0x56aa3350, 0x677d9197, 0xb27022dc];
+        let mut k = [0u32; 36];
+        for i in 0..4 {
+            k[i] = u32::from_be_bytes(key[4 * i..4 * i + 4].try_into().unwrap()) ^ FK[i];
+        }
+        let mut rk = [0u32; 32];
+        for i in 0..32 {
+            let ck = u32::from_be_bytes(core::array::from_fn(|j| ((4 * i + j) * 7 % 256) as u8));
+            let b = tau(k[i + 1] ^ k[i + 2] ^ k[i + 3] ^ ck);
+            k[i + 4] = k[i] ^ b ^ b.rotate_left(13) ^ b.rotate_left(23);
+            rk[i] = k[i + 4];
+        }
+        rk
+    }
+
+    /// One block through the 32 rounds (table-based, tests only).
+    pub(in crate::sm4) fn crypt_block(rk: &[u32; 32], block: &mut [u8]) {
+        let mut x = [0u32; 36];
+        for i in 0..4 {
+            x[i] = u32::from_be_bytes(block[4 * i..4 * i + 4].try_into().unwrap());
+        }
+        for i in 0..32 {
+            let b = tau(x[i + 1] ^ x[i + 2] ^ x[i + 3] ^ rk[i]);
+            x[i + 4] = x[i]
+                ^ b
+                ^ b.rotate_left(2)
+                ^ b.rotate_left(10)
+                ^ b.rotate_left(18)
+                ^ b.rotate_left(24);
+        }
+        for i in 0..4 {
+            block[4 * i..4 * i + 4].copy_from_slice(&x[35 - i].to_be_bytes());
+        }
+    }
+
+    /// A small deterministic generator for test inputs (xorshift64*).
+    pub(in crate::sm4) struct Rng(pub u64);
+    impl Rng {
+        pub(in crate::sm4) fn fill(&mut self, out: &mut [u8]) {
+            for b in out {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                *b = (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8;
+            }
+        }
+    }
+
+    /// GB/T 32907-2016 Appendix A example 1: key = plaintext.
+    pub(in crate::sm4) const KAT_KEY: [u8; 16] = [
+        0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32,
+        0x10,
+    ];
+    /// Its ciphertext.
+    pub(in crate::sm4) const KAT_CT: [u8; 16] = [
+        0x68, 0x1e, 0xdf, 0x34, 0xd2, 0x06, 0x96, 0x5e, 0x86, 0xb3, 0xe9, 0x4f, 0x53, 0x6e, 0x42,
+        0x46,
+    ];
+
+    /// Checks `kernel` against the reference for block counts 0..=70 and a
+    /// large input, under random keys, plus the standard's example.
+    pub(in crate::sm4) fn check_kernel(kernel: unsafe fn(&[u32; 32], &mut [u8])) {
+        let mut rng = Rng(0x5eed_5114_0000_0001);
+        // Known answer, encrypt and decrypt.
+        let rk = round_keys(&KAT_KEY);
+        let mut b = KAT_KEY;
+        // SAFETY: the caller checked the kernel's `available()`.
+        unsafe { kernel(&rk, &mut b) };
+        assert_eq!(b, KAT_CT);
+        let mut rrk = rk;
+        rrk.reverse();
+        // SAFETY: as above.
+        unsafe { kernel(&rrk, &mut b) };
+        assert_eq!(b, KAT_KEY);
+        for n in (0..=70usize).chain([255, 1024, 4099]) {
+            let mut key = [0u8; 16];
+            rng.fill(&mut key);
+            let rk = round_keys(&key);
+            let mut data = vec![0u8; 16 * n];
+            rng.fill(&mut data);
+            let mut want = data.clone();
+            for blk in want.chunks_exact_mut(16) {
+                crypt_block(&rk, blk);
+            }
+            let mut got = data.clone();
+            // SAFETY: as above.
+            unsafe { kernel(&rk, &mut got) };
+            assert!(got == want, "{n} blocks: mismatch");
+            let mut rrk = rk;
+            rrk.reverse();
+            // SAFETY: as above.
+            unsafe { kernel(&rrk, &mut got) };
+            assert!(got == data, "{n} blocks: decrypt mismatch");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference::*;
+    use super::*;
+
+    fn aes_sbox(x: u8) -> u8 {
+        // Inversion by exhaustive search; fine for a test.
+        let inv = (1..=255u8)
+            .find(|&y| affine::gf_mul(x, y, 0x11B) == 1)
+            .unwrap_or(0);
+        let mut r = 0x63u8;
+        for i in 0..8 {
+            let bit = (inv >> i)
+                ^ (inv >> ((i + 4) % 8))
+                ^ (inv >> ((i + 5) % 8))
+                ^ (inv >> ((i + 6) % 8))
+                ^ (inv >> ((i + 7) % 8));
+            r ^= (bit & 1) << i;
+        }
+        r
+    }
+
+    #[test]
+    fn derived_maps_give_the_sm4_sbox() {
+        for x in 0..=255u8 {
+            // S = A·I(A·x ⊕ C) ⊕ C in SM4's own field.
+            let y = affine::mat_vec(&affine::SM4_A, x) ^ affine::SM4_C;
+            let inv = (1..=255u8)
+                .find(|&z| affine::gf_mul(y, z, 0x1F5) == 1)
+                .unwrap_or(0);
+            assert_eq!(
+                affine::mat_vec(&affine::SM4_A, inv) ^ affine::SM4_C,
+                SBOX[x as usize]
+            );
+            // Through the AES S-box with the derived maps and nibble tables.
+            let pre = PRE_TABLES.0[(x & 15) as usize] ^ PRE_TABLES.1[(x >> 4) as usize];
+            let z = aes_sbox(pre);
+            let post = POST_TABLES.0[(z & 15) as usize] ^ POST_TABLES.1[(z >> 4) as usize];
+            assert_eq!(post, SBOX[x as usize], "x = {x:#04x}");
+        }
+    }
+
+    #[test]
+    fn vaes_kernel_matches_reference() {
+        if !(available() && std::arch::is_x86_feature_detected!("vaes")) {
+            return;
+        }
+        unsafe fn k(rk: &[u32; 32], d: &mut [u8]) {
+            // SAFETY: features checked above.
+            unsafe { encrypt_vaes(rk, d) }
+        }
+        check_kernel(k);
+    }
+
+    #[test]
+    fn aesni_avx2_kernel_matches_reference() {
+        if !available() {
+            return;
+        }
+        unsafe fn k(rk: &[u32; 32], d: &mut [u8]) {
+            // SAFETY: features checked above.
+            unsafe { encrypt_avx2(rk, d) }
+        }
+        check_kernel(k);
+    }
+
+    #[test]
+    fn dispatching_entry_point_matches_reference() {
+        if !available() {
+            return;
+        }
+        check_kernel(encrypt_blocks);
+    }
+}
