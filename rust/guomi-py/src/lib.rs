@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 
 mod buffers;
 mod errors;
+mod formats;
 mod hash;
 mod sm2;
 mod sm4;
@@ -77,5 +78,6 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sm4_aead::register(m)?;
     zuc::register(m)?;
     sm2::register(m)?;
+    formats::register(m)?;
     Ok(())
 }
