@@ -21,6 +21,7 @@
 
 use super::{xor_in_place, Sm4, BLOCK_SIZE};
 use crate::error::{Error, ErrorKind, Result};
+use subtle::{Choice, ConstantTimeEq, ConstantTimeGreater, ConstantTimeLess};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A mode and its IV / initial counter block.
@@ -441,3 +442,68 @@ context!(
     true,
     "A streaming SM4 decryption context (ECB, CBC, CFB, OFB or CTR)."
 );
+
+/// Checks the PKCS #7 padding (RFC 5652 §6.3) of the final block `block` and
+/// returns the pad length.
+///
+/// The check reads every byte of the block and combines the comparisons with
+/// `subtle`, so its timing does not depend on the pad length or on where a
+/// bad byte is (only the final accept/reject is visible, which a padding
+/// oracle needs to be kept away from by the protocol, e.g. encrypt-then-MAC).
+/// `block` must be 1..=255 bytes long.
+pub fn pkcs7_unpad_len(block: &[u8]) -> Result<usize> {
+    let n = block.len();
+    if n == 0 || n > 255 {
+        return Err(Error::invalid_argument(format!(
+            "PKCS7 blocks are 1 to 255 bytes, got {n}"
+        )));
+    }
+    let pad = block[n - 1];
+    // 1 <= pad <= n
+    let mut ok: Choice = !pad.ct_eq(&0) & !u32::from(pad).ct_gt(&(n as u32));
+    for (i, b) in block.iter().rev().enumerate() {
+        let in_pad = (i as u32).ct_lt(&u32::from(pad));
+        ok &= !in_pad | b.ct_eq(&pad);
+    }
+    if bool::from(ok) {
+        Ok(usize::from(pad))
+    } else {
+        Err(Error::invalid_argument("invalid PKCS7 padding"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pkcs7_unpad_len;
+
+    /// The obvious (variable-time) definition, as the reference.
+    fn reference(block: &[u8]) -> Option<usize> {
+        let p = *block.last()? as usize;
+        (p >= 1 && p <= block.len() && block[block.len() - p..].iter().all(|&b| b as usize == p))
+            .then_some(p)
+    }
+
+    #[test]
+    fn pkcs7_accepts_exactly_the_valid_paddings() {
+        for n in [1usize, 2, 8, 16, 255] {
+            for pad in 0..=255u8 {
+                for filler in [0u8, 0xa5] {
+                    for bad_at in [None, Some(0usize), Some(1), Some(7), Some(254)] {
+                        let mut block = vec![filler; n];
+                        let start = n.saturating_sub(pad as usize);
+                        for b in &mut block[start..] {
+                            *b = pad;
+                        }
+                        if let Some(k) = bad_at.filter(|&k| k < n) {
+                            block[n - 1 - k] ^= 0x01;
+                        }
+                        let got = pkcs7_unpad_len(&block).ok();
+                        assert_eq!(got, reference(&block), "n={n} pad={pad} bad_at={bad_at:?}");
+                    }
+                }
+            }
+        }
+        assert!(pkcs7_unpad_len(&[]).is_err());
+        assert!(pkcs7_unpad_len(&[1u8; 256]).is_err());
+    }
+}
