@@ -50,6 +50,31 @@ def pbkdf2_hmac_sm3(password: Buffer, salt: Buffer, iterations: int, length: int
 
 # --- sm4.rs: SM4 block cipher, ECB/CBC/CFB/OFB/CTR, XTS -------------------------
 
+from typing_extensions import Buffer as _Sm4Buffer  # noqa: E402
+
+@final
+class Sm4Key:
+    """An expanded SM4 key (GB/T 32907-2016); holds no key bytes."""
+
+    def __init__(self, key: _Sm4Buffer) -> None: ...
+    @property
+    def backend(self) -> str: ...
+    def encryptor(self, mode: str, iv: _Sm4Buffer | None = None) -> Sm4Context: ...
+    def decryptor(self, mode: str, iv: _Sm4Buffer | None = None) -> Sm4Context: ...
+
+@final
+class Sm4Context:
+    """A streaming SM4 ECB/CBC/CFB/OFB/CTR context."""
+
+    @property
+    def mode(self) -> str: ...
+    def update(self, data: _Sm4Buffer, /) -> bytes: ...
+    def update_into(self, data: _Sm4Buffer, buf: _Sm4Buffer, /) -> int: ...
+    def finalize(self) -> bytes: ...
+
+def padding_pkcs7_unpad_len(block: _Sm4Buffer, /) -> int: ...
+
+
 # --- sm4_aead.rs: SM4-GCM, SM4-CCM ----------------------------------------------
 # (SM4-XTS is bound in sm4_aead.rs as well.)
 
