@@ -1,0 +1,522 @@
+//! Points of the SM2 curve y^2 = x^3 − 3x + b over GF(p) (GB/T 32918.5-2017):
+//! affine and Jacobian coordinates, the a = −3 doubling, additions with
+//! constant-time handling of the special cases, SEC1 point encodings and
+//! the three scalar multiplications the protocols need:
+//!
+//! - [`mul_base`]: k·G for a secret k, by the comb table of [`super::table`]
+//!   scanned in constant time;
+//! - [`mul_var`]: k·P for a secret k and any validated P, by a fixed 5-bit
+//!   signed window with a constant-time table select;
+//! - [`mul_double_vartime`]: a·G + b·P for PUBLIC a, b (verification only),
+//!   which may branch on the scalars.
+//!
+//! The curve has cofactor 1 and prime order n, so every point that passes
+//! [`Affine::from_sec1`] other than the identity has order n.
+
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
+use super::field::{Fe, Limbs};
+use super::table;
+
+/// b in Montgomery form.
+pub(crate) const B: Fe = Fe([
+    0x90d2_3063_2bc0_dd42,
+    0x71cf_379a_e9b5_37ab,
+    0x5279_8150_5ea5_1c3c,
+    0x240f_e188_ba20_e2c8,
+]);
+/// The base point G in Montgomery form.
+pub(crate) const G: Affine = Affine {
+    x: Fe([
+        0x6132_8990_f418_029e,
+        0x3e79_81ed_dca6_c050,
+        0xd6a1_ed99_ac24_c3c3,
+        0x9116_7a5e_e1c1_3b05,
+    ]),
+    y: Fe([
+        0xc135_4e59_3c2d_0ddd,
+        0xc1f5_e578_8d32_95fa,
+        0x8d4c_fb06_6e2a_48f8,
+        0x63cd_65d4_81d7_35bd,
+    ]),
+};
+
+/// An affine point (never the identity where this type is used).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Affine {
+    pub(crate) x: Fe,
+    pub(crate) y: Fe,
+}
+
+/// A point in Jacobian coordinates (X/Z^2, Y/Z^3); Z = 0 is the identity.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Jacobian {
+    pub(crate) x: Fe,
+    pub(crate) y: Fe,
+    pub(crate) z: Fe,
+}
+
+impl ConditionallySelectable for Affine {
+    #[inline(always)]
+    fn conditional_select(a: &Self, b: &Self, c: Choice) -> Self {
+        Affine {
+            x: Fe::conditional_select(&a.x, &b.x, c),
+            y: Fe::conditional_select(&a.y, &b.y, c),
+        }
+    }
+}
+
+impl ConditionallySelectable for Jacobian {
+    #[inline(always)]
+    fn conditional_select(a: &Self, b: &Self, c: Choice) -> Self {
+        Jacobian {
+            x: Fe::conditional_select(&a.x, &b.x, c),
+            y: Fe::conditional_select(&a.y, &b.y, c),
+            z: Fe::conditional_select(&a.z, &b.z, c),
+        }
+    }
+}
+
+impl Affine {
+    /// y^2 == x^3 − 3x + b.
+    pub(crate) fn is_on_curve(&self) -> Choice {
+        let x2 = self.x.square();
+        let x3 = x2.mul(&self.x);
+        let three_x = self.x.double().add(&self.x);
+        let rhs = x3.sub(&three_x).add(&B);
+        self.y.square().ct_eq(&rhs)
+    }
+
+    /// Decodes a public point: 65 bytes `04‖x‖y`, 33 bytes `02|03‖x`, or
+    /// 64 bytes raw `x‖y` (as several peers emit). Rejects wrong lengths and
+    /// prefixes (encoding error), coordinates ≥ p, points off the curve and
+    /// the identity (key error). Public data: may branch.
+    pub(crate) fn from_sec1(bytes: &[u8]) -> crate::Result<Affine> {
+        use crate::Error;
+        let (xb, yb): (&[u8], Option<&[u8]>) = match bytes.len() {
+            65 => {
+                if bytes[0] != 0x04 {
+                    return Err(Error::invalid_encoding(
+                        "65-byte SM2 point must start with 0x04 (uncompressed)",
+                    ));
+                }
+                (&bytes[1..33], Some(&bytes[33..65]))
+            }
+            64 => (&bytes[..32], Some(&bytes[32..])),
+            33 => {
+                if bytes[0] != 0x02 && bytes[0] != 0x03 {
+                    return Err(Error::invalid_encoding(
+                        "33-byte SM2 point must start with 0x02 or 0x03 (compressed)",
+                    ));
+                }
+                (&bytes[1..33], None)
+            }
+            1 if bytes[0] == 0 => {
+                return Err(Error::invalid_key(
+                    "the point at infinity is not a valid SM2 public key",
+                ))
+            }
+            n => {
+                return Err(Error::invalid_encoding(format!(
+                    "SM2 point must be 65 (04||x||y), 64 (x||y) or 33 (compressed) bytes, got {n}"
+                )))
+            }
+        };
+        let xb: [u8; 32] = xb.try_into().expect("32 bytes");
+        let (x, okx) = Fe::from_bytes(&xb);
+        if !bool::from(okx) {
+            return Err(Error::invalid_key("SM2 point x coordinate is not below p"));
+        }
+        let y = match yb {
+            Some(yb) => {
+                let yb: [u8; 32] = yb.try_into().expect("32 bytes");
+                let (y, oky) = Fe::from_bytes(&yb);
+                if !bool::from(oky) {
+                    return Err(Error::invalid_key("SM2 point y coordinate is not below p"));
+                }
+                y
+            }
+            None => {
+                let rhs = x.square().mul(&x).sub(&x.double().add(&x)).add(&B);
+                let (y, ok) = rhs.sqrt();
+                if !bool::from(ok) {
+                    return Err(Error::invalid_key(
+                        "compressed SM2 point is not on the curve",
+                    ));
+                }
+                let want_odd = Choice::from(bytes[0] & 1);
+                let flip = y.is_odd() ^ want_odd;
+                Fe::conditional_select(&y, &y.neg(), flip)
+            }
+        };
+        let p = Affine { x, y };
+        if !bool::from(p.is_on_curve()) {
+            return Err(Error::invalid_key("SM2 point is not on the curve"));
+        }
+        Ok(p)
+    }
+
+    /// `04‖x‖y`.
+    pub(crate) fn to_uncompressed(&self) -> [u8; 65] {
+        let mut out = [0u8; 65];
+        out[0] = 4;
+        out[1..33].copy_from_slice(&self.x.to_bytes());
+        out[33..].copy_from_slice(&self.y.to_bytes());
+        out
+    }
+
+    /// `02|03‖x`.
+    pub(crate) fn to_compressed(&self) -> [u8; 33] {
+        let mut out = [0u8; 33];
+        out[0] = 2 | self.y.is_odd().unwrap_u8();
+        out[1..].copy_from_slice(&self.x.to_bytes());
+        out
+    }
+
+    #[inline(always)]
+    pub(crate) fn neg(&self) -> Affine {
+        Affine {
+            x: self.x,
+            y: self.y.neg(),
+        }
+    }
+}
+
+impl Jacobian {
+    pub(crate) const IDENTITY: Jacobian = Jacobian {
+        x: Fe::ONE,
+        y: Fe::ONE,
+        z: Fe::ZERO,
+    };
+
+    #[inline(always)]
+    pub(crate) fn from_affine(a: &Affine) -> Jacobian {
+        Jacobian {
+            x: a.x,
+            y: a.y,
+            z: Fe::ONE,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_identity(&self) -> Choice {
+        self.z.is_zero()
+    }
+
+    #[inline(always)]
+    pub(crate) fn neg(&self) -> Jacobian {
+        Jacobian {
+            x: self.x,
+            y: self.y.neg(),
+            z: self.z,
+        }
+    }
+
+    /// 2·self, "dbl-2001-b" for a = −3 (3M + 5S). The identity (Z = 0) maps
+    /// to Z = 0; no point of order 2 exists (prime order), so no other case.
+    #[inline(always)]
+    pub(crate) fn double(&self) -> Jacobian {
+        let delta = self.z.square();
+        let gamma = self.y.square();
+        let beta = self.x.mul(&gamma);
+        let t = self.x.sub(&delta).mul(&self.x.add(&delta));
+        let alpha = t.double().add(&t);
+        let beta4 = beta.double().double();
+        let x3 = alpha.square().sub(&beta4.double());
+        let z3 = self.y.add(&self.z).square().sub(&gamma).sub(&delta);
+        let g2 = gamma.square();
+        let g8 = g2.double().double().double();
+        let y3 = alpha.mul(&beta4.sub(&x3)).sub(&g8);
+        Jacobian {
+            x: x3,
+            y: y3,
+            z: z3,
+        }
+    }
+
+    /// The "add-2007-bl" sum without special cases; also returns H and r
+    /// so callers can detect P == Q (H = r = 0). When P == −Q, Z3 = 0.
+    #[inline(always)]
+    fn add_raw(&self, o: &Jacobian) -> (Jacobian, Fe, Fe) {
+        let z1z1 = self.z.square();
+        let z2z2 = o.z.square();
+        let u1 = self.x.mul(&z2z2);
+        let u2 = o.x.mul(&z1z1);
+        let s1 = self.y.mul(&o.z).mul(&z2z2);
+        let s2 = o.y.mul(&self.z).mul(&z1z1);
+        let h = u2.sub(&u1);
+        let i = h.double().square();
+        let j = h.mul(&i);
+        let r = s2.sub(&s1).double();
+        let v = u1.mul(&i);
+        let x3 = r.square().sub(&j).sub(&v.double());
+        let y3 = r.mul(&v.sub(&x3)).sub(&s1.mul(&j).double());
+        let z3 = self.z.add(&o.z).square().sub(&z1z1).sub(&z2z2).mul(&h);
+        (
+            Jacobian {
+                x: x3,
+                y: y3,
+                z: z3,
+            },
+            h,
+            r,
+        )
+    }
+
+    /// self + o, correct for every input (identity, equal, opposite), in
+    /// constant time: the doubling is always computed and selected by mask.
+    pub(crate) fn add_complete(&self, o: &Jacobian) -> Jacobian {
+        let (sum, h, r) = self.add_raw(o);
+        let dbl = self.double();
+        let mut out = Jacobian::conditional_select(&sum, &dbl, h.is_zero() & r.is_zero());
+        out = Jacobian::conditional_select(&out, o, self.is_identity());
+        Jacobian::conditional_select(&out, self, o.is_identity())
+    }
+
+    /// self + o where the caller guarantees self ≠ o unless both are the
+    /// identity; identities are handled (constant time). P + (−P) gives Z = 0.
+    #[inline(always)]
+    pub(crate) fn add_distinct(&self, o: &Jacobian) -> Jacobian {
+        let (sum, _, _) = self.add_raw(o);
+        let out = Jacobian::conditional_select(&sum, o, self.is_identity());
+        Jacobian::conditional_select(&out, self, o.is_identity())
+    }
+
+    /// self + q (q affine, not the identity), "madd-2007-bl" (7M + 4S).
+    /// The caller guarantees self ≠ q; self = identity is handled in
+    /// constant time; self = −q yields Z = 0.
+    #[inline(always)]
+    pub(crate) fn add_affine_distinct(&self, q: &Affine) -> Jacobian {
+        let z1z1 = self.z.square();
+        let u2 = q.x.mul(&z1z1);
+        let s2 = q.y.mul(&self.z).mul(&z1z1);
+        let h = u2.sub(&self.x);
+        let hh = h.square();
+        let i = hh.double().double();
+        let j = h.mul(&i);
+        let r = s2.sub(&self.y).double();
+        let v = self.x.mul(&i);
+        let x3 = r.square().sub(&j).sub(&v.double());
+        let y3 = r.mul(&v.sub(&x3)).sub(&self.y.mul(&j).double());
+        let z3 = self.z.add(&h).square().sub(&z1z1).sub(&hh);
+        let sum = Jacobian {
+            x: x3,
+            y: y3,
+            z: z3,
+        };
+        Jacobian::conditional_select(&sum, &Jacobian::from_affine(q), self.is_identity())
+    }
+
+    /// Variable-time complete addition, for public points only.
+    pub(crate) fn add_vartime(&self, o: &Jacobian) -> Jacobian {
+        if bool::from(self.is_identity()) {
+            return *o;
+        }
+        if bool::from(o.is_identity()) {
+            return *self;
+        }
+        let (sum, h, r) = self.add_raw(o);
+        if bool::from(h.is_zero()) {
+            if bool::from(r.is_zero()) {
+                return self.double();
+            }
+            return Jacobian::IDENTITY;
+        }
+        sum
+    }
+
+    /// Affine coordinates with one inversion; the Choice is 1 for the
+    /// identity (then the coordinates are meaningless zeros).
+    pub(crate) fn to_affine(&self) -> (Affine, Choice) {
+        let zi = self.z.invert();
+        let zi2 = zi.square();
+        let zi3 = zi2.mul(&zi);
+        (
+            Affine {
+                x: self.x.mul(&zi2),
+                y: self.y.mul(&zi3),
+            },
+            self.is_identity(),
+        )
+    }
+}
+
+/// Converts many Jacobian points (none the identity) to affine with one
+/// inversion (Montgomery's trick). Public data only (table building).
+pub(crate) fn batch_to_affine(pts: &[Jacobian]) -> Vec<Affine> {
+    let mut prefix = Vec::with_capacity(pts.len());
+    let mut acc = Fe::ONE;
+    for p in pts {
+        prefix.push(acc);
+        acc = acc.mul(&p.z);
+    }
+    let mut inv = acc.invert();
+    let mut out = vec![Affine::default(); pts.len()];
+    for i in (0..pts.len()).rev() {
+        let zi = inv.mul(&prefix[i]);
+        inv = inv.mul(&pts[i].z);
+        let zi2 = zi.square();
+        out[i] = Affine {
+            x: pts[i].x.mul(&zi2),
+            y: pts[i].y.mul(&zi2.mul(&zi)),
+        };
+    }
+    out
+}
+
+/// Booth recoding of one (w+1)-bit window (the w bits plus the bit below):
+/// returns (|digit|, negative) with digit in [−2^(w−1), 2^(w−1)].
+/// Branch-free (the window value is secret in the constant-time paths).
+#[inline(always)]
+pub(crate) fn booth(w: u32, v: u64) -> (u64, u64) {
+    let s = !((v >> w).wrapping_sub(1)); // all ones if the top bit is set
+    let d = (1u64 << (w + 1)) - v - 1;
+    let d = (d & s) | (v & !s);
+    ((d >> 1) + (d & 1), s & 1)
+}
+
+/// Bits [start, start + len) of a 256-bit integer (bits ≥ 256 read as 0);
+/// `start` may be −1 (reads a 0 below bit 0). Positions are public.
+#[inline(always)]
+pub(crate) fn window_bits(k: &Limbs, start: i32, len: u32) -> u64 {
+    let mask = (1u64 << len) - 1;
+    if start < 0 {
+        return (k[0] << 1) & mask;
+    }
+    let start = start as u32;
+    let limb = (start / 64) as usize;
+    let off = start % 64;
+    if limb >= 4 {
+        return 0;
+    }
+    let mut v = k[limb] >> off;
+    if off + len > 64 && limb + 1 < 4 {
+        v |= k[limb + 1] << (64 - off);
+    }
+    v & mask
+}
+
+/// k·G for a secret scalar k in [0, n), constant time (see [`table`]).
+pub(crate) fn mul_base(k: &Limbs) -> Jacobian {
+    table::mul_base(k)
+}
+
+const VW: u32 = 5; // variable-base window width
+const VWINDOWS: usize = 52; // ceil(257 / 5): enough for the Booth carry out of bit 255
+
+/// k·P for a secret k in [0, n) and a point P of order n, constant time:
+/// Booth-recoded 5-bit signed windows, a table of 1P..16P read by a full
+/// masked scan, 5 doublings and one addition per window.
+///
+/// Doubling inside an addition cannot happen before the last window: there
+/// the accumulator is 32·A·P with |32·A| < n and 32·A ≠ ±digit unless both
+/// are 0 (the identity case, handled by select). The last addition can meet
+/// P == Q (e.g. k = n − 6), so it uses the complete formula.
+pub(crate) fn mul_var(k: &Limbs, p: &Affine) -> Jacobian {
+    let pj = Jacobian::from_affine(p);
+    let mut tbl = [pj; 16];
+    tbl[1] = pj.double();
+    for i in 2..16 {
+        tbl[i] = tbl[i - 1].add_distinct(&pj);
+    }
+    let select = |d: u64, neg: u64| -> Jacobian {
+        let mut q = Jacobian::IDENTITY;
+        for (i, t) in tbl.iter().enumerate() {
+            q = Jacobian::conditional_select(&q, t, (i as u64 + 1).ct_eq(&d));
+        }
+        let ny = q.y.neg();
+        q.y = Fe::conditional_select(&q.y, &ny, Choice::from(neg as u8));
+        q
+    };
+    let mut acc = Jacobian::IDENTITY;
+    for w in (0..VWINDOWS).rev() {
+        let v = window_bits(k, (w as i32) * VW as i32 - 1, VW + 1);
+        let (d, neg) = booth(VW, v);
+        for _ in 0..VW {
+            acc = acc.double();
+        }
+        let q = select(d, neg);
+        // q is the identity (Z = 0) when d = 0: add_distinct keeps acc then.
+        acc = if w == 0 {
+            acc.add_complete(&q)
+        } else {
+            acc.add_distinct(&q)
+        };
+    }
+    acc
+}
+
+/// a·G + b·P for PUBLIC scalars (signature verification): the comb for
+/// a·G (direct table indexing, allowed on public data) and a width-5 wNAF
+/// for b·P. Variable time.
+pub(crate) fn mul_double_vartime(a: &Limbs, b: &Limbs, p: &Affine) -> Jacobian {
+    let ag = table::mul_base_vartime(a);
+    // Odd multiples P, 3P, ..., 15P.
+    let pj = Jacobian::from_affine(p);
+    let p2 = pj.double();
+    let mut odd = [pj; 8];
+    for i in 1..8 {
+        odd[i] = odd[i - 1].add_vartime(&p2);
+    }
+    let naf = wnaf(b, 5);
+    let mut acc = Jacobian::IDENTITY;
+    let mut started = false;
+    for i in (0..naf.len()).rev() {
+        if started {
+            acc = acc.double();
+        }
+        let d = naf[i];
+        if d != 0 {
+            let q = odd[(d.unsigned_abs() as usize) >> 1];
+            let q = if d < 0 { q.neg() } else { q };
+            acc = if started { acc.add_vartime(&q) } else { q };
+            started = true;
+        }
+    }
+    acc.add_vartime(&ag)
+}
+
+/// Width-w NAF digits (least significant first) of a public 256-bit integer.
+fn wnaf(k: &Limbs, w: u32) -> Vec<i32> {
+    let mut x = [k[0], k[1], k[2], k[3], 0u64];
+    let mut out = Vec::with_capacity(258);
+    let full = 1i64 << w;
+    let half = 1i64 << (w - 1);
+    while x.iter().any(|&l| l != 0) {
+        let mut d = 0i64;
+        if x[0] & 1 == 1 {
+            d = (x[0] & (full as u64 - 1)) as i64;
+            if d >= half {
+                d -= full;
+            }
+            // x -= d
+            if d >= 0 {
+                let mut borrow = d as u64;
+                for l in x.iter_mut() {
+                    let (v, b) = l.overflowing_sub(borrow);
+                    *l = v;
+                    borrow = b as u64;
+                    if borrow == 0 {
+                        break;
+                    }
+                }
+            } else {
+                let mut carry = (-d) as u64;
+                for l in x.iter_mut() {
+                    let (v, c) = l.overflowing_add(carry);
+                    *l = v;
+                    carry = c as u64;
+                    if carry == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        out.push(d as i32);
+        // x >>= 1
+        for i in 0..5 {
+            x[i] = (x[i] >> 1) | if i < 4 { x[i + 1] << 63 } else { 0 };
+        }
+    }
+    out
+}
