@@ -2,7 +2,7 @@
 //! and `spki`.
 
 use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier};
-use der::{Decode, Encode, SliceReader, Tag, Tagged};
+use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
 use sec1::{EcParameters, EcPrivateKey};
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use zeroize::Zeroizing;
@@ -126,6 +126,32 @@ fn scalar_from_octets(octets: &[u8]) -> FormatResult<Zeroizing<[u8; SCALAR_LEN]>
     Ok(d)
 }
 
+/// True when a (failed-to-parse) `ECPrivateKey` has a `[0]` field holding a
+/// SEQUENCE, i.e. explicit `SpecifiedECDomain` parameters (RFC 3279 §2.3.5),
+/// which the `sec1` crate rejects as a tag mismatch. Only used to choose the
+/// error message.
+fn sec1_has_explicit_parameters(der: &[u8]) -> bool {
+    let Ok(outer) = AnyRef::from_der(der) else {
+        return false;
+    };
+    let Ok(mut reader) = SliceReader::new(outer.value()) else {
+        return false;
+    };
+    while !reader.is_finished() {
+        let Ok(field) = AnyRef::decode(&mut reader) else {
+            return false;
+        };
+        let tag = field.tag();
+        if tag.is_context_specific()
+            && tag.number() == der::TagNumber::N0
+            && field.value().first() == Some(&0x30)
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// Reads an `ECPrivateKey`. `outer_curve_known` is true inside PKCS#8,
 /// where the curve is in the `AlgorithmIdentifier` and the `parameters` field
 /// is optional (it must then agree); a standalone SEC1 key must name it.
@@ -134,7 +160,16 @@ fn decode_ec_private_key(
     outer_curve_known: bool,
     container: PrivateKeyContainer,
 ) -> FormatResult<DecodedPrivateKey> {
-    let ec = EcPrivateKey::from_der(der).map_err(|e| FormatError::der("ECPrivateKey", e))?;
+    let ec = EcPrivateKey::from_der(der).map_err(|e| {
+        if sec1_has_explicit_parameters(der) {
+            FormatError::unsupported(
+                "explicit EC domain parameters are not supported: only the named curve SM2 \
+                 (1.2.156.10197.1.301)",
+            )
+        } else {
+            FormatError::der("ECPrivateKey", e)
+        }
+    })?;
     match ec.parameters {
         Some(EcParameters::NamedCurve(oid)) => check_curve_oid(&oid)?,
         None if outer_curve_known => {}
