@@ -114,3 +114,32 @@ def sm4_xts_allowing_equal_halves(key: _AeadBuffer, standard: str = "gb") -> Sm4
 # --- zuc.rs: ZUC-128, EEA3, EIA3 ------------------------------------------------
 
 # --- sm2.rs: SM2 ----------------------------------------------------------------
+
+# --- formats.rs: SM2 key formats (PKCS#8, encrypted PKCS#8, SEC1, SPKI) ----------
+
+from typing_extensions import Buffer as _FmtBuffer  # noqa: E402
+
+FORMATS_DEFAULT_ITERATIONS: int
+FORMATS_MAX_ITERATIONS: int
+FORMATS_MIN_SALT_LEN: int
+
+def formats_load_private_key(
+    data: _FmtBuffer, password: _FmtBuffer | None, pem: bool
+) -> tuple[bytes, bytes | None, str]: ...
+def formats_load_public_key(data: _FmtBuffer, pem: bool) -> bytes: ...
+def formats_encode_private_key(
+    scalar: _FmtBuffer, public_point: _FmtBuffer, format: str, pem: bool
+) -> bytes: ...
+def formats_encrypt_private_key(
+    scalar: _FmtBuffer,
+    public_point: _FmtBuffer,
+    password: _FmtBuffer,
+    salt: _FmtBuffer,
+    iv: _FmtBuffer,
+    iterations: int,
+    pem: bool,
+) -> bytes: ...
+def formats_encode_public_key(public_point: _FmtBuffer, pem: bool) -> bytes: ...
+def formats_pbes2_parameters(
+    der: _FmtBuffer,
+) -> tuple[str, str, int, bytes, int | None, bytes]: ...
