@@ -1,0 +1,59 @@
+"""The key custody service: sealed keystore, versioned keys, encryption as a service.
+
+Layer: ``guomi.kms`` (above ``guomi.api``, ``guomi.keys``, ``guomi.primitives``).
+
+* :func:`create_app` — the ASGI application (FastAPI; OpenAPI at ``/v1/openapi.json``).
+* :func:`build_engine` — the transport-free engine (``service.Engine``) over a storage
+  URL, with its audit log; what :func:`create_app` wraps.
+* :func:`verify_audit_log` — ``guomi audit verify FILE``.
+
+Inside: ``http/`` (routes, one module per path family), ``service/`` (engine),
+``storage/`` (memory, SQLite, PostgreSQL), ``seal/`` (Shamir), ``barrier``
+(encryption of every stored record), ``auth`` (tokens, policies), ``audit``
+(hash-chained log).  See docs/spec/http-api.md and docs/spec/token.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from guomi.kms.audit import AuditLog, AuditVerifyResult, FileSink, MemorySink, verify_audit_log
+from guomi.kms.config import Config
+from guomi.kms.errors import KMSError
+from guomi.kms.service import Caller, Engine, RequestContext
+from guomi.kms.storage import open_storage
+
+if TYPE_CHECKING:
+    from guomi.kms.app import create_app
+
+__all__ = [
+    "AuditVerifyResult",
+    "Caller",
+    "Config",
+    "Engine",
+    "KMSError",
+    "RequestContext",
+    "build_engine",
+    "create_app",
+    "verify_audit_log",
+]
+
+
+def build_engine(config: Config) -> Engine:
+    """Opens storage and the audit log named by ``config`` and returns the engine.
+
+    In dev mode the store is initialised with one share and unsealed (see
+    :func:`guomi.kms.app.create_app` for the warning it prints)."""
+    storage = open_storage(config.resolved_storage_url())
+    path = config.resolved_audit_path()
+    sink = FileSink(path, fsync=config.audit_fsync) if path is not None else MemorySink()
+    return Engine(storage, AuditLog(sink), config)
+
+
+def __getattr__(name: str) -> Any:
+    # The ASGI app pulls in FastAPI; import it only when asked for.
+    if name == "create_app":
+        from guomi.kms.app import create_app
+
+        return create_app
+    raise AttributeError(name)

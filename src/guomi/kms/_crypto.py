@@ -1,0 +1,53 @@
+"""The service's view of the primitives: SM4-GCM, AES-256-GCM, HMAC-SM3, SM3, SM2.
+
+Layer: ``guomi.kms`` (internal).  One place that imports
+``guomi.primitives`` (and pyca's AESGCM for the migration-only
+``aes-256-gcm`` keys), so the engine reads as protocol logic.
+"""
+
+from __future__ import annotations
+
+import hmac as _hmac
+from typing import Any, Protocol
+
+from guomi.primitives.hmac import hmac_sm3
+from guomi.primitives.sm3 import digest as sm3_digest
+from guomi.primitives.sm4 import SM4GCM
+
+__all__ = ["AeadCipher", "aes256gcm", "ct_equal", "derive", "hmac_sm3", "sm3_digest", "sm4gcm"]
+
+NONCE_SIZE = 12
+TAG_SIZE = 16
+
+
+class AeadCipher(Protocol):
+    """What the engine needs of an AEAD object (pyca's shape)."""
+
+    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
+
+
+def sm4gcm(key: bytes) -> AeadCipher:
+    """SM4-GCM (RFC 8998 §3, 16-byte tag)."""
+    cipher: AeadCipher = SM4GCM(key)
+    return cipher
+
+
+def aes256gcm(key: bytes) -> AeadCipher:
+    """AES-256-GCM (NIST SP 800-38D) from pyca/cryptography, only for migration keys."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    cipher: Any = AESGCM(key)
+    return cipher  # type: ignore[no-any-return]
+
+
+def derive(secret: bytes, label: bytes, length: int) -> bytes:
+    """HKDF-Expand with HMAC-SM3, one block (RFC 5869 §2.3; ``secret`` is uniformly random).
+
+    ``length`` <= 32."""
+    return hmac_sm3(secret, label + b"\x01")[:length]
+
+
+def ct_equal(a: bytes, b: bytes) -> bool:
+    """Constant-time comparison of MACs and commitments."""
+    return _hmac.compare_digest(a, b)

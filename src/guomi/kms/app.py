@@ -1,0 +1,214 @@
+"""The ASGI application: ``create_app(config)`` -> FastAPI app serving ``/v1``.
+
+Layer: ``guomi.kms``.  Wires the engine (``service.Engine``) to the routes
+(``http/``), turns every error into ``{"errors": [{"code", "message"}]}``
+with the status SERVICE.md gives, limits body sizes (413), serves the
+OpenAPI document at ``/v1/openapi.json`` (``/v1/docs`` for people), and runs
+the background auto-rotation scan.  Run it with any ASGI server, e.g.
+``uvicorn --factory guomi.kms.app:app_from_env`` or ``guomi server``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from guomi import __version__
+from guomi.kms import build_engine
+from guomi.kms.config import Config
+from guomi.kms.errors import KMSError
+from guomi.kms.http import router
+from guomi.kms.http._common import error_response
+from guomi.kms.service import Engine
+
+__all__ = ["BodyLimitMiddleware", "app_from_env", "create_app"]
+
+log = logging.getLogger("guomi.kms")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DEV_WARNING = """
+==============================================================================
+ WARNING: guomi custody service running in DEV MODE.
+ Storage is {storage}; the master key has ONE share and the service unsealed
+ itself. Nothing here is protected. Never use dev mode for real keys.
+ Root token: {token}
+==============================================================================
+"""
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="request body too large")
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies above ``max_bytes`` (413) by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for k, v in scope.get("headers", ()):
+            if k == b"content-length":
+                try:
+                    too_big = int(v) > self.max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await self._reject(send)
+                    return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge()
+            return msg
+
+        await self.app(scope, limited, send)
+
+    async def _reject(self, send: Send) -> None:
+        resp = error_response(413, "payload_too_large", f"request body larger than {self.max_bytes} bytes")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+            }
+        )
+        await send({"type": "http.response.body", "body": resp.body})
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "path", "query")]
+    return ".".join(parts) or "body"
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return "invalid_json", "body: malformed JSON"
+    msgs = []
+    for e in errors[:5]:
+        loc = tuple(e.get("loc", ()))
+        if e.get("type") == "missing" and loc == ("body",):
+            msgs.append("body: a JSON object is required")
+            continue
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        msgs.append(f"{_field_of(loc)}: {msg}")
+    return "invalid_request", "; ".join(msgs)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KMSError)
+    async def kms_error(_: Request, exc: KMSError) -> Response:
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        code, message = _validation_message(exc)
+        return error_response(400, code, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        code = codes.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal")  # noqa: PLR2004
+        message = str(exc.detail) if exc.status_code != 404 else "no such path"  # noqa: PLR2004
+        return error_response(exc.status_code, code, message)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> Response:
+        # Log the type only: an exception message could quote request data.
+        log.error("internal error handling a request: %s", type(exc).__name__)
+        return error_response(500, "internal", "internal error")
+
+
+def _auto_rotate_loop(engine: Engine, interval: float, stop: threading.Event) -> None:
+    while not stop.wait(interval):
+        try:
+            engine.rotate_due_keys()
+        except Exception as exc:  # noqa: BLE001 - keep the scanner alive; the next scan retries
+            log.warning("auto-rotation scan failed: %s", type(exc).__name__)
+
+
+def create_app(config: Config | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """The ASGI application over ``engine`` (or one built from ``config``)."""
+    config = config or (engine.config if engine is not None else Config())
+    if engine is None:
+        engine = build_engine(config)
+    if config.dev and not engine.is_initialized():
+        token = engine.dev_init()
+        sys.stderr.write(DEV_WARNING.format(storage=engine.storage.kind, token=token))
+        engine.dev_root_token = token  # type: ignore[attr-defined]
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if config.auto_rotate_check_interval > 0:
+            thread = threading.Thread(
+                target=_auto_rotate_loop,
+                args=(engine, config.auto_rotate_check_interval, stop),
+                name="guomi-auto-rotate",
+                daemon=True,
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=5)
+
+    app = FastAPI(
+        title="guomi custody service",
+        version=__version__,
+        description="Key custody and encryption as a service with the Chinese national algorithms "
+        "(SM2, SM3, SM4). Vault transit's field names; see docs/spec/http-api.md.",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.config = config
+    _install_handlers(app)
+    app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory``: ``GUOMI_STORAGE``, ``GUOMI_DATA_DIR``, ``GUOMI_DEV``."""
+    data_dir = os.environ.get("GUOMI_DATA_DIR")
+    from pathlib import Path
+
+    return create_app(
+        Config(
+            storage_url=os.environ.get("GUOMI_STORAGE") or None,
+            data_dir=Path(data_dir) if data_dir else None,
+            dev=os.environ.get("GUOMI_DEV", "") not in ("", "0", "false"),
+        )
+    )

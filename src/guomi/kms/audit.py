@@ -1,0 +1,255 @@
+"""The audit log: one JSON line per authenticated request, hash-chained with SM3.
+
+Layer: ``guomi.kms``.  Each record carries ``seq`` (1, 2, 3, ...) and
+``prev`` = hex SM3 (GB/T 32905) of the previous line's bytes (64 zeros for
+the first), so editing, deleting, inserting or reordering any line breaks the
+chain at that point; :func:`verify_audit_log` (``guomi audit verify FILE``)
+checks it.  Sensitive values never appear in clear: tokens, ciphertexts and
+similar correlatable values are written as HMAC-SM3 under the keyring's audit
+key (``hmac-sm3:<hex>``), so two records about the same token can be linked
+by someone holding the log, but the value cannot be recovered or guessed
+offline.
+
+Fail closed: :meth:`AuditLog.record` raises
+:class:`~guomi.kms.errors.AuditUnavailableError` when the line cannot be
+written completely, and the engine then returns no result (HTTP 503).
+
+What the chain alone cannot show: cutting records off the *end* of the file
+(the remaining prefix is a valid chain).  ``verify`` reports the last seq and
+hash so an operator can anchor them elsewhere (a ticket, a second log host).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from guomi.kms._crypto import hmac_sm3, sm3_digest
+from guomi.kms.auth import iso
+from guomi.kms.errors import AuditUnavailableError
+
+__all__ = [
+    "GENESIS",
+    "AuditLog",
+    "AuditSink",
+    "AuditVerifyResult",
+    "FileSink",
+    "MemorySink",
+    "verify_audit_log",
+]
+
+#: ``prev`` of the first record.
+GENESIS = "0" * 64
+
+
+class AuditSink(Protocol):
+    """Where audit lines go; ``write`` raises ``OSError`` when the line is not stored."""
+
+    def write(self, line: bytes) -> None: ...
+
+    def last_line(self) -> bytes | None: ...
+
+
+class MemorySink:
+    """Lines kept in a list (tests, ``--dev`` without a data directory)."""
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def write(self, line: bytes) -> None:
+        self.lines.append(line)
+
+    def last_line(self) -> bytes | None:
+        return self.lines[-1].rstrip(b"\n") if self.lines else None
+
+
+class FileSink:
+    """Append-only file, mode 0600; ``fsync=True`` makes each record durable before replying."""
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        self._fd: int | None = None
+
+    def _open(self) -> int:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return self._fd
+
+    def write(self, line: bytes) -> None:
+        fd = self._open()
+        view = memoryview(line)
+        while view:
+            n = os.write(fd, view)
+            if n <= 0:
+                raise OSError("short write to the audit log")
+            view = view[n:]
+        if self.fsync:
+            os.fsync(fd)
+
+    def last_line(self) -> bytes | None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                if size == 0:
+                    return None
+                block = 4096
+                data = b""
+                pos = size
+                while pos > 0:
+                    step = min(block, pos)
+                    pos -= step
+                    f.seek(pos)
+                    data = f.read(step) + data
+                    if data.count(b"\n") >= 2 or pos == 0:
+                        break
+                    block *= 2
+                lines = data.rstrip(b"\n").split(b"\n")
+                return lines[-1]
+        except FileNotFoundError:
+            return None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class AuditLog:
+    """Serialises records, chains them and writes them to a sink, failing closed."""
+
+    def __init__(self, sink: AuditSink) -> None:
+        self.sink = sink
+        self._lock = threading.Lock()
+        self._key: bytes | None = None
+        self._prev: str | None = None
+        self._seq = 0
+
+    def __repr__(self) -> str:
+        return f"AuditLog(sink={type(self.sink).__name__}, seq={self._seq})"
+
+    def set_key(self, audit_key: bytes | None) -> None:
+        """Installs the keyring's audit key at unseal (``None`` at seal)."""
+        self._key = audit_key
+
+    def hmac(self, value: bytes | str) -> str:
+        """``hmac-sm3:<hex>`` of a sensitive value under the audit key."""
+        if self._key is None:
+            raise AuditUnavailableError("the audit key is not loaded (sealed)")
+        data = value.encode("utf-8") if isinstance(value, str) else value
+        return "hmac-sm3:" + hmac_sm3(self._key, data).hex()
+
+    def _resume(self) -> None:
+        # Continue the chain of an existing file (restart, or another process before us).
+        last = self.sink.last_line()
+        if last is None:
+            self._prev, self._seq = GENESIS, 0
+            return
+        try:
+            self._seq = int(json.loads(last)["seq"])
+        except (ValueError, KeyError, TypeError):
+            raise AuditUnavailableError(
+                "the audit log ends with a damaged record; refusing to append"
+            ) from None
+        self._prev = sm3_digest(last).hex()
+
+    def record(self, **fields: Any) -> None:
+        """Writes one record (``None`` fields dropped); raises AuditUnavailableError on failure."""
+        body = {k: v for k, v in fields.items() if v is not None}
+        with self._lock:
+            try:
+                if self._prev is None:
+                    self._resume()
+                seq = self._seq + 1
+                body["seq"] = seq
+                body["time"] = iso(time.time())
+                body["prev"] = self._prev
+                line = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+                self.sink.write(line + b"\n")
+            except AuditUnavailableError:
+                raise
+            except Exception:
+                # Forget the chain position: re-read the file before the next attempt, so
+                # a partially written line is noticed instead of chained over.
+                self._prev = None
+                raise AuditUnavailableError() from None
+            self._seq = seq
+            self._prev = sm3_digest(line).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditVerifyResult:
+    """Outcome of :func:`verify_audit_log`."""
+
+    ok: bool
+    records: int
+    last_seq: int
+    last_hash: str
+    error: str | None = None
+    line: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def verify_audit_log(path: str | os.PathLike[str]) -> AuditVerifyResult:
+    """Checks the SM3 chain and the sequence numbers of an audit log file.
+
+    Reports the first line where an edit, deletion, insertion, reordering or a
+    torn final write shows."""
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return AuditVerifyResult(False, 0, 0, GENESIS, f"cannot read the log: {exc.strerror}", None)
+    if data and not data.endswith(b"\n"):
+        # A torn last line: report it as such rather than as a parse error.
+        pass
+    lines = data.split(b"\n")
+    trailing = lines.pop() if lines else b""
+    for number, line in enumerate(lines, start=1):
+        try:
+            rec = json.loads(line)
+            seq = rec["seq"]
+            rec_prev = rec["prev"]
+        except (ValueError, KeyError, TypeError):
+            return AuditVerifyResult(False, count, expected_seq - 1, prev, "record is not valid JSON", number)
+        if not isinstance(rec, dict) or not isinstance(seq, int):
+            return AuditVerifyResult(
+                False, count, expected_seq - 1, prev, "record has no sequence number", number
+            )
+        if rec_prev != prev:
+            return AuditVerifyResult(
+                False,
+                count,
+                expected_seq - 1,
+                prev,
+                "chain broken: prev does not match SM3 of the previous record (edit, deletion or insertion)",
+                number,
+            )
+        if seq != expected_seq:
+            return AuditVerifyResult(
+                False,
+                count,
+                expected_seq - 1,
+                prev,
+                f"sequence gap: expected {expected_seq}, found {seq}",
+                number,
+            )
+        prev = sm3_digest(line).hex()
+        expected_seq += 1
+        count += 1
+    if trailing:
+        return AuditVerifyResult(
+            False, count, expected_seq - 1, prev, "last record is incomplete (no newline)", len(lines) + 1
+        )
+    return AuditVerifyResult(True, count, expected_seq - 1, prev)

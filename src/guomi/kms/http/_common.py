@@ -1,0 +1,93 @@
+"""Shared helpers of the HTTP routes: authentication, JSON responses, error bodies.
+
+Layer: ``guomi.kms.http``.  Routes are plain ``def`` functions (FastAPI runs
+them in its thread pool, so blocking storage or crypto never stalls the event
+loop) that authenticate, call one engine method and wrap its result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from guomi import api
+from guomi.kms.service import Caller, Engine, RequestContext
+
+__all__ = ["ERROR_RESPONSES", "authed", "context", "engine_of", "error_response", "ok"]
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+#: OpenAPI documentation of the error body on every route.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": desc, "model": api.ErrorResponse}
+    for code, desc in (
+        (400, "bad input (the message names the field)"),
+        (401, "no token, or an unknown, expired or revoked one"),
+        (403, "denied by policy"),
+        (404, "unknown key"),
+        (409, "conflict"),
+        (413, "body or batch too large"),
+        (503, "sealed, or the audit log cannot be written"),
+    )
+}
+
+
+def engine_of(request: Request) -> Engine:
+    """The engine the app was built with."""
+    eng: Engine = request.app.state.engine
+    return eng
+
+
+def context(request: Request) -> RequestContext:
+    """Request id (the client's ``X-Request-Id`` if well-formed, else a fresh one) and peer."""
+    rid = request.headers.get("x-request-id")
+    if rid is None or _REQUEST_ID_RE.fullmatch(rid) is None:
+        rid = uuid.uuid4().hex
+    client = request.client
+    return RequestContext(request_id=rid, remote_addr=client.host if client else None)
+
+
+def bearer_token(request: Request) -> str | None:
+    """``Authorization: Bearer <token>``, or ``X-Vault-Token`` for Vault users' scripts."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return None
+    vault = request.headers.get("x-vault-token")
+    return vault.strip() if vault else None
+
+
+def authed(request: Request, path: str) -> tuple[Engine, Caller]:
+    """The engine and the authenticated caller (raises 401/503 as the engine decides)."""
+    eng = engine_of(request)
+    return eng, eng.authenticate(bearer_token(request), context(request), path)
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def ok(model: BaseModel | None, status: int = 200) -> Response:
+    """``{"data": model}`` (``None`` fields dropped), or 204 for ``None``."""
+    if model is None:
+        return Response(status_code=204)
+    body = {"data": model.model_dump(mode="json", exclude_none=True)}
+    return Response(_dumps(body), status_code=status, media_type="application/json")
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """``{"errors": [{"code", "message"}]}``."""
+    return Response(
+        _dumps({"errors": [{"code": code, "message": message}]}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )

@@ -1,0 +1,155 @@
+"""SQLite storage: the embedded default, one file under the data directory.
+
+Layer: ``guomi.kms.storage``.  Durability and atomicity come from SQLite
+itself: WAL journal, ``synchronous=FULL`` (a commit is on disk when
+:meth:`SQLiteStorage.commit` returns, so a ``kill -9`` right after it loses
+nothing), and ``BEGIN IMMEDIATE`` transactions (the write lock is taken before
+the compare-and-set checks, so two writers, in threads or processes, serialise
+and the loser sees a conflict instead of a lost update).
+
+Connections are per thread (sqlite3 objects must not cross threads); readers
+never block the writer in WAL mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from guomi.kms.storage._protocol import Delete, Op, Put, Record, StorageConflict, StorageError
+
+__all__ = ["SQLiteStorage"]
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS guomi_kv ("
+    " path TEXT PRIMARY KEY, value BLOB NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS guomi_counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO guomi_counter (name, value) VALUES ('revision', 0)",
+)
+
+
+class SQLiteStorage:
+    """Records in one SQLite database file."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._timeout = busy_timeout_s
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for stmt in _SCHEMA:
+                conn.execute(stmt)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot initialise SQLite store: {exc}") from None
+        # The file holds only barrier-encrypted records, but keep it private anyway.
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o600)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise StorageError("storage is closed")
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: the WAL is fsynced at every commit, so a committed change survives
+            # a power cut or kill -9 (NORMAL would only guarantee consistency).
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite store: {exc}") from None
+        self._local.conn = conn
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def get(self, path: str) -> Record | None:
+        try:
+            row = (
+                self._conn()
+                .execute("SELECT value, revision FROM guomi_kv WHERE path = ?", (path,))
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite read failed: {exc}") from None
+        return None if row is None else Record(bytes(row[0]), int(row[1]))
+
+    def list(self, prefix: str) -> list[str]:
+        # Range scan on the primary key: prefix <= path < prefix + U+10FFFF.
+        hi = prefix + "\U0010ffff"
+        try:
+            rows = (
+                self._conn()
+                .execute("SELECT path FROM guomi_kv WHERE path >= ? AND path < ? ORDER BY path", (prefix, hi))
+                .fetchall()
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite list failed: {exc}") from None
+        n = len(prefix)
+        return [str(r[0])[n:] for r in rows]
+
+    def commit(self, ops: Sequence[Op]) -> int:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite begin failed: {exc}") from None
+        try:
+            for op in ops:
+                if op.expected is None:
+                    continue
+                row = conn.execute("SELECT revision FROM guomi_kv WHERE path = ?", (op.path,)).fetchone()
+                have = 0 if row is None else int(row[0])
+                if have != op.expected:
+                    raise StorageConflict(f"revision of {op.path!r} changed")
+            row = conn.execute(
+                "UPDATE guomi_counter SET value = value + 1 WHERE name = 'revision' RETURNING value"
+            ).fetchone()
+            rev = int(row[0])
+            for op in ops:
+                if isinstance(op, Put):
+                    conn.execute(
+                        "INSERT INTO guomi_kv (path, value, revision) VALUES (?, ?, ?) "
+                        "ON CONFLICT (path) DO UPDATE SET value = excluded.value, revision = excluded.revision",
+                        (op.path, op.value, rev),
+                    )
+                elif isinstance(op, Delete):
+                    conn.execute("DELETE FROM guomi_kv WHERE path = ?", (op.path,))
+            conn.execute("COMMIT")
+            return rev
+        except StorageConflict:
+            conn.execute("ROLLBACK")
+            raise
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise StorageError(f"SQLite commit failed: {exc}") from None
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._closed = True
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for c in conns:
+            with contextlib.suppress(sqlite3.Error):
+                c.close()
+        self._local = threading.local()
