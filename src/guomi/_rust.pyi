@@ -9,8 +9,9 @@ def set_backend(name: str) -> str: ...
 
 # --- hash.rs: SM3, HMAC-SM3, KDFs ---------------------------------------------
 
-from typing_extensions import Buffer
-from typing import ClassVar, final
+from typing import ClassVar, final  # noqa: E402
+
+from typing_extensions import Buffer  # noqa: E402
 
 @final
 class Sm3:
@@ -26,6 +27,7 @@ class Sm3:
     def copy(self) -> Sm3: ...
 
 def sm3_digest(data: Buffer, /) -> bytes: ...
+
 @final
 class HmacSm3:
     """HMAC-SM3 (RFC 2104); constant-time ``verify`` raising InvalidSignature."""
@@ -74,7 +76,6 @@ class Sm4Context:
 
 def padding_pkcs7_unpad_len(block: _Sm4Buffer, /) -> int: ...
 
-
 # --- sm4_aead.rs: SM4-GCM, SM4-CCM ----------------------------------------------
 # (SM4-XTS is bound in sm4_aead.rs as well.)
 
@@ -112,6 +113,20 @@ class Sm4Xts:
 def sm4_xts_allowing_equal_halves(key: _AeadBuffer, standard: str = "gb") -> Sm4Xts: ...
 
 # --- zuc.rs: ZUC-128, EEA3, EIA3 ------------------------------------------------
+
+@final
+class Zuc:
+    """ZUC-128 keystream generator; successive ``keystream`` calls continue the stream."""
+
+    def __init__(self, key: Buffer, iv: Buffer) -> None: ...
+    def keystream(self, n_words: int) -> bytes: ...
+
+def zuc_eea3(
+    key: Buffer, count: int, bearer: int, direction: int, data: Buffer, length_bits: int
+) -> bytes: ...
+def zuc_eia3(
+    key: Buffer, count: int, bearer: int, direction: int, data: Buffer, length_bits: int
+) -> bytes: ...
 
 # --- sm2.rs: SM2 ----------------------------------------------------------------
 
