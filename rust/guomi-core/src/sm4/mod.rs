@@ -218,15 +218,34 @@ impl Sm4 {
     /// block, incremented as a 128-bit big-endian integer per block and left
     /// pointing at the block after the last one used.
     pub fn ctr128_xor(&self, counter: &mut [u8; 16], data: &mut [u8]) {
-        self.ctr_xor(counter, data, |c| c.wrapping_add(1));
+        match self.kernel {
+            // The SIMD kernels build the counters in registers (fused CTR).
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::AesNi` is only chosen when
+            // `x86_aesni::available()` confirmed the CPU features.
+            Kernel::AesNi => unsafe { x86_aesni::ctr128_xor(&self.rk, counter, data) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::Gfni` is only chosen when
+            // `x86_gfni::available()` confirmed the CPU features.
+            Kernel::Gfni => unsafe { x86_gfni::ctr128_xor(&self.rk, counter, data) },
+            _ => self.ctr_xor(counter, data, |c| c.wrapping_add(1)),
+        }
     }
 
     /// As [`Sm4::ctr128_xor`] but only the low 32 bits of the counter are
     /// incremented (wrapping), as GCM requires (NIST SP 800-38D inc32).
     pub fn ctr32_xor(&self, counter: &mut [u8; 16], data: &mut [u8]) {
-        self.ctr_xor(counter, data, |c| {
-            (c & !0xffff_ffffu128) | u128::from((c as u32).wrapping_add(1))
-        });
+        match self.kernel {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as in `ctr128_xor`.
+            Kernel::AesNi => unsafe { x86_aesni::ctr32_xor(&self.rk, counter, data) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as in `ctr128_xor`.
+            Kernel::Gfni => unsafe { x86_gfni::ctr32_xor(&self.rk, counter, data) },
+            _ => self.ctr_xor(counter, data, |c| {
+                (c & !0xffff_ffffu128) | u128::from((c as u32).wrapping_add(1))
+            }),
+        }
     }
 
     #[inline]

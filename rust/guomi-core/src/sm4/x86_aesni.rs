@@ -414,6 +414,52 @@ unsafe fn round<E: EncLast, const G: usize>(
     }
 }
 
+/// The 32 rounds on `G` groups of transposed words.
+#[inline(always)]
+unsafe fn rounds<E: EncLast, const G: usize>(
+    rk: &[u32; 32],
+    x: &mut [[__m256i; 4]; G],
+    k: &Consts,
+) {
+    let mut i = 0;
+    while i < 32 {
+        // Four rounds with the words renamed instead of moved.
+        // SAFETY: features per the caller.
+        unsafe {
+            round::<E, G>(x, rk[i], 0, k);
+            round::<E, G>(x, rk[i + 1], 1, k);
+            round::<E, G>(x, rk[i + 2], 2, k);
+            round::<E, G>(x, rk[i + 3], 3, k);
+        }
+        i += 4;
+    }
+}
+
+/// Writes the output blocks of `G` groups to `p` (or XORs them into it when
+/// `XOR`, for CTR).
+///
+/// # Safety
+/// `p` must be valid for reads and writes of `128 * G` bytes; avx2 enabled.
+#[inline(always)]
+unsafe fn finish<const G: usize, const XOR: bool>(x: &[[__m256i; 4]; G], p: *mut u8, k: &Consts) {
+    // SAFETY: in-bounds unaligned loads/stores per the contract above.
+    unsafe {
+        for (g, xg) in x.iter().enumerate() {
+            // Output words are (X35, X34, X33, X32) = (x3, x2, x1, x0).
+            let mut o = [xg[3], xg[2], xg[1], xg[0]];
+            transpose(&mut o);
+            for (j, v) in o.iter().enumerate() {
+                let q = p.add(128 * g + 32 * j).cast::<__m256i>();
+                let mut v = _mm256_shuffle_epi8(*v, k.bswap);
+                if XOR {
+                    v = _mm256_xor_si256(v, _mm256_loadu_si256(q));
+                }
+                _mm256_storeu_si256(q, v);
+            }
+        }
+    }
+}
+
 /// Encrypts `G` groups of 8 blocks (128·G bytes at `p`) in place.
 ///
 /// # Safety
@@ -421,8 +467,8 @@ unsafe fn round<E: EncLast, const G: usize>(
 /// enable avx2 and the features `E` needs.
 #[inline(always)]
 unsafe fn blocks<E: EncLast, const G: usize>(rk: &[u32; 32], p: *mut u8, k: &Consts) {
-    // SAFETY: in-bounds unaligned loads/stores per the contract above;
-    // features per the contract.
+    // SAFETY: in-bounds unaligned loads per the contract above; features
+    // per the contract.
     unsafe {
         let mut x = [[_mm256_setzero_si256(); 4]; G];
         for (g, xg) in x.iter_mut().enumerate() {
@@ -432,24 +478,81 @@ unsafe fn blocks<E: EncLast, const G: usize>(rk: &[u32; 32], p: *mut u8, k: &Con
             }
             transpose(xg);
         }
-        let mut i = 0;
-        while i < 32 {
-            // Four rounds with the words renamed instead of moved.
-            round::<E, G>(&mut x, rk[i], 0, k);
-            round::<E, G>(&mut x, rk[i + 1], 1, k);
-            round::<E, G>(&mut x, rk[i + 2], 2, k);
-            round::<E, G>(&mut x, rk[i + 3], 3, k);
-            i += 4;
-        }
+        rounds::<E, G>(rk, &mut x, k);
+        finish::<G, false>(&x, p, k);
+    }
+}
+
+/// CTR keystream for `G` groups of 8 consecutive counter blocks, XORed into
+/// the 128·G bytes at `p`. The counters are built directly in transposed
+/// form: words 0..2 are `c`'s upper 96 bits, word 3 counts up from `c`'s low
+/// word (wrapping: GCM's inc32; for a 128-bit counter the caller ensures no
+/// carry out of the low word inside the call).
+///
+/// # Safety
+/// As [`blocks`].
+#[inline(always)]
+unsafe fn ctr_blocks<E: EncLast, const G: usize>(rk: &[u32; 32], c: u128, p: *mut u8, k: &Consts) {
+    // SAFETY: features and bounds per the contract above.
+    unsafe {
+        // Lane order after `transpose`: element i of lane l is block 2i + l.
+        let offsets = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+        let mut x = [[_mm256_setzero_si256(); 4]; G];
         for (g, xg) in x.iter_mut().enumerate() {
-            // Output words are (X35, X34, X33, X32) = (x3, x2, x1, x0).
-            let mut o = [xg[3], xg[2], xg[1], xg[0]];
-            transpose(&mut o);
-            for (j, v) in o.iter().enumerate() {
-                let v = _mm256_shuffle_epi8(*v, k.bswap);
-                _mm256_storeu_si256(p.add(128 * g + 32 * j).cast(), v);
+            xg[0] = _mm256_set1_epi32((c >> 96) as u32 as i32);
+            xg[1] = _mm256_set1_epi32((c >> 64) as u32 as i32);
+            xg[2] = _mm256_set1_epi32((c >> 32) as u32 as i32);
+            let base = (c as u32).wrapping_add(8 * g as u32);
+            xg[3] = _mm256_add_epi32(_mm256_set1_epi32(base as i32), offsets);
+        }
+        rounds::<E, G>(rk, &mut x, k);
+        finish::<G, true>(&x, p, k);
+    }
+}
+
+/// `c` advanced by `n` blocks: all 128 bits, or only the low 32 (inc32).
+#[inline(always)]
+fn advance(c: u128, n: usize, inc32: bool) -> u128 {
+    if inc32 {
+        (c & !0xffff_ffff) | u128::from((c as u32).wrapping_add(n as u32))
+    } else {
+        c.wrapping_add(n as u128)
+    }
+}
+
+/// CTR over the 128·G bytes at `p` starting at counter `c`.
+///
+/// # Safety
+/// As [`blocks`].
+#[inline(always)]
+unsafe fn ctr_call<E: EncLast, const G: usize>(
+    rk: &[u32; 32],
+    c: u128,
+    p: *mut u8,
+    k: &Consts,
+    inc32: bool,
+) {
+    let n = 8 * G as u64;
+    if inc32 || u64::from(c as u32) + n <= 1 << 32 {
+        // SAFETY: per the contract.
+        unsafe { ctr_blocks::<E, G>(rk, c, p, k) }
+    } else {
+        // A 128-bit counter whose low word carries inside this call (once
+        // per 2^32 blocks, decided by the public counter only): spell the
+        // counters out and run the block kernel.
+        let mut buf = [0u8; 128 * WIDE];
+        for (i, b) in buf[..128 * G].chunks_exact_mut(16).enumerate() {
+            b.copy_from_slice(&advance(c, i, false).to_be_bytes());
+        }
+        // SAFETY: `buf` holds at least 128·G bytes; `p` per the contract.
+        unsafe {
+            blocks::<E, G>(rk, buf.as_mut_ptr(), k);
+            let out = core::slice::from_raw_parts_mut(p, 128 * G);
+            for (o, ks) in out.iter_mut().zip(&buf[..128 * G]) {
+                *o ^= ks;
             }
         }
+        buf.zeroize();
     }
 }
 
@@ -494,6 +597,62 @@ unsafe fn encrypt_with<E: EncLast>(rk: &[u32; 32], data: &mut [u8]) {
     }
 }
 
+#[inline(always)]
+unsafe fn ctr_with<E: EncLast>(
+    rk: &[u32; 32],
+    counter: &mut [u8; 16],
+    data: &mut [u8],
+    inc32: bool,
+) {
+    let k = Consts::load();
+    let mut c = u128::from_be_bytes(*counter);
+    let mut chunks = data.chunks_exact_mut(128 * WIDE);
+    for chunk in &mut chunks {
+        // SAFETY: `chunk` is exactly 128·WIDE bytes; features per the caller.
+        unsafe { ctr_call::<E, WIDE>(rk, c, chunk.as_mut_ptr(), &k, inc32) };
+        c = advance(c, 8 * WIDE, inc32);
+    }
+    let tail = chunks.into_remainder();
+    if !tail.is_empty() {
+        // Any length below 128·WIDE bytes, a partial last block included:
+        // XOR the keystream into a zero-padded copy.
+        let nblocks = tail.len().div_ceil(16);
+        let groups = nblocks.div_ceil(8);
+        let mut buf = [0u8; 128 * WIDE];
+        buf[..tail.len()].copy_from_slice(tail);
+        let p = buf.as_mut_ptr();
+        // SAFETY: `buf` holds 128·WIDE ≥ 128·groups bytes; features per the caller.
+        unsafe {
+            match groups {
+                1 => ctr_call::<E, 1>(rk, c, p, &k, inc32),
+                2 => ctr_call::<E, 2>(rk, c, p, &k, inc32),
+                3 => ctr_call::<E, 3>(rk, c, p, &k, inc32),
+                4 => ctr_call::<E, 4>(rk, c, p, &k, inc32),
+                5 => ctr_call::<E, 5>(rk, c, p, &k, inc32),
+                6 => ctr_call::<E, 6>(rk, c, p, &k, inc32),
+                7 => ctr_call::<E, 7>(rk, c, p, &k, inc32),
+                _ => ctr_call::<E, 8>(rk, c, p, &k, inc32),
+            }
+        }
+        tail.copy_from_slice(&buf[..tail.len()]);
+        buf[..128 * groups].zeroize();
+        c = advance(c, nblocks, inc32);
+    }
+    *counter = c.to_be_bytes();
+}
+
+#[target_feature(enable = "avx2,aes,vaes")]
+unsafe fn ctr_vaes(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc32: bool) {
+    // SAFETY: this function enables everything `Vaes` needs.
+    unsafe { ctr_with::<Vaes>(rk, counter, data, inc32) }
+}
+
+#[target_feature(enable = "avx2,aes")]
+unsafe fn ctr_avx2(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc32: bool) {
+    // SAFETY: this function enables everything `Split` needs.
+    unsafe { ctr_with::<Split>(rk, counter, data, inc32) }
+}
+
 #[target_feature(enable = "avx2,aes,vaes")]
 unsafe fn encrypt_vaes(rk: &[u32; 32], data: &mut [u8]) {
     // SAFETY: this function enables everything `Vaes` needs.
@@ -513,7 +672,7 @@ unsafe fn encrypt_avx2(rk: &[u32; 32], data: &mut [u8]) {
 /// [`available`] must have returned true. `data.len()` must be a multiple of
 /// 16 (a trailing partial block is left untouched).
 pub(super) unsafe fn encrypt_blocks(rk: &[u32; 32], data: &mut [u8]) {
-    debug_assert!(data.len() % 16 == 0);
+    debug_assert_eq!(data.len() % 16, 0);
     let n = data.len() - data.len() % 16;
     let data = &mut data[..n];
     if std::arch::is_x86_feature_detected!("vaes") {
@@ -523,6 +682,39 @@ pub(super) unsafe fn encrypt_blocks(rk: &[u32; 32], data: &mut [u8]) {
         // SAFETY: the caller checked `available()` (aes, avx2).
         unsafe { encrypt_avx2(rk, data) }
     }
+}
+
+/// # Safety
+/// [`available`] must have returned true.
+unsafe fn ctr(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc32: bool) {
+    if std::arch::is_x86_feature_detected!("vaes") {
+        // SAFETY: the caller checked `available()` (aes, avx2); vaes just now.
+        unsafe { ctr_vaes(rk, counter, data, inc32) }
+    } else {
+        // SAFETY: as above (aes, avx2).
+        unsafe { ctr_avx2(rk, counter, data, inc32) }
+    }
+}
+
+/// XORs the SM4-CTR keystream into `data` (any length; a final partial block
+/// uses a prefix of its keystream block), incrementing `counter` as a 128-bit
+/// big-endian integer per block and leaving it at the next unused block.
+///
+/// # Safety
+/// [`available`] must have returned true.
+pub(super) unsafe fn ctr128_xor(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8]) {
+    // SAFETY: forwarded contract.
+    unsafe { ctr(rk, counter, data, false) }
+}
+
+/// As [`ctr128_xor`] with only the low 32 bits of the counter incremented,
+/// wrapping (NIST SP 800-38D inc32, for GCM).
+///
+/// # Safety
+/// [`available`] must have returned true.
+pub(super) unsafe fn ctr32_xor(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8]) {
+    // SAFETY: forwarded contract.
+    unsafe { ctr(rk, counter, data, true) }
 }
 
 /// Test-only reference material shared by both SIMD kernels' tests.
@@ -615,6 +807,54 @@ pub(super) mod reference {
         0x68, 0x1e, 0xdf, 0x34, 0xd2, 0x06, 0x96, 0x5e, 0x86, 0xb3, 0xe9, 0x4f, 0x53, 0x6e, 0x42,
         0x46,
     ];
+
+    /// A CTR kernel: round keys, counter block, data.
+    pub(in crate::sm4) type CtrKernel = unsafe fn(&[u32; 32], &mut [u8; 16], &mut [u8]);
+
+    /// Checks 128-bit and inc32 CTR kernels against the reference for
+    /// lengths around every group size and counters that wrap inside.
+    pub(in crate::sm4) fn check_ctr(ctr128: CtrKernel, ctr32: CtrKernel) {
+        let mut rng = Rng(0xc7c7_0001_0002_0003);
+        let mut starts: Vec<u128> = vec![0, u128::MAX, 0xffff_fff0, 0x1234_ffff_ffff_ffff_ffe0];
+        for _ in 0..4 {
+            let mut c = [0u8; 16];
+            rng.fill(&mut c);
+            starts.push(u128::from_be_bytes(c));
+        }
+        for &start in &starts {
+            for len in (0..=80usize).chain([1023, 1024, 1025, 2048 + 15, 16 * 200 + 9, 40000]) {
+                let len = if len <= 80 { len * 13 } else { len };
+                let mut key = [0u8; 16];
+                rng.fill(&mut key);
+                let rk = round_keys(&key);
+                let mut data = vec![0u8; len];
+                rng.fill(&mut data);
+                for inc32 in [false, true] {
+                    let mut want = data.clone();
+                    let mut c = start;
+                    for chunk in want.chunks_mut(16) {
+                        let mut ks = c.to_be_bytes();
+                        crypt_block(&rk, &mut ks);
+                        for (d, k) in chunk.iter_mut().zip(ks) {
+                            *d ^= k;
+                        }
+                        c = if inc32 {
+                            (c & !0xffff_ffff) | u128::from((c as u32).wrapping_add(1))
+                        } else {
+                            c.wrapping_add(1)
+                        };
+                    }
+                    let mut got = data.clone();
+                    let mut counter = start.to_be_bytes();
+                    let kernel = if inc32 { ctr32 } else { ctr128 };
+                    // SAFETY: the caller checked the kernel's `available()`.
+                    unsafe { kernel(&rk, &mut counter, &mut got) };
+                    assert!(got == want, "len {len} start {start:#x} inc32 {inc32}");
+                    assert_eq!(u128::from_be_bytes(counter), c, "next counter");
+                }
+            }
+        }
+    }
 
     /// Checks `kernel` against the reference for block counts 0..=70 and a
     /// large input, under random keys, plus the standard's example.
@@ -718,6 +958,23 @@ mod tests {
             unsafe { encrypt_avx2(rk, d) }
         }
         check_kernel(k);
+    }
+
+    #[test]
+    fn ctr_kernels_match_reference() {
+        if !available() {
+            return;
+        }
+        check_ctr(ctr128_xor, ctr32_xor);
+        unsafe fn c128(rk: &[u32; 32], c: &mut [u8; 16], d: &mut [u8]) {
+            // SAFETY: features checked above.
+            unsafe { ctr_avx2(rk, c, d, false) }
+        }
+        unsafe fn c32(rk: &[u32; 32], c: &mut [u8; 16], d: &mut [u8]) {
+            // SAFETY: features checked above.
+            unsafe { ctr_avx2(rk, c, d, true) }
+        }
+        check_ctr(c128, c32);
     }
 
     #[test]
