@@ -90,11 +90,22 @@ fn openssl_pkcs8_pem_and_der_load() {
 }
 
 #[test]
-fn pkcs8_written_byte_for_byte_as_openssl() {
+fn pkcs8_written_as_gmssl_and_rfc5915_want() {
+    // Our PKCS#8 is OpenSSL's SEC1 (`openssl ec`, with [0] curve and [1]
+    // public key) wrapped in a PrivateKeyInfo; OpenSSL's own PKCS#8 drops the
+    // [0] field, GmSSL 3.1 requires it (RFC 5915 §3: MUST be present).
     let der = formats::encode_pkcs8_der(&scalar(), &point()).unwrap();
-    assert_eq!(der.as_slice(), der_of(PKCS8_PEM).as_slice());
+    let sec1 = der_of(SEC1_SM2_PEM);
+    let mut expected = vec![0x30, 0x81, 0x93, 0x02, 0x01, 0x00];
+    expected.extend(hex::decode("301306072a8648ce3d020106082a811ccf5501822d").unwrap());
+    expected.extend([0x04, sec1.len() as u8]);
+    expected.extend_from_slice(&sec1);
+    assert_eq!(der.as_slice(), expected.as_slice());
     let pem = formats::pem_encode(formats::LABEL_PRIVATE_KEY, &der).unwrap();
-    assert_eq!(pem.as_str(), PKCS8_PEM);
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    let k = formats::decode_private_key_pem(pem.as_bytes(), None).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+    assert_eq!(k.public_key(), Some(point().as_slice()));
 }
 
 #[test]

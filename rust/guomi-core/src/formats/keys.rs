@@ -259,16 +259,19 @@ fn ec_private_key_der(
     Ok(out)
 }
 
-/// PKCS#8 `PrivateKeyInfo` of an SM2 key, byte for byte as OpenSSL 3.0
-/// writes it: algorithm `id-ecPublicKey` + curve SM2, and inside an
-/// `ECPrivateKey` with the public key and without the (redundant) curve.
+/// PKCS#8 `PrivateKeyInfo` of an SM2 key: algorithm `id-ecPublicKey` +
+/// curve SM2, and inside an `ECPrivateKey` with the curve and the public
+/// key. RFC 5915 §3 says the inner `parameters` MUST be present, and GmSSL
+/// 3.1 refuses a key without them; OpenSSL omits them but reads them, so
+/// this is byte for byte what GmSSL's `sm2_private_key_info_to_der` writes,
+/// and OpenSSL's `openssl ec` SEC1 wrapped in PKCS#8.
 /// `public_key` is the SEC1 point (normally 65 bytes uncompressed); the
 /// caller guarantees it is `scalar * G`.
 pub fn encode_pkcs8_der(
     scalar: &[u8; SCALAR_LEN],
     public_key: &[u8],
 ) -> FormatResult<Zeroizing<Vec<u8>>> {
-    let inner = ec_private_key_der(scalar, public_key, false)?;
+    let inner = ec_private_key_der(scalar, public_key, true)?;
     let info = pkcs8::PrivateKeyInfo {
         algorithm: sm2_algorithm(),
         private_key: &inner,

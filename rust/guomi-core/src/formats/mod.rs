@@ -15,9 +15,11 @@
 //! (with absent, NULL or SM2-curve parameters). Anything else is
 //! [`FormatErrorKind::Unsupported`].
 //!
-//! What is written: PKCS#8 exactly as OpenSSL 3.0 writes an SM2 key (so the
-//! bytes round-trip through `openssl pkey`), SEC1 with the named curve and
-//! public key, SPKI, and encrypted PKCS#8 as GmSSL writes it (PBES2 +
+//! What is written: PKCS#8 as GmSSL writes an SM2 key (the inner
+//! `ECPrivateKey` carries the curve, as RFC 5915 §3 requires and GmSSL 3.1
+//! insists; OpenSSL reads it too), SEC1 with the named curve and public key
+//! exactly as `openssl ec` writes it, SPKI exactly as `openssl pkey -pubout`
+//! writes it, and encrypted PKCS#8 as GmSSL writes it (PBES2 +
 //! PBKDF2-HMAC-SM3 with a 16-byte key length field + SM4-CBC).
 //!
 //! DER parsing is done by the RustCrypto `der`/`pkcs8`/`sec1`/`spki` crates,
