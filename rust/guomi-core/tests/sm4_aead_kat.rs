@@ -9,9 +9,11 @@ use guomi_core::ErrorKind;
 use serde_json::Value;
 
 fn vectors(file: &str) -> Vec<Value> {
-    let dir = std::env::var("GUOMI_VECTORS_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors").to_string());
-    let text = std::fs::read_to_string(format!("{dir}/{file}")).expect("shared vectors must be present");
+    let dir = std::env::var("GUOMI_VECTORS_DIR").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors").to_string()
+    });
+    let text =
+        std::fs::read_to_string(format!("{dir}/{file}")).expect("shared vectors must be present");
     let v: Value = serde_json::from_str(&text).expect("valid JSON");
     v["vectors"].as_array().expect("vectors array").clone()
 }
@@ -20,9 +22,14 @@ fn h(v: &Value, field: &str) -> Vec<u8> {
     hex::decode(v[field].as_str().unwrap_or("")).expect("hex field")
 }
 
+/// Serialises the tests of this binary that switch the (process-global)
+/// backend, so each really runs on the path it names.
+static BACKEND_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` once per backend this CPU supports.
 fn each_backend(mut f: impl FnMut(&str)) {
     use guomi_core::backend::{detect, force, Backend};
+    let _guard = BACKEND_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let mut list = vec![Backend::Portable];
     let d = detect();
     if d != Backend::Portable {
@@ -43,15 +50,28 @@ fn gcm_and_gmac_vectors() {
     let all = vectors("sm4_aead.json");
     let mut checked = 0;
     each_backend(|backend| {
-        for v in all.iter().filter(|v| v["mode"] == "gcm" || v["mode"] == "gmac") {
+        for v in all
+            .iter()
+            .filter(|v| v["mode"] == "gcm" || v["mode"] == "gmac")
+        {
             let id = v["id"].as_str().unwrap();
-            let (key, iv, aad, pt, ct, tag) = (h(v, "key"), h(v, "iv"), h(v, "aad"), h(v, "plaintext"), h(v, "ciphertext"), h(v, "tag"));
+            let (key, iv, aad, pt, ct, tag) = (
+                h(v, "key"),
+                h(v, "iv"),
+                h(v, "aad"),
+                h(v, "plaintext"),
+                h(v, "ciphertext"),
+                h(v, "tag"),
+            );
             let tag_len = v["tag_len"].as_u64().unwrap() as usize;
             let valid = v["result"] == "valid";
             let gcm = match Sm4Gcm::new(&key, tag_len, true) {
                 Ok(g) => g,
                 Err(e) => {
-                    assert!(!valid, "{id} [{backend}]: valid vector rejected at construction: {e}");
+                    assert!(
+                        !valid,
+                        "{id} [{backend}]: valid vector rejected at construction: {e}"
+                    );
                     checked += 1;
                     continue;
                 }
@@ -68,7 +88,10 @@ fn gcm_and_gmac_vectors() {
                 assert_eq!(enc, ct_tag, "{id} [{backend}]: ciphertext||tag");
             } else {
                 assert!(dec.is_err(), "{id} [{backend}]: invalid vector accepted");
-                assert!(out.iter().all(|&b| b == 0), "{id}: plaintext written on failure");
+                assert!(
+                    out.iter().all(|&b| b == 0),
+                    "{id}: plaintext written on failure"
+                );
             }
             checked += 1;
         }
@@ -83,13 +106,23 @@ fn ccm_vectors() {
     each_backend(|backend| {
         for v in all.iter().filter(|v| v["mode"] == "ccm") {
             let id = v["id"].as_str().unwrap();
-            let (key, iv, aad, pt, ct, tag) = (h(v, "key"), h(v, "iv"), h(v, "aad"), h(v, "plaintext"), h(v, "ciphertext"), h(v, "tag"));
+            let (key, iv, aad, pt, ct, tag) = (
+                h(v, "key"),
+                h(v, "iv"),
+                h(v, "aad"),
+                h(v, "plaintext"),
+                h(v, "ciphertext"),
+                h(v, "tag"),
+            );
             let tag_len = v["tag_len"].as_u64().unwrap() as usize;
             let valid = v["result"] == "valid";
             let ccm = match Sm4Ccm::new(&key, tag_len) {
                 Ok(c) => c,
                 Err(e) => {
-                    assert!(!valid, "{id} [{backend}]: valid vector rejected at construction: {e}");
+                    assert!(
+                        !valid,
+                        "{id} [{backend}]: valid vector rejected at construction: {e}"
+                    );
                     checked += 1;
                     continue;
                 }
@@ -106,7 +139,10 @@ fn ccm_vectors() {
                 assert_eq!(enc, ct_tag, "{id} [{backend}]: ciphertext||tag");
             } else {
                 assert!(dec.is_err(), "{id} [{backend}]: invalid vector accepted");
-                assert!(out.iter().all(|&b| b == 0), "{id}: plaintext left on failure");
+                assert!(
+                    out.iter().all(|&b| b == 0),
+                    "{id}: plaintext left on failure"
+                );
             }
             checked += 1;
         }
@@ -120,7 +156,12 @@ fn xts_vectors() {
     each_backend(|backend| {
         for v in &all {
             let id = v["id"].as_str().unwrap();
-            let (key, tweak, pt, ct) = (h(v, "key"), h(v, "tweak"), h(v, "plaintext"), h(v, "ciphertext"));
+            let (key, tweak, pt, ct) = (
+                h(v, "key"),
+                h(v, "tweak"),
+                h(v, "plaintext"),
+                h(v, "ciphertext"),
+            );
             let std = match v["standard"].as_str().unwrap() {
                 "GB" => XtsStandard::Gb,
                 "IEEE" => XtsStandard::Ieee,
@@ -162,9 +203,12 @@ fn backends_agree_on_long_messages() {
     // the XTS tweak chunking, compared across backends.
     let key = pseudo_bytes(16, 1);
     let xkey = pseudo_bytes(32, 2);
-    let data = pseudo_bytes(5000, 3);
+    let data = pseudo_bytes(20000, 3);
     let aad = pseudo_bytes(300, 4);
-    let lens = [0usize, 1, 15, 16, 17, 127, 128, 129, 255, 256, 2047, 2048, 2049, 4100, 5000];
+    let lens = [
+        0usize, 1, 15, 16, 17, 127, 128, 129, 239, 240, 241, 255, 256, 2047, 2048, 2049, 4100,
+        5000, 8192, 8193, 20000,
+    ];
     let mut results: Vec<Vec<Vec<u8>>> = Vec::new();
     each_backend(|_| {
         let gcm = Sm4Gcm::new(&key, 16, false).unwrap();
@@ -176,15 +220,19 @@ fn backends_agree_on_long_messages() {
             for nonce_len in [12usize, 8, 13] {
                 let nonce = &data[..nonce_len];
                 let mut out = vec![0u8; n + 16];
-                gcm.encrypt(nonce, &aad[..n % 300], &data[..n], &mut out).unwrap();
+                gcm.encrypt(nonce, &aad[..n % 300], &data[..n], &mut out)
+                    .unwrap();
                 let mut back = vec![0u8; n];
-                gcm.decrypt(nonce, &aad[..n % 300], &out, &mut back).unwrap();
+                gcm.decrypt(nonce, &aad[..n % 300], &out, &mut back)
+                    .unwrap();
                 assert_eq!(back, &data[..n]);
                 r.push(out);
                 let mut out = vec![0u8; n + 16];
-                ccm.encrypt(nonce, &aad[..n % 300], &data[..n], &mut out).unwrap();
+                ccm.encrypt(nonce, &aad[..n % 300], &data[..n], &mut out)
+                    .unwrap();
                 let mut back = vec![0u8; n];
-                ccm.decrypt(nonce, &aad[..n % 300], &out, &mut back).unwrap();
+                ccm.decrypt(nonce, &aad[..n % 300], &out, &mut back)
+                    .unwrap();
                 assert_eq!(back, &data[..n]);
                 r.push(out);
             }
@@ -209,43 +257,86 @@ fn backends_agree_on_long_messages() {
 #[test]
 fn parameter_errors() {
     let key = [7u8; 16];
-    assert_eq!(Sm4Gcm::new(&key[..15], 16, false).unwrap_err().kind(), ErrorKind::InvalidKey);
+    assert_eq!(
+        Sm4Gcm::new(&key[..15], 16, false).unwrap_err().kind(),
+        ErrorKind::InvalidKey
+    );
     for t in [0usize, 3, 4, 8, 11, 17] {
-        assert_eq!(Sm4Gcm::new(&key, t, false).unwrap_err().kind(), ErrorKind::InvalidArgument, "tag {t}");
+        assert_eq!(
+            Sm4Gcm::new(&key, t, false).unwrap_err().kind(),
+            ErrorKind::InvalidArgument,
+            "tag {t}"
+        );
     }
     assert!(Sm4Gcm::new(&key, 4, true).is_ok());
     assert!(Sm4Gcm::new(&key, 8, true).is_ok());
     assert!(Sm4Gcm::new(&key, 6, true).is_err());
     let gcm = Sm4Gcm::new(&key, 16, false).unwrap();
     let mut out = [0u8; 16];
-    assert_eq!(gcm.encrypt(&[], &[], &[], &mut out).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        gcm.encrypt(&[], &[], &[], &mut out).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
     // Too-short ciphertext is an authentication failure, like pyca.
-    assert_eq!(gcm.decrypt(&[0; 12], &[], &[0; 15], &mut []).unwrap_err().kind(), ErrorKind::InvalidTag);
+    assert_eq!(
+        gcm.decrypt(&[0; 12], &[], &[0; 15], &mut [])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidTag
+    );
 
     for t in [2usize, 3, 5, 17, 18] {
-        assert_eq!(Sm4Ccm::new(&key, t).unwrap_err().kind(), ErrorKind::InvalidArgument, "ccm tag {t}");
+        assert_eq!(
+            Sm4Ccm::new(&key, t).unwrap_err().kind(),
+            ErrorKind::InvalidArgument,
+            "ccm tag {t}"
+        );
     }
     let ccm = Sm4Ccm::new(&key, 16).unwrap();
     for nl in [0usize, 6, 14, 16] {
         let mut out = [0u8; 16];
-        assert_eq!(ccm.encrypt(&vec![0; nl], &[], &[], &mut out).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            ccm.encrypt(&vec![0; nl], &[], &[], &mut out)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidArgument
+        );
     }
     // q = 2 (13-byte nonce): at most 65535 bytes.
     let big = vec![0u8; 65536];
     let mut out = vec![0u8; 65536 + 16];
-    assert_eq!(ccm.encrypt(&[0; 13], &[], &big, &mut out).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        ccm.encrypt(&[0; 13], &[], &big, &mut out)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
     let mut out = vec![0u8; 65535 + 16];
     assert!(ccm.encrypt(&[0; 13], &[], &big[..65535], &mut out).is_ok());
 
     let mut xkey = [1u8; 32];
-    assert_eq!(Sm4Xts::new(&xkey, XtsStandard::Gb).unwrap_err().kind(), ErrorKind::InvalidKey);
+    assert_eq!(
+        Sm4Xts::new(&xkey, XtsStandard::Gb).unwrap_err().kind(),
+        ErrorKind::InvalidKey
+    );
     xkey[31] = 2;
-    assert_eq!(Sm4Xts::new(&xkey[..31], XtsStandard::Gb).unwrap_err().kind(), ErrorKind::InvalidKey);
+    assert_eq!(
+        Sm4Xts::new(&xkey[..31], XtsStandard::Gb)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidKey
+    );
     let xts = Sm4Xts::new(&xkey, XtsStandard::Ieee).unwrap();
     let mut o = [0u8; 15];
-    assert_eq!(xts.encrypt(&[0; 16], &[0; 15], &mut o).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        xts.encrypt(&[0; 16], &[0; 15], &mut o).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
     let mut o = [0u8; 16];
-    assert_eq!(xts.encrypt(&[0; 15], &[0; 16], &mut o).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        xts.encrypt(&[0; 15], &[0; 16], &mut o).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
 }
 
 #[test]
@@ -256,9 +347,38 @@ fn ccm_long_aad_prefixes() {
     let aad = pseudo_bytes(65281, 5);
     for a in [65279usize, 65280, 65281] {
         let mut out = [0u8; 16 + 5];
-        ccm.encrypt(&[1; 12], &aad[..a], b"hello", &mut out).unwrap();
+        ccm.encrypt(&[1; 12], &aad[..a], b"hello", &mut out)
+            .unwrap();
         let mut back = [0u8; 5];
         ccm.decrypt(&[1; 12], &aad[..a], &out, &mut back).unwrap();
         assert_eq!(&back, b"hello");
+    }
+}
+
+#[test]
+fn gcm_detached_in_place_matches_combined() {
+    let gcm = Sm4Gcm::new(&pseudo_bytes(16, 9), 16, false).unwrap();
+    let data = pseudo_bytes(600, 10);
+    for n in [0usize, 5, 240, 241, 600] {
+        let mut combined = vec![0u8; n + 16];
+        gcm.encrypt(&[3; 12], b"ad", &data[..n], &mut combined)
+            .unwrap();
+        let mut buf = data[..n].to_vec();
+        let tag = gcm
+            .encrypt_in_place_detached(&[3; 12], b"ad", &mut buf)
+            .unwrap();
+        assert_eq!(&combined[..n], &buf[..]);
+        assert_eq!(&combined[n..], &tag[..]);
+        // A wrong tag leaves the buffer untouched.
+        let mut bad = tag;
+        bad[0] ^= 1;
+        let e = gcm
+            .decrypt_in_place_detached(&[3; 12], b"ad", &mut buf, &bad)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidTag);
+        assert_eq!(&combined[..n], &buf[..]);
+        gcm.decrypt_in_place_detached(&[3; 12], b"ad", &mut buf, &tag)
+            .unwrap();
+        assert_eq!(&buf[..], &data[..n]);
     }
 }

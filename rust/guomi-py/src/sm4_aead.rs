@@ -22,8 +22,11 @@ use crate::errors::{invalid_argument, IntoPy};
 
 /// Converts a Python int tag length to usize with a clear error.
 fn tag_len_arg(tag_length: i64) -> PyResult<usize> {
-    usize::try_from(tag_length)
-        .map_err(|_| invalid_argument(format!("tag_length must be a positive number of bytes, got {tag_length}")))
+    usize::try_from(tag_length).map_err(|_| {
+        invalid_argument(format!(
+            "tag_length must be a positive number of bytes, got {tag_length}"
+        ))
+    })
 }
 
 fn key_view<'py>(key: &Bound<'py, PyAny>) -> PyResult<ByteView<'py>> {
@@ -83,7 +86,9 @@ impl PySm4Gcm {
             .checked_add(self.inner.tag_len())
             .ok_or_else(|| invalid_argument("data is too long"))?;
         let inner = &self.inner;
-        new_bytes(py, out_len, d.len() + a.len(), |out| inner.encrypt(n, a, d, out))
+        new_bytes(py, out_len, d.len() + a.len(), |out| {
+            inner.encrypt(n, a, d, out)
+        })
     }
 
     /// Verifies the tag, then returns the plaintext; raises InvalidTag.
@@ -166,7 +171,9 @@ impl PySm4Ccm {
             .checked_add(self.inner.tag_len())
             .ok_or_else(|| invalid_argument("data is too long"))?;
         let inner = &self.inner;
-        new_bytes(py, out_len, d.len() + a.len(), |out| inner.encrypt(n, a, d, out))
+        new_bytes(py, out_len, d.len() + a.len(), |out| {
+            inner.encrypt(n, a, d, out)
+        })
     }
 
     /// Decrypts and verifies; raises InvalidTag and returns no plaintext on failure.

@@ -107,7 +107,9 @@ impl Sm4Ccm {
         let q = 15 - nonce.len();
         let mut x = [0u8; 16];
         // B0: flags || N || Q.
-        x[0] = (u8::from(!aad.is_empty()) << 6) | ((((self.tag_len - 2) / 2) as u8) << 3) | (q as u8 - 1);
+        x[0] = (u8::from(!aad.is_empty()) << 6)
+            | ((((self.tag_len - 2) / 2) as u8) << 3)
+            | (q as u8 - 1);
         x[1..1 + nonce.len()].copy_from_slice(nonce);
         let len_be = (payload.len() as u64).to_be_bytes();
         x[16 - q.min(8)..].copy_from_slice(&len_be[8 - q.min(8)..]);
@@ -162,7 +164,13 @@ impl Sm4Ccm {
 
     /// Encrypts `plaintext` into `out` (`plaintext.len() + tag_len` bytes:
     /// ciphertext, then tag).
-    pub fn encrypt(&self, nonce: &[u8], aad: &[u8], plaintext: &[u8], out: &mut [u8]) -> Result<()> {
+    pub fn encrypt(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
         Self::check(nonce, plaintext.len())?;
         let n = plaintext.len();
         if out.len() != n + self.tag_len {
@@ -191,7 +199,13 @@ impl Sm4Ccm {
     /// Decrypts `ciphertext_and_tag` into `out` (`len - tag_len` bytes) and
     /// checks the tag; on failure `out` is zeroed and [`Error::invalid_tag`]
     /// is returned. An input shorter than the tag is also `invalid_tag`.
-    pub fn decrypt(&self, nonce: &[u8], aad: &[u8], ciphertext_and_tag: &[u8], out: &mut [u8]) -> Result<()> {
+    pub fn decrypt(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext_and_tag: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
         check_nonce_len(nonce.len())?;
         if ciphertext_and_tag.len() < self.tag_len {
             return Err(Error::invalid_tag());

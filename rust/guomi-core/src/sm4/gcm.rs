@@ -29,7 +29,11 @@ pub const MAX_NONCE_LEN: u64 = (1u64 << 61) - 1;
 
 /// Bytes processed per CTR + GHASH step while encrypting: small enough to
 /// stay in L1 between the two passes, large enough for the wide kernels.
-const CHUNK: usize = 2048;
+const CHUNK: usize = 8192;
+
+/// Messages up to this length get E(J0) and their keystream from one
+/// `ctr32_xor` call (J0 block + 15 blocks = one 16-block kernel pass).
+const SMALL: usize = 240;
 
 /// An SM4-GCM key with its GHASH key and chosen tag length. Zeroized on drop.
 #[derive(Clone, ZeroizeOnDrop)]
@@ -95,7 +99,9 @@ impl Sm4Gcm {
             ));
         }
         if nonce.len() as u64 > MAX_NONCE_LEN {
-            return Err(Error::invalid_argument("nonce is longer than GCM allows (2^64-1 bits)"));
+            return Err(Error::invalid_argument(
+                "nonce is longer than GCM allows (2^64-1 bits)",
+            ));
         }
         if nonce.len() == 12 {
             let mut j0 = [0u8; 16];
@@ -128,43 +134,60 @@ impl Sm4Gcm {
         Ok(())
     }
 
-    /// `E_K(J0) xor S`, truncated by the caller.
-    fn tag(&self, j0: &[u8; 16], s: [u8; 16]) -> [u8; 16] {
-        let mut t = *j0;
-        self.cipher.encrypt_block(&mut t);
-        for (a, b) in t.iter_mut().zip(s.iter()) {
-            *a ^= b;
-        }
-        t
-    }
-
     /// Encrypts `plaintext` into `out`, which must be exactly
     /// `plaintext.len() + tag_len` bytes: ciphertext, then tag.
-    pub fn encrypt(&self, nonce: &[u8], aad: &[u8], plaintext: &[u8], out: &mut [u8]) -> Result<()> {
+    pub fn encrypt(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
         let n = plaintext.len();
-        if out.len() != n + self.tag_len {
+        if out.len() != n.saturating_add(self.tag_len) {
             return Err(Error::invalid_argument(
                 "output buffer must be plaintext length + tag length",
             ));
         }
         let (ct, tag_out) = out.split_at_mut(n);
         ct.copy_from_slice(plaintext);
-        let tag = self.encrypt_in_place_detached(nonce, aad, ct)?;
+        let mut tag = self.encrypt_in_place_detached(nonce, aad, ct)?;
         tag_out.copy_from_slice(&tag[..self.tag_len]);
+        tag.zeroize();
         Ok(())
     }
 
     /// Encrypts `buf` in place and returns the full 16-byte tag (truncate
     /// it to [`Sm4Gcm::tag_len`]).
-    pub fn encrypt_in_place_detached(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16]> {
+    pub fn encrypt_in_place_detached(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; 16]> {
         Self::check_pt_len(buf.len())?;
         Self::check_aad(aad)?;
         let mut j0 = self.j0(nonce)?;
-        let mut ctr = inc32(&j0);
         let mut g = Ghash::new(&self.ghash);
         g.update_padded(aad);
-        let whole = buf.len() - buf.len() % 16;
-        {
+        let mut ekj0 = [0u8; 16];
+        if buf.len() <= SMALL {
+            // One kernel call for E(J0) and the whole keystream: for short
+            // messages the per-call cost of the wide kernels dominates.
+            let mut ks = [0u8; 16 + SMALL];
+            let ks = &mut ks[..16 + buf.len()];
+            let mut ctr = j0;
+            self.cipher.ctr32_xor(&mut ctr, ks);
+            ekj0.copy_from_slice(&ks[..16]);
+            xor_into(buf, &ks[16..]);
+            g.update_padded(buf);
+            ks.zeroize();
+            ctr.zeroize();
+        } else {
+            ekj0 = j0;
+            self.cipher.encrypt_block(&mut ekj0);
+            let mut ctr = inc32(&j0);
+            let whole = buf.len() - buf.len() % 16;
             let (head, tail) = buf.split_at_mut(whole);
             for chunk in head.chunks_mut(CHUNK) {
                 self.cipher.ctr32_xor(&mut ctr, chunk);
@@ -174,18 +197,27 @@ impl Sm4Gcm {
                 self.cipher.ctr32_xor(&mut ctr, tail);
                 g.update_padded(tail);
             }
+            ctr.zeroize();
         }
         g.update_blocks(&length_block(aad.len(), buf.len()));
-        let tag = self.tag(&j0, g.finalize());
+        let mut tag = g.finalize();
+        xor_into(&mut tag, &ekj0);
         j0.zeroize();
-        ctr.zeroize();
+        ekj0.zeroize();
         Ok(tag)
     }
 
     /// Checks the tag of `ciphertext_and_tag` and, only if it is right,
     /// decrypts into `out` (exactly `ciphertext_and_tag.len() - tag_len`
-    /// bytes). A too-short input or a wrong tag gives [`Error::invalid_tag`].
-    pub fn decrypt(&self, nonce: &[u8], aad: &[u8], ciphertext_and_tag: &[u8], out: &mut [u8]) -> Result<()> {
+    /// bytes). A too-short input or a wrong tag gives [`Error::invalid_tag`]
+    /// and leaves `out` untouched.
+    pub fn decrypt(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext_and_tag: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
         if ciphertext_and_tag.len() < self.tag_len {
             return Err(Error::invalid_tag());
         }
@@ -196,19 +228,25 @@ impl Sm4Gcm {
             ));
         }
         let (ct, tag) = ciphertext_and_tag.split_at(n);
-        let mut j0 = self.verify(nonce, aad, ct, tag)?;
-        out.copy_from_slice(ct);
-        let mut ctr = inc32(&j0);
-        self.cipher.ctr32_xor(&mut ctr, out);
-        j0.zeroize();
-        ctr.zeroize();
-        Ok(())
+        self.open(nonce, aad, ct, tag, |ks_apply| {
+            out.copy_from_slice(ct);
+            ks_apply(out);
+        })
     }
 
     /// Decrypts `buf` in place after checking `tag` (of `tag_len` bytes).
     /// On failure `buf` is unchanged.
-    pub fn decrypt_in_place_detached(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Result<()> {
-        let mut j0 = self.verify(nonce, aad, buf, tag)?;
+    pub fn decrypt_in_place_detached(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8],
+    ) -> Result<()> {
+        // The tag is checked over `buf` before `buf` is modified.
+        self.open(nonce, aad, buf, tag, |_| {})?;
+        // Verified: now decrypt in place (recomputes the keystream).
+        let mut j0 = self.j0(nonce)?;
         let mut ctr = inc32(&j0);
         self.cipher.ctr32_xor(&mut ctr, buf);
         j0.zeroize();
@@ -216,26 +254,64 @@ impl Sm4Gcm {
         Ok(())
     }
 
-    /// Verifies `tag` over (`aad`, `ct`); returns `J0` on success.
-    fn verify(&self, nonce: &[u8], aad: &[u8], ct: &[u8], tag: &[u8]) -> Result<[u8; 16]> {
+    /// Verifies `tag` over (`aad`, `ct`) in constant time and, only if it is
+    /// right, calls `emit` with a function that XORs the keystream into a
+    /// buffer of `ct.len()` bytes.
+    fn open<F>(&self, nonce: &[u8], aad: &[u8], ct: &[u8], tag: &[u8], emit: F) -> Result<()>
+    where
+        F: FnOnce(&mut dyn FnMut(&mut [u8])),
+    {
         if tag.len() != self.tag_len {
             return Err(Error::invalid_tag());
         }
         Self::check_pt_len(ct.len())?;
         Self::check_aad(aad)?;
-        let j0 = self.j0(nonce)?;
+        let mut j0 = self.j0(nonce)?;
         let mut g = Ghash::new(&self.ghash);
         g.update_padded(aad);
         g.update_padded(ct);
         g.update_blocks(&length_block(aad.len(), ct.len()));
-        let mut expected = self.tag(&j0, g.finalize());
-        let ok = expected[..self.tag_len].ct_eq(tag);
+        let mut expected = g.finalize();
+        // Short messages: E(J0) and the keystream (not plaintext) in one call.
+        let mut ks = [0u8; 16 + SMALL];
+        let small = ct.len() <= SMALL;
+        if small {
+            let mut ctr = j0;
+            self.cipher.ctr32_xor(&mut ctr, &mut ks[..16 + ct.len()]);
+            xor_into(&mut expected, &ks[..16]);
+            ctr.zeroize();
+        } else {
+            let mut ekj0 = j0;
+            self.cipher.encrypt_block(&mut ekj0);
+            xor_into(&mut expected, &ekj0);
+            ekj0.zeroize();
+        }
+        let ok = bool::from(expected[..self.tag_len].ct_eq(tag));
         expected.zeroize();
-        if bool::from(ok) {
-            Ok(j0)
+        let result = if ok {
+            if small {
+                let ks_ref = &ks[16..16 + ct.len()];
+                emit(&mut |buf: &mut [u8]| xor_into(buf, ks_ref));
+            } else {
+                let mut ctr = inc32(&j0);
+                emit(&mut |buf: &mut [u8]| self.cipher.ctr32_xor(&mut ctr, buf));
+                ctr.zeroize();
+            }
+            Ok(())
         } else {
             Err(Error::invalid_tag())
-        }
+        };
+        ks.zeroize();
+        j0.zeroize();
+        result
+    }
+}
+
+/// `dst ^= src` over the shorter of the two.
+#[inline]
+fn xor_into(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d ^= s;
     }
 }
 

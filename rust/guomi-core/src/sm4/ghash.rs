@@ -442,6 +442,7 @@ mod tests {
             let h = u128::from_be_bytes(hb);
             for clmul in [false, true] {
                 let key = GhashKey::with_clmul(&hb, clmul);
+                assert_eq!(key.uses_clmul(), clmul && clmul_detected());
                 for blocks in 0..=40 {
                     let d = &data[..16 * blocks];
                     let want = reference_ghash(h, d);
@@ -453,7 +454,11 @@ mod tests {
                     let cut = 16 * (blocks / 3);
                     g.update_blocks(&d[..cut]);
                     g.update_blocks(&d[cut..]);
-                    assert_eq!(u128::from_be_bytes(g.finalize()), want, "split blocks={blocks}");
+                    assert_eq!(
+                        u128::from_be_bytes(g.finalize()),
+                        want,
+                        "split blocks={blocks}"
+                    );
                 }
             }
         }

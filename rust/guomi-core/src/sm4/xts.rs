@@ -121,7 +121,9 @@ impl Sm4Xts {
     /// Encrypts `input` into `out` (same length, at least 16 bytes).
     pub fn encrypt(&self, tweak: &[u8], input: &[u8], out: &mut [u8]) -> Result<()> {
         if out.len() != input.len() {
-            return Err(Error::invalid_argument("output buffer must be as long as the input"));
+            return Err(Error::invalid_argument(
+                "output buffer must be as long as the input",
+            ));
         }
         Self::check(tweak, input.len())?;
         out.copy_from_slice(input);
@@ -131,7 +133,9 @@ impl Sm4Xts {
     /// Decrypts `input` into `out` (same length, at least 16 bytes).
     pub fn decrypt(&self, tweak: &[u8], input: &[u8], out: &mut [u8]) -> Result<()> {
         if out.len() != input.len() {
-            return Err(Error::invalid_argument("output buffer must be as long as the input"));
+            return Err(Error::invalid_argument(
+                "output buffer must be as long as the input",
+            ));
         }
         Self::check(tweak, input.len())?;
         out.copy_from_slice(input);
