@@ -47,11 +47,10 @@ from typing import TYPE_CHECKING
 
 from guomi import _rust
 from guomi.exceptions import InvalidArgumentError, InvalidKey
+from guomi.primitives.sm2 import SM2PrivateKey, SM2PublicKey
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
-
-    from guomi.primitives.sm2 import SM2PrivateKey, SM2PublicKey
 
 __all__ = [
     "DEFAULT_KDF_ROUNDS",
@@ -108,9 +107,7 @@ class PrivateFormat(enum.Enum):
     def encryption_builder(self) -> KeySerializationEncryptionBuilder:
         """A builder to choose encryption parameters (PKCS8 only)."""
         if self is not PrivateFormat.PKCS8:
-            raise InvalidArgumentError(
-                "encryption_builder is only available for PrivateFormat.PKCS8"
-            )
+            raise InvalidArgumentError("encryption_builder is only available for PrivateFormat.PKCS8")
         return KeySerializationEncryptionBuilder(self)
 
 
@@ -217,8 +214,6 @@ def _load_private(data: Buffer, password: Buffer | None, pem: bool) -> SM2Privat
     scalar, stored_point, _container = _rust.formats_load_private_key(
         data, _check_input_password(password), pem
     )
-    from guomi.primitives.sm2 import SM2PrivateKey, SM2PublicKey
-
     key = SM2PrivateKey.from_private_value(scalar)
     if stored_point is not None:
         # RFC 5915 makes the public key optional; when present it must be the
@@ -227,14 +222,10 @@ def _load_private(data: Buffer, password: Buffer | None, pem: bool) -> SM2Privat
         try:
             stored = SM2PublicKey.from_encoded_point(stored_point)
         except ValueError:
-            raise InvalidKey(
-                "the public key stored with the private key is not a valid SM2 point"
-            ) from None
+            raise InvalidKey("the public key stored with the private key is not a valid SM2 point") from None
         expected = key.public_key().public_bytes_raw(compressed=False)
         if not hmac.compare_digest(stored.public_bytes_raw(compressed=False), expected):
-            raise InvalidKey(
-                "the public key stored with the private key does not match the private value"
-            )
+            raise InvalidKey("the public key stored with the private key does not match the private value")
     return key
 
 
@@ -255,8 +246,6 @@ def load_pem_public_key(data: Buffer) -> SM2PublicKey:
     """Loads an SM2 public key from a PEM ``PUBLIC KEY`` block (SPKI)."""
     _check_data(data)
     point = _rust.formats_load_public_key(data, True)
-    from guomi.primitives.sm2 import SM2PublicKey
-
     return SM2PublicKey.from_encoded_point(point)
 
 
@@ -264,8 +253,6 @@ def load_der_public_key(data: Buffer) -> SM2PublicKey:
     """Loads an SM2 public key from DER SubjectPublicKeyInfo."""
     _check_data(data)
     point = _rust.formats_load_public_key(data, False)
-    from guomi.primitives.sm2 import SM2PublicKey
-
     return SM2PublicKey.from_encoded_point(point)
 
 
@@ -279,13 +266,7 @@ def _uncompressed_point(public_key: SM2PublicKey) -> bytes:
     return point
 
 
-def _private_bytes(
-    key: SM2PrivateKey,
-    encoding: Encoding,
-    format: PrivateFormat,
-    encryption_algorithm: KeySerializationEncryption,
-) -> bytes:
-    """Implements ``SM2PrivateKey.private_bytes``."""
+def _check_private_args(encoding: object, format: object, encryption_algorithm: object) -> None:
     if not isinstance(encoding, Encoding):
         raise TypeError("encoding must be an item from the Encoding enum")
     if not isinstance(format, PrivateFormat):
@@ -293,13 +274,29 @@ def _private_bytes(
     if not isinstance(encryption_algorithm, KeySerializationEncryption):
         raise TypeError("encryption_algorithm must be a KeySerializationEncryption instance")
 
+
+def _password_and_rounds(encryption_algorithm: KeySerializationEncryption) -> tuple[bytes, int]:
+    if isinstance(encryption_algorithm, _ChosenEncryption):
+        return encryption_algorithm.password, encryption_algorithm.kdf_rounds
+    if isinstance(encryption_algorithm, BestAvailableEncryption):
+        return encryption_algorithm.password, DEFAULT_KDF_ROUNDS
+    raise TypeError("unsupported encryption_algorithm type")
+
+
+def _private_bytes(
+    key: SM2PrivateKey,
+    encoding: Encoding,
+    format: PrivateFormat,
+    encryption_algorithm: KeySerializationEncryption,
+) -> bytes:
+    """Implements ``SM2PrivateKey.private_bytes``."""
+    _check_private_args(encoding, format, encryption_algorithm)
     scalar = key.private_value.to_bytes(32, "big")
+    unencrypted = isinstance(encryption_algorithm, NoEncryption)
     if format is PrivateFormat.Raw or encoding is Encoding.Raw:
         if format is not PrivateFormat.Raw or encoding is not Encoding.Raw:
-            raise InvalidArgumentError(
-                "Encoding.Raw and PrivateFormat.Raw must be used together"
-            )
-        if not isinstance(encryption_algorithm, NoEncryption):
+            raise InvalidArgumentError("Encoding.Raw and PrivateFormat.Raw must be used together")
+        if not unencrypted:
             raise InvalidArgumentError("raw private keys cannot be encrypted")
         return scalar
     if encoding not in (Encoding.PEM, Encoding.DER):
@@ -308,22 +305,16 @@ def _private_bytes(
     point = _uncompressed_point(key.public_key())
 
     if format is PrivateFormat.TraditionalOpenSSL:
-        if not isinstance(encryption_algorithm, NoEncryption):
+        if not unencrypted:
             # Legacy PEM encryption derives the key with one MD5 pass.
             raise InvalidArgumentError(
                 "TraditionalOpenSSL (SEC1) keys are written unencrypted only; "
                 "use PrivateFormat.PKCS8 to encrypt"
             )
         return _rust.formats_encode_private_key(scalar, point, "sec1", pem)
-
-    if isinstance(encryption_algorithm, NoEncryption):
+    if unencrypted:
         return _rust.formats_encode_private_key(scalar, point, "pkcs8", pem)
-    if isinstance(encryption_algorithm, _ChosenEncryption):
-        password, rounds = encryption_algorithm.password, encryption_algorithm.kdf_rounds
-    elif isinstance(encryption_algorithm, BestAvailableEncryption):
-        password, rounds = encryption_algorithm.password, DEFAULT_KDF_ROUNDS
-    else:
-        raise TypeError("unsupported encryption_algorithm type")
+    password, rounds = _password_and_rounds(encryption_algorithm)
     return _rust.formats_encrypt_private_key(
         scalar, point, password, os.urandom(_SALT_LEN), os.urandom(_IV_LEN), rounds, pem
     )

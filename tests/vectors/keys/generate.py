@@ -23,9 +23,7 @@ EC_PUBLIC_KEY_OID = bytes.fromhex("06072a8648ce3d0201")
 
 
 def openssl(*args: str, stdin: bytes | None = None) -> bytes:
-    return subprocess.run(
-        ["openssl", *args], input=stdin, check=True, capture_output=True
-    ).stdout
+    return subprocess.run(["openssl", *args], input=stdin, check=True, capture_output=True).stdout
 
 
 def pem(label: str, der: bytes) -> bytes:
@@ -35,9 +33,7 @@ def pem(label: str, der: bytes) -> bytes:
 
 
 def der_of(pem_bytes: bytes) -> bytes:
-    body = b"".join(
-        line for line in pem_bytes.splitlines() if line and not line.startswith(b"-----")
-    )
+    body = b"".join(line for line in pem_bytes.splitlines() if line and not line.startswith(b"-----"))
     return base64.b64decode(body)
 
 
@@ -67,48 +63,117 @@ def main() -> None:
         other_point = other_spki[-65:]
 
         # --- malformed DER -------------------------------------------------
-        add("truncated.der", k_der[: len(k_der) // 2], "der_private", "InvalidEncodingError",
-            "PKCS#8 cut in half")
-        add("truncated_body.pem", pem("PRIVATE KEY", k_der[:-8]), "pem_private",
-            "InvalidEncodingError", "valid armour around a truncated PKCS#8")
-        add("trailing_garbage.der", k_der + b"\x00\x00", "der_private", "InvalidEncodingError",
-            "two bytes after the PKCS#8 SEQUENCE")
+        add(
+            "truncated.der",
+            k_der[: len(k_der) // 2],
+            "der_private",
+            "InvalidEncodingError",
+            "PKCS#8 cut in half",
+        )
+        add(
+            "truncated_body.pem",
+            pem("PRIVATE KEY", k_der[:-8]),
+            "pem_private",
+            "InvalidEncodingError",
+            "valid armour around a truncated PKCS#8",
+        )
+        add(
+            "trailing_garbage.der",
+            k_der + b"\x00\x00",
+            "der_private",
+            "InvalidEncodingError",
+            "two bytes after the PKCS#8 SEQUENCE",
+        )
         assert k_der[:3] == b"\x30\x81\x87"
-        add("non_minimal_length.der", b"\x30\x82\x00\x87" + k_der[3:], "der_private",
-            "InvalidEncodingError", "outer length in long form with a leading zero byte")
-        add("non_minimal_integer.der", b"\x30\x81\x88\x02\x02\x00\x00" + k_der[6:],
-            "der_private", "InvalidEncodingError", "version INTEGER 0 encoded in two bytes")
-        add("indefinite_length_ber.der", b"\x30\x80" + k_der[3:] + b"\x00\x00", "der_private",
-            "InvalidEncodingError", "BER indefinite length is not DER")
-        add("not_a_key.der", b"\x30\x03\x02\x01\x05", "der_private", "InvalidEncodingError",
-            "a SEQUENCE holding one INTEGER")
+        add(
+            "non_minimal_length.der",
+            b"\x30\x82\x00\x87" + k_der[3:],
+            "der_private",
+            "InvalidEncodingError",
+            "outer length in long form with a leading zero byte",
+        )
+        add(
+            "non_minimal_integer.der",
+            b"\x30\x81\x88\x02\x02\x00\x00" + k_der[6:],
+            "der_private",
+            "InvalidEncodingError",
+            "version INTEGER 0 encoded in two bytes",
+        )
+        add(
+            "indefinite_length_ber.der",
+            b"\x30\x80" + k_der[3:] + b"\x00\x00",
+            "der_private",
+            "InvalidEncodingError",
+            "BER indefinite length is not DER",
+        )
+        add(
+            "not_a_key.der",
+            b"\x30\x03\x02\x01\x05",
+            "der_private",
+            "InvalidEncodingError",
+            "a SEQUENCE holding one INTEGER",
+        )
         long_scalar = sec1_der.replace(b"\x04\x20" + scalar, b"\x04\x21\x00" + scalar)
         long_scalar = b"\x30" + bytes([long_scalar[1] + 1]) + long_scalar[2:]
-        add("scalar_33_bytes.der", long_scalar, "der_private", "InvalidEncodingError",
-            "SEC1 private value of 33 bytes")
+        add(
+            "scalar_33_bytes.der",
+            long_scalar,
+            "der_private",
+            "InvalidEncodingError",
+            "SEC1 private value of 33 bytes",
+        )
 
         # --- wrong algorithm or curve ---------------------------------------
         i = k_der.index(EC_PUBLIC_KEY_OID)
         wrong_alg = bytearray(k_der)
         wrong_alg[i + 8] = 0x02  # 1.2.840.10045.2.2
-        add("wrong_algorithm_oid.der", bytes(wrong_alg), "der_private",
-            "UnsupportedAlgorithmError", "algorithm 1.2.840.10045.2.2 instead of id-ecPublicKey")
+        add(
+            "wrong_algorithm_oid.der",
+            bytes(wrong_alg),
+            "der_private",
+            "UnsupportedAlgorithmError",
+            "algorithm 1.2.840.10045.2.2 instead of id-ecPublicKey",
+        )
         p256 = openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")
         (t / "p256.pem").write_bytes(p256)
-        add("wrong_curve_p256.pem", p256, "pem_private", "UnsupportedAlgorithmError",
-            "a NIST P-256 key (openssl genpkey -algorithm EC)")
-        add("wrong_curve_p256_sec1.pem", openssl("ec", "-in", str(t / "p256.pem")),
-            "pem_private", "UnsupportedAlgorithmError", "SEC1 EC PRIVATE KEY on P-256")
-        add("wrong_curve_p256_public.pem", openssl("pkey", "-in", str(t / "p256.pem"), "-pubout"),
-            "pem_public", "UnsupportedAlgorithmError", "SPKI of a P-256 key")
-        add("explicit_curve_parameters.pem",
-            openssl("ec", "-in", str(t / "k.pem"), "-param_enc", "explicit"), "pem_private",
-            "UnsupportedAlgorithmError", "SM2 curve given as explicit parameters")
+        add(
+            "wrong_curve_p256.pem",
+            p256,
+            "pem_private",
+            "UnsupportedAlgorithmError",
+            "a NIST P-256 key (openssl genpkey -algorithm EC)",
+        )
+        add(
+            "wrong_curve_p256_sec1.pem",
+            openssl("ec", "-in", str(t / "p256.pem")),
+            "pem_private",
+            "UnsupportedAlgorithmError",
+            "SEC1 EC PRIVATE KEY on P-256",
+        )
+        add(
+            "wrong_curve_p256_public.pem",
+            openssl("pkey", "-in", str(t / "p256.pem"), "-pubout"),
+            "pem_public",
+            "UnsupportedAlgorithmError",
+            "SPKI of a P-256 key",
+        )
+        add(
+            "explicit_curve_parameters.pem",
+            openssl("ec", "-in", str(t / "k.pem"), "-param_enc", "explicit"),
+            "pem_private",
+            "UnsupportedAlgorithmError",
+            "SM2 curve given as explicit parameters",
+        )
         wrong_spki_alg = bytearray(spki_der)
         j = spki_der.index(EC_PUBLIC_KEY_OID)
         wrong_spki_alg[j + 8] = 0x02
-        add("wrong_algorithm_oid_public.der", bytes(wrong_spki_alg), "der_public",
-            "UnsupportedAlgorithmError", "SPKI with algorithm 1.2.840.10045.2.2")
+        add(
+            "wrong_algorithm_oid_public.der",
+            bytes(wrong_spki_alg),
+            "der_public",
+            "UnsupportedAlgorithmError",
+            "SPKI with algorithm 1.2.840.10045.2.2",
+        )
 
         # --- key values ------------------------------------------------------
         for name, value in [
@@ -117,80 +182,213 @@ def main() -> None:
             ("scalar_n.der", SM2_N),
             ("scalar_all_ff.der", 2**256 - 1),
         ]:
-            add(name, k_der.replace(scalar, value.to_bytes(32, "big")), "der_private",
-                "InvalidKey", f"private value {name[7:-4]} outside [1, n-2]")
-        add("public_key_mismatch.pem", pem("EC PRIVATE KEY", sec1_der.replace(point, other_point)),
-            "pem_private", "InvalidKey", "SEC1 key whose stored public key is another key's")
+            add(
+                name,
+                k_der.replace(scalar, value.to_bytes(32, "big")),
+                "der_private",
+                "InvalidKey",
+                f"private value {name[7:-4]} outside [1, n-2]",
+            )
+        add(
+            "public_key_mismatch.pem",
+            pem("EC PRIVATE KEY", sec1_der.replace(point, other_point)),
+            "pem_private",
+            "InvalidKey",
+            "SEC1 key whose stored public key is another key's",
+        )
         off = bytearray(point)
         off[-1] ^= 1
-        add("public_key_off_curve.der", k_der.replace(point, bytes(off)), "der_private",
-            "InvalidKey", "PKCS#8 whose stored public point is not on the curve")
-        add("spki_point_off_curve.der", spki_der.replace(point, bytes(off)), "der_public",
-            "ValueError", "SPKI point not on the curve (rejected by SM2PublicKey)")
+        add(
+            "public_key_off_curve.der",
+            k_der.replace(point, bytes(off)),
+            "der_private",
+            "InvalidKey",
+            "PKCS#8 whose stored public point is not on the curve",
+        )
+        add(
+            "spki_point_off_curve.der",
+            spki_der.replace(point, bytes(off)),
+            "der_public",
+            "InvalidKey",
+            "SPKI point not on the curve (rejected by SM2PublicKey)",
+        )
         bad_prefix = bytearray(point)
         bad_prefix[0] = 0x05
-        add("spki_point_bad_prefix.der", spki_der.replace(point, bytes(bad_prefix)), "der_public",
-            "InvalidEncodingError", "SPKI point with prefix 0x05")
-        add("spki_trailing_garbage.der", spki_der + b"\x00", "der_public", "InvalidEncodingError",
-            "a byte after the SPKI SEQUENCE")
-        add("spki_truncated.der", spki_der[:-1], "der_public", "InvalidEncodingError",
-            "SPKI missing its last byte")
+        add(
+            "spki_point_bad_prefix.der",
+            spki_der.replace(point, bytes(bad_prefix)),
+            "der_public",
+            "InvalidEncodingError",
+            "SPKI point with prefix 0x05",
+        )
+        add(
+            "spki_trailing_garbage.der",
+            spki_der + b"\x00",
+            "der_public",
+            "InvalidEncodingError",
+            "a byte after the SPKI SEQUENCE",
+        )
+        add(
+            "spki_truncated.der",
+            spki_der[:-1],
+            "der_public",
+            "InvalidEncodingError",
+            "SPKI missing its last byte",
+        )
 
         # --- PEM armour ----------------------------------------------------------
         good = pem("PRIVATE KEY", k_der)
-        add("armour_label_mismatch.pem", good.replace(b"END PRIVATE KEY", b"END PUBLIC KEY"),
-            "pem_private", "InvalidEncodingError", "BEGIN and END labels differ")
-        add("armour_bad_base64.pem", good.replace(b"\n", b"\n!", 1), "pem_private",
-            "InvalidEncodingError", "a character outside the base64 alphabet")
-        add("armour_no_end.pem", good.split(b"-----END")[0], "pem_private",
-            "InvalidEncodingError", "no END line")
-        add("armour_no_begin.pem", good.split(b"\n", 1)[1], "pem_private",
-            "InvalidEncodingError", "no BEGIN line")
-        add("armour_unknown_label.pem", good.replace(b"PRIVATE KEY", b"RSA PRIVATE KEY"),
-            "pem_private", "UnsupportedAlgorithmError", "RSA PRIVATE KEY label")
-        add("armour_public_label_for_private.pem", pem("PUBLIC KEY", spki_der), "pem_private",
-            "InvalidEncodingError", "a public key given to the private loader")
-        add("armour_private_label_for_public.pem", good, "pem_public", "InvalidEncodingError",
-            "a private key given to the public loader")
-        add("legacy_pem_encryption.pem",
+        add(
+            "armour_label_mismatch.pem",
+            good.replace(b"END PRIVATE KEY", b"END PUBLIC KEY"),
+            "pem_private",
+            "InvalidEncodingError",
+            "BEGIN and END labels differ",
+        )
+        add(
+            "armour_bad_base64.pem",
+            good.replace(b"\n", b"\n!", 1),
+            "pem_private",
+            "InvalidEncodingError",
+            "a character outside the base64 alphabet",
+        )
+        add(
+            "armour_no_end.pem",
+            good.split(b"-----END")[0],
+            "pem_private",
+            "InvalidEncodingError",
+            "no END line",
+        )
+        add(
+            "armour_no_begin.pem",
+            good.split(b"\n", 1)[1],
+            "pem_private",
+            "InvalidEncodingError",
+            "no BEGIN line",
+        )
+        add(
+            "armour_unknown_label.pem",
+            good.replace(b"PRIVATE KEY", b"RSA PRIVATE KEY"),
+            "pem_private",
+            "UnsupportedAlgorithmError",
+            "RSA PRIVATE KEY label",
+        )
+        add(
+            "armour_public_label_for_private.pem",
+            pem("PUBLIC KEY", spki_der),
+            "pem_private",
+            "InvalidEncodingError",
+            "a public key given to the private loader",
+        )
+        add(
+            "armour_private_label_for_public.pem",
+            good,
+            "pem_public",
+            "InvalidEncodingError",
+            "a private key given to the public loader",
+        )
+        add(
+            "legacy_pem_encryption.pem",
             openssl("ec", "-in", str(t / "k.pem"), "-aes128", "-passout", "pass:x"),
-            "pem_private", "UnsupportedAlgorithmError",
-            "Proc-Type/DEK-Info encrypted SEC1 (one MD5 pass)", password="x")
+            "pem_private",
+            "UnsupportedAlgorithmError",
+            "Proc-Type/DEK-Info encrypted SEC1 (one MD5 pass)",
+            password="x",
+        )
 
         # --- encryption ------------------------------------------------------------
-        enc = openssl("pkcs8", "-topk8", "-v2", "sm4-cbc", "-passout", "pass:correct-horse",
-                      "-in", str(t / "k.pem"))
-        add("wrong_password.pem", enc, "pem_private", "InvalidPasswordError",
+        enc = openssl(
+            "pkcs8", "-topk8", "-v2", "sm4-cbc", "-passout", "pass:correct-horse", "-in", str(t / "k.pem")
+        )
+        add(
+            "wrong_password.pem",
+            enc,
+            "pem_private",
+            "InvalidPasswordError",
             "OpenSSL PBES2/SM4-CBC key opened with the wrong password",
-            password="not-the-password")
-        add("missing_password.pem", enc, "pem_private", "TypeError",
-            "encrypted key loaded without a password")
-        add("unexpected_password.pem", good, "pem_private", "TypeError",
-            "unencrypted key loaded with a password", password="correct-horse")
+            password="not-the-password",
+        )
+        add(
+            "missing_password.pem", enc, "pem_private", "TypeError", "encrypted key loaded without a password"
+        )
+        add(
+            "unexpected_password.pem",
+            good,
+            "pem_private",
+            "TypeError",
+            "unencrypted key loaded with a password",
+            password="correct-horse",
+        )
         enc_der = bytearray(der_of(enc))
         enc_der[-20] ^= 0x40
-        add("corrupted_ciphertext.der", bytes(enc_der), "der_private", "InvalidPasswordError",
-            "one ciphertext bit flipped; right password", password="correct-horse")
+        add(
+            "corrupted_ciphertext.der",
+            bytes(enc_der),
+            "der_private",
+            "InvalidPasswordError",
+            "one ciphertext bit flipped; right password",
+            password="correct-horse",
+        )
         enc_der = bytearray(der_of(enc))
         enc_der[-1] ^= 0x01
-        add("corrupted_padding.der", bytes(enc_der), "der_private", "InvalidPasswordError",
-            "last ciphertext block damaged; right password", password="correct-horse")
+        add(
+            "corrupted_padding.der",
+            bytes(enc_der),
+            "der_private",
+            "InvalidPasswordError",
+            "last ciphertext block damaged; right password",
+            password="correct-horse",
+        )
         for name, extra, why in [
             ("pbes1_sha1_3des.der", ["-v1", "PBE-SHA1-3DES"], "PBES1 (PKCS#12 3DES)"),
             ("pbes2_scrypt.der", ["-scrypt"], "PBES2 with scrypt"),
-            ("pbes2_prf_hmac_sha1.der", ["-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1"],
-             "PBKDF2 with hmacWithSHA1"),
+            (
+                "pbes2_prf_hmac_sha1.der",
+                ["-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1"],
+                "PBKDF2 with hmacWithSHA1",
+            ),
         ]:
-            add(name, openssl("pkcs8", "-topk8", *extra, "-passout", "pass:x", "-outform", "DER",
-                              "-in", str(t / "k.pem")),
-                "der_private", "UnsupportedAlgorithmError", why, password="x")
-        big = openssl("pkcs8", "-topk8", "-v2", "sm4-cbc", "-iter", "16777216", "-passout",
-                      "pass:x", "-outform", "DER", "-in", str(t / "k.pem"))
+            add(
+                name,
+                openssl(
+                    "pkcs8",
+                    "-topk8",
+                    *extra,
+                    "-passout",
+                    "pass:x",
+                    "-outform",
+                    "DER",
+                    "-in",
+                    str(t / "k.pem"),
+                ),
+                "der_private",
+                "UnsupportedAlgorithmError",
+                why,
+                password="x",
+            )
+        big = openssl(
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "sm4-cbc",
+            "-iter",
+            "16777216",
+            "-passout",
+            "pass:x",
+            "-outform",
+            "DER",
+            "-in",
+            str(t / "k.pem"),
+        )
         assert b"\x02\x04\x01\x00\x00\x00" in big
-        add("pbkdf2_iterations_too_many.der",
-            big.replace(b"\x02\x04\x01\x00\x00\x00", b"\x02\x04\x7f\xff\xff\xff"), "der_private",
-            "UnsupportedAlgorithmError", "2^31-1 PBKDF2 iterations (limit 10,000,000)",
-            password="x")
+        add(
+            "pbkdf2_iterations_too_many.der",
+            big.replace(b"\x02\x04\x01\x00\x00\x00", b"\x02\x04\x7f\xff\xff\xff"),
+            "der_private",
+            "UnsupportedAlgorithmError",
+            "2^31-1 PBKDF2 iterations (limit 10,000,000)",
+            password="x",
+        )
 
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
