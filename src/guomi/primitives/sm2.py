@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hmac as _hmac
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from guomi import _rust
 from guomi.exceptions import InvalidArgumentError, InvalidKey, InvalidTag
@@ -209,7 +209,7 @@ class SM2PrivateKey:
     def __repr__(self) -> str:
         return "<SM2PrivateKey (private value hidden)>"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("SM2 private keys cannot be pickled; serialize them with private_bytes()")
 
 
