@@ -35,7 +35,7 @@ impl core::fmt::Debug for Sm4Ccm {
 
 /// Checks a CCM tag length (4..=16, even).
 pub fn check_tag_len(tag_len: usize) -> Result<()> {
-    if (4..=16).contains(&tag_len) && tag_len % 2 == 0 {
+    if (4..=16).contains(&tag_len) && tag_len & 1 == 0 {
         Ok(())
     } else {
         Err(Error::invalid_argument(format!(
