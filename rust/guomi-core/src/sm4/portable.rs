@@ -39,12 +39,224 @@
 //! in-register index-bit exchanges and four exchanges between registers),
 //! about 3 operations per byte each way.
 
+use core::ops::{BitAnd, BitXor, BitXorAssign};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-/// Blocks per bit-sliced batch.
-pub(super) const BATCH: usize = 16;
-/// Bytes per bit-sliced batch.
-pub(super) const BATCH_BYTES: usize = BATCH * 16;
+/// Blocks per 64-bit bit plane.
+const BATCH: usize = 16;
+/// Bytes per 64-bit bit plane group.
+const BATCH_BYTES: usize = BATCH * 16;
+
+/// A bit plane word: one `u64` (16 blocks), or [`X2`], two `u64` in lock
+/// step (32 blocks) held in a 128-bit SIMD register where the target has one
+/// (SSE2 is part of every x86-64). Everything below is generic over it; only
+/// bitwise operations, constant shifts and constant shuffles are used, so
+/// the timing is data-independent on any target.
+trait Planes: Copy + BitXor<Output = Self> + BitAnd<Output = Self> + BitXorAssign {
+    /// Independent 16-block groups per word.
+    const GROUPS: usize;
+    /// Builds a word from one `u64` per group.
+    fn from_fn(f: impl FnMut(usize) -> u64) -> Self;
+    /// The `u64` of group `g`.
+    fn get(&self, g: usize) -> u64;
+    /// The same `u64` in every group.
+    fn splat(v: u64) -> Self {
+        Self::from_fn(|_| v)
+    }
+    /// Shifts each group's `u64` left by `N`.
+    fn shl<const N: i32>(self) -> Self;
+    /// Shifts each group's `u64` right by `N`.
+    fn shr<const N: i32>(self) -> Self;
+    /// Rotates each group's `u64` right by 16, 32, 48 bits.
+    fn rotr16(self) -> Self;
+    /// See [`Planes::rotr16`].
+    fn rotr32(self) -> Self;
+    /// See [`Planes::rotr16`].
+    fn rotr48(self) -> Self;
+}
+
+impl Planes for u64 {
+    const GROUPS: usize = 1;
+    #[inline(always)]
+    fn from_fn(mut f: impl FnMut(usize) -> u64) -> Self {
+        f(0)
+    }
+    #[inline(always)]
+    fn get(&self, _g: usize) -> u64 {
+        *self
+    }
+    #[inline(always)]
+    fn shl<const N: i32>(self) -> Self {
+        self << N
+    }
+    #[inline(always)]
+    fn shr<const N: i32>(self) -> Self {
+        self >> N
+    }
+    #[inline(always)]
+    fn rotr16(self) -> Self {
+        self.rotate_right(16)
+    }
+    #[inline(always)]
+    fn rotr32(self) -> Self {
+        self.rotate_right(32)
+    }
+    #[inline(always)]
+    fn rotr48(self) -> Self {
+        self.rotate_right(48)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x2 {
+    //! [`X2`] on x86-64: one SSE2 register (SSE2 is in the x86-64 baseline,
+    //! so these intrinsics are always available).
+    use core::arch::x86_64::*;
+    use core::ops::{BitAnd, BitXor, BitXorAssign};
+
+    /// Evaluates an SSE2 intrinsic expression.
+    macro_rules! sse2 {
+        ($e:expr) => {{
+            // SAFETY: SSE2 is part of the x86-64 baseline, so it is enabled
+            // for every x86-64 target and the intrinsics (register-only
+            // operations, no memory access) cannot fault.
+            unsafe { $e }
+        }};
+    }
+
+    /// Two 16-block groups in lock step (32 blocks per circuit evaluation).
+    #[derive(Clone, Copy)]
+    pub(super) struct X2(__m128i);
+
+    impl BitXor for X2 {
+        type Output = X2;
+        #[inline(always)]
+        fn bitxor(self, o: X2) -> X2 {
+            X2(sse2!(_mm_xor_si128(self.0, o.0)))
+        }
+    }
+    impl BitAnd for X2 {
+        type Output = X2;
+        #[inline(always)]
+        fn bitand(self, o: X2) -> X2 {
+            X2(sse2!(_mm_and_si128(self.0, o.0)))
+        }
+    }
+    impl BitXorAssign for X2 {
+        #[inline(always)]
+        fn bitxor_assign(&mut self, o: X2) {
+            self.0 = sse2!(_mm_xor_si128(self.0, o.0));
+        }
+    }
+    impl super::Planes for X2 {
+        const GROUPS: usize = 2;
+        #[inline(always)]
+        fn from_fn(mut f: impl FnMut(usize) -> u64) -> Self {
+            let lo = f(0);
+            let hi = f(1);
+            X2(sse2!(_mm_set_epi64x(hi as i64, lo as i64)))
+        }
+        #[inline(always)]
+        fn get(&self, g: usize) -> u64 {
+            let v = if g == 0 {
+                self.0
+            } else {
+                sse2!(_mm_unpackhi_epi64(self.0, self.0))
+            };
+            sse2!(_mm_cvtsi128_si64(v)) as u64
+        }
+        #[inline(always)]
+        fn shl<const N: i32>(self) -> Self {
+            X2(sse2!(_mm_slli_epi64::<N>(self.0)))
+        }
+        #[inline(always)]
+        fn shr<const N: i32>(self) -> Self {
+            X2(sse2!(_mm_srli_epi64::<N>(self.0)))
+        }
+        // Rotations by multiples of 16 are word shuffles.
+        #[inline(always)]
+        fn rotr16(self) -> Self {
+            X2(sse2!(_mm_shufflehi_epi16::<0x39>(_mm_shufflelo_epi16::<
+                0x39,
+            >(self.0))))
+        }
+        #[inline(always)]
+        fn rotr32(self) -> Self {
+            X2(sse2!(_mm_shuffle_epi32::<0xb1>(self.0)))
+        }
+        #[inline(always)]
+        fn rotr48(self) -> Self {
+            X2(sse2!(_mm_shufflehi_epi16::<0x93>(_mm_shufflelo_epi16::<
+                0x93,
+            >(self.0))))
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod x2 {
+    //! [`X2`] elsewhere: a pair of `u64` (auto-vectorised where possible).
+    use core::ops::{BitAnd, BitXor, BitXorAssign};
+
+    /// Two 16-block groups in lock step (32 blocks per circuit evaluation).
+    #[derive(Clone, Copy)]
+    #[repr(C, align(16))]
+    pub(super) struct X2([u64; 2]);
+
+    impl BitXor for X2 {
+        type Output = X2;
+        #[inline(always)]
+        fn bitxor(self, o: X2) -> X2 {
+            X2([self.0[0] ^ o.0[0], self.0[1] ^ o.0[1]])
+        }
+    }
+    impl BitAnd for X2 {
+        type Output = X2;
+        #[inline(always)]
+        fn bitand(self, o: X2) -> X2 {
+            X2([self.0[0] & o.0[0], self.0[1] & o.0[1]])
+        }
+    }
+    impl BitXorAssign for X2 {
+        #[inline(always)]
+        fn bitxor_assign(&mut self, o: X2) {
+            *self = *self ^ o;
+        }
+    }
+    impl super::Planes for X2 {
+        const GROUPS: usize = 2;
+        #[inline(always)]
+        fn from_fn(mut f: impl FnMut(usize) -> u64) -> Self {
+            X2([f(0), f(1)])
+        }
+        #[inline(always)]
+        fn get(&self, g: usize) -> u64 {
+            self.0[g]
+        }
+        #[inline(always)]
+        fn shl<const N: i32>(self) -> Self {
+            X2([self.0[0] << N, self.0[1] << N])
+        }
+        #[inline(always)]
+        fn shr<const N: i32>(self) -> Self {
+            X2([self.0[0] >> N, self.0[1] >> N])
+        }
+        #[inline(always)]
+        fn rotr16(self) -> Self {
+            X2([self.0[0].rotate_right(16), self.0[1].rotate_right(16)])
+        }
+        #[inline(always)]
+        fn rotr32(self) -> Self {
+            X2([self.0[0].rotate_right(32), self.0[1].rotate_right(32)])
+        }
+        #[inline(always)]
+        fn rotr48(self) -> Self {
+            X2([self.0[0].rotate_right(48), self.0[1].rotate_right(48)])
+        }
+    }
+}
+
+use x2::X2;
 
 /// SM4's system parameter FK (GB/T 32907 §7.3).
 const FK: [u32; 4] = [0xa3b1bac6, 0x56aa3350, 0x677d9197, 0xb27022dc];
@@ -92,7 +304,7 @@ const fn l_key(b: u32) -> u32 {
 /// The 8-bit S-box circuit on bit planes: `x[j]` holds bit `j` of each lane's
 /// input `y = s ⊕ 0x75` and receives bit `j` of `S(s) ⊕ 0xD3`. 129 gates.
 #[inline(always)]
-fn sbox_planes(x: &mut [u64; 8]) {
+fn sbox_planes<W: Planes>(x: &mut [W; 8]) {
     // Top linear layer: the SM4 input basis change composed with the
     // Boyar-Peralta top layer (30 XOR).
     let a8 = x[1] ^ x[4];
@@ -346,21 +558,22 @@ impl BsKeys {
 /// Exchanges index bits inside one register: the bits selected by `mask`
 /// trade places with the bits `shift` positions above them.
 #[inline(always)]
-fn swap_in(x: u64, shift: u32, mask: u64) -> u64 {
-    let t = ((x >> shift) ^ x) & mask;
-    x ^ t ^ (t << shift)
+fn swap_in<W: Planes, const S: i32>(x: W, mask: u64) -> W {
+    let t = (x.shr::<S>() ^ x) & W::splat(mask);
+    x ^ t ^ t.shl::<S>()
 }
 
 /// Exchanges register-index bit `reg_bit` with position-index bit
 /// `log2(shift)` across all 16 register pairs.
 #[inline(always)]
-fn swap_cross(r: &mut [u64; 32], reg_bit: usize, shift: u32, mask: u64) {
+fn swap_cross<W: Planes, const S: i32>(r: &mut [W; 32], reg_bit: usize, mask: u64) {
+    let m = W::splat(mask);
     for lo in 0..32 {
         if lo & (1 << reg_bit) == 0 {
             let hi = lo | (1 << reg_bit);
-            let t = ((r[lo] >> shift) ^ r[hi]) & mask;
+            let t = (r[lo].shr::<S>() ^ r[hi]) & m;
             r[hi] ^= t;
-            r[lo] ^= t << shift;
+            r[lo] ^= t.shl::<S>();
         }
     }
 }
@@ -370,27 +583,27 @@ fn swap_cross(r: &mut [u64; 32], reg_bit: usize, shift: u32, mask: u64) {
 /// Afterwards: register index bits (w1, j0, j1, j2, w0), position bits
 /// (k0..k3, p0, p1).
 #[inline(always)]
-fn to_planes(r: &mut [u64; 32]) {
+fn to_planes<W: Planes>(r: &mut [W; 32]) {
     for v in r.iter_mut() {
-        *v = swap_in(*v, 24, 0x0000_0000_ff00_ff00); // position bits 3 <-> 5
-        *v = swap_in(*v, 16, 0x0000_0000_ffff_0000); // position bits 4 <-> 5
+        *v = swap_in::<W, 24>(*v, 0x0000_0000_ff00_ff00); // position bits 3 <-> 5
+        *v = swap_in::<W, 16>(*v, 0x0000_0000_ffff_0000); // position bits 4 <-> 5
     }
-    swap_cross(r, 1, 1, 0x5555_5555_5555_5555);
-    swap_cross(r, 2, 2, 0x3333_3333_3333_3333);
-    swap_cross(r, 3, 4, 0x0f0f_0f0f_0f0f_0f0f);
-    swap_cross(r, 4, 8, 0x00ff_00ff_00ff_00ff);
+    swap_cross::<W, 1>(r, 1, 0x5555_5555_5555_5555);
+    swap_cross::<W, 2>(r, 2, 0x3333_3333_3333_3333);
+    swap_cross::<W, 4>(r, 3, 0x0f0f_0f0f_0f0f_0f0f);
+    swap_cross::<W, 8>(r, 4, 0x00ff_00ff_00ff_00ff);
 }
 
 /// The inverse of [`to_planes`] (the same involutions in reverse order).
 #[inline(always)]
-fn from_planes(r: &mut [u64; 32]) {
-    swap_cross(r, 4, 8, 0x00ff_00ff_00ff_00ff);
-    swap_cross(r, 3, 4, 0x0f0f_0f0f_0f0f_0f0f);
-    swap_cross(r, 2, 2, 0x3333_3333_3333_3333);
-    swap_cross(r, 1, 1, 0x5555_5555_5555_5555);
+fn from_planes<W: Planes>(r: &mut [W; 32]) {
+    swap_cross::<W, 8>(r, 4, 0x00ff_00ff_00ff_00ff);
+    swap_cross::<W, 4>(r, 3, 0x0f0f_0f0f_0f0f_0f0f);
+    swap_cross::<W, 2>(r, 2, 0x3333_3333_3333_3333);
+    swap_cross::<W, 1>(r, 1, 0x5555_5555_5555_5555);
     for v in r.iter_mut() {
-        *v = swap_in(*v, 16, 0x0000_0000_ffff_0000);
-        *v = swap_in(*v, 24, 0x0000_0000_ff00_ff00);
+        *v = swap_in::<W, 16>(*v, 0x0000_0000_ffff_0000);
+        *v = swap_in::<W, 24>(*v, 0x0000_0000_ff00_ff00);
     }
 }
 
@@ -400,10 +613,10 @@ const fn reg(w: usize, j: usize) -> usize {
     (w >> 1) | (j << 1) | ((w & 1) << 4)
 }
 
-/// One round on 16 blocks: `x0 ^= L(τ(x1 ⊕ x2 ⊕ x3 ⊕ rk))` (GB/T 32907 §6.1).
+/// One round: `x0 ^= L(τ(x1 ⊕ x2 ⊕ x3 ⊕ rk))` (GB/T 32907 §6.1).
 #[inline(always)]
-fn round(x0: &mut [u64; 8], x1: &[u64; 8], x2: &[u64; 8], x3: &[u64; 8], k: &[u64; 8]) {
-    let mut t = [0u64; 8];
+fn round<W: Planes>(x0: &mut [W; 8], x1: &[W; 8], x2: &[W; 8], x3: &[W; 8], k: &[W; 8]) {
+    let mut t = [k[0]; 8];
     for j in 0..8 {
         t[j] = x1[j] ^ x2[j] ^ x3[j] ^ k[j];
     }
@@ -411,8 +624,8 @@ fn round(x0: &mut [u64; 8], x1: &[u64; 8], x2: &[u64; 8], x3: &[u64; 8], k: &[u6
     // B <<< 2 on every word: planes move up by two; the top two planes wrap
     // into the next more significant byte (a rotation of the lanes by 16).
     let r2 = [
-        t[6].rotate_right(16),
-        t[7].rotate_right(16),
+        t[6].rotr16(),
+        t[7].rotr16(),
         t[0],
         t[1],
         t[2],
@@ -423,36 +636,32 @@ fn round(x0: &mut [u64; 8], x1: &[u64; 8], x2: &[u64; 8], x3: &[u64; 8], k: &[u6
     // L(B) = B ⊕ B<<<2 ⊕ B<<<10 ⊕ B<<<18 ⊕ B<<<24, and B<<<8m is a rotation
     // of the planes by 16m lanes.
     for j in 0..8 {
-        x0[j] ^=
-            t[j] ^ t[j].rotate_right(48) ^ r2[j] ^ r2[j].rotate_right(16) ^ r2[j].rotate_right(32);
+        x0[j] ^= t[j] ^ t[j].rotr48() ^ r2[j] ^ r2[j].rotr16() ^ r2[j].rotr32();
     }
 }
 
-/// Encrypts (or, with reversed keys, decrypts) 16 blocks in place.
+/// Encrypts (or, with reversed keys, decrypts) `16 * W::GROUPS` blocks in
+/// place; `keys` are the bit-sliced round keys splatted to `W`.
 #[inline(always)]
-fn crypt_batch(keys: &BsKeys, buf: &mut [u8]) {
-    debug_assert_eq!(buf.len(), BATCH_BYTES);
-    let mut r = [0u64; 32];
-    for (v, c) in r.iter_mut().zip(buf.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(c);
-        *v = u64::from_le_bytes(b);
-    }
+fn crypt_batch<W: Planes>(keys: &[[W; 8]; 32], buf: &mut [u8]) {
+    debug_assert_eq!(buf.len(), BATCH_BYTES * W::GROUPS);
+    let load = |i: usize| {
+        W::from_fn(|g| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[g * BATCH_BYTES + 8 * i..g * BATCH_BYTES + 8 * i + 8]);
+            u64::from_le_bytes(b)
+        })
+    };
+    let mut r: [W; 32] = core::array::from_fn(load);
     to_planes(&mut r);
-    let mut x = [[0u64; 8]; 4];
-    for (w, word) in x.iter_mut().enumerate() {
-        for (j, plane) in word.iter_mut().enumerate() {
-            *plane = r[reg(w, j)];
-        }
-    }
+    let x: [[W; 8]; 4] = core::array::from_fn(|w| core::array::from_fn(|j| r[reg(w, j)]));
     let [mut a, mut b, mut c, mut d] = x;
-    let k = &keys.planes;
     let mut i = 0;
     while i < 32 {
-        round(&mut a, &b, &c, &d, &k[i]);
-        round(&mut b, &c, &d, &a, &k[i + 1]);
-        round(&mut c, &d, &a, &b, &k[i + 2]);
-        round(&mut d, &a, &b, &c, &k[i + 3]);
+        round(&mut a, &b, &c, &d, &keys[i]);
+        round(&mut b, &c, &d, &a, &keys[i + 1]);
+        round(&mut c, &d, &a, &b, &keys[i + 2]);
+        round(&mut d, &a, &b, &c, &keys[i + 3]);
         i += 4;
     }
     // The output is (X35, X34, X33, X32) (GB/T 32907 §7.1, the reverse
@@ -463,24 +672,41 @@ fn crypt_batch(keys: &BsKeys, buf: &mut [u8]) {
         }
     }
     from_planes(&mut r);
-    for (v, c) in r.iter().zip(buf.chunks_exact_mut(8)) {
-        c.copy_from_slice(&v.to_le_bytes());
+    for (i, v) in r.iter().enumerate() {
+        for g in 0..W::GROUPS {
+            let at = g * BATCH_BYTES + 8 * i;
+            buf[at..at + 8].copy_from_slice(&v.get(g).to_le_bytes());
+        }
     }
 }
 
 /// Runs the cipher over `data` (a multiple of 16 bytes) with bit-sliced
-/// round keys `keys`, 16 blocks at a time; a short last batch is padded.
+/// round keys `keys`: 32 blocks at a time, a short tail padded into one
+/// 32- or 16-block batch.
 pub(super) fn crypt_blocks(keys: &BsKeys, data: &mut [u8]) {
     debug_assert_eq!(data.len() % 16, 0);
-    let mut chunks = data.chunks_exact_mut(BATCH_BYTES);
-    for chunk in &mut chunks {
-        crypt_batch(keys, chunk);
+    const WIDE: usize = 2 * BATCH_BYTES;
+    let wide_len = data.len() / WIDE * WIDE;
+    let (bulk, rem) = data.split_at_mut(wide_len);
+    if bulk.len() + rem.len() > BATCH_BYTES {
+        let wide: [[X2; 8]; 32] =
+            core::array::from_fn(|i| core::array::from_fn(|j| X2::splat(keys.planes[i][j])));
+        for chunk in bulk.chunks_exact_mut(WIDE) {
+            crypt_batch(&wide, chunk);
+        }
+        if rem.len() > BATCH_BYTES {
+            let mut buf = [0u8; WIDE];
+            buf[..rem.len()].copy_from_slice(rem);
+            crypt_batch(&wide, &mut buf);
+            rem.copy_from_slice(&buf[..rem.len()]);
+            buf.zeroize();
+            return;
+        }
     }
-    let rem = chunks.into_remainder();
     if !rem.is_empty() {
         let mut buf = [0u8; BATCH_BYTES];
         buf[..rem.len()].copy_from_slice(rem);
-        crypt_batch(keys, &mut buf);
+        crypt_batch(&keys.planes, &mut buf);
         rem.copy_from_slice(&buf[..rem.len()]);
         buf.zeroize();
     }
