@@ -229,9 +229,25 @@ impl Sm4Xts {
         let mut tweaks = [0u8; CHUNK_BLOCKS * 16];
         for chunk in data.chunks_mut(CHUNK_BLOCKS * 16) {
             let tw = &mut tweaks[..chunk.len()];
-            for slot in tw.chunks_exact_mut(16) {
-                slot.copy_from_slice(t);
-                self.mul_x(t);
+            // The tweak stays in a register as an integer in its standard's
+            // byte order; only the stores convert.
+            match self.standard {
+                XtsStandard::Ieee => {
+                    let mut v = u128::from_le_bytes(*t);
+                    for slot in tw.chunks_exact_mut(16) {
+                        slot.copy_from_slice(&v.to_le_bytes());
+                        v = mul_x_ieee_u128(v);
+                    }
+                    *t = v.to_le_bytes();
+                }
+                XtsStandard::Gb => {
+                    let mut v = u128::from_be_bytes(*t);
+                    for slot in tw.chunks_exact_mut(16) {
+                        slot.copy_from_slice(&v.to_be_bytes());
+                        v = mul_x_gb_u128(v);
+                    }
+                    *t = v.to_be_bytes();
+                }
             }
             xor_in_place(chunk, tw);
             if encrypt {
@@ -262,21 +278,28 @@ fn xor_in_place(dst: &mut [u8], src: &[u8]) {
     }
 }
 
-/// IEEE 1619 §5.2: little-endian, `T << 1`, xor 0x87 on carry (by mask).
+/// IEEE 1619 §5.2 on the little-endian integer: `T << 1`, xor 0x87 on
+/// carry (selected by mask, no branch).
 #[inline(always)]
-fn mul_x_ieee(t: &mut [u8; 16]) {
-    let v = u128::from_le_bytes(*t);
-    let carry = (v >> 127) as u8;
-    let v = (v << 1) ^ u128::from(0x87 & 0u8.wrapping_sub(carry));
-    *t = v.to_le_bytes();
+fn mul_x_ieee_u128(v: u128) -> u128 {
+    let mask = 0u128.wrapping_sub(v >> 127);
+    (v << 1) ^ (mask & 0x87)
 }
 
-/// GB/T 17964-2021: reflected (GCM) form, `T >> 1` as a big-endian
-/// integer, xor 0xE1 into the top byte on carry (by mask).
+/// GB/T 17964-2021 on the big-endian integer (GCM's reflected form):
+/// `T >> 1`, xor 0xE1 into the top byte on carry (by mask).
+#[inline(always)]
+fn mul_x_gb_u128(v: u128) -> u128 {
+    let mask = 0u128.wrapping_sub(v & 1);
+    (v >> 1) ^ (mask & (0xe1 << 120))
+}
+
+#[inline(always)]
+fn mul_x_ieee(t: &mut [u8; 16]) {
+    *t = mul_x_ieee_u128(u128::from_le_bytes(*t)).to_le_bytes();
+}
+
 #[inline(always)]
 fn mul_x_gb(t: &mut [u8; 16]) {
-    let v = u128::from_be_bytes(*t);
-    let carry = (v & 1) as u8;
-    let v = (v >> 1) ^ (u128::from(0xe1 & 0u8.wrapping_sub(carry)) << 120);
-    *t = v.to_be_bytes();
+    *t = mul_x_gb_u128(u128::from_be_bytes(*t)).to_be_bytes();
 }
