@@ -56,6 +56,7 @@ def test_hashlib_interface() -> None:
     h.update(b"d")
     assert h.digest() == sm3.digest(b"abcd")
     assert sm3.SM3(data=b"abc").digest() == sm3.digest(b"abc")
+    assert sm3.SM3(b"abc", usedforsecurity=False).digest() == sm3.digest(b"abc")
 
 
 def test_accepts_any_contiguous_buffer() -> None:

@@ -540,7 +540,7 @@ pub fn eia3(
             let bit = (m >> (31 - j)) & 1;
             t ^= window(cur, nxt, j) & bit.wrapping_neg();
         }
-        if wi + 1 < nw || length % 32 == 0 {
+        if wi + 1 < nw || length.is_multiple_of(32) {
             cur = nxt;
             nxt = ks.next();
         }

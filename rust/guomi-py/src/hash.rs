@@ -35,9 +35,15 @@ pub struct PySm3 {
 
 #[pymethods]
 impl PySm3 {
+    /// `usedforsecurity` is accepted (and ignored) for hashlib compatibility.
     #[new]
-    #[pyo3(signature = (data = None))]
-    fn new(py: Python<'_>, data: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (data = None, *, usedforsecurity = true))]
+    fn new(
+        py: Python<'_>,
+        data: Option<&Bound<'_, PyAny>>,
+        usedforsecurity: bool,
+    ) -> PyResult<Self> {
+        let _ = usedforsecurity;
         let mut h = PySm3 { inner: Sm3::new() };
         if let Some(d) = data {
             h.update(py, d)?;
