@@ -9,7 +9,7 @@
 use guomi_core::formats::{self, FormatError, FormatErrorKind, PrivateKeyContainer, SCALAR_LEN};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyByteArray, PyBytes};
 use zeroize::Zeroizing;
 
 use crate::buffers::ByteView;
@@ -56,11 +56,16 @@ fn container_name(c: PrivateKeyContainer) -> &'static str {
     }
 }
 
-type LoadedPrivate<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>, &'static str);
+type LoadedPrivate<'py> = (
+    Bound<'py, PyByteArray>,
+    Option<Bound<'py, PyBytes>>,
+    &'static str,
+);
 
 /// Decodes a private key (PEM if `pem`, else DER) and returns
-/// `(scalar32, public_point_or_None, container)`. Curve checks are the
-/// caller's.
+/// `(scalar32, public_point_or_None, container)`. The scalar comes back as a
+/// `bytearray` so the caller can wipe it once the key object is built.
+/// Curve checks are the caller's.
 #[pyfunction]
 #[pyo3(signature = (data, password, pem))]
 fn formats_load_private_key<'py>(
@@ -85,7 +90,7 @@ fn formats_load_private_key<'py>(
         })
         .map_err(to_py)?;
     Ok((
-        PyBytes::new(py, key.scalar()),
+        PyByteArray::new(py, key.scalar()),
         key.public_key().map(|p| PyBytes::new(py, p)),
         container_name(key.container()),
     ))

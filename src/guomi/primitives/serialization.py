@@ -214,7 +214,11 @@ def _load_private(data: Buffer, password: Buffer | None, pem: bool) -> SM2Privat
     scalar, stored_point, _container = _rust.formats_load_private_key(
         data, _check_input_password(password), pem
     )
-    key = SM2PrivateKey.from_private_value(scalar)
+    try:
+        key = SM2PrivateKey.from_private_value(scalar)
+    finally:
+        # Best effort: wipe the one copy of d we own (Python may hold others).
+        scalar[:] = bytes(len(scalar))
     if stored_point is not None:
         # RFC 5915 makes the public key optional; when present it must be the
         # one that belongs to d, or a signer would publish a key that does
