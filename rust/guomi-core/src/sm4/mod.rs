@@ -166,6 +166,12 @@ impl Sm4 {
             return;
         }
         match &self.kernel {
+            Kernel::Portable { .. } if data.len() == BLOCK_SIZE => {
+                // One block (the chained modes): the single-block circuit is
+                // cheaper than a padded 16/32-block batch.
+                let block: &mut [u8; 16] = data.try_into().expect("one block");
+                portable::crypt_block(if decrypt { &self.rk_rev } else { &self.rk }, block)
+            }
             Kernel::Portable { enc, dec } => {
                 portable::crypt_blocks(if decrypt { dec } else { enc }, data)
             }
