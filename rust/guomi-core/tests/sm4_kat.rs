@@ -78,13 +78,11 @@ mod reference {
         })
     }
     pub fn sbox() -> [u8; 256] {
-        let mut t = [0u8; 256];
-        for x in 0..256usize {
+        core::array::from_fn(|x| {
             let a = mat_a(x as u8) ^ 0xd3;
             let inv = (1..=255u8).find(|&c| gf_mul(a, c) == 1).unwrap_or(0);
-            t[x] = mat_a(inv) ^ 0xd3;
-        }
-        t
+            mat_a(inv) ^ 0xd3
+        })
     }
     fn tau(s: &[u8; 256], w: u32) -> u32 {
         u32::from_be_bytes(w.to_be_bytes().map(|b| s[b as usize]))
