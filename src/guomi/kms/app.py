@@ -27,7 +27,7 @@ from guomi import __version__
 from guomi.kms import build_engine
 from guomi.kms.config import Config
 from guomi.kms.errors import KMSError
-from guomi.kms.http import router
+from guomi.kms.http import include_routes
 from guomi.kms.http._common import error_response
 from guomi.kms.service import Engine
 
@@ -195,7 +195,7 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
     app.state.engine = engine
     app.state.config = config
     _install_handlers(app)
-    app.include_router(router)
+    include_routes(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     return app
 

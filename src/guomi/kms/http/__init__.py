@@ -5,12 +5,25 @@ Layer: ``guomi.kms.http``: parse, call the engine, serialise.  No logic here.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from guomi.kms.http import auth, datakey, encrypt, hmac, keys, sign, sys
 
-__all__ = ["router"]
+__all__ = ["ROUTERS", "include_routes"]
 
-router = APIRouter(prefix="/v1")
-for _m in (sys, keys, encrypt, datakey, sign, hmac, auth):
-    router.include_router(_m.router)
+#: Hot path families first: route matching is linear in the number of routes tried.
+ROUTERS: tuple[APIRouter, ...] = (
+    encrypt.router,
+    sign.router,
+    hmac.router,
+    datakey.router,
+    keys.router,
+    auth.router,
+    sys.router,
+)
+
+
+def include_routes(app: FastAPI) -> None:
+    """Adds every route under ``/v1`` to ``app``."""
+    for r in ROUTERS:
+        app.include_router(r, prefix="/v1")

@@ -11,15 +11,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from guomi import api
-from guomi.kms.http._common import ERROR_RESPONSES, authed, ok
+from guomi.kms.http._common import ERROR_RESPONSES, dispatch
 
 router = APIRouter(tags=["encryption"], responses=ERROR_RESPONSES)
 
 
 @router.post("/datakey/{kind}/{name}", response_model=api.DataResponse[api.DatakeyResponse])
-def datakey(
+async def datakey(
     request: Request, kind: Literal["plaintext", "wrapped"], name: str, body: api.DatakeyRequest | None = None
 ) -> Response:
     """A fresh 128-bit SM4 data key, wrapped under ``name`` (and in plaintext on that path)."""
-    eng, caller = authed(request, f"datakey/{kind}/{name}")
-    return ok(eng.datakey(caller, name, kind, body or api.DatakeyRequest()))
+    return await dispatch(request, f"datakey/{kind}/{name}", body, lambda eng, c: eng.datakey(c, name, kind, body or api.DatakeyRequest()))
