@@ -56,8 +56,10 @@ pub fn check_nonce_len(nonce_len: usize) -> Result<()> {
 }
 
 /// Largest message for a nonce of `nonce_len` bytes: `2^(8q) - 1`, `q = 15 - nonce_len`.
+/// (A nonce length outside 7..=13 is the caller's error; it gives 0 or the
+/// `q = 8` limit rather than a panic.)
 pub fn max_message_len(nonce_len: usize) -> u64 {
-    let q = 15 - nonce_len as u32;
+    let q = 15usize.saturating_sub(nonce_len);
     if q >= 8 {
         u64::MAX
     } else {
