@@ -40,7 +40,7 @@ class FakeClock:
 def fresh_pg_url() -> str:
     """A new, empty PostgreSQL schema on the test server (isolates tests)."""
     assert PG_URL is not None
-    import psycopg
+    import psycopg  # noqa: PLC0415
 
     schema = "t_" + uuid.uuid4().hex[:12]
     with psycopg.connect(PG_URL, autocommit=True) as conn:
@@ -54,7 +54,7 @@ def make_storage(kind: str, tmp_path: Path) -> Storage:
         return MemoryStorage()
     if kind == "sqlite":
         return SQLiteStorage(tmp_path / "guomi.db")
-    from guomi.kms.storage.postgres import PostgresStorage
+    from guomi.kms.storage.postgres import PostgresStorage  # noqa: PLC0415
 
     return PostgresStorage(fresh_pg_url())
 

@@ -114,8 +114,9 @@ def test_policy_grants_exactly_its_capabilities(
 
 def test_datakey_plaintext_needs_decrypt_too(engine: Engine, root: Caller) -> None:
     engine.create_key(root, "dk", api.CreateKeyRequest())
-    engine.write_policy(root, "wrap-only", api.PolicyRequest(
-        rules=[api.PolicyRule(pattern="dk", capabilities=["datakey"])]))
+    engine.write_policy(
+        root, "wrap-only", api.PolicyRequest(rules=[api.PolicyRule(pattern="dk", capabilities=["datakey"])])
+    )
     app = engine.authenticate(token_for(engine, root, ["wrap-only"]), RequestContext())
     engine.datakey(app, "dk", "wrapped", api.DatakeyRequest())
     with pytest.raises(ForbiddenError):
@@ -184,7 +185,9 @@ def test_policy_crud_and_validation(engine: Engine, root: Caller) -> None:
     with pytest.raises(BadRequestError):
         engine.write_policy(root, "root", api.PolicyRequest(rules=[rule]))
     with pytest.raises(BadRequestError):
-        engine.write_policy(root, "p2", api.PolicyRequest(rules=[api.PolicyRule(pattern="a/b", capabilities=["encrypt"])]))
+        engine.write_policy(
+            root, "p2", api.PolicyRequest(rules=[api.PolicyRule(pattern="a/b", capabilities=["encrypt"])])
+        )
     engine.delete_policy(root, "p1")
     with pytest.raises(NotFoundError):
         engine.read_policy(root, "p1")
@@ -195,14 +198,18 @@ def test_policy_change_applies_to_existing_tokens(engine: Engine, root: Caller) 
     app = engine.authenticate(token_for(engine, root, ["p"]), RequestContext())
     with pytest.raises(ForbiddenError):
         engine.encrypt(app, "k", api.EncryptRequest(plaintext=b"x"))
-    engine.write_policy(root, "p", api.PolicyRequest(rules=[api.PolicyRule(pattern="k", capabilities=["encrypt"])]))
+    engine.write_policy(
+        root, "p", api.PolicyRequest(rules=[api.PolicyRule(pattern="k", capabilities=["encrypt"])])
+    )
     engine.encrypt(app, "k", api.EncryptRequest(plaintext=b"x"))
 
 
 # ------------------------------------------------------------------ audit
 
 
-def test_audit_records_chain_and_hide_secrets(engine: Engine, root: Caller, sink: MemorySink, tmp_path: Path) -> None:
+def test_audit_records_chain_and_hide_secrets(
+    engine: Engine, root: Caller, sink: MemorySink, tmp_path: Path
+) -> None:
     engine.create_key(root, "k", api.CreateKeyRequest())
     tok = token_for(engine, root, ["p"])
     pt = b"VERY-SECRET-PLAINTEXT"
@@ -211,15 +218,22 @@ def test_audit_records_chain_and_hide_secrets(engine: Engine, root: Caller, sink
     engine.decrypt(root, "k", api.DecryptRequest(ciphertext=ct))
     dk = engine.datakey(root, "k", "plaintext", api.DatakeyRequest())
     log = b"".join(sink.lines)
-    for secret in (pt, ct.encode(), tok.encode(), engine.init_response.root_token.encode(),  # type: ignore[attr-defined]
-                   dk.ciphertext.encode()):
+    for secret in (
+        pt,
+        ct.encode(),
+        tok.encode(),
+        engine.init_response.root_token.encode(),  # type: ignore[attr-defined]
+        dk.ciphertext.encode(),
+    ):
         assert secret not in log
     assert dk.plaintext is not None and dk.plaintext.hex().encode() not in log
     recs = records(sink)
     enc_rec = next(r for r in recs if r["operation"] == "encrypt")
     dec_rec = next(r for r in recs if r["operation"] == "decrypt")
     # The same ciphertext is correlatable through its HMAC-SM3 under the audit key.
-    assert str(enc_rec["ciphertext"]).startswith("hmac-sm3:") and enc_rec["ciphertext"] == dec_rec["ciphertext"]
+    assert (
+        str(enc_rec["ciphertext"]).startswith("hmac-sm3:") and enc_rec["ciphertext"] == dec_rec["ciphertext"]
+    )
     assert enc_rec["key"] == "k" and enc_rec["key_version"] == 1 and enc_rec["result"] == "ok"
     path = tmp_path / "audit.log"
     path.write_bytes(log)

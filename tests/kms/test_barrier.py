@@ -63,7 +63,10 @@ def test_keyring_wrap_unwrap_and_wrong_master() -> None:
     blob = kr.wrap(master)
     back = Keyring.unwrap(master, blob)
     assert (back.barrier_key, back.audit_key, back.token_key, back.backup_key) == (
-        kr.barrier_key, kr.audit_key, kr.token_key, kr.backup_key,
+        kr.barrier_key,
+        kr.audit_key,
+        kr.token_key,
+        kr.backup_key,
     )
     with pytest.raises(BarrierError):
         Keyring.unwrap(os.urandom(32), blob)

@@ -18,8 +18,7 @@ from guomi.kms.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
-from guomi.kms.service import Caller, Engine, RequestContext
-from guomi.kms.service import _keys
+from guomi.kms.service import Caller, Engine, RequestContext, _keys
 from guomi.kms.storage import MemoryStorage, Put
 
 from .conftest import FakeClock, init_unseal
@@ -182,7 +181,9 @@ def test_batch_results_in_order_with_per_item_errors(engine: Engine, root: Calle
     res = engine.encrypt(root, "k", api.EncryptRequest(batch_input=items)).batch_results
     assert res is not None and len(res) == 3
     assert isinstance(res[0], api.EncryptResult) and res[0].reference == "r0"
-    assert isinstance(res[1], api.BatchItemError) and res[1].reference == "r1" and "key_version" in res[1].error
+    assert (
+        isinstance(res[1], api.BatchItemError) and res[1].reference == "r1" and "key_version" in res[1].error
+    )
     assert isinstance(res[2], api.EncryptResult)
     d_items = [
         api.DecryptItem(ciphertext=res[0].ciphertext),
@@ -209,11 +210,20 @@ def test_batch_limits(clock: FakeClock) -> None:
     with pytest.raises(BadRequestError):
         e.encrypt(root, "k", api.EncryptRequest(batch_input=[]))
     with pytest.raises(BadRequestError):
-        e.encrypt(root, "k", api.EncryptRequest(plaintext=b"x", batch_input=[api.EncryptItem(plaintext=b"y")]))
+        e.encrypt(
+            root, "k", api.EncryptRequest(plaintext=b"x", batch_input=[api.EncryptItem(plaintext=b"y")])
+        )
     with pytest.raises(BadRequestError):
         e.encrypt(root, "k", api.EncryptRequest())
-    assert len(e.encrypt(root, "k", api.EncryptRequest(batch_input=[api.EncryptItem(plaintext=b"x")] * 5))
-               .batch_results or []) == 5
+    assert (
+        len(
+            e.encrypt(
+                root, "k", api.EncryptRequest(batch_input=[api.EncryptItem(plaintext=b"x")] * 5)
+            ).batch_results
+            or []
+        )
+        == 5
+    )
 
 
 def test_delete_only_when_allowed_and_removes_every_version(engine: Engine, root: Caller) -> None:
@@ -302,8 +312,10 @@ def test_ten_thousand_versions_cost_constant_reads_per_operation(clock: FakeCloc
     # (the rotate path itself is covered above; this keeps the test fast).
     barrier = e._require_unsealed()
     meta = e._load_meta("big")
-    ops = [Put(_keys.version_path("big", v), _keys.new_version_record("sm4-gcm", v, clock()), 0)
-           for v in range(2, 10_001)]
+    ops = [
+        Put(_keys.version_path("big", v), _keys.new_version_record("sm4-gcm", v, clock()), 0)
+        for v in range(2, 10_001)
+    ]
     ops.append(Put(_keys.meta_path("big"), meta.evolve(latest=10_000).to_json(), meta.revision))
     barrier.commit(ops)
     r = e.rotate_key(root, "big")  # and one real rotation on top

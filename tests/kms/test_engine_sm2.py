@@ -44,7 +44,9 @@ def test_sign_verify_default_and_explicit_user_id(engine: Engine, root: Caller) 
     ).valid
     s2 = engine.sign(root, "signer", api.SignRequest(input=b"m", user_id="alice@bank")).signature
     assert s2 is not None
-    assert engine.verify(root, "signer", api.VerifyRequest(input=b"m", signature=s2, user_id="alice@bank")).valid
+    assert engine.verify(
+        root, "signer", api.VerifyRequest(input=b"m", signature=s2, user_id="alice@bank")
+    ).valid
     assert not engine.verify(root, "signer", api.VerifyRequest(input=b"m", signature=s2)).valid
     # The DER verifies with the library's own public key object from the published PEM.
     pub = load_pem_public_key(pem.encode())
@@ -56,19 +58,33 @@ def test_sign_rotation_and_batch(engine: Engine, root: Caller) -> None:
     engine.create_key(root, "signer", api.CreateKeyRequest(type="sm2-sign"))
     s1 = engine.sign(root, "signer", api.SignRequest(input=b"a")).signature
     engine.rotate_key(root, "signer")
-    res = engine.sign(root, "signer", api.SignRequest(
-        batch_input=[api.SignItem(input=b"x"), api.SignItem(input=b"y", key_version=1),
-                     api.SignItem(input=b"z", key_version=5)])).batch_results
+    res = engine.sign(
+        root,
+        "signer",
+        api.SignRequest(
+            batch_input=[
+                api.SignItem(input=b"x"),
+                api.SignItem(input=b"y", key_version=1),
+                api.SignItem(input=b"z", key_version=5),
+            ]
+        ),
+    ).batch_results
     assert res is not None
     assert isinstance(res[0], api.SignResult) and res[0].key_version == 2
     assert isinstance(res[1], api.SignResult) and res[1].key_version == 1
     assert isinstance(res[2], api.BatchItemError)
-    v = engine.verify(root, "signer", api.VerifyRequest(batch_input=[
-        api.VerifyItem(input=b"x", signature=res[0].signature),
-        api.VerifyItem(input=b"a", signature=s1),
-        api.VerifyItem(input=b"wrong", signature=s1),
-        api.VerifyItem(input=b"a", signature="guomi:v1:1:bad"),
-    ])).batch_results
+    v = engine.verify(
+        root,
+        "signer",
+        api.VerifyRequest(
+            batch_input=[
+                api.VerifyItem(input=b"x", signature=res[0].signature),
+                api.VerifyItem(input=b"a", signature=s1),
+                api.VerifyItem(input=b"wrong", signature=s1),
+                api.VerifyItem(input=b"a", signature="guomi:v1:1:bad"),
+            ]
+        ),
+    ).batch_results
     assert v is not None
     assert [getattr(r, "valid", None) for r in v[:3]] == [True, True, False]
     assert isinstance(v[3], api.BatchItemError)
@@ -98,10 +114,26 @@ def test_openssl_verifies_service_signature(engine: Engine, root: Caller, tmp_pa
     (tmp_path / "msg").write_bytes(msg)
     (tmp_path / "sig").write_bytes(_sig_der(s))
     out = subprocess.run(
-        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "pub.pem"), "-rawin",
-         "-digest", "sm3", "-in", str(tmp_path / "msg"), "-sigfile", str(tmp_path / "sig"),
-         "-pkeyopt", "distid:1234567812345678"],
-        capture_output=True, text=True, check=False,
+        [
+            "openssl",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            str(tmp_path / "pub.pem"),
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-in",
+            str(tmp_path / "msg"),
+            "-sigfile",
+            str(tmp_path / "sig"),
+            "-pkeyopt",
+            "distid:1234567812345678",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0, out.stderr + out.stdout
 
@@ -109,13 +141,15 @@ def test_openssl_verifies_service_signature(engine: Engine, root: Caller, tmp_pa
 def test_sm2_encrypt_tokens(engine: Engine, root: Caller) -> None:
     info = engine.create_key(root, "pke", api.CreateKeyRequest(type="sm2-encrypt"))
     assert info.supports_encryption and info.keys["1"].public_key
-    ct = engine.encrypt(root, "pke", api.EncryptRequest(plaintext=b"card 6222", associated_data=b"row-9")).ciphertext
+    ct = engine.encrypt(
+        root, "pke", api.EncryptRequest(plaintext=b"card 6222", associated_data=b"row-9")
+    ).ciphertext
     assert ct is not None and ct.startswith("guomi:v1:1:")
     _, blob = parse_text(ct)
     assert blob[1] == 0x03
-    assert engine.decrypt(root, "pke", api.DecryptRequest(ciphertext=ct, associated_data=b"row-9")).plaintext == (
-        b"card 6222"
-    )
+    assert engine.decrypt(
+        root, "pke", api.DecryptRequest(ciphertext=ct, associated_data=b"row-9")
+    ).plaintext == (b"card 6222")
     with pytest.raises(DecryptionFailedError):
         engine.decrypt(root, "pke", api.DecryptRequest(ciphertext=ct, associated_data=b"row-8"))
     raw = bytearray(blob)

@@ -35,8 +35,16 @@ class Api:
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://kms")
         self.token: str | None = None
 
-    def __call__(self, method: str, path: str, body: Any = None, *, token: str | None = "default",
-                 headers: dict[str, str] | None = None, content: bytes | None = None) -> httpx.Response:
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = "default",
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
         h = dict(headers or {})
         tok = self.token if token == "default" else token
         if tok is not None:
@@ -136,8 +144,13 @@ def test_key_lifecycle_and_operations(kms: Api) -> None:
     err(kms("POST", "datakey/sideways/orders", {}), 400, field="kind")
 
     s = ok(kms("POST", "sign/signer", {"input": b64(b"doc")}))
-    assert ok(kms("POST", "verify/signer", {"input": b64(b"doc"), "signature": s["signature"]}))["valid"] is True
-    assert ok(kms("POST", "verify/signer", {"input": b64(b"dog"), "signature": s["signature"]}))["valid"] is False
+    assert (
+        ok(kms("POST", "verify/signer", {"input": b64(b"doc"), "signature": s["signature"]}))["valid"] is True
+    )
+    assert (
+        ok(kms("POST", "verify/signer", {"input": b64(b"dog"), "signature": s["signature"]}))["valid"]
+        is False
+    )
     h = ok(kms("POST", "hmac/mac", {"input": b64(b"doc")}))
     assert ok(kms("POST", "verify/mac", {"input": b64(b"doc"), "hmac": h["hmac"]}))["valid"] is True
     assert len(base64.b64decode(ok(kms("POST", "random/24"))["random_bytes"])) == 24
@@ -147,15 +160,27 @@ def test_key_lifecycle_and_operations(kms: Api) -> None:
     assert ok(kms("POST", "hash", {"input": b64(b"abc")}))["sum"].startswith("66c7f0f4")
 
     le = ok(kms("POST", "encrypt/legacy", {"plaintext": b64(b"old data")}))
-    assert base64.b64decode(ok(kms("POST", "decrypt/legacy", {"ciphertext": le["ciphertext"]}))["plaintext"]) == (
-        b"old data"
-    )
+    assert base64.b64decode(
+        ok(kms("POST", "decrypt/legacy", {"ciphertext": le["ciphertext"]}))["plaintext"]
+    ) == (b"old data")
 
-    cfg = ok(kms("POST", "keys/orders/config", {"min_decryption_version": 2, "deletion_allowed": True,
-                                                 "auto_rotate_period": "24h"}))
-    assert (cfg["min_decryption_version"], cfg["deletion_allowed"], cfg["auto_rotate_period"]) == (2, True, 86400)
-    err(kms("POST", "decrypt/orders", {"ciphertext": e["ciphertext"], "associated_data": b64(b"row-1")}), 400,
-        "key_version_disabled")
+    cfg = ok(
+        kms(
+            "POST",
+            "keys/orders/config",
+            {"min_decryption_version": 2, "deletion_allowed": True, "auto_rotate_period": "24h"},
+        )
+    )
+    assert (cfg["min_decryption_version"], cfg["deletion_allowed"], cfg["auto_rotate_period"]) == (
+        2,
+        True,
+        86400,
+    )
+    err(
+        kms("POST", "decrypt/orders", {"ciphertext": e["ciphertext"], "associated_data": b64(b"row-1")}),
+        400,
+        "key_version_disabled",
+    )
     backup = ok(kms("GET", "keys/orders/backup"))["backup"]
     ok(kms("DELETE", "keys/orders"), 204)
     err(kms("GET", "keys/orders"), 404, "not_found")
@@ -170,29 +195,50 @@ def test_batch_over_http(kms: Api) -> None:
     res = ok(kms("POST", "encrypt/k", {"batch_input": items}))["batch_results"]
     assert [r.get("reference") for r in res] == ["r0", "r1", "r2", "r3", "r4"]
     assert "error" in res[3] and res[3]["code"] == "invalid_request" and "ciphertext" not in res[3]
-    dec = ok(kms("POST", "decrypt/k", {"batch_input": [{"ciphertext": r["ciphertext"]} for r in res if "ciphertext" in r]
-                                        + [{"ciphertext": "guomi:v1:1:AAAA"}]}))["batch_results"]
+    dec = ok(
+        kms(
+            "POST",
+            "decrypt/k",
+            {
+                "batch_input": [{"ciphertext": r["ciphertext"]} for r in res if "ciphertext" in r]
+                + [{"ciphertext": "guomi:v1:1:AAAA"}]
+            },
+        )
+    )["batch_results"]
     assert [base64.b64decode(r["plaintext"]) for r in dec[:4]] == [b"\x00", b"\x01", b"\x02", b"\x04"]
     assert dec[4]["code"] == "invalid_ciphertext"
 
 
 def test_vault_token_header_and_auth_errors(kms: Api) -> None:
     ok(kms("POST", "keys/k", {}))
-    r = kms("POST", "encrypt/k", {"plaintext": "eA=="}, token=None, headers={"X-Vault-Token": kms.token or ""})
+    r = kms(
+        "POST", "encrypt/k", {"plaintext": "eA=="}, token=None, headers={"X-Vault-Token": kms.token or ""}
+    )
     assert r.status_code == 200
     err(kms("POST", "encrypt/k", {"plaintext": "eA=="}, token=None), 401, "unauthorized")
     err(kms("POST", "encrypt/k", {"plaintext": "eA=="}, token="gmt." + "B" * 43), 401)
-    err(kms("POST", "encrypt/k", {"plaintext": "eA=="}, token=None, headers={"Authorization": "Basic abc"}), 401)
+    err(
+        kms("POST", "encrypt/k", {"plaintext": "eA=="}, token=None, headers={"Authorization": "Basic abc"}),
+        401,
+    )
 
 
 def test_tokens_and_policies_over_http(kms: Api) -> None:
     ok(kms("POST", "keys/orders-eu", {}))
     ok(kms("POST", "keys/payroll", {}))
-    pol = ok(kms("PUT", "policies/orders-app",
-                 {"rules": [{"pattern": "orders-*", "capabilities": ["encrypt", "decrypt"]}]}))
+    pol = ok(
+        kms(
+            "PUT",
+            "policies/orders-app",
+            {"rules": [{"pattern": "orders-*", "capabilities": ["encrypt", "decrypt"]}]},
+        )
+    )
     assert pol["name"] == "orders-app"
-    err(kms("PUT", "policies/bad", {"rules": [{"pattern": "x", "capabilities": ["fly"]}]}), 400,
-        field="capabilities")
+    err(
+        kms("PUT", "policies/bad", {"rules": [{"pattern": "x", "capabilities": ["fly"]}]}),
+        400,
+        field="capabilities",
+    )
     assert ok(kms("GET", "policies"))["policies"] == ["orders-app"]
     t = ok(kms("POST", "auth/tokens", {"policies": ["orders-app"], "ttl": "1h"}))
     assert t["token"].startswith("gmt.") and 3500 < t["ttl"] <= 3600
@@ -227,7 +273,11 @@ def test_tokens_and_policies_over_http(kms: Api) -> None:
         ("encrypt/k", {"plaintext": "eA==", "associated_data": "%%"}, "associated_data"),
         ("encrypt/k", {"plaintxt": "eA=="}, "plaintxt"),
         ("encrypt/k", {"batch_input": "nope"}, "batch_input"),
-        ("encrypt/k", {"batch_input": [{"plaintext": "eA=="}, {"plaintext": None}]}, "batch_input.1.plaintext"),
+        (
+            "encrypt/k",
+            {"batch_input": [{"plaintext": "eA=="}, {"plaintext": None}]},
+            "batch_input.1.plaintext",
+        ),
         ("encrypt/k", {"key_version": "2", "plaintext": "eA=="}, "key_version"),
         ("encrypt/k", {"key_version": 0, "plaintext": "eA=="}, "key_version"),
         ("encrypt/k", [1, 2], "body"),
@@ -246,15 +296,20 @@ def test_bad_input_is_400_naming_the_field_and_stores_nothing(
 
 
 def test_malformed_json_is_400(kms: Api) -> None:
-    e = err(kms("POST", "keys/k", content=b'{"type": ', headers={"content-type": "application/json"}), 400,
-            "invalid_json")
+    e = err(
+        kms("POST", "keys/k", content=b'{"type": ', headers={"content-type": "application/json"}),
+        400,
+        "invalid_json",
+    )
     assert "JSON" in e["message"]
     assert kms.engine.storage.list("keymeta/") == []
 
 
 def test_oversized_body_and_batch_are_413(fresh: Api) -> None:
-    small = Api(Engine(MemoryStorage(), AuditLog(MemorySink()), Config(max_batch_items=10)),
-                Config(max_body_bytes=2048, auto_rotate_check_interval=0))
+    small = Api(
+        Engine(MemoryStorage(), AuditLog(MemorySink()), Config(max_batch_items=10)),
+        Config(max_body_bytes=2048, auto_rotate_check_interval=0),
+    )
     try:
         init = ok(small("POST", "sys/init", {"secret_shares": 1, "secret_threshold": 1}, token=None))
         ok(small("POST", "sys/unseal", {"key": init["keys_base64"][0]}, token=None))
@@ -268,13 +323,26 @@ def test_oversized_body_and_batch_are_413(fresh: Api) -> None:
                 yield b"A" * 1000
             yield b'"}'
 
-        r = small.loop.run_until_complete(small.client.post(
-            "/v1/encrypt/k", content=chunks(), headers={"Authorization": f"Bearer {small.token}",
-                                                         "content-type": "application/json"}))
+        r = small.loop.run_until_complete(
+            small.client.post(
+                "/v1/encrypt/k",
+                content=chunks(),
+                headers={"Authorization": f"Bearer {small.token}", "content-type": "application/json"},
+            )
+        )
         err(r, 413)
-        err(small("POST", "encrypt/k", {"batch_input": [{"plaintext": "eA=="}] * 11}), 413, "batch_too_large",
-            field="batch_input")
-        assert len(ok(small("POST", "encrypt/k", {"batch_input": [{"plaintext": "eA=="}] * 10}))["batch_results"]) == 10
+        err(
+            small("POST", "encrypt/k", {"batch_input": [{"plaintext": "eA=="}] * 11}),
+            413,
+            "batch_too_large",
+            field="batch_input",
+        )
+        assert (
+            len(
+                ok(small("POST", "encrypt/k", {"batch_input": [{"plaintext": "eA=="}] * 10}))["batch_results"]
+            )
+            == 10
+        )
     finally:
         small.close()
 
@@ -319,12 +387,31 @@ def test_openapi_document_lists_every_path(kms: Api) -> None:
     doc = kms("GET", "openapi.json", token=None).json()
     paths = set(doc["paths"])
     expected = {
-        "/v1/sys/health", "/v1/sys/init", "/v1/sys/unseal", "/v1/sys/seal", "/v1/sys/seal-status",
-        "/v1/keys", "/v1/keys/{name}", "/v1/keys/{name}/rotate", "/v1/keys/{name}/config",
-        "/v1/keys/{name}/backup", "/v1/keys/restore", "/v1/encrypt/{name}", "/v1/decrypt/{name}",
-        "/v1/rewrap/{name}", "/v1/datakey/{kind}/{name}", "/v1/sign/{name}", "/v1/verify/{name}",
-        "/v1/hmac/{name}", "/v1/random/{n}", "/v1/hash", "/v1/auth/tokens", "/v1/auth/tokens/self",
-        "/v1/auth/tokens/revoke", "/v1/policies", "/v1/policies/{name}",
+        "/v1/sys/health",
+        "/v1/sys/init",
+        "/v1/sys/unseal",
+        "/v1/sys/seal",
+        "/v1/sys/seal-status",
+        "/v1/keys",
+        "/v1/keys/{name}",
+        "/v1/keys/{name}/rotate",
+        "/v1/keys/{name}/config",
+        "/v1/keys/{name}/backup",
+        "/v1/keys/restore",
+        "/v1/encrypt/{name}",
+        "/v1/decrypt/{name}",
+        "/v1/rewrap/{name}",
+        "/v1/datakey/{kind}/{name}",
+        "/v1/sign/{name}",
+        "/v1/verify/{name}",
+        "/v1/hmac/{name}",
+        "/v1/random/{n}",
+        "/v1/hash",
+        "/v1/auth/tokens",
+        "/v1/auth/tokens/self",
+        "/v1/auth/tokens/revoke",
+        "/v1/policies",
+        "/v1/policies/{name}",
     }
     assert expected <= paths
     assert "EncryptRequest" in doc["components"]["schemas"]

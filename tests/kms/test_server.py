@@ -31,7 +31,9 @@ def test_real_socket_with_sqlite_store(tmp_path: Path) -> None:
     config = Config(data_dir=tmp_path / "data", auto_rotate_check_interval=0)
     app = create_app(config)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -46,7 +48,9 @@ def test_real_socket_with_sqlite_store(tmp_path: Path) -> None:
                 c.post("sys/unseal", json={"key": k})
             h = {"Authorization": f"Bearer {init['root_token']}"}
             assert c.post("keys/orders", json={}, headers=h).status_code == 200
-            ct = c.post("encrypt/orders", json={"plaintext": "aGVsbG8="}, headers=h).json()["data"]["ciphertext"]
+            ct = c.post("encrypt/orders", json={"plaintext": "aGVsbG8="}, headers=h).json()["data"][
+                "ciphertext"
+            ]
             pt = c.post("decrypt/orders", json={"ciphertext": ct}, headers=h).json()["data"]["plaintext"]
             assert base64.b64decode(pt) == b"hello"
     finally:
@@ -102,7 +106,9 @@ def _shared_store_checks(a: Engine, b: Engine, token: str) -> None:
             with lock:
                 results.append(v)
 
-    threads = [threading.Thread(target=rotate, args=(e, c, 8)) for e, c in ((a, ra), (b, rb), (a, ra), (b, rb))]
+    threads = [
+        threading.Thread(target=rotate, args=(e, c, 8)) for e, c in ((a, ra), (b, rb), (a, ra), (b, rb))
+    ]
     for th in threads:
         th.start()
     for th in threads:
@@ -119,7 +125,7 @@ def test_two_engines_on_one_sqlite_file(tmp_path: Path) -> None:
 
 @needs_postgres
 def test_two_servers_on_one_postgres_database() -> None:
-    from guomi.kms.storage.postgres import PostgresStorage
+    from guomi.kms.storage.postgres import PostgresStorage  # noqa: PLC0415
 
     url = fresh_pg_url()
     stores: list[Storage] = []

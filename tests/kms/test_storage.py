@@ -81,8 +81,14 @@ def test_no_aba_after_delete_and_recreate(storage: Storage) -> None:
 
 
 def test_list_prefix_sorted_and_stripped(storage: Storage) -> None:
-    storage.commit([Put("keyver/a/0000000002", b""), Put("keyver/a/0000000001", b""), Put("keyver/ab/x", b""),
-                    Put("keymeta/a", b"")])
+    storage.commit(
+        [
+            Put("keyver/a/0000000002", b""),
+            Put("keyver/a/0000000001", b""),
+            Put("keyver/ab/x", b""),
+            Put("keymeta/a", b""),
+        ]
+    )
     assert storage.list("keyver/a/") == ["0000000001", "0000000002"]
     assert storage.list("keymeta/") == ["a"]
     assert storage.list("nothing/") == []

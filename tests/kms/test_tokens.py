@@ -162,8 +162,17 @@ def test_token_future_version(setup: tuple[Engine, Caller, str]) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "guomi", "guomi:v1:1", "guomi:v1:1:", "guomi:v1:0:AQEAAAAA", "guomi:v1:x:AQ", "guomi:v1:99999999999:AQ",
-     "guomi:v1:1:A", "guomi:v1:1:AQEAAAAB:extra"],
+    [
+        "",
+        "guomi",
+        "guomi:v1:1",
+        "guomi:v1:1:",
+        "guomi:v1:0:AQEAAAAA",
+        "guomi:v1:x:AQ",
+        "guomi:v1:99999999999:AQ",
+        "guomi:v1:1:A",
+        "guomi:v1:1:AQEAAAAB:extra",
+    ],
 )
 def test_parse_text_rejects(text: str) -> None:
     with pytest.raises(InvalidEncodingError):

@@ -53,7 +53,7 @@ def build_engine(config: Config) -> Engine:
 def __getattr__(name: str) -> Any:
     # The ASGI app pulls in FastAPI; import it only when asked for.
     if name == "create_app":
-        from guomi.kms.app import create_app
+        from guomi.kms.app import create_app  # noqa: PLC0415 - lazy: FastAPI only when asked
 
         return create_app
     raise AttributeError(name)

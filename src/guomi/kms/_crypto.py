@@ -10,6 +10,8 @@ from __future__ import annotations
 import hmac as _hmac
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from guomi.primitives.hmac import hmac_sm3
 from guomi.primitives.sm3 import digest as sm3_digest
 from guomi.primitives.sm4 import SM4GCM
@@ -35,8 +37,6 @@ def sm4gcm(key: bytes) -> AeadCipher:
 
 def aes256gcm(key: bytes) -> AeadCipher:
     """AES-256-GCM (NIST SP 800-38D) from pyca/cryptography, only for migration keys."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     cipher: Any = AESGCM(key)
     return cipher  # type: ignore[no-any-return]
 

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -134,8 +135,8 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        code = codes.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal")  # noqa: PLR2004
-        message = str(exc.detail) if exc.status_code != 404 else "no such path"  # noqa: PLR2004
+        code = codes.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal")
+        message = str(exc.detail) if exc.status_code != 404 else "no such path"
         return error_response(exc.status_code, code, message)
 
     @app.exception_handler(Exception)
@@ -149,7 +150,7 @@ def _auto_rotate_loop(engine: Engine, interval: float, stop: threading.Event) ->
     while not stop.wait(interval):
         try:
             engine.rotate_due_keys()
-        except Exception as exc:  # noqa: BLE001 - keep the scanner alive; the next scan retries
+        except Exception as exc:
             log.warning("auto-rotation scan failed: %s", type(exc).__name__)
 
 
@@ -203,8 +204,6 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory``: ``GUOMI_STORAGE``, ``GUOMI_DATA_DIR``, ``GUOMI_DEV``."""
     data_dir = os.environ.get("GUOMI_DATA_DIR")
-    from pathlib import Path
-
     return create_app(
         Config(
             storage_url=os.environ.get("GUOMI_STORAGE") or None,

@@ -199,7 +199,7 @@ class AuditVerifyResult:
         return self.ok
 
 
-def verify_audit_log(path: str | os.PathLike[str]) -> AuditVerifyResult:
+def verify_audit_log(path: str | os.PathLike[str]) -> AuditVerifyResult:  # noqa: PLR0911 - one exit per failure kind
     """Checks the SM3 chain and the sequence numbers of an audit log file.
 
     Reports the first line where an edit, deletion, insertion, reordering or a

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 ROOT_POLICY = "root"
-TOKEN_PREFIX = "gmt."
+TOKEN_PREFIX = "gmt."  # noqa: S105 - a prefix, not a credential
 _TOKEN_RE = re.compile(r"^gmt\.[A-Za-z0-9_-]{43}$")
 _PATTERN_RE = re.compile(r"^[A-Za-z0-9._*?-]{1,128}$")
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")

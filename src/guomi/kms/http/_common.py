@@ -17,11 +17,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from guomi import api
 from guomi.kms.service import Caller, Engine, RequestContext

@@ -21,4 +21,9 @@ async def datakey(
     request: Request, kind: Literal["plaintext", "wrapped"], name: str, body: api.DatakeyRequest | None = None
 ) -> Response:
     """A fresh 128-bit SM4 data key, wrapped under ``name`` (and in plaintext on that path)."""
-    return await dispatch(request, f"datakey/{kind}/{name}", body, lambda eng, c: eng.datakey(c, name, kind, body or api.DatakeyRequest()))
+    return await dispatch(
+        request,
+        f"datakey/{kind}/{name}",
+        body,
+        lambda eng, c: eng.datakey(c, name, kind, body or api.DatakeyRequest()),
+    )

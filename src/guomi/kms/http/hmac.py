@@ -23,7 +23,9 @@ async def hmac(request: Request, name: str, body: api.HmacRequest) -> Response:
 @router.post("/random/{n}", response_model=api.DataResponse[api.RandomResponse])
 async def random(request: Request, n: int, body: api.RandomRequest | None = None) -> Response:
     """``n`` bytes (1-1024) from the OS CSPRNG."""
-    return await dispatch(request, f"random/{n}", body, lambda eng, c: eng.random(c, n, body or api.RandomRequest()))
+    return await dispatch(
+        request, f"random/{n}", body, lambda eng, c: eng.random(c, n, body or api.RandomRequest())
+    )
 
 
 @router.post("/hash", response_model=api.DataResponse[api.HashResponse])

@@ -20,7 +20,9 @@ router = APIRouter(tags=["sys"], responses=ERROR_RESPONSES)
 def health(request: Request) -> Response:
     """200 unsealed, 503 sealed, 501 not initialised; the body (top level, as Vault's) says which."""
     status, body = engine_of(request).health()
-    return Response(json.dumps(body.model_dump(mode="json")), status_code=status, media_type="application/json")
+    return Response(
+        json.dumps(body.model_dump(mode="json")), status_code=status, media_type="application/json"
+    )
 
 
 @router.get("/sys/seal-status", response_model=api.DataResponse[api.SealStatus])

@@ -33,6 +33,8 @@ from guomi.kms._crypto import (
     sm4gcm,
 )
 from guomi.kms.errors import BadRequestError, DecryptionFailedError
+from guomi.primitives import serialization, sm2
+from guomi.primitives.sm2 import SM2PrivateKey
 
 __all__ = [
     "AEAD_TYPES",
@@ -138,8 +140,6 @@ class Material:
             m.aead = aes256gcm(derive(secret, _ENC_LABEL, 32))
             m.commit_key = derive(secret, _COMMIT_LABEL, 32)
         elif key_type in ("sm2-sign", "sm2-encrypt"):
-            from guomi.primitives.sm2 import SM2PrivateKey
-
             m.private = SM2PrivateKey.from_private_value(int.from_bytes(secret, "big"))
             m.public = m.private.public_key()
         return m
@@ -149,8 +149,6 @@ def new_version_record(key_type: str, version: int, now: float) -> bytes:
     """A fresh version: 32 random bytes, or an SM2 key pair (GB/T 32918.1 §6.1)."""
     public_pem = None
     if key_type in ("sm2-sign", "sm2-encrypt"):
-        from guomi.primitives import serialization, sm2
-
         priv = sm2.generate_private_key()
         secret = int(priv.private_value).to_bytes(32, "big")
         public_pem = (

@@ -46,7 +46,7 @@ def open_storage(url: str) -> Storage:
             raise ValueError("sqlite storage URL needs a path: sqlite:///var/lib/guomi/guomi.db")
         return SQLiteStorage(Path(path))
     if url.startswith(("postgresql://", "postgres://")):
-        from guomi.kms.storage.postgres import PostgresStorage
+        from guomi.kms.storage.postgres import PostgresStorage  # noqa: PLC0415 - psycopg only if used
 
         return PostgresStorage(url)
     raise ValueError("unknown storage URL scheme (use memory://, sqlite:///PATH or postgresql://...)")

@@ -17,6 +17,7 @@ use), opened lazily, re-opened after a broken connection.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -41,7 +42,7 @@ class PostgresStorage:
     kind = "postgresql"
 
     def __init__(self, url: str) -> None:
-        import psycopg  # imported here: SQLite-only installations never load it
+        import psycopg  # noqa: PLC0415 - SQLite-only installations never load it
 
         self._psycopg: Any = psycopg
         self._url = url
@@ -148,8 +149,6 @@ class PostgresStorage:
         with self._all_lock:
             conns, self._all = self._all, []
         for c in conns:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort
                 c.close()
-            except Exception:  # noqa: S110 - closing is best effort
-                pass
         self._local = threading.local()

@@ -126,7 +126,8 @@ class SQLiteStorage:
                 if isinstance(op, Put):
                     conn.execute(
                         "INSERT INTO guomi_kv (path, value, revision) VALUES (?, ?, ?) "
-                        "ON CONFLICT (path) DO UPDATE SET value = excluded.value, revision = excluded.revision",
+                        "ON CONFLICT (path) DO UPDATE SET value = excluded.value, "
+                        "revision = excluded.revision",
                         (op.path, op.value, rev),
                     )
                 elif isinstance(op, Delete):
