@@ -132,9 +132,8 @@ def test_sqlite_is_durable_across_reopen_and_uses_wal(tmp_path: Path) -> None:
     s2 = SQLiteStorage(tmp_path / "d" / "guomi.db")
     rec = s2.get("a")
     assert rec is not None and rec.value == b"1"
-    conn = s2._conn()
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert s2.pragma("journal_mode") == "wal"
+    assert s2.pragma("synchronous") == 2  # FULL
     assert (tmp_path / "d" / "guomi.db").stat().st_mode & 0o077 == 0
     s2.close()
 
@@ -160,3 +159,15 @@ def test_open_storage_urls(tmp_path: Path) -> None:
         open_storage("redis://localhost")
     with pytest.raises(ValueError, match="path"):
         open_storage("sqlite://")
+
+
+def test_connections_do_not_pile_up_with_thread_churn(storage: Storage) -> None:
+    # The ASGI thread pool's workers come and go; connections are pooled, not per thread.
+    storage.commit([Put("k", b"v")])
+    for _ in range(40):
+        t = threading.Thread(target=storage.get, args=("k",))
+        t.start()
+        t.join()
+    pool = getattr(storage, "_pool", None)
+    if pool is not None:
+        assert len(pool._idle) <= 2

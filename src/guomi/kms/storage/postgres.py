@@ -11,17 +11,17 @@ one key at once produce two consecutive versions.  Revisions come from one
 sequence (never reused).  There is no cache: every read goes to the database,
 so a server sees another's new key or version on its next request.
 
-Connections are per thread (a psycopg connection is not meant for concurrent
-use), opened lazily, re-opened after a broken connection.
+Connections come from a small pool (a psycopg connection serves one thread at
+a time); a connection that failed is closed, and a connection-level failure
+drops the idle ones too, so the next request reconnects.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Sequence
 from typing import Any
 
+from guomi.kms.storage._pool import Pool
 from guomi.kms.storage._protocol import Op, Put, Record, StorageConflict, StorageError
 
 __all__ = ["PostgresStorage"]
@@ -46,109 +46,94 @@ class PostgresStorage:
 
         self._psycopg: Any = psycopg
         self._url = url
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._all_lock = threading.Lock()
-        conn = self._conn()
+        self._pool: Pool[Any] = Pool(self._open, lambda c: c.close(), max_idle=32)
         try:
-            with conn.transaction():
+            with self._pool.connection() as conn, conn.transaction():
                 # Serialise schema creation between servers starting together.
                 conn.execute("SELECT pg_advisory_xact_lock(7468371)")
                 conn.execute(_SCHEMA)
         except psycopg.Error as exc:
             raise StorageError(f"cannot initialise PostgreSQL store: {type(exc).__name__}") from None
 
-    def _conn(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and not conn.closed and not conn.broken:
-            return conn
+    def _open(self) -> Any:
         try:
-            conn = self._psycopg.connect(self._url, autocommit=True)
+            return self._psycopg.connect(self._url, autocommit=True)
         except self._psycopg.Error as exc:
             raise StorageError(f"cannot connect to PostgreSQL: {type(exc).__name__}") from None
-        self._local.conn = conn
-        with self._all_lock:
-            self._all.append(conn)
-        return conn
+
+    def _failed(self, what: str, exc: Exception) -> StorageError:
+        # A server restart breaks every pooled connection: drop the idle ones too.
+        if isinstance(exc, self._psycopg.OperationalError):
+            self._pool.discard_idle()
+        return StorageError(f"PostgreSQL {what} failed: {type(exc).__name__}")
 
     def get(self, path: str) -> Record | None:
         try:
-            row = (
-                self._conn()
-                .execute("SELECT value, revision FROM guomi_kv WHERE path = %s", (path,))
-                .fetchone()
-            )
+            with self._pool.connection() as conn:
+                row = conn.execute("SELECT value, revision FROM guomi_kv WHERE path = %s", (path,)).fetchone()
         except self._psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL read failed: {type(exc).__name__}") from None
+            raise self._failed("read", exc) from None
         return None if row is None else Record(bytes(row[0]), int(row[1]))
 
     def list(self, prefix: str) -> list[str]:
         try:
-            rows = (
-                self._conn()
-                .execute(
+            with self._pool.connection() as conn:
+                rows = conn.execute(
                     "SELECT path FROM guomi_kv WHERE path >= %s AND path < %s ORDER BY path",
                     (prefix, prefix + "\U0010ffff"),
-                )
-                .fetchall()
-            )
+                ).fetchall()
         except self._psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL list failed: {type(exc).__name__}") from None
+            raise self._failed("list", exc) from None
         n = len(prefix)
         return [str(r[0])[n:] for r in rows]
 
     def commit(self, ops: Sequence[Op]) -> int:
-        psycopg = self._psycopg
-        conn = self._conn()
         try:
-            with conn.transaction():
-                rev = int(conn.execute("SELECT nextval('guomi_revision')").fetchone()[0])
-                for op in ops:
-                    if isinstance(op, Put):
-                        if op.expected is None:
-                            cur = conn.execute(
-                                "INSERT INTO guomi_kv (path, value, revision) VALUES (%s, %s, %s) "
-                                "ON CONFLICT (path) DO UPDATE SET value = EXCLUDED.value, "
-                                "revision = EXCLUDED.revision",
-                                (op.path, op.value, rev),
-                            )
-                        elif op.expected == 0:
-                            cur = conn.execute(
-                                "INSERT INTO guomi_kv (path, value, revision) VALUES (%s, %s, %s) "
-                                "ON CONFLICT (path) DO NOTHING",
-                                (op.path, op.value, rev),
-                            )
-                        else:
-                            cur = conn.execute(
-                                "UPDATE guomi_kv SET value = %s, revision = %s "
-                                "WHERE path = %s AND revision = %s",
-                                (op.value, rev, op.path, op.expected),
-                            )
-                    elif op.expected is None:
-                        conn.execute("DELETE FROM guomi_kv WHERE path = %s", (op.path,))
-                        continue
-                    elif op.expected == 0:
-                        cur = conn.execute("SELECT 1 FROM guomi_kv WHERE path = %s", (op.path,))
-                        if cur.fetchone() is not None:
-                            raise StorageConflict(f"revision of {op.path!r} changed")
-                        continue
-                    else:
-                        cur = conn.execute(
-                            "DELETE FROM guomi_kv WHERE path = %s AND revision = %s",
-                            (op.path, op.expected),
-                        )
-                    if cur.rowcount != 1:
-                        raise StorageConflict(f"revision of {op.path!r} changed")
-            return rev
+            with self._pool.connection() as conn, conn.transaction():
+                return self._apply(conn, ops)
         except StorageConflict:
             raise
-        except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL commit failed: {type(exc).__name__}") from None
+        except self._psycopg.Error as exc:
+            raise self._failed("commit", exc) from None
+
+    @staticmethod
+    def _apply(conn: Any, ops: Sequence[Op]) -> int:
+        rev = int(conn.execute("SELECT nextval('guomi_revision')").fetchone()[0])
+        for op in ops:
+            if isinstance(op, Put):
+                if op.expected is None:
+                    cur = conn.execute(
+                        "INSERT INTO guomi_kv (path, value, revision) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (path) DO UPDATE SET value = EXCLUDED.value, "
+                        "revision = EXCLUDED.revision",
+                        (op.path, op.value, rev),
+                    )
+                elif op.expected == 0:
+                    cur = conn.execute(
+                        "INSERT INTO guomi_kv (path, value, revision) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (path) DO NOTHING",
+                        (op.path, op.value, rev),
+                    )
+                else:
+                    cur = conn.execute(
+                        "UPDATE guomi_kv SET value = %s, revision = %s WHERE path = %s AND revision = %s",
+                        (op.value, rev, op.path, op.expected),
+                    )
+            elif op.expected is None:
+                conn.execute("DELETE FROM guomi_kv WHERE path = %s", (op.path,))
+                continue
+            elif op.expected == 0:
+                if conn.execute("SELECT 1 FROM guomi_kv WHERE path = %s", (op.path,)).fetchone() is not None:
+                    raise StorageConflict(f"revision of {op.path!r} changed")
+                continue
+            else:
+                cur = conn.execute(
+                    "DELETE FROM guomi_kv WHERE path = %s AND revision = %s", (op.path, op.expected)
+                )
+            if cur.rowcount != 1:
+                # Raising inside conn.transaction() rolls the whole commit back.
+                raise StorageConflict(f"revision of {op.path!r} changed")
+        return rev
 
     def close(self) -> None:
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for c in conns:
-            with contextlib.suppress(Exception):  # closing is best effort
-                c.close()
-        self._local = threading.local()
+        self._pool.close()

@@ -7,8 +7,8 @@ nothing), and ``BEGIN IMMEDIATE`` transactions (the write lock is taken before
 the compare-and-set checks, so two writers, in threads or processes, serialise
 and the loser sees a conflict instead of a lost update).
 
-Connections are per thread (sqlite3 objects must not cross threads); readers
-never block the writer in WAL mode.
+Connections come from a small pool (one thread uses a connection at a time);
+readers never block the writer in WAL mode.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from guomi.kms.storage._pool import Pool
 from guomi.kms.storage._protocol import Delete, Op, Put, Record, StorageConflict, StorageError
 
 __all__ = ["SQLiteStorage"]
@@ -41,28 +41,20 @@ class SQLiteStorage:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._timeout = busy_timeout_s
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        self._closed = False
-        conn = self._conn()
+        self._pool: Pool[sqlite3.Connection] = Pool(self._open, lambda c: c.close())
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for stmt in _SCHEMA:
-                conn.execute(stmt)
-            conn.execute("COMMIT")
+            with self._pool.connection() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                for stmt in _SCHEMA:
+                    conn.execute(stmt)
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot initialise SQLite store: {exc}") from None
         # The file holds only barrier-encrypted records, but keep it private anyway.
         with contextlib.suppress(OSError):
             os.chmod(self.path, 0o600)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
-        if self._closed:
-            raise StorageError("storage is closed")
+    def _open(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
                 self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
@@ -74,18 +66,17 @@ class SQLiteStorage:
             conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite store: {exc}") from None
-        self._local.conn = conn
-        with self._all_lock:
-            self._all.append(conn)
         return conn
+
+    def pragma(self, name: str) -> object:
+        """A PRAGMA's value (tests check WAL and FULL)."""
+        with self._pool.connection() as conn:
+            return conn.execute(f"PRAGMA {name}").fetchone()[0]
 
     def get(self, path: str) -> Record | None:
         try:
-            row = (
-                self._conn()
-                .execute("SELECT value, revision FROM guomi_kv WHERE path = ?", (path,))
-                .fetchone()
-            )
+            with self._pool.connection() as conn:
+                row = conn.execute("SELECT value, revision FROM guomi_kv WHERE path = ?", (path,)).fetchone()
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite read failed: {exc}") from None
         return None if row is None else Record(bytes(row[0]), int(row[1]))
@@ -94,22 +85,25 @@ class SQLiteStorage:
         # Range scan on the primary key: prefix <= path < prefix + U+10FFFF.
         hi = prefix + "\U0010ffff"
         try:
-            rows = (
-                self._conn()
-                .execute("SELECT path FROM guomi_kv WHERE path >= ? AND path < ? ORDER BY path", (prefix, hi))
-                .fetchall()
-            )
+            with self._pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT path FROM guomi_kv WHERE path >= ? AND path < ? ORDER BY path", (prefix, hi)
+                ).fetchall()
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite list failed: {exc}") from None
         n = len(prefix)
         return [str(r[0])[n:] for r in rows]
 
     def commit(self, ops: Sequence[Op]) -> int:
-        conn = self._conn()
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            with self._pool.connection() as conn:
+                return self._commit(conn, ops)
         except sqlite3.Error as exc:
-            raise StorageError(f"SQLite begin failed: {exc}") from None
+            raise StorageError(f"SQLite commit failed: {exc}") from None
+
+    @staticmethod
+    def _commit(conn: sqlite3.Connection, ops: Sequence[Op]) -> int:
+        conn.execute("BEGIN IMMEDIATE")
         try:
             for op in ops:
                 if op.expected is None:
@@ -134,23 +128,10 @@ class SQLiteStorage:
                     conn.execute("DELETE FROM guomi_kv WHERE path = ?", (op.path,))
             conn.execute("COMMIT")
             return rev
-        except StorageConflict:
-            conn.execute("ROLLBACK")
-            raise
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise StorageError(f"SQLite commit failed: {exc}") from None
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
-        self._closed = True
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for c in conns:
-            with contextlib.suppress(sqlite3.Error):
-                c.close()
-        self._local = threading.local()
+        self._pool.close()
