@@ -378,6 +378,15 @@ fn pem_armour_problems() {
     assert!(formats::decode_private_key_pem(wrapped.as_bytes(), None).is_ok());
     let crlf = PKCS8_PEM.replace('\n', "\r\n");
     assert!(formats::decode_private_key_pem(crlf.as_bytes(), None).is_ok());
+    // Blocks of other kinds before the key are skipped, as OpenSSL does.
+    let cert = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+    let both = format!("{cert}{SPKI_PEM}{PKCS8_PEM}");
+    let k = formats::decode_private_key_pem(both.as_bytes(), None).unwrap();
+    assert_eq!(k.scalar(), &scalar());
+    let p = formats::decode_public_key_pem(both.as_bytes()).unwrap();
+    assert_eq!(p, point());
+    let e = formats::decode_private_key_pem(cert.as_bytes(), None);
+    assert_eq!(kind_of(e), FormatErrorKind::Unsupported);
     // A private key given to the public loader.
     assert_eq!(
         kind_of(formats::decode_public_key_pem(PKCS8_PEM.as_bytes())),

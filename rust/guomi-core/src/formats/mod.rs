@@ -233,8 +233,9 @@ pub fn decode_private_key_der(
 
 /// Decodes a PEM private key. The label selects the container:
 /// `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, `EC PRIVATE KEY` or
-/// `SM2 PRIVATE KEY`. Text before the first `-----BEGIN` and after its
-/// `-----END` line is ignored (RFC 7468 §2).
+/// `SM2 PRIVATE KEY`: the first block with one of these labels is used.
+/// Text around it and blocks with other labels (e.g. `CERTIFICATE`) are
+/// ignored, as RFC 7468 §2 and OpenSSL do.
 pub fn decode_private_key_pem(
     pem_data: &[u8],
     password: Option<&[u8]>,
@@ -243,18 +244,7 @@ pub fn decode_private_key_pem(
     let container = match label.as_str() {
         LABEL_PRIVATE_KEY => PrivateKeyContainer::Pkcs8,
         LABEL_ENCRYPTED_PRIVATE_KEY => PrivateKeyContainer::EncryptedPkcs8,
-        LABEL_EC_PRIVATE_KEY | LABEL_SM2_PRIVATE_KEY => PrivateKeyContainer::Sec1,
-        LABEL_PUBLIC_KEY => {
-            return Err(FormatError::encoding(
-                "PEM block is a PUBLIC KEY, not a private key; use the public key loader",
-            ))
-        }
-        other => {
-            return Err(FormatError::unsupported(format!(
-                "unsupported PEM label {other:?}: expected PRIVATE KEY, ENCRYPTED PRIVATE KEY, \
-                 EC PRIVATE KEY or SM2 PRIVATE KEY"
-            )))
-        }
+        _ => PrivateKeyContainer::Sec1, // EC PRIVATE KEY, SM2 PRIVATE KEY
     };
     decode_private_container(&der, container, password)
 }
@@ -308,19 +298,8 @@ pub fn decode_public_key_der(der: &[u8]) -> FormatResult<Vec<u8>> {
 
 /// Decodes a PEM `PUBLIC KEY` block; see [`decode_public_key_der`].
 pub fn decode_public_key_pem(pem_data: &[u8]) -> FormatResult<Vec<u8>> {
-    let (label, der) = pem::decode_public(pem_data)?;
-    match label.as_str() {
-        LABEL_PUBLIC_KEY => keys::decode_spki(&der),
-        LABEL_PRIVATE_KEY
-        | LABEL_ENCRYPTED_PRIVATE_KEY
-        | LABEL_EC_PRIVATE_KEY
-        | LABEL_SM2_PRIVATE_KEY => Err(FormatError::encoding(format!(
-            "PEM block is a {label}, not a public key; use the private key loader"
-        ))),
-        other => Err(FormatError::unsupported(format!(
-            "unsupported PEM label {other:?}: expected PUBLIC KEY"
-        ))),
-    }
+    let (_label, der) = pem::decode_public(pem_data)?;
+    keys::decode_spki(&der)
 }
 
 #[cfg(test)]

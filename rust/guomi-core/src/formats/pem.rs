@@ -2,7 +2,9 @@
 //!
 //! The crate is strict about the block itself (matching labels, base64
 //! alphabet and padding, no headers); we only locate the block first, so that
-//! explanatory text around it is ignored as RFC 7468 §2 says parsers should.
+//! explanatory text around it is ignored as RFC 7468 §2 says parsers should,
+//! and blocks of other kinds (a certificate in front of the key) are skipped
+//! as OpenSSL skips them.
 
 use zeroize::Zeroizing;
 
@@ -33,40 +35,102 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .map(|p| p + from)
 }
 
-/// The first `-----BEGIN ...-----` .. `-----END ...-----` block of `data`.
-fn locate_block(data: &[u8]) -> FormatResult<&[u8]> {
-    let start = find(data, BEGIN, 0)
-        .ok_or_else(|| FormatError::encoding("no PEM block found: missing '-----BEGIN ' line"))?;
-    let end_marker = find(data, END, start + BEGIN.len())
+/// One `-----BEGIN <label>-----` .. `-----END ...-----` block: its label
+/// and the whole block text. `None` when there is no further BEGIN line.
+fn next_block(data: &[u8], from: usize) -> FormatResult<Option<(&str, &[u8], usize)>> {
+    let Some(start) = find(data, BEGIN, from) else {
+        return Ok(None);
+    };
+    let label_start = start + BEGIN.len();
+    let label_end = find(data, DASHES, label_start)
+        .ok_or_else(|| FormatError::encoding("malformed PEM '-----BEGIN ' line"))?;
+    let label = std::str::from_utf8(&data[label_start..label_end])
+        .ok()
+        .filter(|l| !l.contains('\n') && l.is_ascii())
+        .ok_or_else(|| FormatError::encoding("malformed PEM '-----BEGIN ' line"))?;
+    let end_marker = find(data, END, label_end)
         .ok_or_else(|| FormatError::encoding("truncated PEM block: missing '-----END ' line"))?;
     let close = find(data, DASHES, end_marker + END.len())
         .ok_or_else(|| FormatError::encoding("malformed PEM '-----END ' line"))?;
-    let block = &data[start..close + DASHES.len()];
-    if find(block, b"Proc-Type:", 0).is_some() || find(block, b"DEK-Info:", 0).is_some() {
-        return Err(FormatError::unsupported(
-            "legacy OpenSSL PEM encryption (Proc-Type/DEK-Info headers) is not supported: \
-             convert the key with `openssl pkcs8 -topk8 -v2 sm4-cbc`",
+    let stop = close + DASHES.len();
+    Ok(Some((label, &data[start..stop], stop)))
+}
+
+/// Finds the first PEM block whose label is in `accept`, skipping blocks
+/// with other labels (a certificate before the key, say) as OpenSSL's
+/// `PEM_read_bio_PrivateKey` does, and decodes it. If no block qualifies,
+/// `Err(Ok(labels))` lists the labels seen (empty: no PEM at all).
+fn decode_first(
+    data: &[u8],
+    accept: &[&str],
+) -> std::result::Result<(String, Vec<u8>), FormatResult<Vec<String>>> {
+    let mut seen = Vec::new();
+    let mut pos = 0;
+    loop {
+        let (label, block, next) = match next_block(data, pos) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Err(Ok(seen)),
+            Err(e) => return Err(Err(e)),
+        };
+        if accept.contains(&label) {
+            if find(block, b"Proc-Type:", 0).is_some() || find(block, b"DEK-Info:", 0).is_some() {
+                return Err(Err(FormatError::unsupported(
+                    "legacy OpenSSL PEM encryption (Proc-Type/DEK-Info headers) is not \
+                     supported: convert the key with `openssl pkcs8 -topk8 -v2 sm4-cbc`",
+                )));
+            }
+            return match pem_rfc7468::decode_vec(block) {
+                Ok((label, der)) => Ok((label.to_owned(), der)),
+                Err(e) => Err(Err(pem_error(e))),
+            };
+        }
+        seen.push(label.to_owned());
+        pos = next;
+    }
+}
+
+const PRIVATE_LABELS: [&str; 4] = [
+    LABEL_PRIVATE_KEY,
+    LABEL_ENCRYPTED_PRIVATE_KEY,
+    LABEL_EC_PRIVATE_KEY,
+    LABEL_SM2_PRIVATE_KEY,
+];
+
+fn not_found(seen: FormatResult<Vec<String>>, wanted: &str, other: &[&str]) -> FormatError {
+    let seen = match seen {
+        Ok(seen) => seen,
+        Err(e) => return e,
+    };
+    if seen.is_empty() {
+        return FormatError::encoding("no PEM block found: missing '-----BEGIN ' line");
+    }
+    if let Some(l) = seen.iter().find(|l| other.contains(&l.as_str())) {
+        return FormatError::encoding(format!(
+            "PEM block is a {l}, not a {wanted}; use the other loader"
         ));
     }
-    Ok(block)
+    FormatError::unsupported(format!(
+        "no {wanted} in the PEM data: found only unsupported labels {seen:?}"
+    ))
 }
 
 fn pem_error(err: pem_rfc7468::Error) -> FormatError {
     FormatError::encoding(format!("malformed PEM: {err}"))
 }
 
-/// Decodes a private key block; the DER is returned in a zeroizing buffer.
+/// Decodes the first private key block (`PRIVATE KEY`, `ENCRYPTED PRIVATE
+/// KEY`, `EC PRIVATE KEY`, `SM2 PRIVATE KEY`); the DER is returned in a
+/// zeroizing buffer.
 pub(crate) fn decode_private(data: &[u8]) -> FormatResult<(String, Zeroizing<Vec<u8>>)> {
-    let block = locate_block(data)?;
-    let (label, der) = pem_rfc7468::decode_vec(block).map_err(pem_error)?;
-    Ok((label.to_owned(), Zeroizing::new(der)))
+    decode_first(data, &PRIVATE_LABELS)
+        .map(|(label, der)| (label, Zeroizing::new(der)))
+        .map_err(|seen| not_found(seen, "private key", &[LABEL_PUBLIC_KEY]))
 }
 
-/// Decodes a public key block.
+/// Decodes the first `PUBLIC KEY` block.
 pub(crate) fn decode_public(data: &[u8]) -> FormatResult<(String, Vec<u8>)> {
-    let block = locate_block(data)?;
-    let (label, der) = pem_rfc7468::decode_vec(block).map_err(pem_error)?;
-    Ok((label.to_owned(), der))
+    decode_first(data, &[LABEL_PUBLIC_KEY])
+        .map_err(|seen| not_found(seen, "public key", &PRIVATE_LABELS))
 }
 
 /// PEM-encodes `der` under `label` with 64-column lines and LF line endings,
