@@ -32,7 +32,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guomi.exceptions import InvalidPasswordError
+from guomi.exceptions import InvalidPasswordError, UnsupportedAlgorithmError
 from guomi.primitives import sm2
 from guomi.primitives.serialization import (
     Encoding,
@@ -134,6 +134,22 @@ def test_openssl_ec_sec1_loads(openssl_key: pathlib.Path, form: str) -> None:
     else:
         key = load_der_private_key(data)
     assert key.private_value == openssl_key_values(openssl_key)[0]
+
+
+def test_certificate_and_key_bundle(openssl_key: pathlib.Path, tmp: pathlib.Path) -> None:
+    # A PEM bundle with the certificate first: other blocks are skipped, as
+    # OpenSSL's PEM_read_bio_PrivateKey skips them.
+    cert = openssl(
+        "req", "-x509", "-new", "-key", openssl_key, "-subj", "/CN=guomi", "-days", "1", "-sm3",
+        "-sigopt", DISTID,
+    )  # fmt: skip
+    bundle = cert + openssl_key.read_bytes()
+    d, q = openssl_key_values(openssl_key)
+    assert load_pem_private_key(bundle).private_value == d
+    pub_bundle = cert + openssl("pkey", "-in", openssl_key, "-pubout")
+    assert load_pem_public_key(pub_bundle).public_bytes_raw() == q
+    with pytest.raises(UnsupportedAlgorithmError):
+        load_pem_private_key(cert)
 
 
 @pytest.mark.parametrize("cipher", ["sm4-cbc", "aes-256-cbc"])
