@@ -10,10 +10,16 @@ from guomi import api
 from guomi.kms.audit import AuditLog, MemorySink
 from guomi.kms.barrier import KEYRING_PATH, SEAL_CONFIG_PATH
 from guomi.kms.config import Config
-from guomi.kms.errors import BadRequestError, ConflictError, NotInitializedError, SealedError
+from guomi.kms.errors import (
+    BadRequestError,
+    ConflictError,
+    NotInitializedError,
+    SealedError,
+    StorageIntegrityError,
+)
 from guomi.kms.seal.shamir import split
 from guomi.kms.service import Caller, Engine, RequestContext
-from guomi.kms.storage import MemoryStorage, Storage
+from guomi.kms.storage import MemoryStorage, Put, Storage
 
 from .conftest import init_unseal
 
@@ -155,3 +161,41 @@ def test_second_engine_on_same_store_unseals_with_the_same_shares() -> None:
     a.create_key(ra, "shared", api.CreateKeyRequest())
     ct = a.encrypt(ra, "shared", api.EncryptRequest(plaintext=b"p")).ciphertext
     assert b.decrypt(rb, "shared", api.DecryptRequest(ciphertext=ct)).plaintext == b"p"
+
+
+def test_tampered_key_record_is_an_audited_integrity_error(engine: Engine, root: Caller) -> None:
+    engine.create_key(root, "k", api.CreateKeyRequest())
+    other = engine.storage.get("keymeta/k")
+    assert other is not None
+    engine.create_key(root, "j", api.CreateKeyRequest())
+    # A storage attacker copies j's metadata over k's: the barrier AD (path) catches it.
+    j = engine.storage.get("keymeta/j")
+    assert j is not None
+    engine.storage.commit([Put("keymeta/k", j.value)])
+    with pytest.raises(StorageIntegrityError):
+        engine.encrypt(root, "k", api.EncryptRequest(plaintext=b"x"))
+    last = engine.audit.sink.lines[-1]  # type: ignore[attr-defined]
+    assert b'"storage_integrity"' in last
+
+
+def test_reprs_and_errors_hold_no_secrets(engine: Engine, root: Caller) -> None:
+    engine.create_key(root, "k", api.CreateKeyRequest())
+    engine.encrypt(root, "k", api.EncryptRequest(plaintext=b"x"))
+    keyring = engine._keyring
+    assert keyring is not None
+    mat = next(iter(engine._materials.values()))
+    token = engine.init_response.root_token  # type: ignore[attr-defined]
+    texts = [
+        repr(engine),
+        repr(keyring),
+        repr(mat),
+        repr(root),
+        repr(root.entry),
+        repr(engine.audit),
+        repr(engine._barrier),
+    ]
+    secrets = [keyring.barrier_key, keyring.audit_key, keyring.token_key, keyring.backup_key, mat.secret]
+    for t in texts:
+        assert token not in t
+        for s in secrets:
+            assert s.hex() not in t and repr(s) not in t

@@ -26,11 +26,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guomi import __version__
 from guomi.kms import build_engine
+from guomi.kms.barrier import BarrierError
 from guomi.kms.config import Config
 from guomi.kms.errors import KMSError
 from guomi.kms.http import include_routes
 from guomi.kms.http._common import error_response
 from guomi.kms.service import Engine
+from guomi.kms.storage import StorageError
 
 __all__ = ["BodyLimitMiddleware", "app_from_env", "create_app"]
 
@@ -126,6 +128,16 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(KMSError)
     async def kms_error(_: Request, exc: KMSError) -> Response:
         return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(StorageError)
+    async def storage_error(_: Request, exc: StorageError) -> Response:
+        log.error("storage failure: %s", type(exc).__name__)
+        return error_response(503, "storage_unavailable", "storage unavailable")
+
+    @app.exception_handler(BarrierError)
+    async def barrier_error(_: Request, exc: BarrierError) -> Response:
+        log.error("a stored record failed authentication (tampering or corruption)")
+        return error_response(500, "storage_integrity", "a stored record failed its integrity check")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:

@@ -18,6 +18,8 @@ __all__ = [
     "NotInitializedError",
     "PayloadTooLargeError",
     "SealedError",
+    "StorageIntegrityError",
+    "StorageUnavailableError",
     "UnauthorizedError",
 ]
 
@@ -104,6 +106,20 @@ class SealedError(KMSError):
 
     def __init__(self, message: str = "the service is sealed", **kw: str | None) -> None:
         super().__init__(message, **kw)
+
+
+class StorageUnavailableError(KMSError):
+    """503: the storage backend failed (I/O, lost database connection); retry later."""
+
+    status = 503
+    code = "storage_unavailable"
+
+
+class StorageIntegrityError(KMSError):
+    """500: a stored record failed barrier authentication (tampered, moved or corrupted)."""
+
+    status = 500
+    code = "storage_integrity"
 
 
 class AuditUnavailableError(KMSError):

@@ -52,6 +52,8 @@ from guomi.kms.errors import (
     NotInitializedError,
     PayloadTooLargeError,
     SealedError,
+    StorageIntegrityError,
+    StorageUnavailableError,
     UnauthorizedError,
 )
 from guomi.kms.seal import shamir
@@ -445,8 +447,12 @@ class Engine:
                 self._audit_error(caller, operation, path, key, exc)
             raise
         except StorageError:
-            exc2 = KMSError("storage unavailable", code="storage_unavailable")
-            exc2.status = 503
+            exc2: KMSError = StorageUnavailableError("storage unavailable")
+            self._audit_error(caller, operation, path, key, exc2)
+            raise exc2 from None
+        except BarrierError:
+            log.error("a stored record failed authentication during %s (tampering or corruption)", operation)
+            exc2 = StorageIntegrityError("a stored record failed its integrity check")
             self._audit_error(caller, operation, path, key, exc2)
             raise exc2 from None
         self._audit_ok(caller, operation, path, key, **extra)
