@@ -308,6 +308,14 @@ fn malformed_der_is_an_encoding_error() {
         kind_of(formats::decode_public_key_der(&spki[..spki.len() - 1])),
         FormatErrorKind::InvalidEncoding
     );
+    // a public key given to the private loader
+    let e = formats::decode_private_key_der(&der_of(SPKI_PEM), None).unwrap_err();
+    assert_eq!(e.kind(), FormatErrorKind::InvalidEncoding);
+    assert!(
+        e.message().contains("SubjectPublicKeyInfo"),
+        "{}",
+        e.message()
+    );
     // not a key at all
     assert_eq!(
         kind_of(formats::decode_private_key_der(&[0x05, 0x00], None)),

@@ -33,6 +33,10 @@ pub(crate) fn sniff_private_container(der: &[u8]) -> FormatResult<PrivateKeyCont
         (Tag::Integer, Tag::Sequence) => Ok(PrivateKeyContainer::Pkcs8),
         (Tag::Integer, Tag::OctetString) => Ok(PrivateKeyContainer::Sec1),
         (Tag::Sequence, Tag::OctetString) => Ok(PrivateKeyContainer::EncryptedPkcs8),
+        (Tag::Sequence, Tag::BitString) => Err(FormatError::encoding(
+            "this is a SubjectPublicKeyInfo (a public key), not a private key; \
+             use the public key loader",
+        )),
         (a, b) => Err(FormatError::encoding(format!(
             "not a PKCS#8, encrypted PKCS#8 or SEC1 private key (a SEQUENCE starting {a}, {b})"
         ))),
