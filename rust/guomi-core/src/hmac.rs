@@ -21,11 +21,49 @@ use crate::sm3::{self, Sm3, BLOCK_SIZE, DIGEST_SIZE, IV};
 pub const MIN_TAG_SIZE: usize = 10;
 
 /// HMAC-SM3 with precomputed inner and outer key states.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone)]
 pub struct HmacSm3 {
+    /// Wipes itself on drop.
     inner: Sm3,
     istate: [u32; 8],
     ostate: [u32; 8],
+}
+
+impl Drop for HmacSm3 {
+    fn drop(&mut self) {
+        self.istate.zeroize();
+        self.ostate.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for HmacSm3 {}
+
+/// The chaining values after compressing `K0 ^ ipad` and `K0 ^ opad`
+/// (RFC 2104 steps 1-2 and 5), computed on words without a byte buffer.
+#[inline]
+fn key_states(key: &[u8]) -> ([u32; 8], [u32; 8]) {
+    let mut k0 = [0u32; 16];
+    if key.len() > BLOCK_SIZE {
+        let mut hk = sm3::digest(key);
+        sm3::load_be_words(&hk, &mut k0);
+        hk.zeroize();
+    } else {
+        sm3::load_be_words(key, &mut k0);
+    }
+    let mut pad = [0u32; 16];
+    for (p, k) in pad.iter_mut().zip(k0.iter()) {
+        *p = k ^ 0x3636_3636;
+    }
+    let mut istate = IV;
+    sm3::compress_block(&mut istate, &pad);
+    for (p, k) in pad.iter_mut().zip(k0.iter()) {
+        *p = k ^ 0x5c5c_5c5c;
+    }
+    let mut ostate = IV;
+    sm3::compress_block(&mut ostate, &pad);
+    pad.zeroize();
+    k0.zeroize();
+    (istate, ostate)
 }
 
 impl core::fmt::Debug for HmacSm3 {
@@ -44,7 +82,7 @@ pub(crate) fn outer_words(ostate: &[u32; 8], inner: &[u32; 8]) -> [u32; 8] {
     w[..8].copy_from_slice(inner);
     w[8] = 0x8000_0000;
     w[15] = ((BLOCK_SIZE + DIGEST_SIZE) * 8) as u32;
-    sm3::compress_words(&mut st, w);
+    sm3::compress_block(&mut st, &w);
     st
 }
 
@@ -59,27 +97,7 @@ impl HmacSm3 {
     /// A MAC keyed with `key` (any length; keys longer than 64 bytes are
     /// hashed first, RFC 2104 §2).
     pub fn new(key: &[u8]) -> Self {
-        let mut k0 = [0u8; BLOCK_SIZE];
-        if key.len() > BLOCK_SIZE {
-            let mut hk = sm3::digest(key);
-            k0[..DIGEST_SIZE].copy_from_slice(&hk);
-            hk.zeroize();
-        } else {
-            k0[..key.len()].copy_from_slice(key);
-        }
-        let mut pad = [0u8; BLOCK_SIZE];
-        for (p, k) in pad.iter_mut().zip(k0.iter()) {
-            *p = k ^ 0x36;
-        }
-        let mut istate = IV;
-        sm3::compress(&mut istate, &pad);
-        for (p, k) in pad.iter_mut().zip(k0.iter()) {
-            *p = k ^ 0x5c;
-        }
-        let mut ostate = IV;
-        sm3::compress(&mut ostate, &pad);
-        pad.zeroize();
-        k0.zeroize();
+        let (istate, ostate) = key_states(key);
         HmacSm3 {
             inner: Sm3::from_state(istate, BLOCK_SIZE as u64),
             istate,
@@ -141,11 +159,17 @@ impl HmacSm3 {
     }
 }
 
-/// One-shot HMAC-SM3 of `msg` under `key`.
+/// One-shot HMAC-SM3 of `msg` under `key`: no streaming state, blocks of
+/// `msg` compressed in place, padding built in registers.
 pub fn hmac_sm3(key: &[u8], msg: &[u8]) -> [u8; DIGEST_SIZE] {
-    let mut h = HmacSm3::new(key);
-    h.update(msg);
-    h.finalize()
+    let (mut istate, mut ostate) = key_states(key);
+    let whole = msg.len() - msg.len() % BLOCK_SIZE;
+    sm3::compress(&mut istate, &msg[..whole]);
+    sm3::finish(&mut istate, &msg[whole..], (BLOCK_SIZE + msg.len()) as u64);
+    let tag = outer_words(&ostate, &istate);
+    istate.zeroize();
+    ostate.zeroize();
+    sm3::state_to_bytes(&tag)
 }
 
 #[cfg(test)]
