@@ -187,6 +187,62 @@ def test_sm2_private_key_label_loads() -> None:
     assert load_pem_private_key(relabelled).private_value == key.private_value
 
 
+_FUZZ_KEY = sm2.SM2PrivateKey.from_private_value(0x1234567890ABCDEF << 100)
+_FUZZ_INPUTS = [
+    (load_der_private_key, _FUZZ_KEY.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())),
+    (
+        load_der_private_key,
+        _FUZZ_KEY.private_bytes(Encoding.DER, PrivateFormat.TraditionalOpenSSL, NoEncryption()),
+    ),
+    (load_der_private_key, _FUZZ_KEY.private_bytes(Encoding.DER, PrivateFormat.PKCS8, fast(b"pw"))),  # type: ignore[arg-type]
+    (load_pem_private_key, _FUZZ_KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())),
+    (
+        load_der_public_key,
+        _FUZZ_KEY.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo),
+    ),
+    (
+        load_pem_public_key,
+        _FUZZ_KEY.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo),
+    ),
+]
+
+
+@settings(derandomize=True, max_examples=400, deadline=None)
+@given(
+    which=st.integers(min_value=0, max_value=len(_FUZZ_INPUTS) - 1),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["flip", "cut", "insert", "delete"]), st.integers(0, 10_000), st.integers(0, 255)
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_mutated_inputs_raise_only_typed_errors(which: int, edits: list[tuple[str, int, int]]) -> None:
+    # No panic, no untyped exception: any damage is a GuomiError (or TypeError
+    # for password mismatches), or still a valid key.
+    loader, original = _FUZZ_INPUTS[which]
+    data = bytearray(original)
+    for op, pos, val in edits:
+        i = pos % (len(data) + 1)
+        if op == "flip" and data:
+            data[i % len(data)] ^= 1 << (val % 8)
+        elif op == "cut":
+            del data[i:]
+        elif op == "insert":
+            data[i:i] = bytes([val])
+        elif op == "delete" and data:
+            del data[i % len(data)]
+    password = b"pw" if which == 2 else None
+    try:
+        if loader in (load_der_public_key, load_pem_public_key):
+            loader(bytes(data))  # type: ignore[operator]
+        else:
+            loader(bytes(data), password)  # type: ignore[operator]
+    except (gex.GuomiError, TypeError):
+        pass
+
+
 # --- API shape and argument errors ----------------------------------------------
 
 
