@@ -415,3 +415,30 @@ def test_openapi_document_lists_every_path(kms: Api) -> None:
     }
     assert expected <= paths
     assert "EncryptRequest" in doc["components"]["schemas"]
+
+
+def test_dev_mode_warns_and_background_scan_rotates(capsys: pytest.CaptureFixture[str]) -> None:
+    from guomi.api import CreateKeyRequest  # noqa: PLC0415
+    from guomi.kms.service import RequestContext  # noqa: PLC0415
+
+    from .conftest import FakeClock  # noqa: PLC0415
+
+    clock = FakeClock()
+    config = Config(dev=True, auto_rotate_check_interval=0.02)
+    e = Engine(MemoryStorage(), AuditLog(MemorySink()), config, clock=clock)
+    app = create_app(config, engine=e)
+    assert "DEV MODE" in capsys.readouterr().err
+    root = e.authenticate(app.state.engine.dev_root_token, RequestContext())
+    e.create_key(root, "k", CreateKeyRequest(auto_rotate_period="1h"))
+    clock.advance(3601)
+
+    async def run() -> int:
+        async with app.router.lifespan_context(app):
+            for _ in range(200):
+                v = e.read_key(root, "k").latest_version
+                if v > 1:
+                    return v
+                await asyncio.sleep(0.01)
+        return 1
+
+    assert asyncio.run(run()) == 2

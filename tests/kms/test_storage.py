@@ -171,3 +171,14 @@ def test_connections_do_not_pile_up_with_thread_churn(storage: Storage) -> None:
     pool = getattr(storage, "_pool", None)
     if pool is not None:
         assert len(pool._idle) <= 2
+
+
+def test_single_record_put_and_delete(storage: Storage) -> None:
+    r1 = storage.put("one", b"1", 0)
+    with pytest.raises(StorageConflict):
+        storage.put("one", b"2", 0)
+    r2 = storage.put("one", b"2", r1)
+    with pytest.raises(StorageConflict):
+        storage.delete("one", r1)
+    storage.delete("one", r2)
+    assert storage.get("one") is None

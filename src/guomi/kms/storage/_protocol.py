@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Delete", "Op", "Put", "Record", "Storage", "StorageConflict", "StorageError"]
+__all__ = ["Delete", "Op", "Put", "Record", "SingleOps", "Storage", "StorageConflict", "StorageError"]
 
 
 class StorageError(Exception):
@@ -88,6 +88,29 @@ class Storage(Protocol):
         """Applies ``ops`` atomically; returns the revision given to the written records."""
         ...
 
+    def put(self, path: str, value: bytes, expected: int | None = None) -> int:
+        """One-record :meth:`commit`; returns the new revision."""
+        ...
+
+    def delete(self, path: str, expected: int | None = None) -> None:
+        """One-record delete through :meth:`commit`."""
+        ...
+
     def close(self) -> None:
         """Releases connections and files."""
         ...
+
+
+class SingleOps:
+    """``put`` / ``delete`` for backends that implement ``commit``."""
+
+    def commit(self, ops: Sequence[Op]) -> int:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def put(self, path: str, value: bytes, expected: int | None = None) -> int:
+        """Writes one record (compare-and-set when ``expected`` is given)."""
+        return self.commit([Put(path, value, expected)])
+
+    def delete(self, path: str, expected: int | None = None) -> None:
+        """Removes one record (compare-and-set when ``expected`` is given)."""
+        self.commit([Delete(path, expected)])

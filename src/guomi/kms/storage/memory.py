@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from guomi.kms.storage._protocol import Delete, Op, Put, Record, StorageConflict
+from guomi.kms.storage._protocol import Delete, Op, Put, Record, SingleOps, StorageConflict
 
 __all__ = ["MemoryStorage"]
 
 
-class MemoryStorage:
+class MemoryStorage(SingleOps):
     """A dict of records guarded by a lock."""
 
     kind = "memory"

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from guomi.kms.storage._pool import Pool
-from guomi.kms.storage._protocol import Op, Put, Record, StorageConflict, StorageError
+from guomi.kms.storage._protocol import Op, Put, Record, SingleOps, StorageConflict, StorageError
 
 __all__ = ["PostgresStorage"]
 
@@ -36,7 +36,7 @@ CREATE SEQUENCE IF NOT EXISTS guomi_revision;
 """
 
 
-class PostgresStorage:
+class PostgresStorage(SingleOps):
     """Records in one PostgreSQL table."""
 
     kind = "postgresql"

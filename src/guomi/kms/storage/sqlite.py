@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from guomi.kms.storage._pool import Pool
-from guomi.kms.storage._protocol import Delete, Op, Put, Record, StorageConflict, StorageError
+from guomi.kms.storage._protocol import Delete, Op, Put, Record, SingleOps, StorageConflict, StorageError
 
 __all__ = ["SQLiteStorage"]
 
@@ -32,7 +32,7 @@ _SCHEMA = (
 )
 
 
-class SQLiteStorage:
+class SQLiteStorage(SingleOps):
     """Records in one SQLite database file."""
 
     kind = "sqlite"
