@@ -22,11 +22,17 @@ What loads:
   (SEC1; the latter is what ``openssl ec`` writes for SM2 keys).
 * ``-----BEGIN PUBLIC KEY-----`` / DER SubjectPublicKeyInfo.
 
-What is written: PKCS#8 (byte-identical to OpenSSL's), encrypted PKCS#8 with
-PBES2 + PBKDF2-HMAC-SM3 + SM4-CBC as GmSSL and Bouncy Castle write it (OpenSSL
-3.0 cannot read that PRF; use ``openssl`` 3.2+ or convert), SEC1
-(``PrivateFormat.TraditionalOpenSSL``, unencrypted only), SPKI, X9.62 points
-and raw bytes.
+What is written: PKCS#8 byte-identical to GmSSL's (the inner ECPrivateKey
+names the curve, as RFC 5915 §3 requires and GmSSL 3.1 insists; OpenSSL omits
+it but reads it); encrypted PKCS#8 with PBES2 + PBKDF2-HMAC-SM3 (PRF OID
+1.2.156.10197.1.401.2) + SM4-CBC as GmSSL and Bouncy Castle write it; SEC1
+(``PrivateFormat.TraditionalOpenSSL``, unencrypted only) and SPKI
+byte-identical to OpenSSL's; X9.62 points and raw bytes.
+
+OpenSSL 3.0 cannot decrypt the encrypted form (it has no HMAC-SM3 PRF; later
+OpenSSL releases name hmacWithSM3 by GM/T 0091's OID 1.2.156.10197.1.401.3.1,
+which we accept on input). To hand OpenSSL an encrypted key, write plain
+PKCS#8 and run ``openssl pkcs8 -topk8 -v2 sm4-cbc``.
 
 Errors: malformed DER/PEM raise :class:`~guomi.exceptions.InvalidEncodingError`
 naming the problem; another algorithm or curve raises
