@@ -420,3 +420,108 @@ fn errors_do_not_leak_the_scalar() {
     );
     assert!(!dbg.contains("147"), "{dbg}"); // 0x93 as a decimal byte
 }
+
+/// Test-side copies of the PBES2 structures, to re-encode a key with other
+/// parameter choices.
+mod pbes2_asn1 {
+    use der::asn1::OctetStringRef;
+    use spki::AlgorithmIdentifierRef;
+
+    #[derive(der::Sequence)]
+    pub struct Epki<'a> {
+        pub alg: AlgorithmIdentifierRef<'a>,
+        pub data: OctetStringRef<'a>,
+    }
+    #[derive(der::Sequence)]
+    pub struct Pbes2<'a> {
+        pub kdf: AlgorithmIdentifierRef<'a>,
+        pub enc: AlgorithmIdentifierRef<'a>,
+    }
+    #[derive(der::Sequence)]
+    pub struct Pbkdf2<'a> {
+        pub salt: OctetStringRef<'a>,
+        pub iterations: u32,
+        #[asn1(optional = "true")]
+        pub key_length: Option<u32>,
+        #[asn1(optional = "true")]
+        pub prf: Option<AlgorithmIdentifierRef<'a>>,
+    }
+}
+
+/// Re-encodes `enc` (our PBES2 output) with another PRF OID, optionally a
+/// NULL PRF parameter and without the key length field.
+fn reencode_with_prf(
+    enc: &[u8],
+    prf_oid: &str,
+    null_param: bool,
+    key_length: Option<u32>,
+) -> Vec<u8> {
+    use der::asn1::{AnyRef, ObjectIdentifier};
+    use der::{Decode, Encode};
+    use pbes2_asn1::*;
+    let outer = Epki::from_der(enc).unwrap();
+    let pbes2: Pbes2 = outer.alg.parameters.unwrap().decode_as().unwrap();
+    let kdf: Pbkdf2 = pbes2.kdf.parameters.unwrap().decode_as().unwrap();
+    let kdf = Pbkdf2 {
+        salt: kdf.salt,
+        iterations: kdf.iterations,
+        key_length,
+        prf: Some(spki::AlgorithmIdentifierRef {
+            oid: ObjectIdentifier::new_unwrap(prf_oid),
+            parameters: null_param.then_some(AnyRef::NULL),
+        }),
+    }
+    .to_der()
+    .unwrap();
+    let pbes2 = Pbes2 {
+        kdf: spki::AlgorithmIdentifierRef {
+            oid: pbes2.kdf.oid,
+            parameters: Some(AnyRef::from_der(&kdf).unwrap()),
+        },
+        enc: pbes2.enc,
+    }
+    .to_der()
+    .unwrap();
+    Epki {
+        alg: spki::AlgorithmIdentifierRef {
+            oid: outer.alg.oid,
+            parameters: Some(AnyRef::from_der(&pbes2).unwrap()),
+        },
+        data: outer.data,
+    }
+    .to_der()
+    .unwrap()
+}
+
+#[test]
+fn both_hmac_sm3_oids_and_optional_fields_are_accepted() {
+    let plain = formats::encode_pkcs8_der(&scalar(), &point()).unwrap();
+    let enc = formats::encrypt_pkcs8_der(&plain, b"pw", &[7u8; 16], &[9u8; 16], 500).unwrap();
+    // Sanity: re-encoding with the same choices gives back the same bytes.
+    assert_eq!(
+        reencode_with_prf(&enc, "1.2.156.10197.1.401.2", false, Some(16)),
+        enc
+    );
+    for (oid, null, kl) in [
+        ("1.2.156.10197.1.401.3.1", false, Some(16)), // GM/T 0091-2020 / newer OpenSSL
+        ("1.2.156.10197.1.401.2", true, None),        // NULL parameters, no key length
+        ("1.2.156.10197.1.401.3.1", true, None),
+    ] {
+        let der = reencode_with_prf(&enc, oid, null, kl);
+        let info = formats::encrypted_pkcs8_parameters(&der).unwrap();
+        assert_eq!(info.prf, Pbes2Prf::HmacSm3, "{oid}");
+        let k = formats::decode_private_key_der(&der, Some(b"pw")).unwrap();
+        assert_eq!(k.scalar(), &scalar(), "{oid}");
+    }
+    // A key length that does not match SM4's 16 bytes, and an unknown PRF.
+    let der = reencode_with_prf(&enc, "1.2.156.10197.1.401.2", false, Some(32));
+    assert_eq!(
+        kind_of(formats::decode_private_key_der(&der, Some(b"pw"))),
+        FormatErrorKind::InvalidEncoding
+    );
+    let der = reencode_with_prf(&enc, "1.2.840.113549.2.11", false, Some(16)); // hmacWithSHA512
+    assert_eq!(
+        kind_of(formats::decode_private_key_der(&der, Some(b"pw"))),
+        FormatErrorKind::Unsupported
+    );
+}
