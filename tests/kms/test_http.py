@@ -442,3 +442,16 @@ def test_dev_mode_warns_and_background_scan_rotates(capsys: pytest.CaptureFixtur
         return 1
 
     assert asyncio.run(run()) == 2
+
+
+def test_vault_transit_paths_and_header_carry_over(kms: Api) -> None:
+    # A Vault transit script: $VAULT_ADDR/v1/transit/..., X-Vault-Token, Vault's field names.
+    vt = {"X-Vault-Token": kms.token or ""}
+    ok(kms("POST", "transit/keys/orders", {}, token=None, headers=vt))
+    ct = ok(kms("POST", "transit/encrypt/orders", {"plaintext": b64(b"hi")}, token=None, headers=vt))[
+        "ciphertext"
+    ]
+    pt = ok(kms("POST", "transit/decrypt/orders", {"ciphertext": ct}, token=None, headers=vt))["plaintext"]
+    assert base64.b64decode(pt) == b"hi"
+    doc = kms("GET", "openapi.json", token=None).json()
+    assert not any(p.startswith("/v1/transit") for p in doc["paths"])
