@@ -26,7 +26,13 @@ ROUTERS: tuple[APIRouter, ...] = (
 #: Also mounted under ``/v1/transit`` (Vault's mount point of its transit engine),
 #: left out of the OpenAPI document, so a script written for
 #: ``$VAULT_ADDR/v1/transit/encrypt/orders`` works with only the address changed.
-VAULT_TRANSIT_ALIASES: tuple[APIRouter, ...] = (encrypt.router, sign.router, hmac.router, datakey.router, keys.router)
+VAULT_TRANSIT_ALIASES: tuple[APIRouter, ...] = (
+    encrypt.router,
+    sign.router,
+    hmac.router,
+    datakey.router,
+    keys.router,
+)
 
 
 def include_routes(app: FastAPI) -> None:
