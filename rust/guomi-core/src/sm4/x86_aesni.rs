@@ -440,10 +440,10 @@ impl EncLast for Split {
     }
 }
 
-/// `s0 ⊕ P·L(τ(a))` given `y = P·a ⊕ PRE_C` (GB/T 32907 §6.2, in the `P`
+/// `P·L(τ(a))` given `y = P·a ⊕ PRE_C` (GB/T 32907 §6.2, in the `P`
 /// domain): AESENCLAST, three nibble-table pairs, four positioning shuffles.
 #[inline(always)]
-unsafe fn t_xor<E: EncLast>(s0: __m256i, y: __m256i, k: &Consts) -> __m256i {
+unsafe fn t_p<E: EncLast>(y: __m256i, k: &Consts) -> __m256i {
     // SAFETY: callers enable avx2 (and aes/vaes as `E` needs).
     unsafe {
         let z = E::enclast(y);
@@ -471,27 +471,34 @@ unsafe fn t_xor<E: EncLast>(s0: __m256i, y: __m256i, k: &Consts) -> __m256i {
             _mm256_shuffle_epi8(t1, k.isr16),
             _mm256_shuffle_epi8(t3, k.isr24),
         );
-        _mm256_xor_si256(s0, _mm256_xor_si256(u, v))
+        _mm256_xor_si256(u, v)
     }
 }
 
 /// One round on every group: `s[r] ^= P·T(x[r+1] ^ x[r+2] ^ x[r+3] ^ rk)`
-/// (indices mod 4; `s = P·x`), GB/T 32907 §7.1.
+/// (indices mod 4; `s = P·x`), GB/T 32907 §7.1, given the S-box input `y`
+/// of this round; returns the next round's input. The next input is formed
+/// as `(s[r+2] ⊕ s[r+3] ⊕ s[r] ⊕ prk') ⊕ f` rather than from the updated
+/// `s[r]`, which takes one XOR off the round-to-round dependency chain.
 #[inline(always)]
 unsafe fn round<E: EncLast, const G: usize>(
     s: &mut [[__m256i; 4]; G],
-    prk: u32,
+    y: &mut [__m256i; G],
+    prk_next: u32,
     r: usize,
     k: &Consts,
 ) {
     // SAFETY: callers enable avx2 and the features `E` needs.
     unsafe {
-        let prki = _mm256_set1_epi32(prk as i32);
-        for sg in s.iter_mut() {
-            // s[r+3] was written by the previous round: XOR it in last.
-            let y = _mm256_xor_si256(_mm256_xor_si256(sg[(r + 1) % 4], sg[(r + 2) % 4]), prki);
-            let y = _mm256_xor_si256(y, sg[(r + 3) % 4]);
-            sg[r] = t_xor::<E>(sg[r], y, k);
+        let pn = _mm256_set1_epi32(prk_next as i32);
+        for (sg, yg) in s.iter_mut().zip(y.iter_mut()) {
+            let w = _mm256_xor_si256(
+                _mm256_xor_si256(sg[(r + 2) % 4], sg[(r + 3) % 4]),
+                _mm256_xor_si256(sg[r], pn),
+            );
+            let f = t_p::<E>(*yg, k);
+            sg[r] = _mm256_xor_si256(sg[r], f);
+            *yg = _mm256_xor_si256(w, f);
         }
     }
 }
@@ -528,13 +535,19 @@ unsafe fn rounds<E: EncLast, const G: usize>(
                 *w = nibble_map(*w, k.p, k.m0f);
             }
         }
+        let p0 = _mm256_set1_epi32(prk[0] as i32);
+        let mut y = [_mm256_setzero_si256(); G];
+        for (xg, yg) in x.iter().zip(y.iter_mut()) {
+            *yg = _mm256_xor_si256(_mm256_xor_si256(xg[1], xg[2]), _mm256_xor_si256(xg[3], p0));
+        }
         let mut i = 0;
         while i < 32 {
-            // Four rounds with the words renamed instead of moved.
-            round::<E, G>(x, prk[i], 0, k);
-            round::<E, G>(x, prk[i + 1], 1, k);
-            round::<E, G>(x, prk[i + 2], 2, k);
-            round::<E, G>(x, prk[i + 3], 3, k);
+            // Four rounds with the words renamed instead of moved. The last
+            // round computes an unused next input (key index wraps to 0).
+            round::<E, G>(x, &mut y, prk[i + 1], 0, k);
+            round::<E, G>(x, &mut y, prk[i + 2], 1, k);
+            round::<E, G>(x, &mut y, prk[i + 3], 2, k);
+            round::<E, G>(x, &mut y, prk[(i + 4) % 32], 3, k);
             i += 4;
         }
         for xg in x.iter_mut() {
