@@ -10,6 +10,7 @@ import pathlib
 import threading
 
 import pytest
+from cryptography.hazmat.primitives import serialization as pyca
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -315,6 +316,21 @@ def test_argument_types() -> None:
         builder.kdf_rounds(10).kdf_rounds(10)
     with pytest.raises(InvalidArgumentError):
         PrivateFormat.Raw.encryption_builder()
+
+
+def test_pyca_enums_and_encryption_classes_are_accepted() -> None:
+    # Code written against pyca/cryptography passes its own enum members.
+    key = sm2.generate_private_key()
+    ours = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    assert key.private_bytes(pyca.Encoding.PEM, pyca.PrivateFormat.PKCS8, pyca.NoEncryption()) == ours  # type: ignore[arg-type]
+    pub = key.public_key()
+    assert pub.public_bytes(pyca.Encoding.X962, pyca.PublicFormat.CompressedPoint) == pub.public_bytes(  # type: ignore[arg-type]
+        Encoding.X962, PublicFormat.CompressedPoint
+    )
+    enc = key.private_bytes(pyca.Encoding.DER, pyca.PrivateFormat.PKCS8, pyca.BestAvailableEncryption(b"pw"))  # type: ignore[arg-type]
+    assert load_der_private_key(enc, b"pw").private_value == key.private_value
+    with pytest.raises(InvalidArgumentError):
+        key.private_bytes(pyca.Encoding.OpenSSH, pyca.PrivateFormat.OpenSSH, pyca.NoEncryption())  # type: ignore[arg-type]
 
 
 def test_errors_and_reprs_never_show_secrets() -> None:

@@ -49,7 +49,7 @@ from __future__ import annotations
 import enum
 import hmac
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from guomi import _rust
 from guomi.exceptions import InvalidArgumentError, InvalidKey
@@ -278,13 +278,37 @@ def _uncompressed_point(public_key: SM2PublicKey) -> bytes:
     return point
 
 
-def _check_private_args(encoding: object, format: object, encryption_algorithm: object) -> None:
-    if not isinstance(encoding, Encoding):
-        raise TypeError("encoding must be an item from the Encoding enum")
-    if not isinstance(format, PrivateFormat):
-        raise TypeError("format must be an item from the PrivateFormat enum")
-    if not isinstance(encryption_algorithm, KeySerializationEncryption):
-        raise TypeError("encryption_algorithm must be a KeySerializationEncryption instance")
+_E = TypeVar("_E", Encoding, PrivateFormat, PublicFormat)
+
+
+def _coerce(value: object, enum_cls: type[_E]) -> _E:
+    """Our enum member, also from pyca/cryptography's same-named class (matched
+    by member name), so pyca-written calling code works unchanged."""
+    if isinstance(value, enum_cls):
+        return value
+    foreign = type(value)
+    if foreign.__name__ == enum_cls.__name__:
+        # pyca's classes are enum.Enum in older releases and native classes
+        # with class attributes in newer ones: find the name either way.
+        for name in dir(foreign):
+            if not name.startswith("_") and getattr(foreign, name, None) is value:
+                if name in enum_cls.__members__:
+                    return enum_cls[name]
+                raise InvalidArgumentError(f"{enum_cls.__name__}.{name} is not supported for SM2 keys")
+    raise TypeError(f"expected an item of the {enum_cls.__name__} enum, got {foreign.__name__}")
+
+
+def _coerce_encryption(value: object) -> KeySerializationEncryption:
+    if isinstance(value, KeySerializationEncryption):
+        return value
+    # pyca/cryptography's classes of the same names.
+    name = type(value).__name__
+    if name == "NoEncryption":
+        return NoEncryption()
+    password = getattr(value, "password", None)
+    if name == "BestAvailableEncryption" and isinstance(password, bytes):
+        return BestAvailableEncryption(password)
+    raise TypeError("encryption_algorithm must be NoEncryption(), BestAvailableEncryption(...) or built")
 
 
 def _password_and_rounds(encryption_algorithm: KeySerializationEncryption) -> tuple[bytes, int]:
@@ -302,7 +326,9 @@ def _private_bytes(
     encryption_algorithm: KeySerializationEncryption,
 ) -> bytes:
     """Implements ``SM2PrivateKey.private_bytes``."""
-    _check_private_args(encoding, format, encryption_algorithm)
+    encoding = _coerce(encoding, Encoding)
+    format = _coerce(format, PrivateFormat)
+    encryption_algorithm = _coerce_encryption(encryption_algorithm)
     scalar = key.private_value.to_bytes(32, "big")
     unencrypted = isinstance(encryption_algorithm, NoEncryption)
     if format is PrivateFormat.Raw or encoding is Encoding.Raw:
@@ -334,10 +360,8 @@ def _private_bytes(
 
 def _public_bytes(key: SM2PublicKey, encoding: Encoding, format: PublicFormat) -> bytes:
     """Implements ``SM2PublicKey.public_bytes``."""
-    if not isinstance(encoding, Encoding):
-        raise TypeError("encoding must be an item from the Encoding enum")
-    if not isinstance(format, PublicFormat):
-        raise TypeError("format must be an item from the PublicFormat enum")
+    encoding = _coerce(encoding, Encoding)
+    format = _coerce(format, PublicFormat)
 
     if format is PublicFormat.SubjectPublicKeyInfo:
         if encoding not in (Encoding.PEM, Encoding.DER):
