@@ -12,6 +12,7 @@
 
 use crate::backend::{self, Backend};
 use crate::error::{Error, Result};
+use std::sync::OnceLock;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub mod ccm;
@@ -62,11 +63,12 @@ pub fn gfni_available() -> bool {
 /// The kernel an [`Sm4`] runs, fixed at construction.
 #[derive(Clone)]
 enum Kernel {
-    /// Bit-sliced round keys for encryption and decryption (boxed: 2 KiB
-    /// each, zeroized on drop).
+    /// Bit-sliced round keys for encryption and, made on first use (CTR,
+    /// GCM, CCM and the CFB/OFB modes never decrypt blocks), for decryption
+    /// (boxed: 2 KiB each, zeroized on drop).
     Portable {
         enc: Box<portable::BsKeys>,
-        dec: Box<portable::BsKeys>,
+        dec: OnceLock<Box<portable::BsKeys>>,
     },
     #[cfg(target_arch = "x86_64")]
     AesNi,
@@ -123,7 +125,7 @@ impl Sm4 {
         rk_rev.reverse();
         let kernel = Self::pick(wanted).unwrap_or_else(|| Kernel::Portable {
             enc: portable::BsKeys::new(&rk),
-            dec: portable::BsKeys::new(&rk_rev),
+            dec: OnceLock::new(),
         });
         Sm4 { rk, rk_rev, kernel }
     }
@@ -173,7 +175,12 @@ impl Sm4 {
                 portable::crypt_block(if decrypt { &self.rk_rev } else { &self.rk }, block)
             }
             Kernel::Portable { enc, dec } => {
-                portable::crypt_blocks(if decrypt { dec } else { enc }, data)
+                let keys = if decrypt {
+                    dec.get_or_init(|| portable::BsKeys::new(&self.rk_rev))
+                } else {
+                    enc
+                };
+                portable::crypt_blocks(keys, data)
             }
             #[cfg(target_arch = "x86_64")]
             Kernel::AesNi => {

@@ -565,13 +565,14 @@ impl BsKeys {
         for (i, planes) in keys.planes.iter_mut().enumerate() {
             let k = rk[i] ^ IN_CONST ^ offset(i + 1) ^ offset(i + 2) ^ offset(i + 3);
             for (j, plane) in planes.iter_mut().enumerate() {
-                let mut v = 0u64;
-                for p in 0..4 {
-                    // Bit j of byte p, broadcast to that byte's 16 lanes.
-                    let bit = u64::from((k >> (8 * (3 - p) + j)) & 1);
-                    v |= bit.wrapping_neg() & (0xffffu64 << (16 * p));
-                }
-                *plane = v;
+                // Bit j of byte p (p = 0 most significant), broadcast to that
+                // byte's 16 lanes 16p..16p+16: spread the four bits from
+                // 8 apart to 16 apart, reverse the 16-bit groups, then
+                // multiply each isolated bit into a run of 16 ones.
+                let mut v = u64::from((k >> j) & 0x0101_0101);
+                v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+                v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+                *plane = (v.swap_bytes() >> 8).wrapping_mul(0xffff);
             }
         }
         keys
