@@ -319,3 +319,46 @@ def test_read_only_audit_file_fails_closed(clock: FakeClock, tmp_path: Path) -> 
     e, root = _engine_with_sink(FileSink(path), clock)
     with pytest.raises(AuditUnavailableError):
         e.encrypt(root, "k", api.EncryptRequest(plaintext=b"x"))
+
+
+def _append_records(path: str, n: int) -> None:
+    log = AuditLog(FileSink(path))
+    log.set_key(b"k" * 32)
+    for i in range(n):
+        log.record(operation="encrypt", key=f"p{os.getpid()}-{i}", result="ok", status=200)
+
+
+def test_two_writers_on_one_file_form_one_chain(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    a, b = AuditLog(FileSink(path)), AuditLog(FileSink(path))
+    for log in (a, b):
+        log.set_key(os.urandom(32))
+    for i in range(10):
+        (a if i % 3 else b).record(operation="x", n=i)
+    res = verify_audit_log(path)
+    assert res.ok and res.records == 10
+
+
+def test_processes_appending_concurrently_keep_the_chain(tmp_path: Path) -> None:
+    import multiprocessing  # noqa: PLC0415
+
+    path = tmp_path / "audit.log"
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_append_records, args=(str(path), 150)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    res = verify_audit_log(path)
+    assert res.ok and res.records == 450, res
+
+
+def test_torn_last_record_makes_the_log_refuse_appends(tmp_path: Path) -> None:
+    path = _write_log(tmp_path, 2)
+    with open(path, "ab") as f:
+        f.write(b'{"seq":3,"half')
+    log = AuditLog(FileSink(path))
+    log.set_key(os.urandom(32))
+    with pytest.raises(AuditUnavailableError, match="damaged"):
+        log.record(operation="x")

@@ -21,10 +21,13 @@ hash so an operator can anchor them elsewhere (a ticket, a second log host).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,7 +72,11 @@ class MemorySink:
 
 
 class FileSink:
-    """Append-only file, mode 0600; ``fsync=True`` makes each record durable before replying."""
+    """Append-only file, mode 0600, safe to share between processes.
+
+    Every append happens under an exclusive ``flock`` and re-reads the file's
+    last line first, so several workers or servers writing one file still form
+    one chain.  ``fsync=True`` makes each record durable before the reply."""
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.path = Path(path)
@@ -79,8 +86,18 @@ class FileSink:
     def _open(self) -> int:
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         return self._fd
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Holds the file's exclusive lock (other processes appending wait)."""
+        fd = self._open()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def write(self, line: bytes) -> None:
         fd = self._open()
@@ -94,27 +111,21 @@ class FileSink:
             os.fsync(fd)
 
     def last_line(self) -> bytes | None:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                size = f.tell()
-                if size == 0:
-                    return None
-                block = 4096
-                data = b""
-                pos = size
-                while pos > 0:
-                    step = min(block, pos)
-                    pos -= step
-                    f.seek(pos)
-                    data = f.read(step) + data
-                    if data.count(b"\n") >= 2 or pos == 0:
-                        break
-                    block *= 2
-                lines = data.rstrip(b"\n").split(b"\n")
-                return lines[-1]
-        except FileNotFoundError:
+        fd = self._open()
+        size = os.fstat(fd).st_size
+        if size == 0:
             return None
+        block = 4096
+        while True:
+            start = max(0, size - block)
+            data = os.pread(fd, size - start, start)
+            body = data[:-1] if data.endswith(b"\n") else data
+            cut = body.rfind(b"\n")
+            if cut >= 0 or start == 0:
+                # A final line without its newline (a torn write) is returned as is:
+                # the caller refuses to chain over it.
+                return body[cut + 1 :] if data.endswith(b"\n") else b"\xff" + body[cut + 1 :]
+            block *= 4
 
     def close(self) -> None:
         if self._fd is not None:
@@ -163,16 +174,19 @@ class AuditLog:
     def record(self, **fields: Any) -> None:
         """Writes one record (``None`` fields dropped); raises AuditUnavailableError on failure."""
         body = {k: v for k, v in fields.items() if v is not None}
+        exclusive = getattr(self.sink, "exclusive", None)
         with self._lock:
             try:
-                if self._prev is None:
-                    self._resume()
-                seq = self._seq + 1
-                body["seq"] = seq
-                body["time"] = iso(time.time())
-                body["prev"] = self._prev
-                line = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-                self.sink.write(line + b"\n")
+                with exclusive() if exclusive is not None else contextlib.nullcontext():
+                    if exclusive is not None or self._prev is None:
+                        # Shared file: another process may have appended since our last record.
+                        self._resume()
+                    seq = self._seq + 1
+                    body["seq"] = seq
+                    body["time"] = iso(time.time())
+                    body["prev"] = self._prev
+                    line = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+                    self.sink.write(line + b"\n")
             except AuditUnavailableError:
                 raise
             except Exception:
