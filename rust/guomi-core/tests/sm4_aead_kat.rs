@@ -382,3 +382,35 @@ fn gcm_detached_in_place_matches_combined() {
         assert_eq!(&buf[..], &data[..n]);
     }
 }
+
+#[test]
+fn ghash_path_follows_backend() {
+    use guomi_core::backend::{detect, force, Backend};
+    use guomi_core::sm4::ghash::{GhashKey, Path};
+    let _guard = BACKEND_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    force(Backend::Portable);
+    assert_eq!(GhashKey::new(&[1; 16]).path(), Path::Soft);
+    assert!(!Sm4Gcm::new(&[1; 16], 16, false).unwrap().uses_clmul());
+    force(detect());
+    #[cfg(target_arch = "x86_64")]
+    if detect() != Backend::Portable && std::arch::is_x86_feature_detected!("pclmulqdq") {
+        assert_ne!(GhashKey::new(&[1; 16]).path(), Path::Soft);
+        assert!(Sm4Gcm::new(&[1; 16], 16, false).unwrap().uses_clmul());
+    }
+}
+
+#[test]
+fn debug_output_has_no_key_material() {
+    let key = [0xabu8; 16];
+    let gcm = format!("{:?}", Sm4Gcm::new(&key, 16, false).unwrap());
+    let ccm = format!("{:?}", Sm4Ccm::new(&key, 16).unwrap());
+    let mut xkey = [0xabu8; 32];
+    xkey[31] = 0;
+    let xts = format!("{:?}", Sm4Xts::new(&xkey, XtsStandard::Gb).unwrap());
+    for s in [gcm, ccm, xts] {
+        assert!(
+            !s.to_lowercase().contains("ab, ab") && !s.contains("171"),
+            "{s}"
+        );
+    }
+}
