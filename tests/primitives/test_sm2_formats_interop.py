@@ -136,6 +136,17 @@ def test_openssl_ec_sec1_loads(openssl_key: pathlib.Path, form: str) -> None:
     assert key.private_value == openssl_key_values(openssl_key)[0]
 
 
+def test_openssl_keys_without_public_key_load(openssl_key: pathlib.Path, tmp: pathlib.Path) -> None:
+    # The public key is optional in ECPrivateKey (RFC 5915); guomi recomputes it.
+    sec1 = openssl("ec", "-in", openssl_key, "-no_public")
+    (tmp / "nopub.pem").write_bytes(sec1)
+    p8 = openssl("pkcs8", "-topk8", "-nocrypt", "-in", tmp / "nopub.pem", "-outform", "DER")
+    d, q = openssl_key_values(openssl_key)
+    for key in (load_pem_private_key(sec1), load_der_private_key(p8)):
+        assert key.private_value == d
+        assert key.public_key().public_bytes_raw() == q
+
+
 def test_certificate_and_key_bundle(openssl_key: pathlib.Path, tmp: pathlib.Path) -> None:
     # A PEM bundle with the certificate first: other blocks are skipped, as
     # OpenSSL's PEM_read_bio_PrivateKey skips them.

@@ -525,3 +525,21 @@ fn both_hmac_sm3_oids_and_optional_fields_are_accepted() {
         FormatErrorKind::Unsupported
     );
 }
+
+#[test]
+fn short_private_value_is_left_padded() {
+    // Old OpenSSL releases wrote the SEC1 privateKey without leading zero
+    // bytes; such a key must load as the same scalar.
+    let mut d = scalar();
+    d[0] = 0;
+    let sec1 = formats::encode_sec1_der(&d, &point()).unwrap();
+    let full = [&[0x04u8, 0x20][..], &d[..]].concat();
+    let pos = sec1.windows(34).position(|w| w == full.as_slice()).unwrap();
+    let mut short = sec1[..pos].to_vec();
+    short.extend([0x04, 0x1f]);
+    short.extend_from_slice(&d[1..]);
+    short.extend_from_slice(&sec1[pos + 34..]);
+    short[1] -= 1; // outer SEQUENCE length (short form)
+    let k = formats::decode_private_key_der(&short, None).unwrap();
+    assert_eq!(k.scalar(), &d);
+}
