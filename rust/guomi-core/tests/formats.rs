@@ -543,3 +543,45 @@ fn short_private_value_is_left_padded() {
     let k = formats::decode_private_key_der(&short, None).unwrap();
     assert_eq!(k.scalar(), &d);
 }
+
+#[test]
+fn full_validation_with_the_sm2_core() {
+    let k = formats::decode_private_key_pem(PKCS8_PEM.as_bytes(), None).unwrap();
+    let key = k.to_sm2_key().unwrap();
+    assert_eq!(
+        key.public_key().to_uncompressed().as_slice(),
+        point().as_slice()
+    );
+    let p = formats::decode_public_key_pem(SPKI_PEM.as_bytes()).unwrap();
+    assert_eq!(&formats::to_sm2_public_key(&p).unwrap(), key.public_key());
+
+    // Stored public key of another key (the scalar's neighbour d+1).
+    let mut d2 = scalar();
+    d2[31] ^= 1;
+    let other = guomi_core::sm2::PrivateKey::from_bytes(&d2).unwrap();
+    let der = formats::encode_sec1_der(&scalar(), &other.public_key().to_uncompressed()).unwrap();
+    let e = formats::decode_private_key_der(&der, None)
+        .unwrap()
+        .to_sm2_key();
+    assert_eq!(kind_of(e), FormatErrorKind::InvalidKey);
+    // Stored public key off the curve; SPKI point off the curve.
+    let mut off = point();
+    off[64] ^= 1;
+    let der = formats::encode_pkcs8_der(&scalar(), &off).unwrap();
+    let e = formats::decode_private_key_der(&der, None)
+        .unwrap()
+        .to_sm2_key();
+    assert_eq!(kind_of(e), FormatErrorKind::InvalidKey);
+    assert_eq!(
+        kind_of(formats::to_sm2_public_key(&off)),
+        FormatErrorKind::InvalidKey
+    );
+    // Compressed stored key of the right point is fine.
+    let mut c = vec![0x02 | (point()[64] & 1)];
+    c.extend_from_slice(&point()[1..33]);
+    let der = formats::encode_sec1_der(&scalar(), &c).unwrap();
+    assert!(formats::decode_private_key_der(&der, None)
+        .unwrap()
+        .to_sm2_key()
+        .is_ok());
+}

@@ -27,8 +27,10 @@
 //! trailing bytes). This module checks shapes and ranges that need no curve
 //! arithmetic: the private scalar is in [1, n-2] (GB/T 32918.1-2016 §6.1),
 //! encoded points have a valid SEC1 prefix and length. Whether a point is on
-//! the curve and matches the private scalar is for the caller, which has the
-//! arithmetic (the Python layer does both checks).
+//! the curve and matches the private scalar needs the curve arithmetic:
+//! [`DecodedPrivateKey::to_sm2_key`] and [`to_sm2_public_key`] do those
+//! checks with [`crate::sm2`] (the Python layer does the same through its
+//! SM2 key classes).
 //!
 //! Secrets: the scalar, decrypted DER, derived keys and passwords live in
 //! zeroizing buffers; no error message contains any of them.
@@ -185,6 +187,39 @@ impl DecodedPrivateKey {
     pub fn container(&self) -> PrivateKeyContainer {
         self.container
     }
+}
+
+impl DecodedPrivateKey {
+    /// Builds the [`crate::sm2::PrivateKey`] and, when the encoding carried
+    /// a public key, checks it is a valid point equal to d*G (a mismatched
+    /// pair would publish a key that does not verify its own signatures).
+    pub fn to_sm2_key(&self) -> FormatResult<crate::sm2::PrivateKey> {
+        let key = crate::sm2::PrivateKey::from_bytes(&self.scalar[..])
+            .map_err(|e| FormatError::invalid_key(e.message().to_owned()))?;
+        if let Some(stored) = &self.public_key {
+            let stored = crate::sm2::PublicKey::from_sec1_bytes(stored).map_err(|_| {
+                FormatError::invalid_key(
+                    "the public key stored with the private key is not a valid SM2 point",
+                )
+            })?;
+            if stored != *key.public_key() {
+                return Err(FormatError::invalid_key(
+                    "the public key stored with the private key does not match the private value",
+                ));
+            }
+        }
+        Ok(key)
+    }
+}
+
+/// Parses an encoded point from [`decode_public_key_der`] /
+/// [`decode_public_key_pem`] into a validated [`crate::sm2::PublicKey`]
+/// (on the curve, not the identity).
+pub fn to_sm2_public_key(point: &[u8]) -> FormatResult<crate::sm2::PublicKey> {
+    crate::sm2::PublicKey::from_sec1_bytes(point).map_err(|e| match e.kind() {
+        crate::ErrorKind::InvalidEncoding => FormatError::encoding(e.message().to_owned()),
+        _ => FormatError::invalid_key(e.message().to_owned()),
+    })
 }
 
 impl fmt::Debug for DecodedPrivateKey {
