@@ -51,6 +51,10 @@ class SyncASGITransport(httpx.BaseTransport):
         return self._run(go())  # type: ignore[no-any-return]
 
     def close(self) -> None:
+        """Called by every ``httpx.Client.close()``: the app outlives its clients, so no-op."""
+
+    def shutdown(self) -> None:
+        """Stop the app's lifespan and the loop thread."""
         if self._lifespan is not None:
             with contextlib.suppress(Exception):
                 self._run(self._lifespan.__aexit__(None, None, None))
@@ -78,4 +82,4 @@ def running(app: Any, shares: int = 1, threshold: int = 1) -> Iterator[tuple[Cli
         with Client("http://guomi.test", token=init["root_token"], transport=transport) as client:
             yield client, init
     finally:
-        transport.close()
+        transport.shutdown()

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from guomi.exceptions import InvalidKey, InvalidSignature, InvalidTag
 from guomi.primitives.hmac import hmac_sm3
-from guomi.primitives.sm2 import DEFAULT_USER_ID, generate_private_key
 from guomi.primitives.sm4 import SM4GCM
 
 if TYPE_CHECKING:
@@ -80,6 +79,8 @@ class LocalVerifier:
     __slots__ = ("_key", "_user_id")
 
     def __init__(self, public_key: SM2PublicKey, user_id: bytes | None = None) -> None:
+        from guomi.primitives.sm2 import DEFAULT_USER_ID  # noqa: PLC0415 (SM2 loads on first use)
+
         self._key = public_key
         self._user_id = DEFAULT_USER_ID if user_id is None else bytes(user_id)
 
@@ -102,12 +103,16 @@ class LocalSigner:
     __slots__ = ("_key", "_user_id")
 
     def __init__(self, private_key: SM2PrivateKey, user_id: bytes | None = None) -> None:
+        from guomi.primitives.sm2 import DEFAULT_USER_ID  # noqa: PLC0415 (SM2 loads on first use)
+
         self._key = private_key
         self._user_id = DEFAULT_USER_ID if user_id is None else bytes(user_id)
 
     @classmethod
     def generate(cls, user_id: bytes | None = None) -> LocalSigner:
         """A signer over a fresh SM2 private key."""
+        from guomi.primitives.sm2 import generate_private_key  # noqa: PLC0415
+
         return cls(generate_private_key(), user_id)
 
     def sign(self, data: bytes) -> bytes:
