@@ -23,7 +23,8 @@ use crate::errors::{self, IntoPy};
 
 /// 32 bytes from the OS CSPRNG.
 fn os_random(buf: &mut [u8; 32]) -> guomi_core::Result<()> {
-    getrandom::fill(buf).map_err(|_| Error::invalid_argument("the OS random number generator failed"))
+    getrandom::fill(buf)
+        .map_err(|_| Error::invalid_argument("the OS random number generator failed"))
 }
 
 fn rng_err(e: Error) -> PyErr {
@@ -36,11 +37,18 @@ fn rng_err(e: Error) -> PyErr {
 
 fn digest32(view: &ByteView<'_>) -> PyResult<[u8; 32]> {
     view.as_slice().try_into().map_err(|_| {
-        errors::invalid_argument(format!("SM2 digest e must be 32 bytes (an SM3 output), got {}", view.len()))
+        errors::invalid_argument(format!(
+            "SM2 digest e must be 32 bytes (an SM3 output), got {}",
+            view.len()
+        ))
     })
 }
 
-fn sig_bytes<'py>(py: Python<'py>, sig: &Signature, encoding: &str) -> PyResult<Bound<'py, PyBytes>> {
+fn sig_bytes<'py>(
+    py: Python<'py>,
+    sig: &Signature,
+    encoding: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
     match encoding {
         "der" => Ok(PyBytes::new(py, &asn1::signature_to_der(sig))),
         "raw" => Ok(PyBytes::new(py, &sig.to_raw())),
@@ -49,7 +57,9 @@ fn sig_bytes<'py>(py: Python<'py>, sig: &Signature, encoding: &str) -> PyResult<
 }
 
 fn bad_encoding(encoding: &str) -> PyErr {
-    errors::invalid_argument(format!("unknown SM2 signature encoding {encoding:?}; expected \"der\" or \"raw\""))
+    errors::invalid_argument(format!(
+        "unknown SM2 signature encoding {encoding:?}; expected \"der\" or \"raw\""
+    ))
 }
 
 /// Parses a signature for verification; any malformed input is simply an
@@ -72,7 +82,10 @@ pub struct PySm2PublicKey {
 
 impl PySm2PublicKey {
     fn wrap(key: PublicKey) -> Self {
-        PySm2PublicKey { key, za_default: OnceLock::new() }
+        PySm2PublicKey {
+            key,
+            za_default: OnceLock::new(),
+        }
     }
 
     fn za(&self, user_id: &[u8]) -> PyResult<[u8; 32]> {
@@ -94,7 +107,9 @@ impl PySm2PublicKey {
     #[staticmethod]
     fn from_encoded_point(data: &Bound<'_, PyAny>) -> PyResult<Self> {
         let view = ByteView::new(data)?;
-        Ok(PySm2PublicKey::wrap(PublicKey::from_sec1_bytes(view.as_slice()).py()?))
+        Ok(PySm2PublicKey::wrap(
+            PublicKey::from_sec1_bytes(view.as_slice()).py()?,
+        ))
     }
 
     /// The point as `04||x||y` (65 bytes) or compressed (33 bytes).
@@ -108,7 +123,11 @@ impl PySm2PublicKey {
     }
 
     /// Z_A for `user_id`.
-    fn compute_za<'py>(&self, py: Python<'py>, user_id: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    fn compute_za<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let uid = ByteView::new(user_id)?;
         Ok(PyBytes::new(py, &self.za(uid.as_slice())?))
     }
@@ -137,7 +156,12 @@ impl PySm2PublicKey {
     }
 
     /// Verifies `signature` on a precomputed digest e = SM3(Z_A || M).
-    fn verify_digest(&self, signature: &Bound<'_, PyAny>, digest: &Bound<'_, PyAny>, encoding: &str) -> PyResult<()> {
+    fn verify_digest(
+        &self,
+        signature: &Bound<'_, PyAny>,
+        digest: &Bound<'_, PyAny>,
+        encoding: &str,
+    ) -> PyResult<()> {
         let sig_view = ByteView::new(signature)?;
         let sig = parse_sig(sig_view.as_slice(), encoding)?;
         let e = digest32(&ByteView::new(digest)?)?;
@@ -145,12 +169,20 @@ impl PySm2PublicKey {
     }
 
     /// Encrypts `plaintext` with a fresh k from the OS CSPRNG.
-    fn encrypt<'py>(&self, py: Python<'py>, plaintext: &Bound<'_, PyAny>, layout: &str) -> PyResult<Bound<'py, PyBytes>> {
+    fn encrypt<'py>(
+        &self,
+        py: Python<'py>,
+        plaintext: &Bound<'_, PyAny>,
+        layout: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let layout = Layout::from_name(layout).py()?;
         let view = ByteView::new(plaintext)?;
         let msg = view.as_slice();
         let key = &self.key;
-        let out = buffers::run(py, msg.len(), || encrypt::encrypt(key, msg, layout, os_random)).map_err(rng_err)?;
+        let out = buffers::run(py, msg.len(), || {
+            encrypt::encrypt(key, msg, layout, os_random)
+        })
+        .map_err(rng_err)?;
         Ok(PyBytes::new(py, &out))
     }
 
@@ -244,7 +276,12 @@ impl PySm2PrivateKey {
     }
 
     /// Signs a precomputed digest e = SM3(Z_A || M) (32 bytes).
-    fn sign_digest<'py>(&self, py: Python<'py>, digest: &Bound<'_, PyAny>, encoding: &str) -> PyResult<Bound<'py, PyBytes>> {
+    fn sign_digest<'py>(
+        &self,
+        py: Python<'py>,
+        digest: &Bound<'_, PyAny>,
+        encoding: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         if encoding != "der" && encoding != "raw" {
             return Err(bad_encoding(encoding));
         }
@@ -257,7 +294,12 @@ impl PySm2PrivateKey {
     }
 
     /// Decrypts; every failure raises the same DecryptionError.
-    fn decrypt<'py>(&self, py: Python<'py>, ciphertext: &Bound<'_, PyAny>, layout: &str) -> PyResult<Bound<'py, PyBytes>> {
+    fn decrypt<'py>(
+        &self,
+        py: Python<'py>,
+        ciphertext: &Bound<'_, PyAny>,
+        layout: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let layout = Layout::from_name(layout).py()?;
         let view = ByteView::new(ciphertext)?;
         let ct = view.as_slice();
@@ -293,16 +335,26 @@ fn sm2_key_exchange<'py>(
     length: usize,
     user_id: &Bound<'_, PyAny>,
     peer_user_id: &Bound<'_, PyAny>,
-) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+) -> PyResult<(
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+)> {
     if length > (1 << 30) {
-        return Err(errors::invalid_argument("key exchange length must be at most 2^30 bytes"));
+        return Err(errors::invalid_argument(
+            "key exchange length must be at most 2^30 bytes",
+        ));
     }
     let sk = private_key.get();
     let uid = ByteView::new(user_id)?;
     let puid = ByteView::new(peer_user_id)?;
     let z_self = sk.public.get().za(uid.as_slice())?;
     let z_peer = peer_public_key.get().za(puid.as_slice())?;
-    let (za, zb) = if initiator { (z_self, z_peer) } else { (z_peer, z_self) };
+    let (za, zb) = if initiator {
+        (z_self, z_peer)
+    } else {
+        (z_peer, z_self)
+    };
     let ex = exchange::key_exchange(
         &sk.key,
         &ephemeral_private_key.get().key,
@@ -314,7 +366,11 @@ fn sm2_key_exchange<'py>(
         length,
     )
     .py()?;
-    Ok((PyBytes::new(py, &ex.key), PyBytes::new(py, &ex.s_b), PyBytes::new(py, &ex.s_a)))
+    Ok((
+        PyBytes::new(py, &ex.key),
+        PyBytes::new(py, &ex.s_b),
+        PyBytes::new(py, &ex.s_a),
+    ))
 }
 
 /// TEST HOOK ONLY: signs digest e with a caller-chosen nonce k, to
@@ -329,7 +385,10 @@ fn sm2_sign_digest_with_k_for_tests<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let e = digest32(&ByteView::new(digest)?)?;
     let kv = ByteView::new(k)?;
-    let k: [u8; 32] = kv.as_slice().try_into().map_err(|_| errors::invalid_argument("k must be 32 bytes"))?;
+    let k: [u8; 32] = kv
+        .as_slice()
+        .try_into()
+        .map_err(|_| errors::invalid_argument("k must be 32 bytes"))?;
     let sig = sign::sign_digest_with_k_for_tests(&private_key.get().key, &e, &k).py()?;
     sig_bytes(py, &sig, encoding)
 }
@@ -345,9 +404,13 @@ fn sm2_encrypt_with_k_for_tests<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let layout = Layout::from_name(layout).py()?;
     let kv = ByteView::new(k)?;
-    let k: [u8; 32] = kv.as_slice().try_into().map_err(|_| errors::invalid_argument("k must be 32 bytes"))?;
+    let k: [u8; 32] = kv
+        .as_slice()
+        .try_into()
+        .map_err(|_| errors::invalid_argument("k must be 32 bytes"))?;
     let view = ByteView::new(plaintext)?;
-    let out = encrypt::encrypt_with_k_for_tests(&public_key.get().key, view.as_slice(), layout, &k).py()?;
+    let out = encrypt::encrypt_with_k_for_tests(&public_key.get().key, view.as_slice(), layout, &k)
+        .py()?;
     Ok(PyBytes::new(py, &out))
 }
 

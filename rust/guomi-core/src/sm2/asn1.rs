@@ -84,11 +84,12 @@ pub fn cipher_to_der(x1: &[u8; 32], y1: &[u8; 32], c3: &[u8; 32], c2: &[u8]) -> 
         .map_err(|_| Error::invalid_argument("plaintext too long for a DER SM2 ciphertext"))
 }
 
+/// (04‖x1‖y1, C3, C2) borrowed from a ciphertext; `Err(())` on any defect.
+pub(crate) type CipherParts<'a> = core::result::Result<([u8; 65], [u8; 32], &'a [u8]), ()>;
+
 /// Parsed GM/T 0009 ciphertext: (04‖x1‖y1, C3, C2). Any defect is `Err(())`
 /// so the caller can report one vague decryption error.
-pub(crate) fn cipher_from_der(
-    der_bytes: &[u8],
-) -> core::result::Result<([u8; 65], [u8; 32], &[u8]), ()> {
+pub(crate) fn cipher_from_der(der_bytes: &[u8]) -> CipherParts<'_> {
     let c = CipherDer::from_der(der_bytes).map_err(|_| ())?;
     let x = pad32(c.x.as_bytes()).ok_or(())?;
     let y = pad32(c.y.as_bytes()).ok_or(())?;

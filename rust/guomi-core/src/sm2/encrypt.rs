@@ -177,7 +177,7 @@ pub fn encrypt_with_k_for_tests(
 }
 
 /// Splits a ciphertext into (C1 bytes, C3, C2).
-fn split(ct: &[u8], layout: Layout) -> core::result::Result<([u8; 65], [u8; 32], &[u8]), ()> {
+fn split(ct: &[u8], layout: Layout) -> asn1::CipherParts<'_> {
     match layout {
         Layout::Der => asn1::cipher_from_der(ct),
         Layout::C1C3C2 | Layout::C1C2C3 => {

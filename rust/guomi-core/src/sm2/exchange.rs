@@ -51,6 +51,7 @@ fn x_bar(x: &[u8; 32]) -> [u64; 4] {
 
 /// Runs one side of the exchange. `za`/`zb` are Z_A (initiator) and Z_B
 /// (responder) whatever our role. klen ≥ 1 bytes.
+#[allow(clippy::too_many_arguments)]
 pub fn key_exchange(
     key: &PrivateKey,
     ephemeral: &PrivateKey,

@@ -106,35 +106,41 @@ pub(crate) fn mont_mul(a: &Limbs, b: &Limbs, m: &Limbs, n0: u64) -> Limbs {
     sub_mod_if_ge(&t, t4, m)
 }
 
-/// Montgomery reduction of a 512-bit product for the SM2 prime, using
-/// −p^−1 ≡ 1 (mod 2^64) and q·p = q·2^256 − q·2^224 − q·2^96 + q·2^64 − q,
-/// so each step needs shifts and additions only (no multiplications).
+/// Montgomery reduction of a 512-bit product for the SM2 prime.
+///
+/// −p^−1 ≡ 1 (mod 2^64), so each of the four rounds takes q = lowest limb
+/// and adds q·p. Since the lowest limb of t − q vanishes,
+/// t + q·p = (t − q) + q·(p + 1), and q·(p + 1) = q·2^64·U with
+/// U = 2^192 − 2^160 − 2^32 + 1, so q·U = [q, 0, 0, q] − [a, b, a, b] where
+/// q·2^32 = b·2^64 + a: shifts, subtractions and additions only, no
+/// multiplications. Carries are tracked exactly (u128 sums), so the result is
+/// the true value t·2^−256 mod p before the final conditional subtraction.
 #[inline(always)]
 pub(crate) fn p_reduce(w: [u64; 8]) -> Limbs {
-    // Four rounds: at each, q = lowest limb; add q·p, which zeroes it.
-    // q·p as limbs: [−q, q·2^64 − q·2^32·2^32.., ...] is awkward with
-    // borrows, so add q·(p + 1) − q = q·(2^256 − 2^224 − 2^96 + 2^64) − q
-    // via the generic multiply by the constant limbs; LLVM folds the
-    // multiplications by 0xffff_ffff_ffff_ffff into shifts/subtractions.
-    let m = &P;
     let mut t = w;
     let mut carry_hi = 0u64;
     let mut i = 0;
     while i < 4 {
         let q = t[i];
-        let (_, c) = mac(t[i], q, m[0], 0);
-        let (a1, c) = mac(t[i + 1], q, m[1], c);
-        let (a2, c) = mac(t[i + 2], q, m[2], c);
-        let (a3, c) = mac(t[i + 3], q, m[3], c);
-        let (a4, c2) = adc(t[i + 4], c, carry_hi);
-        t[i + 1] = a1;
-        t[i + 2] = a2;
-        t[i + 3] = a3;
-        t[i + 4] = a4;
-        carry_hi = c2;
+        let a = q << 32;
+        let b = q >> 32;
+        // U = [q, 0, 0, q] − [a, b, a, b]  (non-negative, fits 4 limbs)
+        let (u0, bw) = sbb(q, a, 0);
+        let (u1, bw) = sbb(0, b, bw);
+        let (u2, bw) = sbb(0, a, bw);
+        let (u3, _) = sbb(q, b, bw);
+        let (x1, c) = adc(t[i + 1], u0, 0);
+        let (x2, c) = adc(t[i + 2], u1, c);
+        let (x3, c) = adc(t[i + 3], u2, c);
+        let s = (t[i + 4] as u128) + (u3 as u128) + (c as u128) + (carry_hi as u128);
+        t[i + 1] = x1;
+        t[i + 2] = x2;
+        t[i + 3] = x3;
+        t[i + 4] = s as u64;
+        carry_hi = (s >> 64) as u64;
         i += 1;
     }
-    sub_mod_if_ge(&[t[4], t[5], t[6], t[7]], carry_hi, m)
+    sub_mod_if_ge(&[t[4], t[5], t[6], t[7]], carry_hi, &P)
 }
 
 /// Full 256×256 -> 512-bit product (schoolbook).
@@ -472,6 +478,34 @@ mod tests {
         );
         let pb = limbs_to_be(&P);
         assert!(!bool::from(Fe::from_bytes(&pb).1));
+    }
+
+    #[test]
+    fn special_reduction_matches_generic_montgomery() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let pm1 = sub_mod(&[0; 4], &[1, 0, 0, 0], &P);
+        let mut vals = vec![
+            [0u64; 4],
+            [1, 0, 0, 0],
+            pm1,
+            sub_mod(&pm1, &[1, 0, 0, 0], &P),
+            [u64::MAX, 0, 0, 0],
+        ];
+        for _ in 0..2000 {
+            let l = [next(), next(), next(), next()];
+            vals.push(sub_mod_if_ge(&l, 0, &P));
+        }
+        for w in vals.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            assert_eq!(Fe(a).mul(&Fe(b)).0, mont_mul(&a, &b, &P, 1));
+            assert_eq!(Fe(a).square().0, mont_mul(&a, &a, &P, 1));
+        }
     }
 
     #[test]

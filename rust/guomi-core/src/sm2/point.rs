@@ -157,7 +157,7 @@ impl Affine {
     }
 
     /// `04‖x‖y`.
-    pub(crate) fn to_uncompressed(&self) -> [u8; 65] {
+    pub(crate) fn to_uncompressed(self) -> [u8; 65] {
         let mut out = [0u8; 65];
         out[0] = 4;
         out[1..33].copy_from_slice(&self.x.to_bytes());
@@ -166,7 +166,7 @@ impl Affine {
     }
 
     /// `02|03‖x`.
-    pub(crate) fn to_compressed(&self) -> [u8; 33] {
+    pub(crate) fn to_compressed(self) -> [u8; 33] {
         let mut out = [0u8; 33];
         out[0] = 2 | self.y.is_odd().unwrap_u8();
         out[1..].copy_from_slice(&self.x.to_bytes());
@@ -327,7 +327,7 @@ impl Jacobian {
 
     /// Affine coordinates with one inversion; the Choice is 1 for the
     /// identity (then the coordinates are meaningless zeros).
-    pub(crate) fn to_affine(&self) -> (Affine, Choice) {
+    pub(crate) fn to_affine(self) -> (Affine, Choice) {
         let zi = self.z.invert();
         let zi2 = zi.square();
         let zi3 = zi2.mul(&zi);

@@ -135,11 +135,9 @@ impl ConstantTimeEq for Scalar {
 
 impl ConditionallySelectable for Scalar {
     fn conditional_select(a: &Scalar, b: &Scalar, c: Choice) -> Scalar {
-        let mut r = [0u64; 4];
-        for i in 0..4 {
-            r[i] = u64::conditional_select(&a.0[i], &b.0[i], c);
-        }
-        Scalar(r)
+        Scalar(core::array::from_fn(|i| {
+            u64::conditional_select(&a.0[i], &b.0[i], c)
+        }))
     }
 }
 

@@ -110,3 +110,82 @@ fn public_key_of_standard_example() {
     let back = Affine::from_sec1(&c).unwrap();
     assert_eq!(back.to_uncompressed(), pk.to_uncompressed());
 }
+
+/// Rough timing of the building blocks (run with --ignored --nocapture).
+#[test]
+#[ignore]
+fn timing_building_blocks() {
+    use std::time::Instant;
+    let (p, _) = reference(&[12345, 678, 9, 10], &G).to_affine();
+    let mut x = p.x;
+    let n = 1_000_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        x = x.mul(&p.y);
+    }
+    println!(
+        "fe mul: {:.1} ns ({:?})",
+        t.elapsed().as_nanos() as f64 / n as f64,
+        x.0[0] & 1
+    );
+    let t = Instant::now();
+    for _ in 0..n {
+        x = x.square();
+    }
+    println!(
+        "fe sqr: {:.1} ns ({:?})",
+        t.elapsed().as_nanos() as f64 / n as f64,
+        x.0[0] & 1
+    );
+    let t = Instant::now();
+    for _ in 0..n {
+        x = x.add(&p.y);
+    }
+    println!(
+        "fe add: {:.1} ns ({:?})",
+        t.elapsed().as_nanos() as f64 / n as f64,
+        x.0[0] & 1
+    );
+    let mut j = Jacobian::from_affine(&p);
+    let t = Instant::now();
+    for _ in 0..100_000 {
+        j = j.double();
+    }
+    println!("dbl: {:.1} ns", t.elapsed().as_nanos() as f64 / 1e5);
+    let q = Jacobian::from_affine(&G);
+    let t = Instant::now();
+    for _ in 0..100_000 {
+        j = j.add_distinct(&q);
+    }
+    println!("add: {:.1} ns", t.elapsed().as_nanos() as f64 / 1e5);
+    let k = [
+        0x1234_5678_9abc_def0,
+        0x0fed_cba9_8765_4321,
+        0x1111_2222_3333_4444,
+        0x5555_6666_7777_8888,
+    ];
+    let t = Instant::now();
+    for _ in 0..2000 {
+        j = mul_var(&k, &p);
+    }
+    println!("mul_var: {:.1} us", t.elapsed().as_nanos() as f64 / 2e6);
+    let t = Instant::now();
+    for _ in 0..2000 {
+        j = mul_base(&k);
+    }
+    println!("mul_base: {:.1} us", t.elapsed().as_nanos() as f64 / 2e6);
+    let t = Instant::now();
+    for _ in 0..2000 {
+        j = mul_double_vartime(&k, &k, &p);
+    }
+    println!("mul_double: {:.1} us", t.elapsed().as_nanos() as f64 / 2e6);
+    let t = Instant::now();
+    for _ in 0..2000 {
+        x = x.invert();
+    }
+    println!(
+        "invert: {:.1} us {}",
+        t.elapsed().as_nanos() as f64 / 2e6,
+        j.z.0[0] & 1
+    );
+}
