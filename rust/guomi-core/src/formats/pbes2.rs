@@ -353,10 +353,9 @@ pub fn encrypt_pkcs8_der(
     iterations: u32,
 ) -> FormatResult<Vec<u8>> {
     if salt.len() < MIN_SALT_LEN {
-        return Err(FormatError::new(
-            super::FormatErrorKind::InvalidEncoding,
-            format!("PBKDF2 salt must be at least {MIN_SALT_LEN} bytes"),
-        ));
+        return Err(FormatError::encoding(format!(
+            "PBKDF2 salt must be at least {MIN_SALT_LEN} bytes"
+        )));
     }
     if iterations == 0 || iterations > MAX_ITERATIONS {
         return Err(FormatError::encoding(format!(
