@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_KDF_ROUNDS",
+    "MAX_KDF_ROUNDS",
     "BestAvailableEncryption",
     "Encoding",
     "KeySerializationEncryption",
