@@ -8,10 +8,18 @@
 //! - `GF2P8AFFINEINVQB` with `A·T⁻¹`, `C`: the inversion in AES's field, the
 //!   way back and SM4's output affine map, fused.
 //!
-//! Both are data-independent instructions (no table, no branch). The linear
-//! map `L` uses `VPROLD` and `VPTERNLOGD` (three-way XOR). Blocks are
-//! transposed into 32-bit word lanes, 16 blocks per group of four `zmm`
-//! registers, and several groups are interleaved to hide latency.
+//! Both are data-independent instructions (no table, no branch).
+//!
+//! As in `x86_aesni`, the rounds run in the `P` domain (`P` = the linear part
+//! of the first map, applied to every state word), so the first instruction
+//! disappears from the round: the S-box input is `s1⊕s2⊕s3⊕(P·rk ⊕ T·C)`.
+//! The output side needs `P·L(B)`, and with `L` split bytewise
+//! (`L(B) = G0(B) ⊕ G1(B)<<<8 ⊕ G1(B)<<<16 ⊕ G3(B)<<<24`, see
+//! `affine::L_G0`) each `P·G_i·B` is one `GF2P8AFFINEINVQB` with the matrix
+//! `P·G_i·A·T⁻¹`. A round is three of those, three `VPROLD`s and
+//! `VPTERNLOGD`s (three-way XOR), with a dependency chain of four
+//! instructions. Blocks are transposed into 32-bit word lanes, 16 blocks per
+//! group of four `zmm` registers, and several groups are interleaved.
 #![cfg(target_arch = "x86_64")]
 
 use super::x86_aesni::affine::{self, Mat};
@@ -30,10 +38,29 @@ const fn gfni_matrix(m: &Mat) -> i64 {
     q as i64
 }
 
-const PRE_M: i64 = gfni_matrix(&affine::PRE);
+/// Into the `P` domain and back (linear).
+const P_M: i64 = gfni_matrix(&affine::PRE);
+const P_INV_M: i64 = gfni_matrix(&affine::mat_inv(&affine::PRE));
+/// `T·C`, folded into the pre-mapped round keys.
 const PRE_C: i32 = affine::PRE_C as i32;
-const POST_M: i64 = gfni_matrix(&affine::POST_INV);
-const POST_C: i32 = affine::SM4_C as i32;
+
+/// `P·G·A·T⁻¹` for the affine-inverse step of term `G`.
+const fn h_matrix(g: &Mat) -> i64 {
+    gfni_matrix(&affine::mat_mul(
+        &affine::mat_mul(&affine::PRE, g),
+        &affine::POST_INV,
+    ))
+}
+/// `P·G·C`, the constant of term `G`.
+const fn h_const(g: &Mat) -> u8 {
+    affine::mat_vec(&affine::mat_mul(&affine::PRE, g), affine::SM4_C)
+}
+const H0_M: i64 = h_matrix(&affine::L_G0);
+const H1_M: i64 = h_matrix(&affine::L_G1);
+const H3_M: i64 = h_matrix(&affine::L_G3);
+/// All four terms' constants (equal in every byte, so rotations keep them;
+/// the two G1 terms cancel) ride on the G0 term.
+const H0_C: i32 = (h_const(&affine::L_G0) ^ h_const(&affine::L_G3)) as i32;
 
 /// Reverses the bytes of each 32-bit word (SM4 words are big-endian).
 const BSWAP32: [u8; 64] = {
@@ -55,42 +82,73 @@ pub(super) fn available() -> bool {
 
 #[derive(Clone, Copy)]
 struct Consts {
-    pre: __m512i,
-    post: __m512i,
+    p: __m512i,
+    p_inv: __m512i,
+    h0: __m512i,
+    h1: __m512i,
+    h3: __m512i,
     bswap: __m512i,
 }
 
-/// `L(τ(x))` on 16 word lanes (GB/T 32907 §6.2), XORed into `x0`.
+/// `P·L(τ(a))` from `y = P·a ⊕ T·C` (GB/T 32907 §6.2 in the `P` domain),
+/// as `(a, b)` with the result equal to `a ⊕ b`: the caller folds the
+/// final XOR into its own three-way XORs.
 #[inline(always)]
-unsafe fn t_xor(x0: __m512i, x: __m512i, k: &Consts) -> __m512i {
+unsafe fn t_p(y: __m512i, k: &Consts) -> (__m512i, __m512i) {
     // SAFETY: callers enable avx512f, avx512bw and gfni.
     unsafe {
-        let y = _mm512_gf2p8affine_epi64_epi8::<PRE_C>(x, k.pre);
-        let b = _mm512_gf2p8affineinv_epi64_epi8::<POST_C>(y, k.post);
-        // 0x96: three-way XOR. Two independent halves keep the chain short.
-        let t1 = _mm512_ternarylogic_epi32::<0x96>(x0, b, _mm512_rol_epi32::<24>(b));
-        let t2 = _mm512_ternarylogic_epi32::<0x96>(
-            _mm512_rol_epi32::<2>(b),
-            _mm512_rol_epi32::<10>(b),
-            _mm512_rol_epi32::<18>(b),
+        let t0 = _mm512_gf2p8affineinv_epi64_epi8::<H0_C>(y, k.h0);
+        let t1 = _mm512_gf2p8affineinv_epi64_epi8::<0>(y, k.h1);
+        let t3 = _mm512_gf2p8affineinv_epi64_epi8::<0>(y, k.h3);
+        // 0x96: three-way XOR.
+        let a = _mm512_ternarylogic_epi32::<0x96>(
+            t0,
+            _mm512_rol_epi32::<8>(t1),
+            _mm512_rol_epi32::<16>(t1),
         );
-        _mm512_xor_si512(t1, t2)
+        (a, _mm512_rol_epi32::<24>(t3))
     }
 }
 
-/// One round on every group: `x[r] ^= T(x[r+1] ^ x[r+2] ^ x[r+3] ^ rk)`.
+/// One round on every group: `s[r] ^= P·T(x[r+1] ^ x[r+2] ^ x[r+3] ^ rk)`
+/// (indices mod 4; `s = P·x`), given this round's S-box input `y`; leaves
+/// the next round's input in `y`, formed as `(s[r+2] ⊕ s[r+3] ⊕ s[r] ⊕ prk')
+/// ⊕ f` so the round-to-round chain is gfinv, rotate, two ternary XORs.
 #[inline(always)]
-unsafe fn round<const G: usize>(x: &mut [[__m512i; 4]; G], rk: u32, r: usize, k: &Consts) {
+unsafe fn round<const G: usize>(
+    s: &mut [[__m512i; 4]; G],
+    y: &mut [__m512i; G],
+    prk_next: u32,
+    r: usize,
+    k: &Consts,
+) {
     // SAFETY: callers enable avx512f, avx512bw and gfni.
     unsafe {
-        let rki = _mm512_set1_epi32(rk as i32);
-        for xg in x.iter_mut() {
-            // x[r+3] was written by the previous round: XOR it in last.
-            let a = _mm512_ternarylogic_epi32::<0x96>(xg[(r + 1) % 4], xg[(r + 2) % 4], rki);
-            let a = _mm512_xor_si512(a, xg[(r + 3) % 4]);
-            xg[r] = t_xor(xg[r], a, k);
+        let pn = _mm512_set1_epi32(prk_next as i32);
+        for (sg, yg) in s.iter_mut().zip(y.iter_mut()) {
+            let w = _mm512_ternarylogic_epi32::<0x96>(sg[(r + 2) % 4], sg[(r + 3) % 4], pn);
+            let w = _mm512_xor_si512(w, sg[r]);
+            let (a, b) = t_p(*yg, k);
+            sg[r] = _mm512_ternarylogic_epi32::<0x96>(sg[r], a, b);
+            *yg = _mm512_ternarylogic_epi32::<0x96>(w, a, b);
         }
     }
+}
+
+/// The round keys mapped into the `P` domain with `T·C` folded in.
+#[inline(always)]
+unsafe fn pre_round_keys(rk: &[u32; 32], k: &Consts) -> [u32; 32] {
+    let mut out = [0u32; 32];
+    // SAFETY: 2 × 64-byte unaligned loads/stores within the two arrays;
+    // callers enable avx512f and gfni.
+    unsafe {
+        for i in 0..2 {
+            let v = _mm512_loadu_si512(rk.as_ptr().add(16 * i).cast());
+            let v = _mm512_gf2p8affine_epi64_epi8::<PRE_C>(v, k.p);
+            _mm512_storeu_si512(out.as_mut_ptr().add(16 * i).cast(), v);
+        }
+    }
+    out
 }
 
 /// Transposes four registers of 4×4 words (per 128-bit lane).
@@ -109,20 +167,37 @@ unsafe fn transpose(x: &mut [__m512i; 4]) {
     }
 }
 
-/// The 32 rounds on `G` groups of transposed words.
+/// The 32 rounds on `G` groups of transposed words, with `prk` from
+/// [`pre_round_keys`]: into the `P` domain, 32 rounds, back.
 #[inline(always)]
-unsafe fn rounds<const G: usize>(rk: &[u32; 32], x: &mut [[__m512i; 4]; G], k: &Consts) {
-    let mut i = 0;
-    while i < 32 {
-        // Four rounds with the words renamed instead of moved.
-        // SAFETY: features per the caller.
-        unsafe {
-            round::<G>(x, rk[i], 0, k);
-            round::<G>(x, rk[i + 1], 1, k);
-            round::<G>(x, rk[i + 2], 2, k);
-            round::<G>(x, rk[i + 3], 3, k);
+unsafe fn rounds<const G: usize>(prk: &[u32; 32], x: &mut [[__m512i; 4]; G], k: &Consts) {
+    // SAFETY: features per the caller.
+    unsafe {
+        for xg in x.iter_mut() {
+            for w in xg.iter_mut() {
+                *w = _mm512_gf2p8affine_epi64_epi8::<0>(*w, k.p);
+            }
         }
-        i += 4;
+        let p0 = _mm512_set1_epi32(prk[0] as i32);
+        let mut y = [_mm512_setzero_si512(); G];
+        for (xg, yg) in x.iter().zip(y.iter_mut()) {
+            *yg = _mm512_xor_si512(_mm512_ternarylogic_epi32::<0x96>(xg[1], xg[2], p0), xg[3]);
+        }
+        let mut i = 0;
+        while i < 32 {
+            // Four rounds with the words renamed instead of moved. The last
+            // round computes an unused next input (key index wraps to 0).
+            round::<G>(x, &mut y, prk[i + 1], 0, k);
+            round::<G>(x, &mut y, prk[i + 2], 1, k);
+            round::<G>(x, &mut y, prk[i + 3], 2, k);
+            round::<G>(x, &mut y, prk[(i + 4) % 32], 3, k);
+            i += 4;
+        }
+        for xg in x.iter_mut() {
+            for w in xg.iter_mut() {
+                *w = _mm512_gf2p8affine_epi64_epi8::<0>(*w, k.p_inv);
+            }
+        }
     }
 }
 
@@ -250,8 +325,11 @@ fn consts() -> Consts {
     // SAFETY: BSWAP32 is 64 readable bytes; unaligned load.
     let bswap = unsafe { _mm512_loadu_si512(BSWAP32.as_ptr().cast()) };
     Consts {
-        pre: _mm512_set1_epi64(PRE_M),
-        post: _mm512_set1_epi64(POST_M),
+        p: _mm512_set1_epi64(P_M),
+        p_inv: _mm512_set1_epi64(P_INV_M),
+        h0: _mm512_set1_epi64(H0_M),
+        h1: _mm512_set1_epi64(H1_M),
+        h3: _mm512_set1_epi64(H3_M),
         bswap,
     }
 }
@@ -259,6 +337,8 @@ fn consts() -> Consts {
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
 unsafe fn encrypt_avx512(rk: &[u32; 32], data: &mut [u8]) {
     let k = consts();
+    // SAFETY: features enabled here.
+    let rk = &unsafe { pre_round_keys(rk, &k) };
     let mut chunks = data.chunks_exact_mut(256 * WIDE);
     for c in &mut chunks {
         // SAFETY: `c` is exactly 256·WIDE bytes; features enabled here.
@@ -293,6 +373,8 @@ unsafe fn encrypt_avx512(rk: &[u32; 32], data: &mut [u8]) {
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
 unsafe fn ctr_avx512(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc32: bool) {
     let k = consts();
+    // SAFETY: features enabled here.
+    let rk = &unsafe { pre_round_keys(rk, &k) };
     let mut c = u128::from_be_bytes(*counter);
     let mut chunks = data.chunks_exact_mut(256 * WIDE);
     for chunk in &mut chunks {
@@ -367,6 +449,11 @@ pub(super) unsafe fn ctr32_xor(rk: &[u32; 32], counter: &mut [u8; 16], data: &mu
 mod tests {
     use super::super::x86_aesni::reference::*;
     use super::*;
+
+    /// The plain S-box pipeline (without the `P`-domain rewrite).
+    const PRE_M: i64 = gfni_matrix(&affine::PRE);
+    const POST_M: i64 = gfni_matrix(&affine::POST_INV);
+    const POST_C: i32 = affine::SM4_C as i32;
 
     #[test]
     fn gfni_sbox_matches_table() {
