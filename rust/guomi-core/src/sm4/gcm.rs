@@ -210,7 +210,7 @@ impl Sm4Gcm {
     /// Checks the tag of `ciphertext_and_tag` and, only if it is right,
     /// decrypts into `out` (exactly `ciphertext_and_tag.len() - tag_len`
     /// bytes). A too-short input or a wrong tag gives [`Error::invalid_tag`]
-    /// and leaves `out` untouched.
+    /// and leaves `out` all zero.
     pub fn decrypt(
         &self,
         nonce: &[u8],
@@ -228,10 +228,25 @@ impl Sm4Gcm {
             ));
         }
         let (ct, tag) = ciphertext_and_tag.split_at(n);
-        self.open(nonce, aad, ct, tag, |ks_apply| {
-            out.copy_from_slice(ct);
-            ks_apply(out);
-        })
+        // Work on a private copy of the ciphertext (and tag): the input may
+        // be a buffer another thread can modify while we run without the
+        // GIL, so what is authenticated must be exactly what is decrypted.
+        // `out` holds ciphertext until the tag has verified, and is zeroed
+        // if it does not.
+        let mut tag_copy = [0u8; 16];
+        let tag_copy = &mut tag_copy[..tag.len().min(16)];
+        tag_copy.copy_from_slice(&tag[..tag_copy.len()]);
+        out.copy_from_slice(ct);
+        match self.verify(nonce, aad, out, tag_copy) {
+            Ok(mut ks) => {
+                ks.apply(&self.cipher, out);
+                Ok(())
+            }
+            Err(e) => {
+                out.zeroize();
+                Err(e)
+            }
+        }
     }
 
     /// Decrypts `buf` in place after checking `tag` (of `tag_len` bytes).
@@ -243,24 +258,14 @@ impl Sm4Gcm {
         buf: &mut [u8],
         tag: &[u8],
     ) -> Result<()> {
-        // The tag is checked over `buf` before `buf` is modified.
-        self.open(nonce, aad, buf, tag, |_| {})?;
-        // Verified: now decrypt in place (recomputes the keystream).
-        let mut j0 = self.j0(nonce)?;
-        let mut ctr = inc32(&j0);
-        self.cipher.ctr32_xor(&mut ctr, buf);
-        j0.zeroize();
-        ctr.zeroize();
+        let mut ks = self.verify(nonce, aad, buf, tag)?;
+        ks.apply(&self.cipher, buf);
         Ok(())
     }
 
-    /// Verifies `tag` over (`aad`, `ct`) in constant time and, only if it is
-    /// right, calls `emit` with a function that XORs the keystream into a
-    /// buffer of `ct.len()` bytes.
-    fn open<F>(&self, nonce: &[u8], aad: &[u8], ct: &[u8], tag: &[u8], emit: F) -> Result<()>
-    where
-        F: FnOnce(&mut dyn FnMut(&mut [u8])),
-    {
+    /// Verifies `tag` over (`aad`, `ct`) in constant time; on success returns
+    /// what is needed to decrypt `ct` (never plaintext itself).
+    fn verify(&self, nonce: &[u8], aad: &[u8], ct: &[u8], tag: &[u8]) -> Result<Keystream> {
         if tag.len() != self.tag_len {
             return Err(Error::invalid_tag());
         }
@@ -272,38 +277,65 @@ impl Sm4Gcm {
         g.update_padded(ct);
         g.update_blocks(&length_block(aad.len(), ct.len()));
         let mut expected = g.finalize();
-        // Short messages: E(J0) and the keystream (not plaintext) in one call.
-        let mut ks = [0u8; 16 + SMALL];
-        let small = ct.len() <= SMALL;
-        if small {
-            let mut ctr = j0;
-            self.cipher.ctr32_xor(&mut ctr, &mut ks[..16 + ct.len()]);
-            xor_into(&mut expected, &ks[..16]);
-            ctr.zeroize();
+        let ks = if ct.len() <= SMALL {
+            // Short messages: E(J0) and the keystream in one kernel call.
+            let mut ks = Keystream::Small {
+                ks: [0u8; 16 + SMALL],
+                len: ct.len(),
+            };
+            if let Keystream::Small { ks, len } = &mut ks {
+                let mut ctr = j0;
+                self.cipher.ctr32_xor(&mut ctr, &mut ks[..16 + *len]);
+                xor_into(&mut expected, &ks[..16]);
+                ctr.zeroize();
+            }
+            ks
         } else {
             let mut ekj0 = j0;
             self.cipher.encrypt_block(&mut ekj0);
             xor_into(&mut expected, &ekj0);
             ekj0.zeroize();
-        }
+            Keystream::Counter(inc32(&j0))
+        };
+        j0.zeroize();
         let ok = bool::from(expected[..self.tag_len].ct_eq(tag));
         expected.zeroize();
-        let result = if ok {
-            if small {
-                let ks_ref = &ks[16..16 + ct.len()];
-                emit(&mut |buf: &mut [u8]| xor_into(buf, ks_ref));
-            } else {
-                let mut ctr = inc32(&j0);
-                emit(&mut |buf: &mut [u8]| self.cipher.ctr32_xor(&mut ctr, buf));
-                ctr.zeroize();
-            }
-            Ok(())
+        if ok {
+            Ok(ks)
         } else {
+            // `ks` is zeroized by its Drop.
             Err(Error::invalid_tag())
-        };
-        ks.zeroize();
-        j0.zeroize();
-        result
+        }
+    }
+}
+
+/// The keystream of a verified message: precomputed for short ones, the
+/// first counter block for long ones. Zeroized on drop.
+// The size difference is deliberate: the value lives on the stack for one
+// call, and boxing the small-message keystream would cost an allocation on
+// exactly the path that exists to be fast.
+#[allow(clippy::large_enum_variant)]
+enum Keystream {
+    Small { ks: [u8; 16 + SMALL], len: usize },
+    Counter([u8; 16]),
+}
+
+impl Keystream {
+    /// XORs the keystream into `buf` (`buf.len()` = the verified length).
+    fn apply(&mut self, cipher: &Sm4, buf: &mut [u8]) {
+        match self {
+            Keystream::Small { ks, len } => xor_into(buf, &ks[16..16 + *len]),
+            Keystream::Counter(ctr) => cipher.ctr32_xor(ctr, buf),
+        }
+    }
+}
+
+impl Drop for Keystream {
+    fn drop(&mut self) {
+        match self {
+            Keystream::Small { ks, .. } => ks.zeroize(),
+            Keystream::Counter(c) => c.zeroize(),
+        }
     }
 }
 
