@@ -172,6 +172,55 @@ mod x86 {
         let r = (s0 & 0xff00_ff00_ff00_ff00) | (s1 & 0x00ff_00ff_00ff_00ff);
         (r as u32, (r >> 32) as u32)
     }
+
+    /// A quarter (64 entries) of an S-box, aligned for a 512-bit load.
+    #[repr(align(64))]
+    struct Quarter([u8; 64]);
+
+    const fn quarters(t: &[u8; 256]) -> [Quarter; 4] {
+        let mut q = [[0u8; 64]; 4];
+        let mut i = 0;
+        while i < 256 {
+            q[i / 64][i % 64] = t[i];
+            i += 1;
+        }
+        [Quarter(q[0]), Quarter(q[1]), Quarter(q[2]), Quarter(q[3])]
+    }
+
+    static S0_Q: [Quarter; 4] = quarters(&super::S0);
+    static S1_Q: [Quarter; 4] = quarters(&super::S1);
+
+    /// S(u), S(v) with AVX-512 VBMI: `VPERMI2B` looks every byte up in a
+    /// 128-entry table held in two registers (index bits 0-6), once for each
+    /// half of the 256-entry S-box, and bit 7 of the index picks the half
+    /// with a mask blend. The tables are registers, not memory indexed by
+    /// the secret: constant time, about a dozen instructions for all eight
+    /// lookups.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    pub(super) fn sbox_vbmi(u: u32, v: u32) -> (u32, u32) {
+        let x = _mm512_set1_epi64((u64::from(u) | (u64::from(v) << 32)) as i64);
+        let load = |q: &Quarter| {
+            // SAFETY: `q` is 64 readable bytes aligned to 64 (repr(align(64))).
+            unsafe { _mm512_load_si512(q.0.as_ptr() as *const __m512i) }
+        };
+        let high = _mm512_movepi8_mask(x);
+        let s0 = _mm512_mask_blend_epi8(
+            high,
+            _mm512_permutex2var_epi8(load(&S0_Q[0]), x, load(&S0_Q[1])),
+            _mm512_permutex2var_epi8(load(&S0_Q[2]), x, load(&S0_Q[3])),
+        );
+        let s1 = _mm512_mask_blend_epi8(
+            high,
+            _mm512_permutex2var_epi8(load(&S1_Q[0]), x, load(&S1_Q[1])),
+            _mm512_permutex2var_epi8(load(&S1_Q[2]), x, load(&S1_Q[3])),
+        );
+        // Little-endian lanes: odd bytes (bits 31-24 and 15-8 of each word)
+        // take S0, even bytes S1.
+        let r = _mm512_mask_blend_epi8(0xaa, s1, s0);
+        let r = _mm_cvtsi128_si64(_mm512_castsi512_si128(r)) as u64;
+        (r as u32, (r >> 32) as u32)
+    }
 }
 
 // ----------------------------------------------------------------- engine --
@@ -331,18 +380,58 @@ fn fill_avx2(st: &mut State, out: &mut [u32]) {
     fill_body!(st, out, x86::sbox_avx2);
 }
 
-/// Whether this process uses the AVX2 S-box path: AVX2 present and the
-/// backend (which `GUOMI_BACKEND=portable` forces) is not the portable one.
-fn use_simd() -> bool {
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn init_vbmi(st: &mut State) {
+    for _ in 0..32 {
+        let _ = clock!(st, x86::sbox_vbmi, true);
+    }
+    let _ = clock!(st, x86::sbox_vbmi, false);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn fill_vbmi(st: &mut State, out: &mut [u32]) {
+    fill_body!(st, out, x86::sbox_vbmi);
+}
+
+/// How the S-boxes are evaluated (all constant time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    /// Masked scan of the whole table.
+    Portable,
+    /// VPSHUFB over every 16-entry row (x86-64 AVX2).
+    Avx2,
+    /// VPERMI2B over the whole table in registers (x86-64 AVX-512 VBMI).
+    Vbmi,
+}
+
+/// Every path this CPU can run, slowest first.
+fn available_paths() -> Vec<Path> {
+    #[allow(unused_mut)]
+    let mut paths = vec![Path::Portable];
     #[cfg(target_arch = "x86_64")]
     {
-        crate::backend::active() != crate::backend::Backend::Portable
-            && std::arch::is_x86_feature_detected!("avx2")
+        if std::arch::is_x86_feature_detected!("avx2") {
+            paths.push(Path::Avx2);
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vbmi")
+        {
+            paths.push(Path::Vbmi);
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+    paths
+}
+
+/// The path for new objects: the fastest this CPU has, unless the backend
+/// is forced to portable (`GUOMI_BACKEND=portable`), which forces it here too.
+fn best_path() -> Path {
+    if crate::backend::active() == crate::backend::Backend::Portable {
+        return Path::Portable;
     }
+    *available_paths().last().unwrap_or(&Path::Portable)
 }
 
 /// A ZUC-128 keystream generator. State (and so the key) is wiped on drop.
@@ -350,7 +439,7 @@ fn use_simd() -> bool {
 pub struct Zuc {
     st: State,
     #[zeroize(skip)]
-    simd: bool,
+    path: Path,
 }
 
 impl core::fmt::Debug for Zuc {
@@ -369,10 +458,10 @@ impl Zuc {
         let iv: &[u8; IV_SIZE] = iv
             .try_into()
             .map_err(|_| Error::invalid_argument(format!("ZUC IV must be {IV_SIZE} bytes")))?;
-        Ok(Self::from_arrays(key, iv, use_simd()))
+        Ok(Self::from_arrays(key, iv, best_path()))
     }
 
-    fn from_arrays(key: &[u8; KEY_SIZE], iv: &[u8; IV_SIZE], simd: bool) -> Zuc {
+    fn from_arrays(key: &[u8; KEY_SIZE], iv: &[u8; IV_SIZE], path: Path) -> Zuc {
         let mut st = State {
             s: [0; 16],
             r1: 0,
@@ -381,30 +470,34 @@ impl Zuc {
         for i in 0..16 {
             st.s[i] = (u32::from(key[i]) << 23) | (EK_D[i] << 8) | u32::from(iv[i]);
         }
-        let mut z = Zuc { st, simd };
+        let mut z = Zuc { st, path };
         z.run_init();
         z
     }
 
     fn run_init(&mut self) {
-        #[cfg(target_arch = "x86_64")]
-        if self.simd {
-            // SAFETY: `simd` is only true when AVX2 was detected at run time.
-            unsafe { init_avx2(&mut self.st) };
-            return;
+        match self.path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: Path::Avx2 is only chosen when AVX2 was detected at run time.
+            Path::Avx2 => unsafe { init_avx2(&mut self.st) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: Path::Vbmi is only chosen when AVX-512 F/BW/VBMI were detected.
+            Path::Vbmi => unsafe { init_vbmi(&mut self.st) },
+            _ => init_portable(&mut self.st),
         }
-        init_portable(&mut self.st);
     }
 
     /// Fills `out` with the next keystream words z1, z2, ...
     pub fn fill_words(&mut self, out: &mut [u32]) {
-        #[cfg(target_arch = "x86_64")]
-        if self.simd {
-            // SAFETY: `simd` is only true when AVX2 was detected at run time.
-            unsafe { fill_avx2(&mut self.st, out) };
-            return;
+        match self.path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: Path::Avx2 is only chosen when AVX2 was detected at run time.
+            Path::Avx2 => unsafe { fill_avx2(&mut self.st, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: Path::Vbmi is only chosen when AVX-512 F/BW/VBMI were detected.
+            Path::Vbmi => unsafe { fill_vbmi(&mut self.st, out) },
+            _ => fill_portable(&mut self.st, out),
         }
-        fill_portable(&mut self.st, out);
     }
 
     /// The next keystream word.
@@ -617,8 +710,8 @@ mod tests {
 
     #[test]
     fn document2_test_set_1_both_paths() {
-        for simd in [false, use_simd()] {
-            let mut z = Zuc::from_arrays(&[0; 16], &[0; 16], simd);
+        for path in available_paths() {
+            let mut z = Zuc::from_arrays(&[0; 16], &[0; 16], path);
             assert_eq!(z.next_word(), 0x27bede74);
             assert_eq!(z.next_word(), 0x018082da);
         }
@@ -627,18 +720,20 @@ mod tests {
     #[test]
     fn long_streams_agree_across_paths_and_chunkings() {
         let (k, iv) = ([0x3cu8; 16], [0xa5u8; 16]);
-        let mut a = Zuc::from_arrays(&k, &iv, false);
+        let mut a = Zuc::from_arrays(&k, &iv, Path::Portable);
         let mut whole = [0u32; 1000];
         a.fill_words(&mut whole);
-        let mut b = Zuc::from_arrays(&k, &iv, use_simd());
-        let mut parts = [0u32; 1000];
-        let mut at = 0;
-        for n in [1usize, 15, 16, 17, 33, 100, 818] {
-            b.fill_words(&mut parts[at..at + n]);
-            at += n;
+        for path in available_paths() {
+            let mut b = Zuc::from_arrays(&k, &iv, path);
+            let mut parts = [0u32; 1000];
+            let mut at = 0;
+            for n in [1usize, 15, 16, 17, 33, 100, 818] {
+                b.fill_words(&mut parts[at..at + n]);
+                at += n;
+            }
+            assert_eq!(at, 1000);
+            assert_eq!(parts, whole, "{path:?}");
         }
-        assert_eq!(at, 1000);
-        assert_eq!(parts, whole);
     }
 
     #[test]
@@ -652,6 +747,12 @@ mod tests {
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: AVX2 was just detected.
                 let r = unsafe { x86::sbox_avx2(x, x.rotate_left(8)) };
+                assert_eq!(r, (p, q));
+            }
+            #[cfg(target_arch = "x86_64")]
+            if available_paths().contains(&Path::Vbmi) {
+                // SAFETY: AVX-512 F/BW/VBMI were just detected.
+                let r = unsafe { x86::sbox_vbmi(x, x.rotate_left(8)) };
                 assert_eq!(r, (p, q));
             }
         }
