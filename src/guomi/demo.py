@@ -35,7 +35,7 @@ from rich.panel import Panel
 from guomi.client import Client
 from guomi.exceptions import ConflictError, ServiceError
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 SECRETS_FILE = "operator-init.json"
 SHARES, THRESHOLD = 5, 3
@@ -191,16 +191,21 @@ def main() -> int:
             Panel(
                 f"address  {addr}\n"
                 f"token    {token}\n"
-                f"storage  sqlite:///{data_dir / 'guomi.db'}\n\n"
-                f"export GUOMI_ADDR={addr} GUOMI_TOKEN={token}\n"
-                f'curl -s -H "Authorization: Bearer {token}" -d \'{{"plaintext":"aGVsbG8="}}\' '
-                f"{addr}/v1/encrypt/demo-orders\n"
-                "echo -n hello | guomi encrypt -k demo-orders\n\n"
-                f"OpenAPI document: {addr}/openapi.json   Stop with Ctrl-C.",
-                title="[bold green]guomi custody service is serving[/]",
+                f"storage  sqlite:///{data_dir / 'guomi.db'}\n"
+                f"audit    {data_dir / 'audit.log'}\n"
+                f"API docs {addr}/v1/docs",
+                title="[bold green]guomi custody service is serving[/]  (Ctrl-C stops it)",
                 border_style="green",
             )
         )
+        # Outside the panel and unwrapped, so each line pastes as it is.
+        print(f"export GUOMI_ADDR={addr} GUOMI_TOKEN={token}")
+        print(
+            f'curl -s -H "Authorization: Bearer {token}" -H "Content-Type: application/json" '
+            f'-d \'{{"plaintext":"aGVsbG8="}}\' '
+            f"{addr}/v1/encrypt/demo-orders"
+        )
+        print("echo -n hello | guomi encrypt -k demo-orders", flush=True)
         if os.environ.get("GUOMI_DEMO_EXIT"):
             return 0
         proc.wait()
@@ -209,7 +214,7 @@ def main() -> int:
         return 0
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:

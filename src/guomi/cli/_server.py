@@ -8,6 +8,7 @@ an access log would be a second, unchained and unprotected record), no ``Server`
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -61,16 +62,19 @@ def run_server(
     host, port = parse_listen(listen)
     app = build_app(storage=storage, data_dir=data_dir, audit_log=audit_log, dev=dev)
     if dev:
-        root = getattr(getattr(app, "state", None), "dev_root_token", None)
+        # guomi.kms prints its own DEV MODE warning with the root token on stderr.
+        engine = getattr(getattr(app, "state", None), "engine", None)
+        root = getattr(engine, "dev_root_token", None)
         console.print(
             Panel(
                 "DEV MODE: in-memory store, ONE unseal share, unsealed automatically, nothing is kept.\n"
-                "Never use it for real keys or data.\n"
-                f"export GUOMI_ADDR=http://{host}:{port}" + (f" GUOMI_TOKEN={root}" if root else ""),
+                "Never use it for real keys or data.",
                 title="[bold red]guomi server --dev[/]",
                 border_style="red",
             )
         )
+        if root:
+            print(f"export GUOMI_ADDR=http://{host}:{port} GUOMI_TOKEN={root}", flush=True)
     config = uvicorn.Config(
         app,
         host=host,
@@ -85,6 +89,17 @@ def run_server(
         lifespan="auto",
         timeout_graceful_shutdown=5,
     )
-    if not dev:
-        console.print(f"guomi server listening on http://{host}:{port} (storage: {storage or 'default'})")
-    uvicorn.Server(config).run()
+    where = storage or ("memory://" if dev else f"sqlite:///{(data_dir or Path('.')).resolve() / 'guomi.db'}")
+    console.print(f"guomi server listening on http://{host}:{port} (storage: {_redact(where)})")
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: not an error here.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run()
+
+
+def _redact(url: str) -> str:
+    """A storage URL without its password (postgresql://user:secret@host/db)."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if at and ":" in creds:
+        return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
+    return url
