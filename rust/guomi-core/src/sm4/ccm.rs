@@ -180,14 +180,16 @@ impl Sm4Ccm {
                 "output buffer must be plaintext length + tag length",
             ));
         }
-        let mut mac = self.cbc_mac(nonce, aad, plaintext);
+        let (ct, tag_out) = out.split_at_mut(n);
+        // MAC and encrypt the same private copy (the input may change under
+        // us while the GIL is released).
+        ct.copy_from_slice(plaintext);
+        let mut mac = self.cbc_mac(nonce, aad, ct);
         let mut ctr = Self::ctr0(nonce);
         // T xor MSB_t(S0), S0 = E(A0); then the payload with A1, A2, ...
         let mut s0 = ctr;
         self.cipher.encrypt_block(&mut s0);
         ctr[15] = 1;
-        let (ct, tag_out) = out.split_at_mut(n);
-        ct.copy_from_slice(plaintext);
         self.cipher.ctr128_xor(&mut ctr, ct);
         for ((d, m), s) in tag_out.iter_mut().zip(mac.iter()).zip(s0.iter()) {
             *d = m ^ s;
