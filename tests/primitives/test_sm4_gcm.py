@@ -106,6 +106,10 @@ def test_associated_data_none_equals_empty() -> None:
 def test_generate_key() -> None:
     k1, k2 = SM4GCM.generate_key(), SM4GCM.generate_key()
     assert len(k1) == 16 and isinstance(k1, bytes) and k1 != k2
+    # pyca-style call with the bit length.
+    assert len(SM4GCM.generate_key(128)) == 16
+    with pytest.raises(InvalidArgumentError, match="bit_length"):
+        SM4GCM.generate_key(256)
 
 
 @pytest.mark.parametrize("key_len", [0, 1, 15, 17, 24, 32])

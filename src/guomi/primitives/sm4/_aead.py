@@ -18,8 +18,15 @@ from __future__ import annotations
 import os
 
 from guomi import _rust
+from guomi.exceptions import InvalidArgumentError
 
 __all__ = ["SM4CCM", "SM4GCM"]
+
+
+def _random_key(bit_length: int) -> bytes:
+    if bit_length != 128:
+        raise InvalidArgumentError(f"bit_length must be 128 for SM4, got {bit_length}")
+    return os.urandom(16)
 
 
 class SM4GCM(_rust.Sm4Gcm):
@@ -49,9 +56,13 @@ class SM4GCM(_rust.Sm4Gcm):
     __slots__ = ()
 
     @classmethod
-    def generate_key(cls) -> bytes:
-        """A fresh random 16-byte key from the operating system's CSPRNG."""
-        return os.urandom(16)
+    def generate_key(cls, bit_length: int = 128) -> bytes:
+        """A fresh random 16-byte key from the operating system's CSPRNG.
+
+        ``bit_length`` exists for pyca/cryptography compatibility; SM4 keys
+        are always 128 bits.
+        """
+        return _random_key(bit_length)
 
 
 class SM4CCM(_rust.Sm4Ccm):
@@ -73,6 +84,10 @@ class SM4CCM(_rust.Sm4Ccm):
     __slots__ = ()
 
     @classmethod
-    def generate_key(cls) -> bytes:
-        """A fresh random 16-byte key from the operating system's CSPRNG."""
-        return os.urandom(16)
+    def generate_key(cls, bit_length: int = 128) -> bytes:
+        """A fresh random 16-byte key from the operating system's CSPRNG.
+
+        ``bit_length`` exists for pyca/cryptography compatibility; SM4 keys
+        are always 128 bits.
+        """
+        return _random_key(bit_length)
