@@ -1,0 +1,324 @@
+"""Custody service load test: ``guomi server`` under wrk (or an async httpx client), same run.
+
+What it measures (issue 5, "Speed"), each against a server in ANOTHER process:
+
+* single 1 KiB ``encrypt`` requests: req/s and latency percentiles (target >= 3,000 req/s,
+  p99 < 10 ms on this 2-core machine, shared by the server and the load generator);
+* ``batch_input`` of 1,000 x 1 KiB items: items/s (target >= 100,000);
+* single ``decrypt`` and ``sign`` (SM2) requests;
+* the same on PostgreSQL (a throw-away cluster from scripts/pg-test-server.sh);
+* the in-process engine doing the same operations with no HTTP, to show the overhead.
+
+The load generator is wrk (Debian package ``wrk``; a Lua script sets the method, body and
+token and prints percentiles as JSON) when installed, else an asyncio httpx client with
+many concurrent requests in a separate process. Results are printed as a Markdown table
+for bench/RESULTS.md.
+
+    .venv/bin/python bench/bench_service.py [--duration 5] [--connections 32] [--no-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from guomi import api  # noqa: E402
+from guomi.client import Client  # noqa: E402
+from guomi.kms import build_engine  # noqa: E402
+from guomi.kms.config import Config  # noqa: E402
+from guomi.kms.service import RequestContext  # noqa: E402
+
+KIB = b"\xa5" * 1024
+
+
+@dataclass
+class Row:
+    backend: str
+    scenario: str
+    rps: float
+    items_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    tool: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+class Server:
+    """``guomi server`` in a child process, initialised (1 share) and unsealed."""
+
+    def __init__(self, storage: str, data_dir: Path) -> None:
+        self.port = free_port()
+        self.addr = f"http://127.0.0.1:{self.port}"
+        cmd = [
+            sys.executable, "-m", "guomi.cli", "server",
+            "--listen", f"127.0.0.1:{self.port}",
+            "--storage", storage,
+            "--data-dir", str(data_dir),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.token = ""
+        with Client(self.addr) as c:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    health = c.health()
+                    break
+                except Exception:
+                    if self.proc.poll() is not None or time.monotonic() > deadline:
+                        log = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                        raise RuntimeError(f"server did not start: {log}") from None
+                    time.sleep(0.1)
+            if not health.get("initialized"):
+                init = c.init(1, 1)
+                self.token = init["root_token"]
+                c.unseal(init["keys_base64"][0])
+        self.client = Client(self.addr, self.token, timeout=60)
+
+    def stop(self) -> None:
+        self.client.close()
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+WRK_LUA = r"""
+wrk.method = "POST"
+local f = io.open(os.getenv("BENCH_BODY_FILE"), "rb")
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+done = function(summary, latency, requests)
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d, "non2xx": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status))
+end
+"""
+
+
+def run_wrk(url: str, token: str, body: str, duration: float, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_LUA)
+        script = f.name
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        f.write(body)
+        body_file = f.name
+    env = dict(os.environ, BENCH_BODY_FILE=body_file, BENCH_TOKEN=token)
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s"]
+    cmd += ["-s", script, url]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    os.unlink(script)
+    os.unlink(body_file)
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    r = json.loads(line[len("WRKJSON ") :])
+    secs = r["duration_us"] / 1e6
+    return {
+        "rps": r["requests"] / secs,
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": r["errors"] + r["non2xx"],
+        "requests": r["requests"],
+    }
+
+
+HTTPX_CHILD = r"""
+import asyncio, json, sys, time, httpx
+url, token, body = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+duration, conc = float(sys.argv[4]), int(sys.argv[5])
+lat, errors = [], 0
+async def worker(client, stop):
+    global errors
+    while time.perf_counter() < stop:
+        t = time.perf_counter()
+        r = await client.post(url, content=body)
+        lat.append(time.perf_counter() - t)
+        if r.status_code != 200: errors += 1
+async def main():
+    h = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
+    async with httpx.AsyncClient(headers=h, limits=limits, timeout=30) as c:
+        t0 = time.perf_counter(); stop = t0 + duration
+        await asyncio.gather(*(worker(c, stop) for _ in range(conc)))
+        return time.perf_counter() - t0
+secs = asyncio.run(main())
+lat.sort()
+print(json.dumps({"rps": len(lat)/secs, "p50_ms": lat[len(lat)//2]*1000,
+                  "p99_ms": lat[int(len(lat)*0.99)]*1000, "errors": errors, "requests": len(lat)}))
+"""
+
+
+def run_httpx(url: str, token: str, body: str, duration: float, connections: int) -> dict[str, float]:
+    cmd = [sys.executable, "-c", HTTPX_CHILD, url, token, body, str(duration), str(connections)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def load(
+    url: str, token: str, body: dict[str, Any], duration: float, connections: int
+) -> tuple[dict[str, float], str]:
+    payload = json.dumps(body, separators=(",", ":"))
+    if shutil.which("wrk"):
+        return run_wrk(url, token, payload, duration, connections), "wrk"
+    return run_httpx(url, token, payload, duration, connections), "httpx"
+
+
+def scenarios(server: Server) -> list[tuple[str, str, dict[str, Any], int]]:
+    c = server.client
+    for name, kind in (("bench-aead", "sm4-gcm"), ("bench-sign", "sm2-sign")):
+        with contextlib.suppress(Exception):  # exists from an earlier round on the same store
+            c.create_key(name, kind)
+    b64 = base64.b64encode(KIB).decode()
+    token = c.encrypt("bench-aead", KIB)
+    batch = {"batch_input": [{"plaintext": b64} for _ in range(1000)]}
+    return [
+        ("encrypt 1 KiB", "encrypt/bench-aead", {"plaintext": b64}, 1),
+        ("decrypt 1 KiB", "decrypt/bench-aead", {"ciphertext": token}, 1),
+        ("sign (SM2) 1 KiB", "sign/bench-sign", {"input": b64}, 1),
+        ("encrypt batch 1000 x 1 KiB", "encrypt/bench-aead", batch, 1000),
+    ]
+
+
+def bench_server(label: str, storage: str, data_dir: Path, args: argparse.Namespace) -> list[Row]:
+    server = Server(storage, data_dir)
+    rows = []
+    try:
+        for name, path, body, items in scenarios(server):
+            conns = args.connections if items == 1 else max(2, args.connections // 8)
+            load(f"{server.addr}/v1/{path}", server.token, body, 1.0, conns)  # warm-up
+            r, tool = load(f"{server.addr}/v1/{path}", server.token, body, args.duration, conns)
+            rps = r["rps"]
+            row = Row(label, name, rps, rps * items, r["p50_ms"], r["p99_ms"], int(r["errors"]), tool)
+            rows.append(row)
+            print(f"  {label:10} {name:28} {row.rps:9.0f} req/s  {row.items_per_s:10.0f} items/s  "
+                  f"p50 {row.p50_ms:.2f} ms  p99 {row.p99_ms:.2f} ms  errors {row.errors}",
+                  flush=True)  # fmt: skip
+    finally:
+        server.stop()
+    return rows
+
+
+def engine_operations(tmp: Path) -> list[tuple[str, Any, int]]:
+    """The engine (``guomi.kms.service``) on SQLite with no HTTP; each call authenticates the
+    token as a request would, then does the operation (and writes its audit record)."""
+    engine = build_engine(Config(storage_url=f"sqlite:///{tmp}/inproc.db", data_dir=tmp))
+    token = engine.dev_init()
+    root = engine.authenticate(token, RequestContext(), "setup")
+    engine.create_key(root, "bench-aead", api.CreateKeyRequest(type="sm4-gcm"))
+    engine.create_key(root, "bench-sign", api.CreateKeyRequest(type="sm2-sign"))
+    ct = engine.encrypt(root, "bench-aead", api.EncryptRequest(plaintext=KIB)).ciphertext
+    assert ct is not None
+    batch = api.EncryptRequest(batch_input=[api.EncryptItem(plaintext=KIB) for _ in range(1000)])
+
+    def op(fn: Any, *args: Any) -> Any:
+        def run() -> None:
+            caller = engine.authenticate(token, RequestContext(), "bench")
+            fn(caller, *args)
+
+        return run
+
+    return [
+        ("encrypt 1 KiB", op(engine.encrypt, "bench-aead", api.EncryptRequest(plaintext=KIB)), 1),
+        ("decrypt 1 KiB", op(engine.decrypt, "bench-aead", api.DecryptRequest(ciphertext=ct)), 1),
+        ("sign (SM2) 1 KiB", op(engine.sign, "bench-sign", api.SignRequest(input=KIB)), 1),
+        ("encrypt batch 1000 x 1 KiB", op(engine.encrypt, "bench-aead", batch), 1000),
+    ]
+
+
+def bench_in_process(duration: float) -> list[Row]:
+    """The engine with no HTTP: what the service costs before the web layer (one thread)."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="guomi-bench-engine-") as tmp:
+        for name, fn, items in engine_operations(Path(tmp)):
+            fn()
+            lat = []
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < duration:
+                t = time.perf_counter()
+                fn()
+                lat.append(time.perf_counter() - t)
+            secs = time.perf_counter() - t0
+            lat.sort()
+            n = len(lat)
+            row = Row("in-process", name, n / secs, n * items / secs, statistics.median(lat) * 1000,
+                      lat[int(n * 0.99)] * 1000, 0, "engine, 1 thread")  # fmt: skip
+            rows.append(row)
+            print(f"  in-process {name:28} {row.rps:9.0f} op/s   {row.items_per_s:10.0f} items/s  "
+                  f"p50 {row.p50_ms:.2f} ms", flush=True)  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per scenario")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--no-postgres", action="store_true")
+    args = ap.parse_args()
+
+    print(f"# bench_service  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  CPU: {cpu_model()}  "
+          f"cores: {os.cpu_count()}  python {platform.python_version()}", flush=True)  # fmt: skip
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="guomi-bench-") as tmp:
+        rows += bench_server("sqlite", f"sqlite:///{tmp}/bench.db", Path(tmp), args)
+        if not args.no_postgres:
+            url = os.environ.get("GUOMI_TEST_POSTGRES_URL")
+            pg_dir = None
+            if not url:
+                exports = subprocess.run([str(ROOT / "scripts/pg-test-server.sh"), "start"],
+                                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+                env = dict(x.removeprefix("export ").split("=", 1) for x in exports.splitlines() if "=" in x)
+                url, pg_dir = env["GUOMI_TEST_POSTGRES_URL"], env["PGTEST_DIR"]
+            try:
+                rows += bench_server("postgresql", url, Path(tmp) / "pg", args)
+            finally:
+                if pg_dir:
+                    subprocess.run([str(ROOT / "scripts/pg-test-server.sh"), "stop", pg_dir], check=False)
+    rows += bench_in_process(min(args.duration, 2.0))
+
+    print()
+    print("| store | operation | req/s | items/s | p50 ms | p99 ms | errors | load generator |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        print(f"| {r.backend} | {r.scenario} | {r.rps:,.0f} | {r.items_per_s:,.0f} | {r.p50_ms:.2f} | "
+              f"{r.p99_ms:.2f} | {r.errors} | {r.tool} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
