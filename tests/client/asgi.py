@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from guomi.kms.app import create_app
 
 from guomi.client import Client
+from guomi.kms.app import create_app
 from guomi.kms.config import Config
 
 

@@ -7,6 +7,9 @@ client holding its root token (tests/client/conftest.py).
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -326,3 +329,28 @@ def test_async_client_over_asgi_transport() -> None:
     assert out["valid"] is True
     assert sorted(out["keys"]) == ["async", "async-sign"]
     assert out["hash"] == sm3_digest(b"abc")
+
+
+def test_service_signature_verifies_with_openssl(root: Client, tmp_path: Path) -> None:
+    """The DER inside a service signature token is a plain GB/T 32918.2 signature (token.md §8)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not installed")
+    root.create_key("interop", "sm2-sign")
+    message = b"ledger 2026-11-24"
+    der = root.signer("interop", user_id="bank-A").sign(message)
+    pem = root.read_key("interop")["keys"]["1"]["public_key"]
+    (tmp_path / "pub.pem").write_text(pem)
+    (tmp_path / "msg").write_bytes(message)
+    (tmp_path / "sig").write_bytes(der)
+
+    def openssl_verify(distid: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "pub.pem"), "-rawin",
+             "-digest", "sm3", "-pkeyopt", f"distid:{distid}", "-in", str(tmp_path / "msg"),
+             "-sigfile", str(tmp_path / "sig")],
+            capture_output=True, check=False,
+        )  # fmt: skip
+
+    good = openssl_verify("bank-A")
+    assert good.returncode == 0, good.stderr
+    assert openssl_verify("1234567812345678").returncode != 0
