@@ -354,3 +354,27 @@ fn inc32(block: &[u8; 16]) -> [u8; 16] {
     out[12..].copy_from_slice(&c.to_be_bytes());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn length_limits_are_enforced() {
+        // SP 800-38D §5.2.1.1: 2^39 - 256 bits of plaintext.
+        assert!(Sm4Gcm::check_pt_len(MAX_PLAINTEXT_LEN as usize).is_ok());
+        let e = Sm4Gcm::check_pt_len(MAX_PLAINTEXT_LEN as usize + 1).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.message().contains("data"));
+    }
+
+    #[test]
+    fn inc32_wraps_in_the_low_word_only() {
+        let mut b = [0xffu8; 16];
+        b[11] = 0x07;
+        let n = inc32(&b);
+        assert_eq!(&n[..12], &b[..12]);
+        assert_eq!(&n[12..], &[0, 0, 0, 0]);
+    }
+}
