@@ -17,6 +17,12 @@
 //! forced to `Portable` (so `GUOMI_BACKEND=portable` exercises the portable
 //! GHASH too).
 //!
+//! Why not the `ghash` crate: measured on this machine class (1 MiB,
+//! release, fat LTO), `ghash =0.5.1` (CLMUL backend, one reduction per
+//! block) does 1.75 GB/s; this module does 6.7 GB/s with PCLMULQDQ and
+//! 10.2 GB/s with VPCLMULQDQ, keeps the key powers in a zeroize-on-drop
+//! struct, and follows `backend::active()` so the portable path is testable.
+//!
 //! Representation: a 16-byte block is read as the big-endian integer
 //! `u128::from_be_bytes(block)`. GCM numbers bits from the most significant
 //! bit of byte 0 as the coefficient of `x^0`, so in this integer the
