@@ -6,9 +6,12 @@
 //!   (SP 800-38D §5.2.1.2 and Appendix C restrict them to special uses).
 //! - Encryption runs the CTR keystream (the SIMD `ctr32_xor` kernel) and
 //!   GHASH over the same chunk while it is hot in cache.
-//! - Decryption hashes the whole ciphertext and checks the tag (constant-time
-//!   comparison) *before* any plaintext is produced; on failure the output is
-//!   left untouched and only [`Error::invalid_tag`] is returned.
+//! - Decryption copies the ciphertext into the output, hashes that copy and
+//!   checks the tag (constant-time comparison) *before* any plaintext is
+//!   produced, then decrypts the same copy in place (so a buffer changed
+//!   concurrently by another thread cannot split what is authenticated from
+//!   what is decrypted). On failure the output is zeroed and only
+//!   [`Error::invalid_tag`] is returned.
 //!
 //! GMAC (GB/T 15852.3) is GCM with empty plaintext: `encrypt` with empty
 //! data returns just the tag over the associated data.
