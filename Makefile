@@ -34,7 +34,9 @@ build: $(STAMP)
 	@mkdir -p target
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BUILD_LOCK) $(VENV)/bin/maturin develop --profile $(PROFILE) --extras $(EXTRAS)
 
-## run: the main job (for now a demonstration of the library)
+## run: the custody service on SQLite under .guomi-data/ on 127.0.0.1:8200: initialised and
+## unsealed on first start (shares + root token in .guomi-data/operator-init.json, mode 0600,
+## demo only), shown working through the SDK, then serving until Ctrl-C
 run: build
 	$(PY) -m guomi.demo
 

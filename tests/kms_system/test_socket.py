@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.kms_system.proc import ROOT, ServerProcess, free_port
@@ -73,3 +74,37 @@ def test_make_run_demo_first_and_second_start(tmp_path: Path) -> None:
     )
     assert second.returncode == 0, second.stdout.decode()[-2000:] + second.stderr.decode()[-2000:]
     assert "exists" in second.stdout.decode()
+
+
+def test_server_dev_mode(tmp_path: Path) -> None:
+    """`guomi server --dev`: in memory, one share, unsealed at once, token printed, loud warning."""
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guomi.cli", "server", "--dev", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        assert line.startswith("export GUOMI_ADDR="), line
+        token = line.strip().split("GUOMI_TOKEN=", 1)[1]
+        server = ServerProcess(tmp_path, port=port)
+        with server.client(token) as c:
+            for _ in range(100):
+                try:
+                    health = c.health()
+                    break
+                except Exception:
+                    time.sleep(0.05)
+            assert health["sealed"] is False
+            c.create_key("dev")
+            assert c.decrypt("dev", c.encrypt("dev", b"x")) == b"x"
+        assert not any(tmp_path.iterdir()), "dev mode must not write a data directory"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert b"DEV MODE" in err
