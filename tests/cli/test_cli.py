@@ -153,7 +153,7 @@ def test_operator_init_prints_shares_once() -> None:
         with Client("http://guomi.test", transport=transport) as c:
             assert c.health()["sealed"] is True
     finally:
-        transport.close()
+        transport.shutdown()
 
 
 def test_unreachable_service_is_a_clean_error() -> None:
