@@ -126,6 +126,17 @@ def test_wrong_tag_length(tag_len: int) -> None:
         SM4GCM(bytes(16), tag_length=tag_len, allow_short_tags=True)
 
 
+@pytest.mark.parametrize("bad", [2**64, -(2**70)])
+def test_huge_tag_length_is_an_argument_error(bad: int) -> None:
+    with pytest.raises(InvalidArgumentError, match="tag_length"):
+        SM4GCM(bytes(16), tag_length=bad)
+
+
+def test_tag_length_must_be_an_int() -> None:
+    with pytest.raises(TypeError):
+        SM4GCM(bytes(16), tag_length="16")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("tag_len", [4, 8])
 def test_short_tags_need_the_flag(tag_len: int) -> None:
     with pytest.raises(InvalidArgumentError, match="allow_short_tags"):

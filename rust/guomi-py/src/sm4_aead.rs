@@ -20,11 +20,23 @@ use pyo3::types::PyBytes;
 use crate::buffers::{new_bytes, ByteView};
 use crate::errors::{invalid_argument, IntoPy};
 
-/// Converts a Python int tag length to usize with a clear error.
-fn tag_len_arg(tag_length: i64) -> PyResult<usize> {
-    usize::try_from(tag_length).map_err(|_| {
+/// Converts a Python int tag length (default 16) to usize with a clear
+/// error: a huge int is an `InvalidArgumentError` naming the field, not an
+/// `OverflowError`.
+fn tag_len_arg(tag_length: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    let Some(obj) = tag_length else {
+        return Ok(16);
+    };
+    let v: i64 = obj.extract::<i64>().map_err(|e: PyErr| {
+        if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(obj.py()) {
+            invalid_argument("tag_length is out of range")
+        } else {
+            e
+        }
+    })?;
+    usize::try_from(v).map_err(|_| {
         invalid_argument(format!(
-            "tag_length must be a positive number of bytes, got {tag_length}"
+            "tag_length must be a positive number of bytes, got {v}"
         ))
     })
 }
@@ -51,10 +63,15 @@ pub struct PySm4Gcm {
 #[pymethods]
 impl PySm4Gcm {
     #[new]
-    #[pyo3(signature = (key, tag_length = 16, allow_short_tags = false))]
-    fn new(key: &Bound<'_, PyAny>, tag_length: i64, allow_short_tags: bool) -> PyResult<Self> {
+    #[pyo3(signature = (key, tag_length = None, allow_short_tags = false))]
+    fn new(
+        key: &Bound<'_, PyAny>,
+        tag_length: Option<&Bound<'_, PyAny>>,
+        allow_short_tags: bool,
+    ) -> PyResult<Self> {
+        let tag_len = tag_len_arg(tag_length)?;
         let key = key_view(key)?;
-        let inner = Sm4Gcm::new(key.as_slice(), tag_len_arg(tag_length)?, allow_short_tags).py()?;
+        let inner = Sm4Gcm::new(key.as_slice(), tag_len, allow_short_tags).py()?;
         Ok(PySm4Gcm { inner })
     }
 
@@ -127,10 +144,11 @@ pub struct PySm4Ccm {
 #[pymethods]
 impl PySm4Ccm {
     #[new]
-    #[pyo3(signature = (key, tag_length = 16))]
-    fn new(key: &Bound<'_, PyAny>, tag_length: i64) -> PyResult<Self> {
+    #[pyo3(signature = (key, tag_length = None))]
+    fn new(key: &Bound<'_, PyAny>, tag_length: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let tag_len = tag_len_arg(tag_length)?;
         let key = key_view(key)?;
-        let inner = Sm4Ccm::new(key.as_slice(), tag_len_arg(tag_length)?).py()?;
+        let inner = Sm4Ccm::new(key.as_slice(), tag_len).py()?;
         Ok(PySm4Ccm { inner })
     }
 
