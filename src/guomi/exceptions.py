@@ -24,6 +24,7 @@ __all__ = [
     "InvalidPasswordError",
     "InvalidSignature",
     "InvalidTag",
+    "NoIdentityMatchError",
     "NotFoundError",
     "NotInitializedError",
     "PayloadTooLargeError",
@@ -31,6 +32,8 @@ __all__ = [
     "SealedError",
     "ServiceError",
     "ServiceUnavailableError",
+    "StreamError",
+    "StreamFormatError",
     "UnsupportedAlgorithmError",
 ]
 
@@ -131,3 +134,20 @@ class ServiceUnavailableError(ServiceError):
 
 class SealedError(ServiceUnavailableError):
     """503 because the service is sealed: an operator must unseal it with key shares."""
+
+
+class StreamError(GuomiError):
+    """A ``guomi-stream/v1`` file could not be encrypted or decrypted (``guomi.envelope``)."""
+
+
+class StreamFormatError(StreamError, ValueError):
+    """The encrypted file is damaged: truncated, reordered, extended, edited, or not one at all.
+
+    The message names the failure (bad magic, header MAC bad, segment N failed
+    authentication, truncated, trailing data, ...). Also raised when a stanza addressed to
+    the caller's identity does not open (wrong passphrase or damaged header).
+    """
+
+
+class NoIdentityMatchError(StreamError):
+    """None of the given identities is a recipient of this file ("not mine", not "damaged")."""

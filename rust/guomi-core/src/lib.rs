@@ -27,6 +27,7 @@ pub mod kdf;
 pub mod sm2;
 pub mod sm3;
 pub mod sm4;
+pub mod stream;
 pub mod zuc;
 
 pub use error::{Error, ErrorKind, Result};

@@ -19,6 +19,7 @@ mod hash;
 mod sm2;
 mod sm4;
 mod sm4_aead;
+mod stream;
 mod zuc;
 
 /// Reads `GUOMI_BACKEND` once at import and forces the portable path if asked.
@@ -79,5 +80,6 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     zuc::register(m)?;
     sm2::register(m)?;
     formats::register(m)?;
+    stream::register(m)?;
     Ok(())
 }
