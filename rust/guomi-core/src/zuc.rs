@@ -108,8 +108,10 @@ fn ct_lookup(table: &[u64; 32], idx: u32) -> u32 {
 }
 
 /// S(u) and S(v) with S = (S0, S1, S0, S1) from the most significant byte
-/// down (Document 2 §3.4.2), by masked table scans.
-#[inline(always)]
+/// down (Document 2 §3.4.2), by masked table scans. Not inlined: sixteen
+/// inlined copies in the unrolled keystream loop overflow the instruction
+/// caches and run slower than the calls.
+#[inline(never)]
 fn sbox_portable(u: u32, v: u32) -> (u32, u32) {
     let s = |x: u32| -> u32 {
         (ct_lookup(&S0_PACKED, x >> 24) << 24)
