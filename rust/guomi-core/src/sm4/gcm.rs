@@ -239,8 +239,14 @@ impl Sm4Gcm {
         let mut tag_copy = [0u8; 16];
         let tag_copy = &mut tag_copy[..tag.len().min(16)];
         tag_copy.copy_from_slice(&tag[..tag_copy.len()]);
-        out.copy_from_slice(ct);
-        match self.verify(nonce, aad, out, tag_copy) {
+        // Copy and hash chunk by chunk, while each chunk is in L1.
+        let verified = self.verify_with(nonce, aad, n, tag_copy, |g| {
+            for (o, c) in out.chunks_mut(CHUNK).zip(ct.chunks(CHUNK)) {
+                o.copy_from_slice(c);
+                g.update_padded(o);
+            }
+        });
+        match verified {
             Ok(mut ks) => {
                 ks.apply(&self.cipher, out);
                 Ok(())
@@ -269,22 +275,36 @@ impl Sm4Gcm {
     /// Verifies `tag` over (`aad`, `ct`) in constant time; on success returns
     /// what is needed to decrypt `ct` (never plaintext itself).
     fn verify(&self, nonce: &[u8], aad: &[u8], ct: &[u8], tag: &[u8]) -> Result<Keystream> {
+        self.verify_with(nonce, aad, ct.len(), tag, |g| g.update_padded(ct))
+    }
+
+    /// As [`Sm4Gcm::verify`], with the ciphertext (`ct_len` bytes) fed to
+    /// GHASH by `absorb_ct` (which must call `update_padded` on whole-block
+    /// pieces, the last one possibly partial).
+    fn verify_with<F: FnOnce(&mut Ghash<'_>)>(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        ct_len: usize,
+        tag: &[u8],
+        absorb_ct: F,
+    ) -> Result<Keystream> {
         if tag.len() != self.tag_len {
             return Err(Error::invalid_tag());
         }
-        Self::check_pt_len(ct.len())?;
+        Self::check_pt_len(ct_len)?;
         Self::check_aad(aad)?;
         let mut j0 = self.j0(nonce)?;
         let mut g = Ghash::new(&self.ghash);
         g.update_padded(aad);
-        g.update_padded(ct);
-        g.update_blocks(&length_block(aad.len(), ct.len()));
+        absorb_ct(&mut g);
+        g.update_blocks(&length_block(aad.len(), ct_len));
         let mut expected = g.finalize();
-        let ks = if ct.len() <= SMALL {
+        let ks = if ct_len <= SMALL {
             // Short messages: E(J0) and the keystream in one kernel call.
             let mut ks = Keystream::Small {
                 ks: [0u8; 16 + SMALL],
-                len: ct.len(),
+                len: ct_len,
             };
             if let Keystream::Small { ks, len } = &mut ks {
                 let mut ctr = j0;
