@@ -300,7 +300,8 @@ def main() -> None:
     args = ap.parse_args()
 
     print(f"# bench_service  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  CPU: {cpu_model()}  "
-          f"cores: {os.cpu_count()}  python {platform.python_version()}", flush=True)  # fmt: skip
+          f"cores: {os.cpu_count()}  python {platform.python_version()}  "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="guomi-bench-") as tmp:
         rows += bench_server("sqlite", f"sqlite:///{tmp}/bench.db", Path(tmp), args)
@@ -319,7 +320,7 @@ def main() -> None:
                     subprocess.run([str(ROOT / "scripts/pg-test-server.sh"), "stop", pg_dir], check=False)
     rows += bench_in_process(min(args.duration, 2.0))
 
-    print()
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (other work on these 2 cores skews figures)")
     print("| store | operation | req/s | items/s | p50 ms | p99 ms | errors | load generator |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
