@@ -565,8 +565,16 @@ def _open_batch(key: _rust.StreamKey, index: int, last: bool, data: memoryview) 
         return key.open(index, last, data)
     except InvalidTag:
         pass
-    except InvalidEncodingError as exc:  # shape: truncated
-        raise StreamFormatError(str(exc)) from None
+    except InvalidEncodingError as exc:  # shape: a final piece shorter than a tag
+        unit = key.segment_size + TAG_SIZE
+        full = len(data) // unit * unit
+        if not last or full == 0:
+            raise StreamFormatError(str(exc)) from None
+        # Name what precedes the stub: a segment marked final (trailing data) or not (cut).
+        _open_batch(key, index, False, data[:full])
+        raise StreamFormatError(
+            "truncated: the final segment is cut short (fewer bytes than its tag)"
+        ) from None
     # Find the failing segment to name the failure (failure path only).
     unit = key.segment_size + TAG_SIZE
     count = (len(data) + unit - 1) // unit
