@@ -8,7 +8,7 @@
 //!   variables renamed from round to round instead of shifted (no moves);
 //! - the message expansion (§5.3.2) runs four words ahead of the rounds in a
 //!   16-word rolling window of locals, so it never touches a 68-word array;
-//! - [`compress`] takes any number of whole blocks straight from the caller's
+//! - `compress` takes any number of whole blocks straight from the caller's
 //!   slice: no copy into a block buffer, no per-block allocation.
 //!
 //! [`Sm3`] is the streaming hasher (`Clone`, so a prefix can be hashed once and
