@@ -174,7 +174,9 @@ def _b64_decode(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("must be a base64 string")
     try:
-        return base64.b64decode(value.encode("ascii"), validate=True)
+        # strict_mode (C, Python 3.11+): standard alphabet only, correct padding, no
+        # whitespace or trailing data -- what b64decode(validate=True) checks with a regex.
+        return binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError):
         raise ValueError("is not valid base64 (RFC 4648 standard alphabet, padded)") from None
 

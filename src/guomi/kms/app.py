@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -30,7 +31,7 @@ from guomi.kms.barrier import BarrierError
 from guomi.kms.config import Config
 from guomi.kms.errors import KMSError
 from guomi.kms.http import include_routes
-from guomi.kms.http._common import error_response
+from guomi.kms.http._common import DOCUMENTED_BODIES, error_response
 from guomi.kms.service import Engine
 from guomi.kms.storage import StorageError
 
@@ -166,6 +167,27 @@ def _auto_rotate_loop(engine: Engine, interval: float, stop: threading.Event) ->
             log.warning("auto-rotation scan failed: %s", type(exc).__name__)
 
 
+def _document_bodies(app: FastAPI) -> None:
+    """Adds the request models that routes parse themselves to the OpenAPI components."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in DOCUMENTED_BODIES:
+            js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in js.pop("$defs", {}).items():
+                comps.setdefault(name, sub)
+            comps.setdefault(model.__name__, js)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(config: Config | None = None, *, engine: Engine | None = None) -> FastAPI:
     """The ASGI application over ``engine`` (or one built from ``config``)."""
     config = config or (engine.config if engine is not None else Config())
@@ -205,6 +227,7 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
         redoc_url=None,
         lifespan=lifespan,
     )
+    _document_bodies(app)
     app.state.engine = engine
     app.state.config = config
     _install_handlers(app)

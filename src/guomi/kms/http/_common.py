@@ -15,17 +15,29 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from guomi import api
 from guomi.kms.service import Caller, Engine, RequestContext
 
-__all__ = ["ERROR_RESPONSES", "authed", "context", "dispatch", "engine_of", "error_response", "ok"]
+__all__ = [
+    "DOCUMENTED_BODIES",
+    "ERROR_RESPONSES",
+    "authed",
+    "body_doc",
+    "context",
+    "dispatch",
+    "engine_of",
+    "error_response",
+    "ok",
+    "parse_body",
+]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -77,24 +89,60 @@ def authed(request: Request, path: str) -> tuple[Engine, Caller]:
     return eng, eng.authenticate(bearer_token(request), context(request), path)
 
 
-#: Stores whose reads are local and short (no network round trip): single-item
-#: crypto requests on them run on the event loop thread, which is several times
-#: faster than a hop through the thread pool.  PostgreSQL (network I/O) and
-#: batches (milliseconds of CPU) always go to the thread pool.
+#: Stores whose reads are local and short (no network round trip): small
+#: requests on them run on the event loop thread, which is several times faster
+#: than a hop through the thread pool.  PostgreSQL (network I/O) and large
+#: bodies (batches: milliseconds of parsing and crypto) go to the thread pool.
 _LOCAL_STORES = frozenset({"memory", "sqlite"})
+_INLINE_MAX_BODY = 16 * 1024
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Request models documented through :func:`body_doc` (added to the OpenAPI components).
+DOCUMENTED_BODIES: list[type[BaseModel]] = []
+
+
+def body_doc(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` describing a JSON body that the route parses itself."""
+    DOCUMENTED_BODIES.append(model)
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": ref}}}}
+
+
+def parse_body(model: type[M], raw: bytes, *, optional: bool = False) -> M:
+    """Validates raw JSON with pydantic's Rust parser (several times faster than
+    ``json.loads`` then validation on large batches); errors become 400s naming the field."""
+    if not raw.strip():
+        if optional:
+            return model()
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
 
 
 async def dispatch(
-    request: Request, path: str, body: Any, call: Callable[[Engine, Caller], BaseModel | None]
+    request: Request,
+    path: str,
+    model: type[M],
+    call: Callable[[Engine, Caller, M], BaseModel | None],
+    *,
+    optional: bool = False,
 ) -> Response:
-    """Authenticates and runs ``call`` inline (small request, local store) or in the thread pool."""
+    """Parses the body, authenticates and runs ``call``, inline or in the thread pool."""
     eng = engine_of(request)
+    raw = await request.body()
+    token = bearer_token(request)
+    ctx = context(request)
 
     def work() -> Response:
-        caller = eng.authenticate(bearer_token(request), context(request), path)
-        return ok(call(eng, caller))
+        body = parse_body(model, raw, optional=optional)
+        caller = eng.authenticate(token, ctx, path)
+        return ok(call(eng, caller, body))
 
-    if eng.storage.kind in _LOCAL_STORES and getattr(body, "batch_input", None) is None:
+    if eng.storage.kind in _LOCAL_STORES and len(raw) <= _INLINE_MAX_BODY:
         return work()
     return await run_in_threadpool(work)
 
