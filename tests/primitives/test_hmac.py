@@ -146,3 +146,24 @@ def test_differential_openssl_cli(key: bytes, data: bytes) -> None:
         check=True,
     ).stdout
     assert ghmac.hmac_sm3(key, data).hex().upper() == out.decode().strip().upper()
+
+
+@SETTINGS
+@given(
+    key=st.binary(max_size=80),
+    data=st.binary(max_size=300),
+    n=st.integers(10, 32),
+    flip=st.integers(0, 255),
+)
+def test_truncated_tags(key: bytes, data: bytes, n: int, flip: int) -> None:
+    tag = _pyca(key, data)[:n]
+    h = ghmac.HMAC(key, data, tag_length=n)
+    assert h.digest() == tag
+    assert h.digest_size == n
+    h.verify(tag)
+    bad = bytearray(tag)
+    bad[flip % n] ^= 1 << (flip % 8)
+    with pytest.raises(InvalidSignature):
+        h.verify(bytes(bad))
+    with pytest.raises(InvalidSignature):
+        h.verify(tag[:-1])

@@ -6,6 +6,8 @@ table-scan S-boxes) and on the SIMD path (VPSHUFB S-boxes) when present.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -134,3 +136,23 @@ def test_parameter_errors() -> None:
     with pytest.raises(TypeError):
         zuc.ZUC("k" * 16, k)  # type: ignore[arg-type]
     assert "00" * 8 not in repr(zuc.ZUC(k, k))
+
+
+def test_large_inputs_in_threads(backend: str) -> None:
+    # Above 4 KiB the GIL is released; concurrent calls must stay exact.
+    key = bytes(range(16))
+    datas = [bytes([i]) * (256 * 1024 + i) for i in range(4)]
+    want = [zuc.eea3(key, i, i, i % 2, d, len(d) * 8) for i, d in enumerate(datas)]
+    macs = [zuc.eia3(key, i, i, i % 2, d, len(d) * 8 - 3) for i, d in enumerate(datas)]
+    got: dict[int, tuple[bytes, bytes]] = {}
+
+    def work(i: int) -> None:
+        d = datas[i]
+        got[i] = (zuc.eea3(key, i, i, i % 2, d, len(d) * 8), zuc.eia3(key, i, i, i % 2, d, len(d) * 8 - 3))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(datas))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [got[i] for i in range(len(datas))] == list(zip(want, macs, strict=True))
