@@ -490,15 +490,44 @@ def key_restore(c: _Ctx, source: str | None, name: str | None, force: bool) -> N
 @cli.command()
 @click.option("-k", "--key", "key_name", metavar="NAME", help="Encrypt with this key in the custody service.")
 @click.option("-a", "--associated-data", metavar="TEXT", help="Bound to the token; needed again to decrypt.")
+@click.option(
+    "-r",
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="RECIPIENT",
+    help="File mode: encrypt INPUT for sm2:<public key> or kms:NAME (repeatable).",
+)
+@click.option("-p", "--passphrase", is_flag=True, help="File mode: encrypt with a passphrase (prompted).")
+@click.option("-o", "--output", metavar="FILE", help="File mode: write the encrypted file here.")
 @click.argument("source", required=False, metavar="[INPUT|-]")
 @pass_ctx
 @_errors
-def encrypt(c: _Ctx, key_name: str | None, associated_data: str | None, source: str | None) -> None:
-    """Encrypt INPUT (a file, or standard input) and print the ciphertext token.
+def encrypt(
+    c: _Ctx,
+    *,
+    key_name: str | None,
+    associated_data: str | None,
+    recipients: tuple[str, ...],
+    passphrase: bool,
+    output: str | None,
+    source: str | None,
+) -> None:
+    """Encrypt INPUT (a file, or standard input).
 
-    With -k NAME the custody service encrypts under its key NAME (the plaintext goes to the
-    service; the token comes back). Large files belong to the envelope/streaming path.
+    With -k NAME the custody service encrypts under its key NAME and a ciphertext token is
+    printed (small data). With -r RECIPIENT / -p the file of any size is encrypted here, in
+    the guomi-stream/v1 format (see `guomi keygen`).
     """
+    if recipients or passphrase:
+        if key_name or associated_data:
+            raise click.UsageError("-k/-a (service token) and -r/-p (file encryption) cannot be mixed")
+        from guomi.cli.files import encrypt_files  # noqa: PLC0415
+
+        encrypt_files(c, recipients, passphrase, output, source)
+        return
+    if output:
+        raise click.UsageError("-o is for file encryption (-r/-p); -k prints a token")
     name = _need_key(key_name, "encrypt")
     data = _read_input(source)
     with c.client() as client:
@@ -510,13 +539,36 @@ def encrypt(c: _Ctx, key_name: str | None, associated_data: str | None, source: 
 @click.option("-k", "--key", "key_name", metavar="NAME", help="Decrypt with this key in the custody service.")
 @click.option("-a", "--associated-data", metavar="TEXT", help="The associated data given to encrypt.")
 @click.option("-o", "--output", metavar="FILE", help="Write the plaintext here (default: stdout).")
+@click.option(
+    "-i",
+    "--identity",
+    "identities",
+    multiple=True,
+    metavar="IDENTITY",
+    help="File mode: an identity file or kms:NAME (repeatable).",
+)
+@click.option("-p", "--passphrase", is_flag=True, help="File mode: the file is passphrase-encrypted.")
 @click.argument("token", required=False, metavar="[TOKEN|FILE|-]")
 @pass_ctx
 @_errors
 def decrypt(
-    c: _Ctx, key_name: str | None, associated_data: str | None, output: str | None, token: str | None
+    c: _Ctx,
+    *,
+    key_name: str | None,
+    associated_data: str | None,
+    output: str | None,
+    identities: tuple[str, ...],
+    passphrase: bool,
+    token: str | None,
 ) -> None:
-    """Decrypt a ciphertext token (given, in a file, or on standard input); write the plaintext."""
+    """Decrypt a ciphertext token (-k) or an encrypted file (-i / -p); write the plaintext."""
+    from guomi.cli.files import decrypt_files, input_is_stream_file  # noqa: PLC0415
+
+    if identities or passphrase or (not key_name and input_is_stream_file(token)):
+        if key_name or associated_data:
+            raise click.UsageError("-k/-a (service token) and -i/-p (file decryption) cannot be mixed")
+        decrypt_files(c, identities, passphrase, output, token)
+        return
     name = _need_key(key_name, "decrypt")
     text = _token_arg(token)
     with c.client() as client:
@@ -770,3 +822,9 @@ def audit_verify(c: _Ctx, path: Path) -> None:
         err.print(f"[bold red]BROKEN[/] at line {result.line}: {result.error}")
         err.print(f"{result.records} records verified before it")
     sys.exit(0 if result.ok else 1)
+
+
+# File encryption (guomi-stream/v1) lives in guomi.cli.files; registered here.
+from guomi.cli.files import keygen  # noqa: E402
+
+cli.add_command(keygen)

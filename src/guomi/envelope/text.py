@@ -83,8 +83,8 @@ def parse_identity_file(text: str, source: str = "identity file") -> list[SM2Ide
     identities = []
     for number, raw_line in enumerate(text.splitlines(), 1):
         line = raw_line.strip()
-        if not line or line.startswith("#"):
-            continue
+        if not line or line.startswith("#") or line.startswith(SM2_RECIPIENT_PREFIX):
+            continue  # comments, and the recipient line `guomi keygen > FILE` ends with
         if not line.startswith(SM2_SECRET_PREFIX):
             # Never echo the line: it may be a mangled secret.
             raise StreamError(f"{source} line {number}: not an identity (expected {SM2_SECRET_PREFIX}...)")

@@ -1,0 +1,299 @@
+"""File encryption in the ``guomi`` CLI: ``encrypt -r/-p``, ``decrypt -i/-p``, ``keygen``.
+
+Layer: ``guomi.cli``. The format is ``guomi-stream/v1`` (``docs/spec/stream.md``) through
+:mod:`guomi.envelope.stream`; memory stays bounded whatever the file size.
+
+Output safety: a named output (``-o FILE``) is written to a temporary file in the same
+directory and renamed over ``FILE`` only after the last segment was written (encrypt) or
+verified (decrypt), so an interrupted or failed run never leaves a file, or a half file,
+under the final name. Decrypted plaintext is created mode 0600. Without ``-o`` the output
+goes to standard output as it is produced (for decrypt: verified segments only, and the
+exit status is 1 if a later segment fails).
+
+Passphrases are asked on the terminal (``/dev/tty``, twice when encrypting), or read from
+the ``GUOMI_PASSPHRASE`` environment variable for scripts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
+
+import click
+
+from guomi.envelope.stream import (
+    MAGIC,
+    Identity,
+    KmsIdentity,
+    KmsRecipient,
+    PassphraseIdentity,
+    PassphraseRecipient,
+    Recipient,
+    decrypt,
+    encrypt,
+)
+from guomi.envelope.text import (
+    SM2_RECIPIENT_PREFIX,
+    format_identity_file,
+    generate_identity,
+    parse_identity_file,
+    parse_sm2_recipient,
+    sm2_recipient_string,
+)
+from guomi.exceptions import StreamError
+
+if TYPE_CHECKING:
+    from guomi.cli._main import _Ctx
+
+__all__ = ["decrypt_files", "encrypt_files", "input_is_stream_file", "keygen"]
+
+PASSPHRASE_ENV = "GUOMI_PASSPHRASE"  # noqa: S105 (the variable's name)
+PROGRESS_MIN_BYTES = 8 << 20
+"""Show a progress bar for inputs at least this large (and only on a terminal)."""
+
+
+# ------------------------------------------------------------------ passphrases
+
+
+def _ask(prompt: str) -> str:
+    try:
+        # getpass reads /dev/tty, not standard input (which may be the data).
+        with open("/dev/tty", "rb"):
+            pass
+    except OSError:
+        raise click.UsageError(
+            f"no terminal to ask for the passphrase: set {PASSPHRASE_ENV} for non-interactive use"
+        ) from None
+    return getpass.getpass(prompt, stream=sys.stderr)
+
+
+def _passphrase(confirm: bool) -> str:
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    first = _ask("Passphrase: ")
+    if not first:
+        raise click.UsageError("empty passphrase")
+    if confirm and _ask("Passphrase (again): ") != first:
+        raise click.UsageError("the passphrases do not match")
+    return first
+
+
+# ------------------------------------------------------------------ recipients / identities
+
+
+def parse_recipient(text: str, ctx: _Ctx) -> Recipient:
+    """``sm2:...`` or ``kms:NAME``."""
+    if text.startswith(SM2_RECIPIENT_PREFIX):
+        return parse_sm2_recipient(text)
+    if text.startswith("kms:") and len(text) > 4:
+        return KmsRecipient(ctx.client(), text[4:])
+    raise click.BadParameter(
+        f"{text[:40]!r} is not a recipient: expected sm2:<public key> or kms:NAME",
+        param_hint="-r/--recipient",
+    )
+
+
+def parse_identity(text: str, ctx: _Ctx) -> list[Identity]:
+    """``kms:NAME`` or the path of an identity file."""
+    if text.startswith("kms:") and len(text) > 4:
+        return [KmsIdentity(ctx.client(), text[4:])]
+    path = Path(text)
+    if not path.is_file():
+        raise click.BadParameter(
+            f"{text!r} is neither kms:NAME nor an identity file", param_hint="-i/--identity"
+        )
+    return list(parse_identity_file(path.read_text("utf-8"), str(path)))
+
+
+# ------------------------------------------------------------------ I/O plumbing
+
+
+@contextlib.contextmanager
+def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
+    if source is None or source == "-":
+        yield sys.stdin.buffer, None
+        return
+    with open(source, "rb") as f:
+        size: int | None = os.fstat(f.fileno()).st_size if os.path.isfile(source) else None
+        yield f, size
+
+
+@contextlib.contextmanager
+def _output(output: str | None, *, private: bool, binary_to_tty_ok: bool) -> Iterator[BinaryIO]:
+    """Standard output, or a temporary file renamed over ``output`` only on success."""
+    if output is None or output == "-":
+        if not binary_to_tty_ok and sys.stdout.isatty():
+            raise click.UsageError(
+                "refusing to write binary ciphertext to a terminal: use -o FILE or redirect"
+            )
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    final = Path(output)
+    directory = final.parent if str(final.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=directory)
+    tmp = Path(tmp_name)
+    try:
+        if not private:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        # Failed, interrupted (Ctrl-C) or refused: nothing under the final name.
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def _progress(size: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
+    if size is None or size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import (  # noqa: PLC0415 (only when a bar is shown)
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from guomi.cli._main import err  # noqa: PLC0415
+
+    columns: Any = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=size)
+        yield lambda n: bar.advance(task, n)
+
+
+def input_is_stream_file(source: str | None) -> bool:
+    """True if ``source`` names a file that starts with the guomi-stream magic."""
+    if source is None or source == "-" or not os.path.isfile(source):
+        return False
+    with open(source, "rb") as f:
+        return f.read(len(MAGIC)) == MAGIC
+
+
+# ------------------------------------------------------------------ the commands' bodies
+
+
+def encrypt_files(
+    ctx: _Ctx, recipients: tuple[str, ...], passphrase: bool, output: str | None, source: str | None
+) -> None:
+    """``guomi encrypt -r ... / -p``: guomi-stream/v1 for the recipients."""
+    if passphrase and recipients:
+        raise click.UsageError(
+            "-p (passphrase) cannot be combined with -r: a passphrase must be a file's only recipient"
+        )
+    chosen: list[Recipient] = (
+        [PassphraseRecipient(_passphrase(confirm=True))]
+        if passphrase
+        else [parse_recipient(r, ctx) for r in recipients]
+    )
+    with (
+        _input(source) as (src, size),
+        _output(output, private=False, binary_to_tty_ok=False) as dst,
+        _progress(size, "encrypting") as progress,
+    ):
+        encrypt(src, dst, chosen, progress=progress)
+
+
+def decrypt_files(
+    ctx: _Ctx, identities: tuple[str, ...], passphrase: bool, output: str | None, source: str | None
+) -> None:
+    """``guomi decrypt -i ... / -p``: open a guomi-stream/v1 file."""
+    chosen: list[Identity] = []
+    for text in identities:
+        chosen.extend(parse_identity(text, ctx))
+    if passphrase or not identities:
+        # Asked only if the file turns out to have a passphrase stanza.
+        chosen.append(PassphraseIdentity(lambda: _passphrase(confirm=False)))
+    with (
+        _input(source) as (src, size),
+        _output(output, private=True, binary_to_tty_ok=True) as dst,
+        _progress(size, "decrypting") as progress,
+    ):
+        decrypt(src, dst, chosen, progress=progress)
+
+
+# ------------------------------------------------------------------ keygen
+
+
+def _write_new_file(path: Path, text: str) -> None:
+    """Create ``path`` mode 0600; never replace an existing file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.UsageError(f"{path} already exists; not overwriting an identity file") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _echo_out(text: str, stream: IO[str] | None = None) -> None:
+    click.echo(text, file=stream)
+
+
+@click.command()
+@click.option(
+    "-o", "--output", metavar="FILE", help="Write the identity here (mode 0600, never overwritten)."
+)
+@click.option(
+    "-y",
+    "convert",
+    metavar="FILE",
+    help="Print the recipient of each identity in FILE instead of generating one.",
+)
+def keygen(output: str | None, convert: str | None) -> None:
+    """Generate an SM2 identity for file encryption; print its recipient (last line).
+
+    \b
+    guomi keygen -o key.txt              # the secret stays in key.txt (0600)
+    guomi keygen -y key.txt              # sm2:... again, from the identity file
+    guomi encrypt -r sm2:... -o x.gms x  # anyone can encrypt to the recipient
+    guomi decrypt -i key.txt -o x x.gms  # only key.txt decrypts
+    """
+    from guomi.cli._main import err  # noqa: PLC0415 (avoids an import cycle)
+
+    try:
+        if convert is not None:
+            if output is not None:
+                raise click.UsageError("-y prints recipients; it takes no -o")
+            text = sys.stdin.read() if convert == "-" else Path(convert).read_text("utf-8")
+            for identity in parse_identity_file(text, convert):
+                _echo_out(sm2_recipient_string(identity.private_key.public_key()))
+            return
+        key = generate_identity()
+        recipient = sm2_recipient_string(key.public_key())
+        body = format_identity_file(key)
+        if output is None:
+            if sys.stdout.isatty():
+                err.print(
+                    "[yellow]note:[/] the secret key is printed below; use -o FILE to keep it in a file"
+                )
+            sys.stdout.write(body)
+        else:
+            _write_new_file(Path(output), body)
+            err.print(f"Identity written to {output} (keep it secret; back it up).")
+        _echo_out(recipient)
+    except (StreamError, OSError, UnicodeDecodeError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        sys.exit(1)
