@@ -849,7 +849,8 @@ class Engine:
                 token = _keys.encrypt_token(
                     name, self._material(meta, v), item.plaintext, item.associated_data
                 )
-                return api.EncryptResult(
+                # model_construct: values produced here need no validation (hot batch path).
+                return api.EncryptResult.model_construct(
                     ciphertext=token, key_version=v, reference=getattr(item, "reference", None)
                 )
 

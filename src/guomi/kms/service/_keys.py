@@ -14,6 +14,7 @@ Layer: ``guomi.kms.service`` (internal).  Storage layout (all through the barrie
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import struct
@@ -120,6 +121,8 @@ class Material:
     commit_key: bytes | None = field(default=None, repr=False)
     private: Any = field(default=None, repr=False)
     public: Any = field(default=None, repr=False)
+    #: Cached per key name: (binary header, AD prefix, text prefix); no secrets.
+    token_parts: dict[str, tuple[bytes, bytes, str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_record(cls, key_type: str, blob: bytes) -> Material:
@@ -175,11 +178,21 @@ def _token_ad(header: bytes, name: str, caller_ad: bytes | None) -> bytes:
     return _AD_PREFIX + header + struct.pack(">H", len(n)) + n + struct.pack(">I", len(ad)) + ad
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encrypt_token(name: str, m: Material, plaintext: bytes, caller_ad: bytes | None) -> str:
     """A ciphertext token (docs/spec/token.md §6-7)."""
-    header_obj = TokenHeader(1, m.type, m.version)
-    header = header_obj.encode()
-    ad = _token_ad(header, name, caller_ad)
+    fixed = m.token_parts.get(name)
+    if fixed is None:
+        # Per (version, key name): header, the AD up to the caller's part, the text prefix.
+        header = TokenHeader(1, m.type, m.version).encode()
+        n = name.encode("ascii")
+        fixed = (header, _AD_PREFIX + header + struct.pack(">H", len(n)) + n, f"guomi:v1:{m.version}:")
+        m.token_parts[name] = fixed
+    header, ad_head, text_prefix = fixed
+    cad = caller_ad or b""
+    ad = ad_head + struct.pack(">I", len(cad)) + cad
     nonce = os.urandom(NONCE_SIZE)
     if m.aead is not None and m.commit_key is not None:
         commitment = hmac_sm3(m.commit_key, _COMMIT_LABEL + nonce + ad)
@@ -191,7 +204,10 @@ def encrypt_token(name: str, m: Material, plaintext: bytes, caller_ad: bytes | N
         blob = header + struct.pack(">H", len(wrapped)) + wrapped + nonce + body
     else:
         raise BadRequestError(f"key type {m.type} does not support encryption", code="unsupported_operation")
-    return format_text(header_obj, blob)
+    # Same text as guomi.api.format_text (unpadded base64url), without the extra copies.
+    return text_prefix + binascii.b2a_base64(blob, newline=False).translate(_URLSAFE).rstrip(b"=").decode(
+        "ascii"
+    )
 
 
 def parse_token(token: str, key_type: str) -> tuple[TokenHeader, bytes]:
