@@ -21,7 +21,11 @@ from guomi.kms.service import Caller, Engine, RequestContext
 from guomi.kms.storage import MemoryStorage, SQLiteStorage, Storage
 
 PG_URL = os.environ.get("GUOMI_TEST_POSTGRES_URL")
-needs_postgres = pytest.mark.skipif(PG_URL is None, reason="GUOMI_TEST_POSTGRES_URL not set")
+# Skipped only when the variable is absent on a developer machine; under CI (``CI`` set)
+# the tests run and fail loudly instead of being skipped.
+needs_postgres = pytest.mark.skipif(
+    PG_URL is None and not os.environ.get("CI"), reason="GUOMI_TEST_POSTGRES_URL not set"
+)
 
 
 class FakeClock:
@@ -39,7 +43,8 @@ class FakeClock:
 
 def fresh_pg_url() -> str:
     """A new, empty PostgreSQL schema on the test server (isolates tests)."""
-    assert PG_URL is not None
+    if PG_URL is None:
+        pytest.fail("GUOMI_TEST_POSTGRES_URL is not set but CI is: PostgreSQL tests may not be skipped")
     import psycopg  # noqa: PLC0415
 
     schema = "t_" + uuid.uuid4().hex[:12]
