@@ -23,18 +23,38 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _PortTaken(RuntimeError):
+    pass
+
+
 class ServerProcess:
     """One ``python -m guomi.cli server`` process; :meth:`kill` is SIGKILL (no cleanup at all)."""
 
     def __init__(self, data_dir: Path, storage: str | None = None, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.storage = storage
+        self._auto_port = port is None
         self.port = port or free_port()
-        self.addr = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / f"server-{self.port}.log"
 
+    @property
+    def addr(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self, timeout: float = 30.0) -> ServerProcess:
+        """Start and wait for ``sys/health``; a port taken meanwhile by another process
+        (the machine is shared by parallel test runs) is replaced by a fresh one."""
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except _PortTaken:
+                if not self._auto_port or attempt == 2:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> ServerProcess:
         cmd = [sys.executable, "-m", "guomi.cli", "server", "--listen", f"127.0.0.1:{self.port}"]
         cmd += ["--data-dir", str(self.data_dir)]
         if self.storage:
@@ -52,7 +72,11 @@ class ServerProcess:
                     )
                 try:
                     c.health()
-                    return self
+                    # Answered by our process, not by another one on a recycled port?
+                    time.sleep(0.02)
+                    if self.proc.poll() is None:
+                        return self
+                    continue
                 except ServiceError:
                     if time.monotonic() > deadline:
                         raise

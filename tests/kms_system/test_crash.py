@@ -39,6 +39,7 @@ class Ledger:
     deletion_allowed: dict[str, bool] = field(default_factory=dict)
     restored: list[str] = field(default_factory=list)
     in_flight: tuple[str, Any] | None = None
+    confirmed: int = 0
     base_tokens: list[tuple[str, bytes]] = field(default_factory=list)
     backup: str = ""
 
@@ -70,6 +71,7 @@ def worker(client: Client, ledger: Ledger, rng: random.Random, stop: threading.E
                 client.restore_key(ledger.backup, name=target)
                 ledger.restored.append(target)
             ledger.in_flight = None
+            ledger.confirmed += 1
         except ServiceError:
             return  # the server died under us: whatever was in flight stays in ledger.in_flight
 
@@ -138,8 +140,13 @@ def test_sigkill_during_rotate_config_restore(tmp_path: Path) -> None:
                 t = threading.Thread(
                     target=worker, args=(c, ledger, random.Random(rng.random()), stop, round_no)
                 )
+                before = ledger.confirmed
                 t.start()
-                time.sleep(rng.uniform(0.05, 0.5))
+                # Let a little work land first (slow CI machines), then kill at a random point.
+                deadline = time.monotonic() + 10
+                while ledger.confirmed < before + 2 and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                time.sleep(rng.uniform(0.0, 0.4))
                 server.kill()
                 stop.set()
                 t.join(timeout=10)
@@ -147,7 +154,7 @@ def test_sigkill_during_rotate_config_restore(tmp_path: Path) -> None:
             server.unseal(shares)
             with server.client(token) as c:
                 check(c, ledger)
-        assert len(ledger.tokens) > 10  # the kills did land between real work
+        assert len(ledger.tokens) >= 5 and ledger.confirmed >= 10  # kills landed between real work
     finally:
         server.kill()
 
