@@ -19,8 +19,10 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -137,6 +139,7 @@ def _output(output: str | None, *, private: bool, binary_to_tty_ok: bool) -> Ite
         sys.stdout.buffer.flush()
         return
     final = Path(output)
+    _raise_on_sigterm()
     directory = final.parent if str(final.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=directory)
     tmp = Path(tmp_name)
@@ -155,6 +158,17 @@ def _output(output: str | None, *, private: bool, binary_to_tty_ok: bool) -> Ite
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _raise_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so the temporary output is removed like on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 @contextlib.contextmanager
