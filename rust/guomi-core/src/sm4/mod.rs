@@ -3,7 +3,7 @@
 //! - [`Sm4`]: an expanded key; single blocks and many blocks at once, CTR
 //!   keystreams. It picks its implementation path once, at construction, from
 //!   [`crate::backend::active`]: the AES-NI/AVX2 or GFNI/AVX-512 kernels on
-//!   x86-64 when the CPU has them, the bit-sliced [`portable`] kernel
+//!   x86-64 when the CPU has them, the bit-sliced `portable` kernel
 //!   everywhere else. Every path is constant time (no table indexed by key or
 //!   data, no secret-dependent branch).
 //! - [`modes`]: ECB / CBC / CFB / OFB / CTR streaming state machines.
@@ -259,6 +259,68 @@ impl Sm4 {
                 (c & !0xffff_ffffu128) | u128::from((c as u32).wrapping_add(1))
             }),
         }
+    }
+
+    /// CBC-encrypts the whole blocks of `data` in place (`C_i = E(P_i ^
+    /// C_{i-1})`), `iv` holding `C_{i-1}` on entry and the last ciphertext
+    /// block on return. The SIMD paths keep the chain in registers (only the
+    /// rounds on the block-to-block dependency chain).
+    pub(crate) fn cbc_encrypt_blocks(&self, iv: &mut [u8; 16], data: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.simd_chain(iv, data, x86_aesni::Chain::CbcEncrypt) {
+            return;
+        }
+        for block in data.chunks_exact_mut(BLOCK_SIZE) {
+            let b: &mut [u8; 16] = block.try_into().expect("16-byte chunk");
+            xor_in_place(b, iv);
+            self.encrypt_block(b);
+            *iv = *b;
+        }
+    }
+
+    /// CFB-128-encrypts the whole blocks of `data` in place (`C_i = P_i ^
+    /// E(C_{i-1})`), `fb` holding `C_{i-1}` on entry and the last ciphertext
+    /// block on return.
+    pub(crate) fn cfb_encrypt_blocks(&self, fb: &mut [u8; 16], data: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.simd_chain(fb, data, x86_aesni::Chain::CfbEncrypt) {
+            return;
+        }
+        for block in data.chunks_exact_mut(BLOCK_SIZE) {
+            let mut ks = *fb;
+            self.encrypt_block(&mut ks);
+            xor_in_place(block, &ks);
+            fb.copy_from_slice(block);
+        }
+    }
+
+    /// XORs the OFB keystream into the whole blocks of `data` (`O_i =
+    /// E(O_{i-1})`), `reg` holding `O_{i-1}` on entry and the last `O_i` on
+    /// return.
+    pub(crate) fn ofb_xor_blocks(&self, reg: &mut [u8; 16], data: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.simd_chain(reg, data, x86_aesni::Chain::Ofb) {
+            return;
+        }
+        for block in data.chunks_exact_mut(BLOCK_SIZE) {
+            self.encrypt_block(reg);
+            xor_in_place(block, reg);
+        }
+    }
+
+    /// The SIMD sequential-mode kernel, if this key runs on a SIMD path.
+    #[cfg(target_arch = "x86_64")]
+    fn simd_chain(&self, reg: &mut [u8; 16], data: &mut [u8], mode: x86_aesni::Chain) -> bool {
+        match self.kernel {
+            // SAFETY: `Kernel::AesNi` is only chosen when
+            // `x86_aesni::available()` confirmed the CPU features.
+            Kernel::AesNi => unsafe { x86_aesni::chain(&self.rk, reg, data, mode) },
+            // SAFETY: `Kernel::Gfni` is only chosen when
+            // `x86_gfni::available()` confirmed the CPU features.
+            Kernel::Gfni => unsafe { x86_gfni::chain(&self.rk, reg, data, mode) },
+            Kernel::Portable { .. } => return false,
+        }
+        true
     }
 
     #[inline]

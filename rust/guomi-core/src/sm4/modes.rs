@@ -238,12 +238,7 @@ impl Crypter {
             }
             State::Cbc { prev } => {
                 // C_i = E(P_i ^ C_{i-1}): sequential by definition.
-                for block in out.chunks_exact_mut(BLOCK_SIZE) {
-                    let b: &mut [u8; 16] = block.try_into().expect("16-byte chunk");
-                    xor_in_place(b, prev);
-                    self.cipher.encrypt_block(b);
-                    *prev = *b;
-                }
+                self.cipher.cbc_encrypt_blocks(prev, out);
             }
             _ => unreachable!("whole_blocks is only called for ECB and CBC"),
         }
@@ -294,7 +289,14 @@ impl Crypter {
         if self.pos == BLOCK_SIZE {
             self.pos = 0;
         }
-        // O_i = E(O_{i-1}): sequential by definition.
+        // O_i = E(O_{i-1}): sequential by definition. Whole blocks in one
+        // call (the SIMD paths keep the chain in registers), then a tail.
+        let whole = (n - i) / BLOCK_SIZE * BLOCK_SIZE;
+        if whole > 0 {
+            out[i..i + whole].copy_from_slice(&input[i..i + whole]);
+            self.cipher.ofb_xor_blocks(reg, &mut out[i..i + whole]);
+            i += whole;
+        }
         while i < n {
             self.cipher.encrypt_block(reg);
             let take = (n - i).min(BLOCK_SIZE);
@@ -343,7 +345,16 @@ impl Crypter {
                 i += whole;
             }
         }
-        // Encryption (sequential) and a decryption tail.
+        if !decrypt {
+            // C_i = P_i ^ E(C_{i-1}): sequential; whole blocks in one call.
+            let whole = (n - i) / BLOCK_SIZE * BLOCK_SIZE;
+            if whole > 0 {
+                out[i..i + whole].copy_from_slice(&input[i..i + whole]);
+                self.cipher.cfb_encrypt_blocks(fb, &mut out[i..i + whole]);
+                i += whole;
+            }
+        }
+        // A partial block (and for decryption, what remains).
         while i < n {
             *ks = *fb;
             self.cipher.encrypt_block(ks);

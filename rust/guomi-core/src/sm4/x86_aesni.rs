@@ -535,6 +535,24 @@ unsafe fn rounds<E: EncLast, const G: usize>(
                 *w = nibble_map(*w, k.p, k.m0f);
             }
         }
+        rounds_p::<E, G>(prk, x, k);
+        for xg in x.iter_mut() {
+            for w in xg.iter_mut() {
+                *w = nibble_map(*w, k.p_inv, k.m0f);
+            }
+        }
+    }
+}
+
+/// The 32 rounds on state already in the `P` domain, left there.
+#[inline(always)]
+unsafe fn rounds_p<E: EncLast, const G: usize>(
+    prk: &[u32; 32],
+    x: &mut [[__m256i; 4]; G],
+    k: &Consts,
+) {
+    // SAFETY: features per the caller.
+    unsafe {
         let p0 = _mm256_set1_epi32(prk[0] as i32);
         let mut y = [_mm256_setzero_si256(); G];
         for (xg, yg) in x.iter().zip(y.iter_mut()) {
@@ -549,11 +567,6 @@ unsafe fn rounds<E: EncLast, const G: usize>(
             round::<E, G>(x, &mut y, prk[i + 3], 2, k);
             round::<E, G>(x, &mut y, prk[(i + 4) % 32], 3, k);
             i += 4;
-        }
-        for xg in x.iter_mut() {
-            for w in xg.iter_mut() {
-                *w = nibble_map(*w, k.p_inv, k.m0f);
-            }
         }
     }
 }
@@ -780,6 +793,121 @@ unsafe fn ctr_avx2(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc3
     unsafe { ctr_with::<Split>(rk, counter, data, inc32) }
 }
 
+/// The sequential modes: CBC encryption, CFB encryption, OFB.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Chain {
+    /// `C_i = E(P_i ⊕ C_{i-1})`; the register ends as the last ciphertext.
+    CbcEncrypt,
+    /// `C_i = P_i ⊕ E(C_{i-1})`; the register ends as the last ciphertext.
+    CfbEncrypt,
+    /// `O_i = E(O_{i-1})`, `C_i = P_i ⊕ O_i`; the register ends as `O_last`.
+    Ofb,
+}
+
+/// `P·w` for one block's four big-endian words, broadcast to every lane.
+/// (Plain loops: closures here would not be inlined into the
+/// target-feature caller and would cost a call per use.)
+#[inline(always)]
+unsafe fn p_words(b: &[u8], k: &Consts) -> [__m256i; 4] {
+    // SAFETY: callers enable avx2.
+    unsafe {
+        let mut out = [_mm256_setzero_si256(); 4];
+        let mut j = 0;
+        while j < 4 {
+            let w = u32::from_be_bytes([b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]]);
+            out[j] = nibble_map(_mm256_set1_epi32(w as i32), k.p, k.m0f);
+            j += 1;
+        }
+        out
+    }
+}
+
+/// A sequential mode over whole blocks, one block at a time with nothing
+/// but the rounds on the block-to-block dependency chain: the state stays
+/// in the `P` domain between blocks (`P·(E ⊕ d) = P·E ⊕ P·d`, and the data
+/// term is computed off the chain), and the output is mapped back and
+/// stored off the chain too.
+#[inline(always)]
+unsafe fn chain_with<E: EncLast>(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
+    let k = Consts::load();
+    // SAFETY: features per the caller; all data access is through slices.
+    unsafe {
+        let rk = &pre_round_keys(rk, &k);
+        let mut s = p_words(reg, &k);
+        for block in data.chunks_exact_mut(16) {
+            // The E input: CBC folds in this block's plaintext.
+            if mode == Chain::CbcEncrypt {
+                let d = p_words(block, &k);
+                for (sj, dj) in s.iter_mut().zip(d) {
+                    *sj = _mm256_xor_si256(*sj, dj);
+                }
+            }
+            let mut x = [s];
+            rounds_p::<E, 1>(rk, &mut x, &k);
+            // E's output words in the P domain: (x3, x2, x1, x0).
+            let e = [x[0][3], x[0][2], x[0][1], x[0][0]];
+            let mut out = [0u8; 16];
+            for (o, ej) in out.chunks_exact_mut(4).zip(e) {
+                let w = _mm256_cvtsi256_si32(nibble_map(ej, k.p_inv, k.m0f)) as u32;
+                o.copy_from_slice(&w.to_be_bytes());
+            }
+            match mode {
+                Chain::CbcEncrypt => {
+                    block.copy_from_slice(&out);
+                    s = e;
+                }
+                Chain::CfbEncrypt => {
+                    let d = p_words(block, &k);
+                    for (b, o) in block.iter_mut().zip(out) {
+                        *b ^= o;
+                    }
+                    for ((sj, ej), dj) in s.iter_mut().zip(e).zip(d) {
+                        *sj = _mm256_xor_si256(ej, dj);
+                    }
+                }
+                Chain::Ofb => {
+                    for (b, o) in block.iter_mut().zip(out) {
+                        *b ^= o;
+                    }
+                    s = e;
+                }
+            }
+            *reg = match mode {
+                Chain::Ofb => out,
+                _ => block.try_into().expect("16-byte block"),
+            };
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,aes,vaes")]
+unsafe fn chain_vaes(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
+    // SAFETY: this function enables everything `Vaes` needs.
+    unsafe { chain_with::<Vaes>(rk, reg, data, mode) }
+}
+
+#[target_feature(enable = "avx2,aes")]
+unsafe fn chain_avx2(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
+    // SAFETY: this function enables everything `Split` needs.
+    unsafe { chain_with::<Split>(rk, reg, data, mode) }
+}
+
+/// Runs a sequential mode ([`Chain`]) over the whole blocks of `data` in
+/// place, with `reg` the IV / feedback register on entry and the value to
+/// continue from on return. A trailing partial block is left untouched.
+///
+/// # Safety
+/// [`available`] must have returned true.
+pub(super) unsafe fn chain(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
+    if std::arch::is_x86_feature_detected!("vaes") {
+        // SAFETY: the caller checked `available()` (aes, avx2); vaes just now.
+        unsafe { chain_vaes(rk, reg, data, mode) }
+    } else {
+        // SAFETY: the caller checked `available()` (aes, avx2).
+        unsafe { chain_avx2(rk, reg, data, mode) }
+    }
+}
+
 #[target_feature(enable = "avx2,aes,vaes")]
 unsafe fn encrypt_vaes(rk: &[u32; 32], data: &mut [u8]) {
     // SAFETY: this function enables everything `Vaes` needs.
@@ -983,6 +1111,61 @@ pub(super) mod reference {
         }
     }
 
+    /// A sequential-mode kernel: round keys, register, data, mode.
+    pub(in crate::sm4) type ChainKernel =
+        unsafe fn(&[u32; 32], &mut [u8; 16], &mut [u8], super::Chain);
+
+    /// Checks CBC-encrypt / CFB-encrypt / OFB against the reference, for
+    /// several lengths (with a trailing partial block left untouched).
+    pub(in crate::sm4) fn check_chain(kernel: ChainKernel) {
+        use super::Chain;
+        let mut rng = Rng(0xcbcb_cfcf_0f0f_0001);
+        for mode in [Chain::CbcEncrypt, Chain::CfbEncrypt, Chain::Ofb] {
+            for len in [0usize, 16, 32, 48, 160, 16 * 67 + 5] {
+                let mut key = [0u8; 16];
+                rng.fill(&mut key);
+                let rk = round_keys(&key);
+                let mut iv = [0u8; 16];
+                rng.fill(&mut iv);
+                let mut data = vec![0u8; len];
+                rng.fill(&mut data);
+                let mut want = data.clone();
+                let mut r = iv;
+                let whole = len / 16 * 16;
+                for b in want[..whole].chunks_exact_mut(16) {
+                    match mode {
+                        Chain::CbcEncrypt => {
+                            for (x, y) in b.iter_mut().zip(r) {
+                                *x ^= y;
+                            }
+                            crypt_block(&rk, b);
+                            r.copy_from_slice(b);
+                        }
+                        Chain::CfbEncrypt => {
+                            crypt_block(&rk, &mut r);
+                            for (x, y) in b.iter_mut().zip(r) {
+                                *x ^= y;
+                            }
+                            r.copy_from_slice(b);
+                        }
+                        Chain::Ofb => {
+                            crypt_block(&rk, &mut r);
+                            for (x, y) in b.iter_mut().zip(r) {
+                                *x ^= y;
+                            }
+                        }
+                    }
+                }
+                let mut got = data.clone();
+                let mut reg = iv;
+                // SAFETY: the caller checked the kernel's `available()`.
+                unsafe { kernel(&rk, &mut reg, &mut got, mode) };
+                assert!(got == want, "len {len}");
+                assert_eq!(reg, r, "len {len}: register");
+            }
+        }
+    }
+
     /// Checks `kernel` against the reference for block counts 0..=70 and a
     /// large input, under random keys, plus the standard's example.
     pub(in crate::sm4) fn check_kernel(kernel: unsafe fn(&[u32; 32], &mut [u8])) {
@@ -1132,6 +1315,19 @@ mod tests {
             unsafe { ctr_avx2(rk, c, d, true) }
         }
         check_ctr(c128, c32);
+    }
+
+    #[test]
+    fn chain_kernels_match_reference() {
+        if !available() {
+            return;
+        }
+        check_chain(chain);
+        unsafe fn k(rk: &[u32; 32], r: &mut [u8; 16], d: &mut [u8], m: Chain) {
+            // SAFETY: features checked above.
+            unsafe { chain_avx2(rk, r, d, m) }
+        }
+        check_chain(k);
     }
 
     #[test]

@@ -23,6 +23,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::x86_aesni::affine::{self, Mat};
+use super::x86_aesni::Chain;
 use core::arch::x86_64::*;
 use zeroize::Zeroize;
 
@@ -178,6 +179,20 @@ unsafe fn rounds<const G: usize>(prk: &[u32; 32], x: &mut [[__m512i; 4]; G], k: 
                 *w = _mm512_gf2p8affine_epi64_epi8::<0>(*w, k.p);
             }
         }
+        rounds_p::<G>(prk, x, k);
+        for xg in x.iter_mut() {
+            for w in xg.iter_mut() {
+                *w = _mm512_gf2p8affine_epi64_epi8::<0>(*w, k.p_inv);
+            }
+        }
+    }
+}
+
+/// The 32 rounds on state already in the `P` domain, left there.
+#[inline(always)]
+unsafe fn rounds_p<const G: usize>(prk: &[u32; 32], x: &mut [[__m512i; 4]; G], k: &Consts) {
+    // SAFETY: features per the caller.
+    unsafe {
         let p0 = _mm512_set1_epi32(prk[0] as i32);
         let mut y = [_mm512_setzero_si512(); G];
         for (xg, yg) in x.iter().zip(y.iter_mut()) {
@@ -192,11 +207,6 @@ unsafe fn rounds<const G: usize>(prk: &[u32; 32], x: &mut [[__m512i; 4]; G], k: 
             round::<G>(x, &mut y, prk[i + 3], 2, k);
             round::<G>(x, &mut y, prk[(i + 4) % 32], 3, k);
             i += 4;
-        }
-        for xg in x.iter_mut() {
-            for w in xg.iter_mut() {
-                *w = _mm512_gf2p8affine_epi64_epi8::<0>(*w, k.p_inv);
-            }
         }
     }
 }
@@ -411,6 +421,89 @@ unsafe fn ctr_avx512(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], in
     *counter = c.to_be_bytes();
 }
 
+/// `P·w` for one block's four big-endian words, broadcast to every lane.
+#[inline(always)]
+unsafe fn p_words(b: &[u8], k: &Consts) -> [__m512i; 4] {
+    // SAFETY: callers enable avx512f and gfni.
+    unsafe {
+        let mut out = [_mm512_setzero_si512(); 4];
+        let mut j = 0;
+        while j < 4 {
+            let w = u32::from_be_bytes([b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]]);
+            out[j] = _mm512_gf2p8affine_epi64_epi8::<0>(_mm512_set1_epi32(w as i32), k.p);
+            j += 1;
+        }
+        out
+    }
+}
+
+/// A sequential mode over whole blocks (see `x86_aesni::chain_with`: the
+/// state stays in the `P` domain between blocks, so only the rounds are on
+/// the block-to-block dependency chain).
+#[target_feature(enable = "avx512f,avx512bw,gfni")]
+unsafe fn chain_avx512(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
+    let k = consts();
+    // SAFETY: features enabled here; all data access is through slices.
+    unsafe {
+        let rk = &pre_round_keys(rk, &k);
+        let mut s = p_words(reg, &k);
+        for block in data.chunks_exact_mut(16) {
+            if mode == Chain::CbcEncrypt {
+                let d = p_words(block, &k);
+                for (sj, dj) in s.iter_mut().zip(d) {
+                    *sj = _mm512_xor_si512(*sj, dj);
+                }
+            }
+            let mut x = [s];
+            rounds_p::<1>(rk, &mut x, &k);
+            // E's output words in the P domain: (x3, x2, x1, x0).
+            let e = [x[0][3], x[0][2], x[0][1], x[0][0]];
+            let mut out = [0u8; 16];
+            for (o, ej) in out.chunks_exact_mut(4).zip(e) {
+                let w = _mm512_gf2p8affine_epi64_epi8::<0>(ej, k.p_inv);
+                let w = _mm_cvtsi128_si32(_mm512_castsi512_si128(w)) as u32;
+                o.copy_from_slice(&w.to_be_bytes());
+            }
+            match mode {
+                Chain::CbcEncrypt => {
+                    block.copy_from_slice(&out);
+                    s = e;
+                }
+                Chain::CfbEncrypt => {
+                    let d = p_words(block, &k);
+                    for (b, o) in block.iter_mut().zip(out) {
+                        *b ^= o;
+                    }
+                    for ((sj, ej), dj) in s.iter_mut().zip(e).zip(d) {
+                        *sj = _mm512_xor_si512(ej, dj);
+                    }
+                }
+                Chain::Ofb => {
+                    for (b, o) in block.iter_mut().zip(out) {
+                        *b ^= o;
+                    }
+                    s = e;
+                }
+            }
+            *reg = match mode {
+                Chain::Ofb => out,
+                _ => block.try_into().expect("16-byte block"),
+            };
+        }
+    }
+}
+
+/// Runs a sequential mode ([`Chain`]) over the whole blocks of `data` in
+/// place, with `reg` the IV / feedback register on entry and the value to
+/// continue from on return. A trailing partial block is left untouched.
+///
+/// # Safety
+/// [`available`] must have returned true.
+pub(super) unsafe fn chain(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
+    // SAFETY: the caller checked `available()`.
+    unsafe { chain_avx512(rk, reg, data, mode) }
+}
+
 /// Applies the SM4 rounds with round keys `rk` to every 16-byte block of
 /// `data` in place (decryption is the same with the keys reversed).
 ///
@@ -486,6 +579,14 @@ mod tests {
             return;
         }
         check_kernel(encrypt_blocks);
+    }
+
+    #[test]
+    fn gfni_chain_matches_reference() {
+        if !available() {
+            return;
+        }
+        check_chain(chain);
     }
 
     #[test]
