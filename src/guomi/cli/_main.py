@@ -383,12 +383,18 @@ def _print_key(c: _Ctx, info: dict[str, Any]) -> None:
     out.print(table)
     versions = info.get("keys") or {}
     if isinstance(versions, dict) and versions:
-        vt = Table("version", "created", "public key")
+        vt = Table("version", "created")
+        pems: list[tuple[str, str]] = []
         for version in sorted(versions, key=int):
             meta = versions[version] or {}
-            pub = meta.get("public_key") or ""
-            vt.add_row(str(version), str(meta.get("creation_time", "")), pub.strip())
+            vt.add_row(str(version), str(meta.get("creation_time", "")))
+            if meta.get("public_key"):
+                pems.append((version, str(meta["public_key"]).strip()))
         out.print(vt)
+        # PEM blocks go out whole (never cut to the table's width) so they can be copied.
+        for version, pem in pems:
+            out.print(f"public key, version {version}:")
+            out.print(pem, markup=False)
 
 
 @key.command("rotate")
