@@ -163,3 +163,24 @@ def test_private_value_forms() -> None:
     same = sm2.SM2PrivateKey.from_private_value(d.to_bytes(32, "big"))
     assert same.public_key() == key.public_key()
     assert sm2.generate_private_key().private_value != d
+
+
+def test_repeated_use_of_one_key_stays_correct() -> None:
+    """After a few uses a public key switches to its own precomputed comb table
+    (guomi_core::sm2::table); results must not change across the switch."""
+    d = 0x1F2E3D4C5B6A79881F2E3D4C5B6A79881F2E3D4C5B6A79881F2E3D4C5B6A7988
+    key = sm2.SM2PrivateKey.from_private_value(d)
+    pub = sm2.SM2PublicKey.from_encoded_point(key.public_key().public_bytes_raw())
+    ref_pub = CURVE.mul(d, CURVE.g)
+    for i in range(12):
+        msg = bytes([i]) * (i * 7)
+        k = 0x1234567 + i * 0x9E3779B97F4A7C15
+        ct = _rust.sm2_encrypt_with_k_for_tests(pub._k, msg, k.to_bytes(32, "big"), "c1c3c2")
+        assert ct == ref.encrypt(CURVE, ref_pub, msg, k)
+        assert key.decrypt(ct, layout="c1c3c2") == msg
+        sig = key.sign(msg)
+        pub.verify(sig, msg)
+        with pytest.raises(InvalidSignature):
+            pub.verify(sig, msg + b"!")
+        r, s = ref.sign(CURVE, d, sm2.DEFAULT_USER_ID, msg, k)
+        pub.verify(r.to_bytes(32, "big") + s.to_bytes(32, "big"), msg, encoding="raw")

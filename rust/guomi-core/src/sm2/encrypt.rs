@@ -86,7 +86,10 @@ fn encrypt_with_limbs(
     k: &[u64; 4],
 ) -> Result<Option<Vec<u8>>> {
     let c1j = point::mul_base(k);
-    let s = point::mul_var(k, &key.point);
+    let s = match key.comb() {
+        Some(comb) => comb.mul(k),
+        None => point::mul_var(k, &key.point),
+    };
     let (c1, p2) =
         two_affine(&c1j, &s).ok_or_else(|| Error::invalid_argument("k must be in [1, n - 1]"))?;
     let mut x2y2 = [0u8; 64];

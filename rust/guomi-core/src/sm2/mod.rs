@@ -23,6 +23,9 @@ pub(crate) mod scalar;
 pub mod sign;
 pub(crate) mod table;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -42,11 +45,23 @@ pub fn precompute() {
     table::init();
 }
 
+/// Uses of one public key (verifications, encryptions) after which its own
+/// comb table (33 KiB, about the cost of two verifications to build) is
+/// built and kept: from then on those operations skip all doublings.
+const COMB_AFTER_USES: u32 = 4;
+
 /// A validated SM2 public key: a point on sm2p256v1 other than the identity.
-#[derive(Clone)]
 pub struct PublicKey {
     pub(crate) point: Affine,
     encoded: [u8; 65],
+    uses: AtomicU32,
+    comb: OnceLock<Box<table::PointComb>>,
+}
+
+impl Clone for PublicKey {
+    fn clone(&self) -> Self {
+        PublicKey::from_affine(self.point)
+    }
 }
 
 impl core::fmt::Debug for PublicKey {
@@ -71,7 +86,24 @@ impl PublicKey {
         PublicKey {
             point,
             encoded: point.to_uncompressed(),
+            uses: AtomicU32::new(0),
+            comb: OnceLock::new(),
         }
+    }
+
+    /// The key's comb table once the key is in repeated use (see
+    /// [`COMB_AFTER_USES`]); None for the first few uses.
+    pub(crate) fn comb(&self) -> Option<&table::PointComb> {
+        if let Some(c) = self.comb.get() {
+            return Some(c);
+        }
+        if self.uses.fetch_add(1, Ordering::Relaxed) + 1 >= COMB_AFTER_USES {
+            return Some(
+                self.comb
+                    .get_or_init(|| Box::new(table::PointComb::new(&self.point))),
+            );
+        }
+        None
     }
 
     /// Parses `04‖x‖y` (65 bytes), `02|03‖x` (33) or raw `x‖y` (64).

@@ -282,11 +282,10 @@ impl Jacobian {
         Jacobian::conditional_select(&out, self, o.is_identity())
     }
 
-    /// self + q (q affine, not the identity), "madd-2007-bl" (7M + 4S).
-    /// The caller guarantees self ≠ q; self = identity is handled in
-    /// constant time; self = −q yields Z = 0.
+    /// The "madd-2007-bl" sum self + q (q affine), 7M + 4S, without special
+    /// cases; also returns H and r (H = r = 0 iff self == q).
     #[inline(always)]
-    pub(crate) fn add_affine_distinct(&self, q: &Affine) -> Jacobian {
+    fn add_affine_raw(&self, q: &Affine) -> (Jacobian, Fe, Fe) {
         let z1z1 = self.z.square();
         let u2 = q.x.mul(&z1z1);
         let s2 = q.y.mul(&self.z).mul(&z1z1);
@@ -299,12 +298,49 @@ impl Jacobian {
         let x3 = r.square().sub(&j).sub(&v.double());
         let y3 = r.mul(&v.sub(&x3)).sub(&self.y.mul(&j).double());
         let z3 = self.z.add(&h).square().sub(&z1z1).sub(&hh);
-        let sum = Jacobian {
-            x: x3,
-            y: y3,
-            z: z3,
-        };
+        (
+            Jacobian {
+                x: x3,
+                y: y3,
+                z: z3,
+            },
+            h,
+            r,
+        )
+    }
+
+    /// self + q (q affine, not the identity). The caller guarantees
+    /// self ≠ q; self = identity is handled in constant time; self = −q
+    /// yields Z = 0.
+    #[inline(always)]
+    pub(crate) fn add_affine_distinct(&self, q: &Affine) -> Jacobian {
+        let (sum, _, _) = self.add_affine_raw(q);
         Jacobian::conditional_select(&sum, &Jacobian::from_affine(q), self.is_identity())
+    }
+
+    /// self + q (q affine, not the identity), correct for every self
+    /// (identity, q, −q), constant time: the doubling is computed and
+    /// selected by mask.
+    pub(crate) fn add_affine_complete(&self, q: &Affine) -> Jacobian {
+        let (sum, h, r) = self.add_affine_raw(q);
+        let dbl = self.double();
+        let out = Jacobian::conditional_select(&sum, &dbl, h.is_zero() & r.is_zero());
+        Jacobian::conditional_select(&out, &Jacobian::from_affine(q), self.is_identity())
+    }
+
+    /// Variable-time self + q for public points (q affine, not the identity).
+    pub(crate) fn add_affine_vartime(&self, q: &Affine) -> Jacobian {
+        if bool::from(self.is_identity()) {
+            return Jacobian::from_affine(q);
+        }
+        let (sum, h, r) = self.add_affine_raw(q);
+        if bool::from(h.is_zero()) {
+            if bool::from(r.is_zero()) {
+                return self.double();
+            }
+            return Jacobian::IDENTITY;
+        }
+        sum
     }
 
     /// Variable-time complete addition, for public points only.
@@ -419,11 +455,34 @@ pub(crate) fn mul_var(k: &Limbs, p: &Affine) -> Jacobian {
     for i in 2..16 {
         tbl[i] = tbl[i - 1].add_distinct(&pj);
     }
+    // Flattened copy of the table for the masked scan.
+    let flat: [[u64; 12]; 16] = core::array::from_fn(|i| {
+        let t = &tbl[i];
+        let mut f = [0u64; 12];
+        f[..4].copy_from_slice(&t.x.0);
+        f[4..8].copy_from_slice(&t.y.0);
+        f[8..].copy_from_slice(&t.z.0);
+        f
+    });
+    // Reads entry d (1..=16) by a full scan: every entry is loaded and
+    // combined under a mask, so the access pattern is independent of d.
+    // d = 0 selects nothing: Z = 0, the identity.
     let select = |d: u64, neg: u64| -> Jacobian {
-        let mut q = Jacobian::IDENTITY;
-        for (i, t) in tbl.iter().enumerate() {
-            q = Jacobian::conditional_select(&q, t, (i as u64 + 1).ct_eq(&d));
+        let d = core::hint::black_box(d);
+        let mut acc = [0u64; 12];
+        for (i, e) in flat.iter().enumerate() {
+            let x = (i as u64 + 1) ^ d;
+            // all ones iff x == 0, branch-free
+            let m = (((x | x.wrapping_neg()) >> 63) ^ 1).wrapping_neg();
+            for (a, v) in acc.iter_mut().zip(e) {
+                *a |= v & m;
+            }
         }
+        let mut q = Jacobian {
+            x: Fe([acc[0], acc[1], acc[2], acc[3]]),
+            y: Fe([acc[4], acc[5], acc[6], acc[7]]),
+            z: Fe([acc[8], acc[9], acc[10], acc[11]]),
+        };
         let ny = q.y.neg();
         q.y = Fe::conditional_select(&q.y, &ny, Choice::from(neg as u8));
         q
@@ -474,6 +533,11 @@ pub(crate) fn mul_double_vartime(a: &Limbs, b: &Limbs, p: &Affine) -> Jacobian {
         }
     }
     acc.add_vartime(&ag)
+}
+
+/// a·G + b·P for PUBLIC scalars with a precomputed comb for P.
+pub(crate) fn mul_double_vartime_comb(a: &Limbs, b: &Limbs, comb: &table::PointComb) -> Jacobian {
+    table::mul_base_vartime(a).add_vartime(&comb.mul_vartime(b))
 }
 
 /// Width-w NAF digits (least significant first) of a public 256-bit integer.

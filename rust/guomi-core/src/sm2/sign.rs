@@ -140,7 +140,10 @@ pub fn verify_digest(key: &PublicKey, e: &[u8; 32], sig: &Signature) -> Result<(
     if bool::from(t.is_zero()) {
         return Err(Error::invalid_signature());
     }
-    let pt = point::mul_double_vartime(&s, &t.to_canonical(), &key.point);
+    let pt = match key.comb() {
+        Some(comb) => point::mul_double_vartime_comb(&s, &t.to_canonical(), comb),
+        None => point::mul_double_vartime(&s, &t.to_canonical(), &key.point),
+    };
     if bool::from(pt.is_identity()) {
         return Err(Error::invalid_signature());
     }

@@ -3,7 +3,9 @@
 //! incomplete addition formulas would fail.
 
 use super::field::{limbs_from_be, Limbs};
-use super::point::{mul_base, mul_double_vartime, mul_var, Affine, Jacobian, G};
+use super::point::{
+    mul_base, mul_double_vartime, mul_double_vartime_comb, mul_var, Affine, Jacobian, G,
+};
 use super::scalar::{Scalar, N, N_MINUS_1};
 
 fn reference(k: &Limbs, p: &Affine) -> Jacobian {
@@ -72,6 +74,7 @@ fn comb_and_window_match_reference() {
         let (a, _) = reference(&[12345, 678, 9, 10], &G).to_affine();
         a
     };
+    let comb = super::table::PointComb::new(&p);
     for k in edge_scalars() {
         let want_g = reference(&k, &G);
         assert!(same(&mul_base(&k), &want_g), "comb {k:x?}");
@@ -82,6 +85,12 @@ fn comb_and_window_match_reference() {
         assert!(
             same(&mul_double_vartime(&k, &k, &p), &both),
             "double {k:x?}"
+        );
+        assert!(same(&comb.mul(&k), &want_p), "point comb {k:x?}");
+        assert!(same(&comb.mul_vartime(&k), &want_p), "point comb vt {k:x?}");
+        assert!(
+            same(&mul_double_vartime_comb(&k, &k, &comb), &both),
+            "double comb {k:x?}"
         );
     }
     assert!(bool::from(mul_base(&[0; 4]).is_identity()));
@@ -111,81 +120,53 @@ fn public_key_of_standard_example() {
     assert_eq!(back.to_uncompressed(), pk.to_uncompressed());
 }
 
-/// Rough timing of the building blocks (run with --ignored --nocapture).
+/// This thread's CPU time in ns (Linux schedstat), so the timing test is
+/// not skewed by other processes on a shared machine.
+fn cpu_ns() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+/// Rough CPU-time cost of the building blocks (run with --ignored --nocapture).
 #[test]
 #[ignore]
 fn timing_building_blocks() {
-    use std::time::Instant;
     let (p, _) = reference(&[12345, 678, 9, 10], &G).to_affine();
     let mut x = p.x;
-    let n = 1_000_000;
-    let t = Instant::now();
-    for _ in 0..n {
-        x = x.mul(&p.y);
-    }
-    println!(
-        "fe mul: {:.1} ns ({:?})",
-        t.elapsed().as_nanos() as f64 / n as f64,
-        x.0[0] & 1
-    );
-    let t = Instant::now();
-    for _ in 0..n {
-        x = x.square();
-    }
-    println!(
-        "fe sqr: {:.1} ns ({:?})",
-        t.elapsed().as_nanos() as f64 / n as f64,
-        x.0[0] & 1
-    );
-    let t = Instant::now();
-    for _ in 0..n {
-        x = x.add(&p.y);
-    }
-    println!(
-        "fe add: {:.1} ns ({:?})",
-        t.elapsed().as_nanos() as f64 / n as f64,
-        x.0[0] & 1
-    );
+    let time = |name: &str, n: usize, f: &mut dyn FnMut()| {
+        let t = cpu_ns();
+        for _ in 0..n {
+            f();
+        }
+        println!("{name}: {:.1} ns", (cpu_ns() - t) / n as f64);
+    };
+    time("fe mul", 1_000_000, &mut || x = x.mul(&p.y));
+    time("fe sqr", 1_000_000, &mut || x = x.square());
     let mut j = Jacobian::from_affine(&p);
-    let t = Instant::now();
-    for _ in 0..100_000 {
-        j = j.double();
-    }
-    println!("dbl: {:.1} ns", t.elapsed().as_nanos() as f64 / 1e5);
+    time("dbl", 100_000, &mut || j = j.double());
     let q = Jacobian::from_affine(&G);
-    let t = Instant::now();
-    for _ in 0..100_000 {
-        j = j.add_distinct(&q);
-    }
-    println!("add: {:.1} ns", t.elapsed().as_nanos() as f64 / 1e5);
+    time("add", 100_000, &mut || j = j.add_distinct(&q));
     let k = [
         0x1234_5678_9abc_def0,
         0x0fed_cba9_8765_4321,
         0x1111_2222_3333_4444,
         0x5555_6666_7777_8888,
     ];
-    let t = Instant::now();
-    for _ in 0..2000 {
-        j = mul_var(&k, &p);
-    }
-    println!("mul_var: {:.1} us", t.elapsed().as_nanos() as f64 / 2e6);
-    let t = Instant::now();
-    for _ in 0..2000 {
-        j = mul_base(&k);
-    }
-    println!("mul_base: {:.1} us", t.elapsed().as_nanos() as f64 / 2e6);
-    let t = Instant::now();
-    for _ in 0..2000 {
-        j = mul_double_vartime(&k, &k, &p);
-    }
-    println!("mul_double: {:.1} us", t.elapsed().as_nanos() as f64 / 2e6);
-    let t = Instant::now();
-    for _ in 0..2000 {
-        x = x.invert();
-    }
-    println!(
-        "invert: {:.1} us {}",
-        t.elapsed().as_nanos() as f64 / 2e6,
-        j.z.0[0] & 1
-    );
+    time("mul_var", 2000, &mut || j = mul_var(&k, &p));
+    time("mul_base", 2000, &mut || j = mul_base(&k));
+    time("mul_double", 2000, &mut || {
+        j = mul_double_vartime(&k, &k, &p)
+    });
+    let comb = super::table::PointComb::new(&p);
+    time("comb build", 200, &mut || {
+        let _ = super::table::PointComb::new(&p);
+    });
+    time("comb mul", 2000, &mut || j = comb.mul(&k));
+    time("comb double vartime", 2000, &mut || {
+        j = mul_double_vartime_comb(&k, &k, &comb)
+    });
+    time("invert", 2000, &mut || x = x.invert());
+    println!("{}", (j.z.0[0] ^ x.0[0]) & 1);
 }
