@@ -20,6 +20,8 @@ from guomi.kms.audit import AuditLog, MemorySink
 from guomi.kms.service import Engine
 from guomi.kms.storage import MemoryStorage
 
+from .conftest import fresh_pg_url, needs_postgres
+
 
 def b64(b: bytes) -> str:
     return base64.b64encode(b).decode()
@@ -455,3 +457,34 @@ def test_vault_transit_paths_and_header_carry_over(kms: Api) -> None:
     assert base64.b64decode(pt) == b"hi"
     doc = kms("GET", "openapi.json", token=None).json()
     assert not any(p.startswith("/v1/transit") for p in doc["paths"])
+
+
+def test_large_batch_goes_through_the_thread_pool(kms: Api) -> None:
+    ok(kms("POST", "keys/k", {}))
+    items = [{"plaintext": b64(bytes([i % 256]) * 512)} for i in range(100)]  # ~70 KiB body
+    res = ok(kms("POST", "encrypt/k", {"batch_input": items}))["batch_results"]
+    back = ok(kms("POST", "decrypt/k", {"batch_input": [{"ciphertext": r["ciphertext"]} for r in res]}))
+    assert [base64.b64decode(r["plaintext"]) for r in back["batch_results"]] == [
+        bytes([i % 256]) * 512 for i in range(100)
+    ]
+
+
+@needs_postgres
+def test_http_on_postgres_storage() -> None:
+    from guomi.kms.storage.postgres import PostgresStorage  # noqa: PLC0415
+
+    storage = PostgresStorage(fresh_pg_url())
+    a = Api(Engine(storage, AuditLog(MemorySink()), Config()))
+    try:
+        init = ok(a("POST", "sys/init", {"secret_shares": 1, "secret_threshold": 1}, token=None))
+        ok(a("POST", "sys/unseal", {"key": init["keys_base64"][0]}, token=None))
+        a.token = init["root_token"]
+        ok(a("POST", "keys/pg", {}))
+        ct = ok(a("POST", "encrypt/pg", {"plaintext": b64(b"on postgres")}))["ciphertext"]
+        assert (
+            base64.b64decode(ok(a("POST", "decrypt/pg", {"ciphertext": ct}))["plaintext"]) == b"on postgres"
+        )
+        err(a("POST", "encrypt/pg", {"plaintext": "eA=="}, token="gmt." + "E" * 43), 401)
+    finally:
+        a.close()
+        storage.close()

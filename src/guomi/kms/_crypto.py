@@ -8,10 +8,12 @@ Layer: ``guomi.kms`` (internal).  One place that imports
 from __future__ import annotations
 
 import hmac as _hmac
-from typing import Any, Protocol
+from typing import Protocol
 
+from cryptography.exceptions import InvalidTag as PycaInvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from guomi.exceptions import InvalidTag
 from guomi.primitives.hmac import hmac_sm3
 from guomi.primitives.sm3 import digest as sm3_digest
 from guomi.primitives.sm4 import SM4GCM
@@ -35,10 +37,30 @@ def sm4gcm(key: bytes) -> AeadCipher:
     return cipher
 
 
+class _AESGCM:
+    """pyca's AESGCM with guomi's exception: a failed tag raises :class:`guomi.exceptions.InvalidTag`."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, key: bytes) -> None:
+        self._inner = AESGCM(key)
+
+    def __repr__(self) -> str:
+        return "AES-256-GCM(<key hidden>)"
+
+    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
+        return self._inner.encrypt(nonce, data, associated_data)
+
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
+        try:
+            return self._inner.decrypt(nonce, data, associated_data)
+        except PycaInvalidTag:
+            raise InvalidTag("AES-256-GCM tag did not verify") from None
+
+
 def aes256gcm(key: bytes) -> AeadCipher:
     """AES-256-GCM (NIST SP 800-38D) from pyca/cryptography, only for migration keys."""
-    cipher: Any = AESGCM(key)
-    return cipher  # type: ignore[no-any-return]
+    return _AESGCM(key)
 
 
 def derive(secret: bytes, label: bytes, length: int) -> bytes:

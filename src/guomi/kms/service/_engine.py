@@ -455,6 +455,11 @@ class Engine:
             exc2 = StorageIntegrityError("a stored record failed its integrity check")
             self._audit_error(caller, operation, path, key, exc2)
             raise exc2 from None
+        except Exception as exc:
+            # A bug, not bad input: still one audit record (status 500) for the request.
+            log.error("internal error during %s: %s", operation, type(exc).__name__)
+            self._audit_error(caller, operation, path, key, KMSError("internal error"))
+            raise
         self._audit_ok(caller, operation, path, key, **extra)
 
     # ------------------------------------------------------------ key records
