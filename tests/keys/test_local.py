@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from guomi.primitives.hmac import hmac_sm3
-from guomi.primitives.sm4 import SM4GCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guomi.exceptions import InvalidKey, InvalidSignature, InvalidTag
 from guomi.keys import Aead, LocalAead, LocalMac, LocalSigner, LocalVerifier, Mac, Signer, Verifier
+from guomi.primitives.hmac import hmac_sm3
+from guomi.primitives.sm4 import SM4GCM
 
 KEY = bytes(range(16))
 
