@@ -22,12 +22,13 @@ SETTINGS = settings(
 def keys(engine: Engine, root: Caller) -> tuple[Engine, Caller]:
     engine.create_key(root, "sm4", api.CreateKeyRequest(type="sm4-gcm"))
     engine.create_key(root, "aes", api.CreateKeyRequest(type="aes-256-gcm"))
+    engine.create_key(root, "pke", api.CreateKeyRequest(type="sm2-encrypt"))
     return engine, root
 
 
 @SETTINGS
 @given(
-    name=st.sampled_from(["sm4", "aes"]),
+    name=st.sampled_from(["sm4", "aes", "pke"]),
     pt=st.binary(max_size=300),
     ad=st.one_of(st.none(), st.binary(max_size=40)),
     flip=st.integers(min_value=0, max_value=10_000),
