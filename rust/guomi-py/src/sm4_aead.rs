@@ -302,23 +302,10 @@ impl PySm4Xts {
     }
 }
 
-/// Test-only: an `Sm4Xts` that accepts equal key halves, to reproduce
-/// published vectors with all-zero keys. Not exported by `guomi.primitives`.
-#[pyfunction]
-#[pyo3(signature = (key, standard = "gb"))]
-fn sm4_xts_allowing_equal_halves(key: &Bound<'_, PyAny>, standard: &str) -> PyResult<PySm4Xts> {
-    let std = parse_standard(standard)?;
-    let key = key_view(key)?;
-    Ok(PySm4Xts {
-        inner: Sm4Xts::new_allowing_equal_halves(key.as_slice(), std).py()?,
-    })
-}
-
-/// Registers `Sm4Gcm`, `Sm4Ccm`, `Sm4Xts` and the test helper.
+/// Registers `Sm4Gcm`, `Sm4Ccm` and `Sm4Xts`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySm4Gcm>()?;
     m.add_class::<PySm4Ccm>()?;
     m.add_class::<PySm4Xts>()?;
-    m.add_function(wrap_pyfunction!(sm4_xts_allowing_equal_halves, m)?)?;
     Ok(())
 }
