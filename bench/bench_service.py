@@ -80,14 +80,14 @@ def cpu_model() -> str:
 class Server:
     """``guomi server`` in a child process, initialised (1 share) and unsealed."""
 
-    def __init__(self, storage: str, data_dir: Path) -> None:
+    def __init__(self, storage: str, data_dir: Path, extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.addr = f"http://127.0.0.1:{self.port}"
         cmd = [
             sys.executable, "-m", "guomi.cli", "server",
             "--listen", f"127.0.0.1:{self.port}",
             "--storage", storage,
-            "--data-dir", str(data_dir),
+            "--data-dir", str(data_dir), *extra,
         ]  # fmt: skip
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.token = ""
@@ -292,11 +292,40 @@ def bench_in_process(duration: float) -> list[Row]:
     return rows
 
 
+def bench_variants(tmp: Path, args: argparse.Namespace) -> list[Row]:
+    """uvloop + httptools (the default) against asyncio + h11, interleaved, on SQLite."""
+    rows = []
+    b64 = base64.b64encode(KIB).decode()
+    for round_no in range(2):
+        for loop, http in (("uvloop", "httptools"), ("asyncio", "h11")):
+            d = tmp / f"variant-{loop}-{round_no}"
+            server = Server(f"sqlite:///{d}.db", d, ("--loop", loop, "--http", http))
+            try:
+                server.client.create_key("v")
+                label = f"sqlite, {loop}+{http}"
+                for name, path, body in (
+                    ("GET sys/health, c=32", "sys/health", None),
+                    ("encrypt 1 KiB, c=32", "encrypt/v", {"plaintext": b64}),
+                ):
+                    url = f"{server.addr}/v1/{path}"
+                    load(url, server.token, body, 1.0, args.connections)
+                    r, tool = load(url, server.token, body, args.duration, args.connections)
+                    row = Row(label, f"{name} (round {round_no + 1})", r["rps"], r["rps"], r["p50_ms"],
+                              r["p99_ms"], int(r["errors"]), tool)  # fmt: skip
+                    rows.append(row)
+                    print(f"  {label:28} {row.scenario:34} {row.rps:9.0f} req/s  p99 {row.p99_ms:.2f} ms",
+                          flush=True)  # fmt: skip
+            finally:
+                server.stop()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per scenario")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--variants", action="store_true", help="also compare uvloop+httptools with asyncio+h11")
     args = ap.parse_args()
 
     print(f"# bench_service  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  CPU: {cpu_model()}  "
@@ -305,6 +334,8 @@ def main() -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="guomi-bench-") as tmp:
         rows += bench_server("sqlite", f"sqlite:///{tmp}/bench.db", Path(tmp), args)
+        if args.variants:
+            rows += bench_variants(Path(tmp), args)
         if not args.no_postgres:
             url = os.environ.get("GUOMI_TEST_POSTGRES_URL")
             pg_dir = None

@@ -193,6 +193,21 @@ def main() -> None:
 @click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), help="Audit log file.")
 @click.option("--dev", is_flag=True, help="Throw-away in-memory service, one share, auto-unsealed. NOT SAFE.")
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
+@click.option(
+    "--loop",
+    type=click.Choice(["auto", "uvloop", "asyncio"]),
+    default="auto",
+    show_default=True,
+    help="Event loop (auto: uvloop when installed).",
+)
+@click.option(
+    "--http",
+    "http_impl",
+    type=click.Choice(["auto", "httptools", "h11"]),
+    default="auto",
+    show_default=True,
+    help="HTTP parser (auto: httptools when installed).",
+)
 @_errors
 def server(
     *,
@@ -202,6 +217,8 @@ def server(
     audit_log: Path | None,
     dev: bool,
     log_level: str,
+    loop: str,
+    http_impl: str,
 ) -> None:
     """Run the custody service (uvicorn, one process)."""
     from guomi.cli._server import run_server  # noqa: PLC0415 (server deps load only here)
@@ -214,6 +231,8 @@ def server(
         dev=dev,
         log_level=log_level,
         console=err,
+        loop=loop,
+        http=http_impl,
     )
 
 

@@ -57,6 +57,8 @@ def run_server(
     dev: bool,
     log_level: str,
     console: Console,
+    loop: str = "auto",
+    http: str = "auto",
 ) -> None:
     """Serve until interrupted."""
     host, port = parse_listen(listen)
@@ -79,8 +81,8 @@ def run_server(
         app,
         host=host,
         port=port,
-        loop=_fastest("uvloop", "asyncio"),
-        http=_fastest("httptools", "h11"),
+        loop=_fastest("uvloop", "asyncio") if loop == "auto" else loop,
+        http=_fastest("httptools", "h11") if http == "auto" else http,
         log_level=log_level,
         access_log=False,
         server_header=False,
