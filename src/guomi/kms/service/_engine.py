@@ -332,14 +332,6 @@ class Engine:
             raise UnauthorizedError("token expired", code="token_expired")
         return Caller(entry=entry, ctx=ctx, token_hmac=token_hmac)
 
-    def root_caller(self, ctx: RequestContext | None = None) -> Caller:
-        """An in-process root caller (tests, dev tooling); it is audited like any other."""
-        self._require_unsealed()
-        entry = TokenEntry(
-            token_id="", accessor="in-process", policies=(ROOT_POLICY,), created=self.clock(), expires=None
-        )
-        return Caller(entry=entry, ctx=ctx or RequestContext(), token_hmac="in-process")  # noqa: S106 - audit label
-
     # ------------------------------------------------------------ audit
 
     def _audit_write(self, **fields: Any) -> None:
