@@ -9,9 +9,13 @@ shape whose key never leaves the custody service.
 
 from guomi.keys._local import LocalAead, LocalMac, LocalSigner, LocalVerifier
 from guomi.keys._protocols import Aead, Mac, Signer, Verifier
+from guomi.keys.keyset import INSECURE_CLEARTEXT_KEYSET_ACCESS, Keyset, KeysetAead
 
 __all__ = [
+    "INSECURE_CLEARTEXT_KEYSET_ACCESS",
     "Aead",
+    "Keyset",
+    "KeysetAead",
     "LocalAead",
     "LocalMac",
     "LocalSigner",
