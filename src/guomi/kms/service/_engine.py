@@ -313,7 +313,8 @@ class Engine:
         """The caller behind a bearer token; 401 (audited) when absent, unknown, expired or revoked."""
         barrier = self._require_unsealed()
         keyring = self._keyring
-        assert keyring is not None
+        if keyring is None:  # sealed concurrently
+            raise SealedError()
         if not token:
             self._audit_denied(None, ctx, path, 401, "unauthorized")
             raise UnauthorizedError("missing token (Authorization: Bearer <token>)")
@@ -729,7 +730,8 @@ class Engine:
         with self._op(caller, "backup", f"keys/{name}/backup", name, ("backup",)) as extra:
             barrier = self._require_unsealed()
             keyring = self._keyring
-            assert keyring is not None
+            if keyring is None:  # sealed concurrently
+                raise SealedError()
             meta = self._load_meta(name)
             prefix = _keys.versions_prefix(name)
             versions = []
@@ -750,7 +752,8 @@ class Engine:
         """``POST keys/restore``: recreates a key from a backup of this installation."""
         self._require_unsealed()
         keyring = self._keyring
-        assert keyring is not None
+        if keyring is None:  # sealed concurrently
+            raise SealedError()
         blob_text = req.backup
         if not blob_text.startswith(_BACKUP_PREFIX):
             raise BadRequestError("backup: not a guomi key backup", field="backup")
@@ -1084,7 +1087,8 @@ class Engine:
         with self._op(caller, "create-token", "auth/tokens", None, ()) as extra:
             barrier = self._require_unsealed()
             keyring = self._keyring
-            assert keyring is not None
+            if keyring is None:  # sealed concurrently
+                raise SealedError()
             for p in req.policies:
                 if not api.is_valid_key_name(p):
                     raise BadRequestError("policies: invalid policy name", field="policies")
@@ -1138,7 +1142,8 @@ class Engine:
         with self._op(caller, "revoke-token", "auth/tokens/revoke", None, ()) as extra:
             barrier = self._require_unsealed()
             keyring = self._keyring
-            assert keyring is not None
+            if keyring is None:  # sealed concurrently
+                raise SealedError()
             if req.token is not None and req.accessor is not None:
                 raise BadRequestError("token: give token or accessor, not both", field="token")
             if req.token is not None:
