@@ -368,13 +368,7 @@ def verify(name: str, data: bytes, signature: str, user_id: str | bytes | None) 
     if user_id is not None:
         body["user_id"] = _user_id(user_id)
 
-    def parse(answer: Json) -> bool:
-        valid = _field(answer, "valid")
-        if not isinstance(valid, bool):
-            raise InvalidEncodingError("service answer: 'valid' is not a boolean")
-        return valid
-
-    return Call("POST", f"verify/{seg(name)}", body, parse)
+    return Call("POST", f"verify/{seg(name)}", body, _valid)
 
 
 def hmac(name: str, data: bytes, key_version: int | None) -> Call[str]:
@@ -388,7 +382,14 @@ def hmac(name: str, data: bytes, key_version: int | None) -> Call[str]:
 def verify_hmac(name: str, data: bytes, hmac_value: str) -> Call[bool]:
     """``POST verify/{name}`` with ``hmac`` instead of ``signature`` (as Vault does)."""
     body: dict[str, Json] = {"input": b64(data), "hmac": hmac_value}
-    return Call("POST", f"verify/{seg(name)}", body, lambda j: bool(_field(j, "valid")))
+    return Call("POST", f"verify/{seg(name)}", body, _valid)
+
+
+def _valid(answer: Json) -> bool:
+    valid = _field(answer, "valid")
+    if not isinstance(valid, bool):
+        raise InvalidEncodingError("service answer: 'valid' is not a boolean")
+    return valid
 
 
 def random(n: int) -> Call[bytes]:
