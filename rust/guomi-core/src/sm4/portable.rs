@@ -482,12 +482,13 @@ fn sbox_word(y: u32) -> u32 {
     let mut x: [u32; 8] = core::array::from_fn(|j| (y >> j) & 0x0101_0101);
     sbox_planes(&mut x);
     // The circuit maps an all-zero input to zero, so the unused bits of each
-    // plane stay clear.
-    let mut out = 0;
-    for (j, plane) in x.iter().enumerate() {
-        out |= plane << j;
-    }
-    out
+    // plane stay clear. Balanced OR tree: this sits on the single-block
+    // path's critical chain.
+    let a = x[0] | (x[1] << 1);
+    let b = (x[2] << 2) | (x[3] << 3);
+    let c = (x[4] << 4) | (x[5] << 5);
+    let d = (x[6] << 6) | (x[7] << 7);
+    (a | b) | (c | d)
 }
 
 /// Applies the S-box τ to each byte of `w` (GB/T 32907 §6.2).
@@ -509,8 +510,13 @@ pub(super) fn crypt_block(rk: &[u32; 32], block: &mut [u8; 16]) {
         ])
     });
     for (i, k) in rk.iter().enumerate() {
-        let t = sbox_word(x[(i + 1) % 4] ^ x[(i + 2) % 4] ^ x[(i + 3) % 4] ^ k ^ IN_CONST);
-        x[i % 4] ^= l_round(t) ^ L_OUT_CONST;
+        // The newest word, x[(i+3) % 4], is XORed last and L's terms are
+        // summed as a balanced tree: one block is latency-bound.
+        let early = x[(i + 1) % 4] ^ x[(i + 2) % 4] ^ (k ^ IN_CONST);
+        let b = sbox_word(early ^ x[(i + 3) % 4]);
+        let l =
+            (b ^ b.rotate_left(2)) ^ (b.rotate_left(10) ^ b.rotate_left(18)) ^ b.rotate_left(24);
+        x[i % 4] = (x[i % 4] ^ L_OUT_CONST) ^ l;
     }
     for i in 0..4 {
         block[4 * i..4 * i + 4].copy_from_slice(&x[3 - i].to_be_bytes());
