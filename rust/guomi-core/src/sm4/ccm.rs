@@ -103,6 +103,32 @@ impl Sm4Ccm {
         a
     }
 
+    /// XORs the CTR keystream `E(A1), E(A2), ...` into `buf` and returns
+    /// `S0 = E(A0)` (SP 800-38C §6.1 steps 5-8). Short payloads get S0 and
+    /// their keystream from one kernel call (the per-call cost of the wide
+    /// SM4 kernels dominates there).
+    fn ctr_crypt(&self, nonce: &[u8], buf: &mut [u8]) -> [u8; 16] {
+        const SMALL: usize = 240;
+        let mut ctr = Self::ctr0(nonce);
+        let mut s0 = [0u8; 16];
+        if buf.len() <= SMALL {
+            let mut tmp = [0u8; 16 + SMALL];
+            let tmp_used = &mut tmp[..16 + buf.len()];
+            tmp_used[16..].copy_from_slice(buf);
+            self.cipher.ctr128_xor(&mut ctr, tmp_used);
+            s0.copy_from_slice(&tmp_used[..16]);
+            buf.copy_from_slice(&tmp_used[16..]);
+            tmp.zeroize();
+        } else {
+            s0 = ctr;
+            self.cipher.encrypt_block(&mut s0);
+            ctr[15] = 1;
+            self.cipher.ctr128_xor(&mut ctr, buf);
+        }
+        ctr.zeroize();
+        s0
+    }
+
     /// CBC-MAC over the formatted `B0 || AAD encoding || padded payload`
     /// (SP 800-38C §A.2), full 16 bytes.
     fn cbc_mac(&self, nonce: &[u8], aad: &[u8], payload: &[u8]) -> [u8; 16] {
@@ -185,18 +211,13 @@ impl Sm4Ccm {
         // us while the GIL is released).
         ct.copy_from_slice(plaintext);
         let mut mac = self.cbc_mac(nonce, aad, ct);
-        let mut ctr = Self::ctr0(nonce);
-        // T xor MSB_t(S0), S0 = E(A0); then the payload with A1, A2, ...
-        let mut s0 = ctr;
-        self.cipher.encrypt_block(&mut s0);
-        ctr[15] = 1;
-        self.cipher.ctr128_xor(&mut ctr, ct);
+        // T xor MSB_t(S0); the payload with A1, A2, ...
+        let mut s0 = self.ctr_crypt(nonce, ct);
         for ((d, m), s) in tag_out.iter_mut().zip(mac.iter()).zip(s0.iter()) {
             *d = m ^ s;
         }
         mac.zeroize();
         s0.zeroize();
-        ctr.zeroize();
         Ok(())
     }
 
@@ -222,12 +243,8 @@ impl Sm4Ccm {
             ));
         }
         let (ct, tag) = ciphertext_and_tag.split_at(n);
-        let mut ctr = Self::ctr0(nonce);
-        let mut s0 = ctr;
-        self.cipher.encrypt_block(&mut s0);
-        ctr[15] = 1;
         out.copy_from_slice(ct);
-        self.cipher.ctr128_xor(&mut ctr, out);
+        let mut s0 = self.ctr_crypt(nonce, out);
         let mut mac = self.cbc_mac(nonce, aad, out);
         for (m, s) in mac.iter_mut().zip(s0.iter()) {
             *m ^= s;
@@ -235,7 +252,6 @@ impl Sm4Ccm {
         let ok = mac[..self.tag_len].ct_eq(tag);
         mac.zeroize();
         s0.zeroize();
-        ctr.zeroize();
         if bool::from(ok) {
             Ok(())
         } else {
