@@ -18,8 +18,8 @@
 //! first, then one parallel `encrypt_blocks` call runs over the whole chunk.
 //!
 //! A data unit must be at least one block; like OpenSSL we also cap it at
-//! 2^20 blocks (IEEE 1619 §5.1). The two key halves must differ (IEEE 1619
-//! §5.1 note; FIPS 140 IG C.I): [`Sm4Xts::new`] rejects equal halves.
+//! 2^20 blocks (IEEE 1619 §5.1). The two key halves must differ (as FIPS
+//! 140-3 IG C.I requires for XTS-AES): [`Sm4Xts::new`] rejects equal halves.
 
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
