@@ -375,13 +375,16 @@ def test_audit_failure_is_503_without_result(kms: Api) -> None:
 
 def test_audit_records_for_http_requests(kms: Api) -> None:
     ok(kms("POST", "keys/k", {}))
-    kms("POST", "encrypt/k", {"plaintext": "eA=="}, headers={"X-Request-Id": "abc-123"})
+    r = kms("POST", "encrypt/k", {"plaintext": "eA=="}, headers={"X-Request-Id": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    r = kms("POST", "encrypt/k", {"plaintext": "eA=="}, headers={"X-Request-Id": "bad id\twith junk"})
+    assert r.headers["x-request-id"] != "bad id\twith junk" and len(r.headers["x-request-id"]) == 32
     kms("POST", "encrypt/k", {"plaintext": "eA=="}, token="gmt." + "D" * 43)
     sink = kms.engine.audit.sink
     assert isinstance(sink, MemorySink)
     recs = [json.loads(x) for x in sink.lines]
     enc = [r for r in recs if r.get("operation") == "encrypt"]
-    assert enc[-1]["request_id"] == "abc-123" and enc[-1]["remote_addr"]
+    assert enc[-2]["request_id"] == "abc-123" and enc[-2]["remote_addr"]
     assert recs[-1]["status"] == 401 and recs[-1]["token"].startswith("hmac-sm3:")
 
 

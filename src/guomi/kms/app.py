@@ -31,7 +31,7 @@ from guomi.kms.barrier import BarrierError
 from guomi.kms.config import Config
 from guomi.kms.errors import KMSError
 from guomi.kms.http import include_routes
-from guomi.kms.http._common import DOCUMENTED_BODIES, error_response
+from guomi.kms.http._common import DOCUMENTED_BODIES, error_response, request_id_of
 from guomi.kms.service import Engine
 from guomi.kms.storage import StorageError
 
@@ -61,7 +61,9 @@ class _BodyTooLarge(StarletteHTTPException):
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies above ``max_bytes`` (413) by Content-Length or while streaming."""
+    """Refuses bodies above ``max_bytes`` (413) by Content-Length or while streaming, and
+    gives every request an id (the client's ``X-Request-Id`` if well-formed), echoed in the
+    response header and written to the audit record."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -71,6 +73,15 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        rid = request_id_of(scope.get("headers", ()))
+        scope.setdefault("state", {})["request_id"] = rid
+        rid_header = (b"x-request-id", rid.encode("ascii"))
+
+        async def send_with_id(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                msg["headers"] = [*msg.get("headers", ()), rid_header]
+            await send(msg)
+
         for k, v in scope.get("headers", ()):
             if k == b"content-length":
                 try:
@@ -78,7 +89,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await self._reject(send)
+                    await self._reject(send_with_id)
                     return
         received = 0
 
@@ -91,7 +102,7 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge()
             return msg
 
-        await self.app(scope, limited, send)
+        await self.app(scope, limited, send_with_id)
 
     async def _reject(self, send: Send) -> None:
         resp = error_response(413, "payload_too_large", f"request body larger than {self.max_bytes} bytes")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -37,6 +37,7 @@ __all__ = [
     "error_response",
     "ok",
     "parse_body",
+    "request_id_of",
 ]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -62,11 +63,20 @@ def engine_of(request: Request) -> Engine:
     return eng
 
 
+def request_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The client's ``X-Request-Id`` if well-formed, else a fresh random one."""
+    for k, v in headers:
+        if k == b"x-request-id":
+            rid = v.decode("latin-1")
+            if _REQUEST_ID_RE.fullmatch(rid) is not None:
+                return rid
+            break
+    return uuid.uuid4().hex
+
+
 def context(request: Request) -> RequestContext:
-    """Request id (the client's ``X-Request-Id`` if well-formed, else a fresh one) and peer."""
-    rid = request.headers.get("x-request-id")
-    if rid is None or _REQUEST_ID_RE.fullmatch(rid) is None:
-        rid = uuid.uuid4().hex
+    """Request id (set by the middleware, echoed as ``X-Request-Id``) and peer address."""
+    rid = getattr(request.state, "request_id", None) or request_id_of(request.scope.get("headers", ()))
     client = request.client
     return RequestContext(request_id=rid, remote_addr=client.host if client else None)
 
