@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -209,3 +211,14 @@ def test_datakey_repr_hides_plaintext() -> None:
     assert dk.plaintext == bytes(range(16))
     assert "AAECAw" not in repr(dk) and "hidden" in repr(dk)
     assert seen[0].url.path == "/v1/datakey/plaintext/k"
+
+
+def test_sdk_never_imports_the_server() -> None:
+    """An application using the SDK loads no server code (nor FastAPI)."""
+    code = (
+        "import sys, guomi.client, guomi.keys\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('guomi.kms', 'fastapi', 'uvicorn')))\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
