@@ -24,6 +24,7 @@ import pytest
 
 from guomi.client import Client
 from guomi.exceptions import ServiceError
+from guomi.kms.audit import verify_audit_log
 from tests.kms_system.proc import ServerProcess
 
 SEED = 20261124
@@ -157,6 +158,10 @@ def test_sigkill_during_rotate_config_restore(tmp_path: Path) -> None:
         assert len(ledger.tokens) >= 5 and ledger.confirmed >= 10  # kills landed between real work
     finally:
         server.kill()
+    # The audit log survived every kill as one unbroken SM3 chain.
+    result = verify_audit_log(tmp_path / "data" / "audit.log")
+    assert result.ok, (result.error, result.line)
+    assert result.records > ledger.confirmed
 
 
 @pytest.mark.parametrize("round_no", range(2))
