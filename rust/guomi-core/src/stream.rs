@@ -73,7 +73,7 @@ impl StreamKey {
     /// `last`, the final one (which may be short; an empty batch is one
     /// empty final segment only when `last`).
     pub fn sealed_len(&self, plaintext_len: usize, last: bool) -> Result<usize> {
-        if !last && (plaintext_len == 0 || plaintext_len % self.segment_size != 0) {
+        if !last && (plaintext_len == 0 || !plaintext_len.is_multiple_of(self.segment_size)) {
             return Err(Error::invalid_argument(
                 "a batch that does not end the stream must be a non-zero whole number of segments",
             ));
@@ -94,7 +94,7 @@ impl StreamKey {
                 "truncated: no segment where one was expected",
             ));
         }
-        if !last && sealed_len % unit != 0 {
+        if !last && !sealed_len.is_multiple_of(unit) {
             return Err(Error::invalid_argument(
                 "a batch that does not end the stream must be a whole number of segments",
             ));

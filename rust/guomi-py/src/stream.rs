@@ -7,11 +7,57 @@
 //! allocated once at its final size.
 
 use guomi_core::stream::StreamKey;
+use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::buffers::{new_bytes, ByteView};
-use crate::errors::IntoPy;
+use crate::buffers::{new_bytes, run, ByteView};
+use crate::errors::{invalid_argument, IntoPy};
+
+/// A writable, C-contiguous byte buffer (`bytearray`, writable `memoryview`)
+/// held exported for the duration of a call, so it cannot be resized.
+struct WritableView {
+    buf: PyBuffer<u8>,
+}
+
+impl WritableView {
+    fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let buf = PyBuffer::<u8>::get(obj).map_err(|_| {
+            invalid_argument("out must be a writable bytes-like object (bytearray)")
+        })?;
+        if buf.readonly() {
+            return Err(invalid_argument(
+                "out must be writable (bytearray), not bytes",
+            ));
+        }
+        if !buf.is_c_contiguous() {
+            return Err(invalid_argument("out must be C-contiguous"));
+        }
+        Ok(WritableView { buf })
+    }
+
+    fn len(&self) -> usize {
+        self.buf.len_bytes()
+    }
+
+    fn ptr(&self) -> *mut u8 {
+        self.buf.buf_ptr() as *mut u8
+    }
+}
+
+/// Rejects an output that overlaps the input: the core takes `&[u8]` and
+/// `&mut [u8]`, which must not alias.
+fn check_disjoint(input: &[u8], out: &WritableView) -> PyResult<()> {
+    let (a0, a1) = (
+        input.as_ptr() as usize,
+        input.as_ptr() as usize + input.len(),
+    );
+    let (b0, b1) = (out.ptr() as usize, out.ptr() as usize + out.len());
+    if !input.is_empty() && out.len() > 0 && a0 < b1 && b0 < a1 {
+        return Err(invalid_argument("out must not overlap data"));
+    }
+    Ok(())
+}
 
 /// The payload key of one file and its segment size.
 #[pyclass(module = "guomi._rust", name = "StreamKey", frozen)]
@@ -79,6 +125,74 @@ impl PyStreamKey {
         new_bytes(py, len, ct.len(), |out| {
             key.open(first_index, last, ct, out)
         })
+    }
+
+    /// Like `seal`, into the start of the writable buffer `out` (reused
+    /// across calls: no allocation per batch); returns the bytes written.
+    fn seal_into(
+        &self,
+        py: Python<'_>,
+        first_index: u64,
+        last: bool,
+        data: &Bound<'_, PyAny>,
+        out: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let data = ByteView::new(data)?;
+        let out = WritableView::new(out)?;
+        let pt = data.as_slice();
+        let len = self.inner.sealed_len(pt.len(), last).py()?;
+        if out.len() < len {
+            return Err(invalid_argument(format!(
+                "out holds {} bytes, the sealed batch needs {len}",
+                out.len()
+            )));
+        }
+        check_disjoint(pt, &out)?;
+        let key = &self.inner;
+        let ptr = out.ptr() as usize;
+        run(py, pt.len(), || {
+            // SAFETY: `out` is a writable, C-contiguous export of at least
+            // `len` bytes that stays alive and unresizable while `out` is held
+            // (until this function returns), and it does not overlap `pt`
+            // (checked above), so this is the only reference to that memory.
+            let dst = unsafe { std::slice::from_raw_parts_mut(ptr as *mut u8, len) };
+            key.seal(first_index, last, pt, dst)
+        })
+        .py()?;
+        Ok(len)
+    }
+
+    /// Like `open`, into the start of the writable buffer `out`; returns the
+    /// plaintext length. On failure the written part of `out` is zeroed.
+    fn open_into(
+        &self,
+        py: Python<'_>,
+        first_index: u64,
+        last: bool,
+        data: &Bound<'_, PyAny>,
+        out: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let data = ByteView::new(data)?;
+        let out = WritableView::new(out)?;
+        let ct = data.as_slice();
+        let len = self.inner.opened_len(ct.len(), last).py()?;
+        if out.len() < len {
+            return Err(invalid_argument(format!(
+                "out holds {} bytes, the opened batch needs {len}",
+                out.len()
+            )));
+        }
+        check_disjoint(ct, &out)?;
+        let key = &self.inner;
+        let ptr = out.ptr() as usize;
+        run(py, ct.len(), || {
+            // SAFETY: as in `seal_into`: a live, writable, unresizable export
+            // of at least `len` bytes, disjoint from `ct`.
+            let dst = unsafe { std::slice::from_raw_parts_mut(ptr as *mut u8, len) };
+            key.open(first_index, last, ct, dst)
+        })
+        .py()?;
+        Ok(len)
     }
 
     fn __repr__(&self) -> String {

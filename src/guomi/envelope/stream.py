@@ -29,6 +29,7 @@ import io
 import os
 import struct
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
@@ -465,6 +466,47 @@ def _open_header(src: BinaryIO, identities: Sequence[Identity]) -> tuple[Header,
     return header, _rust.StreamKey(payload_key, header.segment_size)
 
 
+# ------------------------------------------------------------------ output pipeline
+
+
+def _write_all(dst: BinaryIO, data: memoryview) -> None:
+    while len(data):
+        n = dst.write(data)
+        if n is None:  # a non-blocking raw stream that would block: not supported
+            raise StreamError("the output stream is non-blocking")
+        data = data[n:]
+
+
+class _Writer:
+    """Writes batches on a helper thread while the next batch is read and sealed/opened.
+
+    The crypto runs in Rust without the GIL, and file reads and writes release it too, so
+    with two output buffers used in turn the three stages overlap. At most one write is
+    in flight; :meth:`write` waits for it before queueing the next, so the buffer being
+    filled is never the one being written.
+    """
+
+    def __init__(self, dst: BinaryIO) -> None:
+        self._dst = dst
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guomi-stream-writer")
+        self._pending: Future[None] | None = None
+
+    def write(self, data: memoryview) -> None:
+        self.wait()
+        self._pending = self._pool.submit(_write_all, self._dst, data)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
 # ------------------------------------------------------------------ encryption
 
 
@@ -515,23 +557,29 @@ def encrypt(
     dst.write(header)
     per_batch = max(1, _BATCH_BYTES // segment_size) * segment_size
     # One byte of look-ahead: a batch is final only if the input ends right after it.
+    # The buffers are reused for every batch: no allocation (and no page faults) per
+    # batch; two output buffers alternate so one can be written while the other fills.
     buf = bytearray(per_batch + 1)
     view = memoryview(buf)
-    have = _readinto_full(src, view)
-    index = 0
-    while True:
-        if have == per_batch + 1:
-            dst.write(key.seal(index, False, view[:per_batch]))
-            index += per_batch // segment_size
+    outs = [memoryview(bytearray(key.sealed_len(per_batch, True))) for _ in range(2)]
+    writer = _Writer(dst)
+    try:
+        have = _readinto_full(src, view)
+        index = 0
+        while True:
+            out = outs[index // (per_batch // segment_size) % 2]
+            last = have < per_batch + 1
+            n = key.seal_into(index, last, view[: min(have, per_batch)], out)
+            writer.write(out[:n])
             if progress is not None:
-                progress(per_batch)
+                progress(min(have, per_batch))
+            if last:
+                break
+            index += per_batch // segment_size
             buf[0] = buf[per_batch]
             have = 1 + _readinto_full(src, view[1:])
-            continue
-        dst.write(key.seal(index, True, view[:have]))
-        if progress is not None:
-            progress(have)
-        return
+    finally:
+        writer.close()
 
 
 # ------------------------------------------------------------------ decryption
@@ -560,9 +608,14 @@ def _segment_error(
     )
 
 
-def _open_batch(key: _rust.StreamKey, index: int, last: bool, data: memoryview) -> bytes:
+def _open_batch(
+    key: _rust.StreamKey, index: int, last: bool, data: memoryview, out: memoryview | None = None
+) -> bytes | memoryview:
+    """Open a batch (into ``out`` if given); on failure name the first bad segment."""
     try:
-        return key.open(index, last, data)
+        if out is None:
+            return key.open(index, last, data)
+        return out[: key.open_into(index, last, data, out)]
     except InvalidTag:
         pass
     except InvalidEncodingError as exc:  # shape: a final piece shorter than a tag
@@ -588,24 +641,33 @@ def _open_batch(key: _rust.StreamKey, index: int, last: bool, data: memoryview) 
     raise StreamFormatError("a segment failed authentication")  # not reached
 
 
-def _iter_plaintext(src: BinaryIO, key: _rust.StreamKey) -> Iterator[bytes]:
-    """Verified plaintext batches of the payload that follows the header in ``src``."""
+def _iter_plaintext(src: BinaryIO, key: _rust.StreamKey) -> Iterator[bytes | memoryview]:
+    """Verified plaintext batches of the payload that follows the header in ``src``.
+
+    Each batch is a view of one of two buffers used in turn: valid until the batch after
+    the next one is requested (so it may be written while the next one is opened).
+    """
     unit = key.segment_size + TAG_SIZE
     per_batch = max(1, _BATCH_BYTES // key.segment_size) * unit
     buf = bytearray(per_batch + 1)
     view = memoryview(buf)
+    # Two output buffers in turn: the consumer may still be writing the previous one.
+    outs = [memoryview(bytearray(key.opened_len(per_batch, True))) for _ in range(2)]
     have = _readinto_full(src, view)
     index = 0
+    turn = 0
     while True:
+        out = outs[turn % 2]
+        turn += 1
         if have == per_batch + 1:
-            yield _open_batch(key, index, False, view[:per_batch])
+            yield _open_batch(key, index, False, view[:per_batch], out)
             index += per_batch // unit
             buf[0] = buf[per_batch]
             have = 1 + _readinto_full(src, view[1:])
             continue
         if have == 0:
             raise StreamFormatError("truncated: the file has a header but no payload")
-        yield _open_batch(key, index, True, view[:have])
+        yield _open_batch(key, index, True, view[:have], out)
         return
 
 
@@ -622,10 +684,14 @@ def decrypt(
     write to a temporary place and keep it only if this returns (the CLI does).
     """
     _, key = _open_header(src, identities)
-    for chunk in _iter_plaintext(src, key):
-        dst.write(chunk)
-        if progress is not None:
-            progress(len(chunk))
+    writer = _Writer(dst)
+    try:
+        for chunk in _iter_plaintext(src, key):
+            writer.write(memoryview(chunk))
+            if progress is not None:
+                progress(len(chunk))
+    finally:
+        writer.close()
 
 
 class _SequentialReader(io.RawIOBase):
@@ -633,7 +699,7 @@ class _SequentialReader(io.RawIOBase):
 
     def __init__(self, src: BinaryIO, key: _rust.StreamKey) -> None:
         self._it = _iter_plaintext(src, key)
-        self._buf = b""
+        self._buf: bytes | memoryview = b""
         self._pos = 0
         self._src = src
 
@@ -681,7 +747,7 @@ class _RandomAccessReader(io.RawIOBase):
             raise StreamFormatError("trailing data: an empty segment after a full one")
         self._pos = 0
         self._cache_first = -1
-        self._cache = b""
+        self._cache: bytes | memoryview = b""
 
     def readable(self) -> bool:
         return True
