@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -11,6 +12,7 @@ from guomi.kms.audit import AuditLog, MemorySink
 from guomi.kms.barrier import KEYRING_PATH, SEAL_CONFIG_PATH
 from guomi.kms.config import Config
 from guomi.kms.errors import (
+    AuditUnavailableError,
     BadRequestError,
     ConflictError,
     NotInitializedError,
@@ -199,3 +201,25 @@ def test_reprs_and_errors_hold_no_secrets(engine: Engine, root: Caller) -> None:
         assert token not in t
         for s in secrets:
             assert s.hex() not in t and repr(s) not in t
+
+
+def test_init_is_the_first_audit_record_and_fails_closed() -> None:
+    sink = MemorySink()
+    e = Engine(MemoryStorage(), AuditLog(sink), Config())
+    resp = e.init(api.InitRequest(secret_shares=1, secret_threshold=1), RequestContext("init-1"))
+    first = json.loads(sink.lines[0])
+    assert first["operation"] == "sys/init" and first["seq"] == 1 and first["request_id"] == "init-1"
+    assert resp.root_token not in sink.lines[0].decode()
+
+    class Full:
+        def write(self, line: bytes) -> None:
+            raise OSError(28, "No space left on device")
+
+        def last_line(self) -> bytes | None:
+            return None
+
+    s2 = MemoryStorage()
+    e2 = Engine(s2, AuditLog(Full()), Config())
+    with pytest.raises(AuditUnavailableError):
+        e2.init(api.InitRequest(secret_shares=1, secret_threshold=1))
+    assert s2.list("") == [] and not e2.is_initialized()

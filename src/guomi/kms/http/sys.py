@@ -34,7 +34,7 @@ def seal_status(request: Request) -> Response:
 @router.post("/sys/init", response_model=api.DataResponse[api.InitResponse])
 def init(request: Request, body: api.InitRequest) -> Response:
     """Once: the master key's shares (base64) and the root token; they are never shown again."""
-    return ok(engine_of(request).init(body))
+    return ok(engine_of(request).init(body, context(request)))
 
 
 @router.post("/sys/unseal", response_model=api.DataResponse[api.SealStatus])

@@ -175,7 +175,7 @@ class Engine:
 
     # ------------------------------------------------------------ init / unseal / seal
 
-    def init(self, req: api.InitRequest) -> api.InitResponse:
+    def init(self, req: api.InitRequest, ctx: RequestContext | None = None) -> api.InitResponse:
         """Creates the master key, the keyring and the root token; returns shares once.
 
         Written in one atomic commit: a crash leaves either no installation or
@@ -209,6 +209,21 @@ class Engine:
         ).encode()
         tpath = f"auth/token/{entry.token_id}"
         apath = f"auth/accessor/{entry.accessor}"
+        # The audit trail starts with the init itself, written BEFORE the commit: if the
+        # record cannot be written nothing is initialised (fail closed), and shares are
+        # never handed out for an installation whose creation went unrecorded.
+        c = ctx or RequestContext()
+        self._audit_write(
+            operation="sys/init",
+            path="sys/init",
+            request_id=c.request_id or None,
+            remote_addr=c.remote_addr,
+            root_accessor=entry.accessor,
+            secret_shares=req.secret_shares,
+            secret_threshold=req.secret_threshold,
+            result="ok",
+            status=200,
+        )
         try:
             self.storage.commit(
                 [
