@@ -388,7 +388,8 @@ unsafe fn nibble_map(x: __m256i, t: (__m256i, __m256i), m0f: __m256i) -> __m256i
     }
 }
 
-/// The round keys mapped into the `P` domain with PRE's constant folded in:
+/// The round keys mapped into the `P` domain with PRE's constant folded in
+/// (key material: callers zeroize the copy when done):
 /// `P·rk ⊕ PRE_C` in every byte.
 #[inline(always)]
 unsafe fn pre_round_keys(rk: &[u32; 32], k: &Consts) -> [u32; 32] {
@@ -702,7 +703,8 @@ const WIDE: usize = 8;
 unsafe fn encrypt_with<E: EncLast>(rk: &[u32; 32], data: &mut [u8]) {
     let k = Consts::load();
     // SAFETY: features per the caller.
-    let rk = &unsafe { pre_round_keys(rk, &k) };
+    let mut prk = unsafe { pre_round_keys(rk, &k) };
+    let rk = &prk;
     let mut chunks = data.chunks_exact_mut(128 * WIDE);
     for c in &mut chunks {
         // SAFETY: `c` is exactly 128·WIDE bytes; features per the caller.
@@ -733,6 +735,7 @@ unsafe fn encrypt_with<E: EncLast>(rk: &[u32; 32], data: &mut [u8]) {
         tail.copy_from_slice(&buf[..tail.len()]);
         buf[..128 * groups].zeroize();
     }
+    prk.zeroize();
 }
 
 #[inline(always)]
@@ -744,7 +747,8 @@ unsafe fn ctr_with<E: EncLast>(
 ) {
     let k = Consts::load();
     // SAFETY: features per the caller.
-    let rk = &unsafe { pre_round_keys(rk, &k) };
+    let mut prk = unsafe { pre_round_keys(rk, &k) };
+    let rk = &prk;
     let mut c = u128::from_be_bytes(*counter);
     let mut chunks = data.chunks_exact_mut(128 * WIDE);
     for chunk in &mut chunks {
@@ -779,6 +783,7 @@ unsafe fn ctr_with<E: EncLast>(
         c = advance(c, nblocks, inc32);
     }
     *counter = c.to_be_bytes();
+    prk.zeroize();
 }
 
 #[target_feature(enable = "avx2,aes,vaes")]
@@ -832,7 +837,8 @@ unsafe fn chain_with<E: EncLast>(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut 
     let k = Consts::load();
     // SAFETY: features per the caller; all data access is through slices.
     unsafe {
-        let rk = &pre_round_keys(rk, &k);
+        let mut prk = pre_round_keys(rk, &k);
+        let rk = &prk;
         let mut s = p_words(reg, &k);
         for block in data.chunks_exact_mut(16) {
             // The E input: CBC folds in this block's plaintext.
@@ -877,6 +883,7 @@ unsafe fn chain_with<E: EncLast>(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut 
                 _ => block.try_into().expect("16-byte block"),
             };
         }
+        prk.zeroize();
     }
 }
 

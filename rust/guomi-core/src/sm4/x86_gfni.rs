@@ -136,7 +136,8 @@ unsafe fn round<const G: usize>(
     }
 }
 
-/// The round keys mapped into the `P` domain with `T·C` folded in.
+/// The round keys mapped into the `P` domain with `T·C` folded in (key
+/// material: callers zeroize the copy when done).
 #[inline(always)]
 unsafe fn pre_round_keys(rk: &[u32; 32], k: &Consts) -> [u32; 32] {
     let mut out = [0u32; 32];
@@ -348,7 +349,8 @@ fn consts() -> Consts {
 unsafe fn encrypt_avx512(rk: &[u32; 32], data: &mut [u8]) {
     let k = consts();
     // SAFETY: features enabled here.
-    let rk = &unsafe { pre_round_keys(rk, &k) };
+    let mut prk = unsafe { pre_round_keys(rk, &k) };
+    let rk = &prk;
     let mut chunks = data.chunks_exact_mut(256 * WIDE);
     for c in &mut chunks {
         // SAFETY: `c` is exactly 256·WIDE bytes; features enabled here.
@@ -378,13 +380,15 @@ unsafe fn encrypt_avx512(rk: &[u32; 32], data: &mut [u8]) {
         tail.copy_from_slice(&buf[..tail.len()]);
         buf[..256 * groups].zeroize();
     }
+    prk.zeroize();
 }
 
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
 unsafe fn ctr_avx512(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc32: bool) {
     let k = consts();
     // SAFETY: features enabled here.
-    let rk = &unsafe { pre_round_keys(rk, &k) };
+    let mut prk = unsafe { pre_round_keys(rk, &k) };
+    let rk = &prk;
     let mut c = u128::from_be_bytes(*counter);
     let mut chunks = data.chunks_exact_mut(256 * WIDE);
     for chunk in &mut chunks {
@@ -419,6 +423,7 @@ unsafe fn ctr_avx512(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], in
         c = advance(c, nblocks, inc32);
     }
     *counter = c.to_be_bytes();
+    prk.zeroize();
 }
 
 /// `P·w` for one block's four big-endian words, broadcast to every lane.
@@ -445,7 +450,8 @@ unsafe fn chain_avx512(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode
     let k = consts();
     // SAFETY: features enabled here; all data access is through slices.
     unsafe {
-        let rk = &pre_round_keys(rk, &k);
+        let mut prk = pre_round_keys(rk, &k);
+        let rk = &prk;
         let mut s = p_words(reg, &k);
         for block in data.chunks_exact_mut(16) {
             if mode == Chain::CbcEncrypt {
@@ -490,6 +496,7 @@ unsafe fn chain_avx512(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode
                 _ => block.try_into().expect("16-byte block"),
             };
         }
+        prk.zeroize();
     }
 }
 
