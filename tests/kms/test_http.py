@@ -491,3 +491,16 @@ def test_http_on_postgres_storage() -> None:
     finally:
         a.close()
         storage.close()
+
+
+def test_bodies_are_read_whatever_the_content_type(kms: Api) -> None:
+    # `curl -d '{...}'` sends application/x-www-form-urlencoded; Vault accepts it, so do we.
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    ok(kms("POST", "keys/k", content=b'{"type": "sm4-gcm"}', headers=form))
+    ok(kms("POST", "keys/k/config", content=b'{"deletion_allowed": true}', headers=form))
+    ct = ok(kms("POST", "encrypt/k", content=b'{"plaintext": "aGk="}', headers=form))["ciphertext"]
+    assert (
+        ok(kms("POST", "decrypt/k", content=json.dumps({"ciphertext": ct}).encode()))["plaintext"] == "aGk="
+    )
+    ok(kms("PUT", "policies/p", content=b'{"rules": []}', headers=form))
+    err(kms("GET", "keys/k", content=b'{"unexpected": 1}'), 400, field="unexpected")

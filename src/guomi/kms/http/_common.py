@@ -1,12 +1,13 @@
 """Shared helpers of the HTTP routes: authentication, JSON responses, error bodies.
 
-Layer: ``guomi.kms.http``.  Routes authenticate, call one engine method and
-wrap its result.  Administrative routes are plain ``def`` functions (FastAPI
-runs them in its thread pool: they write and fsync).  The hot crypto routes
-are ``async`` and go through :func:`dispatch`, which runs a single-item request
-on a local store (memory, SQLite: tens of microseconds of work) directly on
-the event loop and sends batches and PostgreSQL-backed requests to the thread
-pool, so neither network waits nor milliseconds of batch work stall the loop.
+Layer: ``guomi.kms.http``.  Every route goes through :func:`dispatch` (or
+:func:`dispatch_unauthenticated` for ``sys/init`` / ``sys/unseal``): read the
+body whatever its Content-Type, parse it with pydantic's Rust JSON parser
+(errors name the field), authenticate, call one engine method, wrap the
+result.  Small crypto requests on a local store (memory, SQLite: tens of
+microseconds of work) run directly on the event loop; administrative requests
+(they write and fsync), batches and PostgreSQL-backed requests run in the
+thread pool, so neither network waits nor milliseconds of work stall the loop.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from guomi import api
@@ -29,10 +30,11 @@ from guomi.kms.service import Caller, Engine, RequestContext
 __all__ = [
     "DOCUMENTED_BODIES",
     "ERROR_RESPONSES",
-    "authed",
+    "NoBody",
     "body_doc",
     "context",
     "dispatch",
+    "dispatch_unauthenticated",
     "engine_of",
     "error_response",
     "ok",
@@ -93,12 +95,6 @@ def bearer_token(request: Request) -> str | None:
     return vault.strip() if vault else None
 
 
-def authed(request: Request, path: str) -> tuple[Engine, Caller]:
-    """The engine and the authenticated caller (raises 401/503 as the engine decides)."""
-    eng = engine_of(request)
-    return eng, eng.authenticate(bearer_token(request), context(request), path)
-
-
 #: Stores whose reads are local and short (no network round trip): small
 #: requests on them run on the event loop thread, which is several times faster
 #: than a hop through the thread pool.  PostgreSQL (network I/O) and large
@@ -140,8 +136,13 @@ async def dispatch(
     call: Callable[[Engine, Caller, M], BaseModel | None],
     *,
     optional: bool = False,
+    admin: bool = False,
 ) -> Response:
-    """Parses the body, authenticates and runs ``call``, inline or in the thread pool."""
+    """Parses the body, authenticates and runs ``call``.
+
+    Bodies are read whatever the Content-Type (``curl -d`` sends a form type;
+    Vault accepts it, so do we).  Hot requests run inline (see above);
+    ``admin`` requests (they write and fsync) always run in the thread pool."""
     eng = engine_of(request)
     raw = await request.body()
     token = bearer_token(request)
@@ -152,9 +153,29 @@ async def dispatch(
         caller = eng.authenticate(token, ctx, path)
         return ok(call(eng, caller, body))
 
-    if eng.storage.kind in _LOCAL_STORES and len(raw) <= _INLINE_MAX_BODY:
+    if not admin and eng.storage.kind in _LOCAL_STORES and len(raw) <= _INLINE_MAX_BODY:
         return work()
     return await run_in_threadpool(work)
+
+
+async def dispatch_unauthenticated(
+    request: Request, model: type[M], call: Callable[[Engine, RequestContext, M], BaseModel | None]
+) -> Response:
+    """``sys/init`` and ``sys/unseal``: parse, then run in the thread pool without a token."""
+    eng = engine_of(request)
+    raw = await request.body()
+    ctx = context(request)
+
+    def work() -> Response:
+        return ok(call(eng, ctx, parse_body(model, raw)))
+
+    return await run_in_threadpool(work)
+
+
+class NoBody(BaseModel):
+    """Routes without a request body accept an empty one (or ``{}``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def _dumps(body: Any) -> bytes:

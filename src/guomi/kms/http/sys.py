@@ -11,7 +11,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from guomi import api
-from guomi.kms.http._common import ERROR_RESPONSES, authed, context, engine_of, ok
+from guomi.kms.http._common import (
+    ERROR_RESPONSES,
+    NoBody,
+    body_doc,
+    dispatch,
+    dispatch_unauthenticated,
+    engine_of,
+    ok,
+)
 
 router = APIRouter(tags=["sys"], responses=ERROR_RESPONSES)
 
@@ -31,20 +39,25 @@ def seal_status(request: Request) -> Response:
     return ok(engine_of(request).seal_status())
 
 
-@router.post("/sys/init", response_model=api.DataResponse[api.InitResponse])
-def init(request: Request, body: api.InitRequest) -> Response:
+@router.post(
+    "/sys/init", response_model=api.DataResponse[api.InitResponse], openapi_extra=body_doc(api.InitRequest)
+)
+async def init(request: Request) -> Response:
     """Once: the master key's shares (base64) and the root token; they are never shown again."""
-    return ok(engine_of(request).init(body, context(request)))
+    return await dispatch_unauthenticated(request, api.InitRequest, lambda eng, ctx, b: eng.init(b, ctx))
 
 
-@router.post("/sys/unseal", response_model=api.DataResponse[api.SealStatus])
-def unseal(request: Request, body: api.UnsealRequest) -> Response:
+@router.post(
+    "/sys/unseal", response_model=api.DataResponse[api.SealStatus], openapi_extra=body_doc(api.UnsealRequest)
+)
+async def unseal(request: Request) -> Response:
     """One share per call; unsealed when the threshold is reached and the keyring opens."""
-    return ok(engine_of(request).unseal(body, context(request)))
+    return await dispatch_unauthenticated(request, api.UnsealRequest, lambda eng, ctx, b: eng.unseal(b, ctx))
 
 
 @router.post("/sys/seal", response_model=api.DataResponse[api.SealStatus])
-def seal(request: Request) -> Response:
+async def seal(request: Request) -> Response:
     """Drops every key from memory (root token)."""
-    eng, caller = authed(request, "sys/seal")
-    return ok(eng.seal(caller))
+    return await dispatch(
+        request, "sys/seal", NoBody, lambda eng, c, _: eng.seal(c), optional=True, admin=True
+    )
