@@ -419,7 +419,20 @@ def test_openapi_document_lists_every_path(kms: Api) -> None:
         "/v1/policies/{name}",
     }
     assert expected <= paths
-    assert "EncryptRequest" in doc["components"]["schemas"]
+    schemas = doc["components"]["schemas"]
+    for model in (
+        "EncryptRequest",
+        "InitRequest",
+        "UnsealRequest",
+        "KeyConfigRequest",
+        "PolicyRequest",
+        "CreateTokenRequest",
+        "SignRequest",
+        "EncryptItem",
+    ):
+        assert model in schemas, model
+    body = doc["paths"]["/v1/encrypt/{name}"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/EncryptRequest"}
 
 
 def test_dev_mode_warns_and_background_scan_rotates(capsys: pytest.CaptureFixture[str]) -> None:
