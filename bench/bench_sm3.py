@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import datetime
 import io
+import os
 import platform
 import statistics
 import subprocess
@@ -244,6 +245,8 @@ def run(rounds: int) -> None:
     model, flags = cpu_facts()
     print(f"Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"CPU: {model}; flags: {flags}; {args.rounds} interleaved rounds, medians of per-round bests")
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"Load average (1/5/15 min) at the end of the run: {load} on {os.cpu_count()} CPUs")
     print()
     print(
         "| SM3 one-shot | guomi MB/s | openssl speed MB/s | pyca MB/s | gmssl_pyx MB/s | gmssl (pure) MB/s |"
