@@ -1,5 +1,5 @@
 //! SM4 confidentiality modes as streaming state machines: ECB, CBC, CFB-128,
-//! OFB and CTR (GB/T 17964-2021 §§5-9, equivalently NIST SP 800-38A).
+//! OFB and CTR as GB/T 17964-2021 and NIST SP 800-38A define them.
 //!
 //! An [`Encryptor`] / [`Decryptor`] takes `update` calls of any size and
 //! keeps whatever does not complete a block:

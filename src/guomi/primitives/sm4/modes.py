@@ -6,7 +6,7 @@ small immutable value carrying its IV or nonce; the work happens in Rust.
 - :class:`ECB` - no IV; whole blocks only. Leaks equal blocks: only for
   interoperability and building other modes.
 - :class:`CBC` - 16-byte IV, unpredictable per message; whole blocks only.
-- :class:`CFB` - full-block CFB-128 (GB/T 17964-2021 §7 with s = 128), 16-byte IV.
+- :class:`CFB` - full-block CFB-128 (feedback size s = 128, NIST SP 800-38A §6.3), 16-byte IV.
 - :class:`OFB` - 16-byte IV, never reused under one key.
 - :class:`CTR` - 16-byte nonce = the first counter block, incremented as a
   128-bit big-endian integer (NIST SP 800-38A §B.1); never reuse a counter
@@ -94,7 +94,7 @@ class _IvMode(Mode):
 
 
 class CBC(_IvMode):
-    """Cipher block chaining (GB/T 17964-2021 §6); whole blocks only."""
+    """Cipher block chaining (NIST SP 800-38A §6.2); whole blocks only."""
 
     __slots__ = ()
     name: ClassVar[str] = "CBC"
