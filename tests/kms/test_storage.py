@@ -134,7 +134,9 @@ def test_sqlite_is_durable_across_reopen_and_uses_wal(tmp_path: Path) -> None:
     assert rec is not None and rec.value == b"1"
     assert s2.pragma("journal_mode") == "wal"
     assert s2.pragma("synchronous") == 2  # FULL
-    assert (tmp_path / "d" / "guomi.db").stat().st_mode & 0o077 == 0
+    for suffix in ("", "-wal", "-shm"):
+        f = tmp_path / "d" / f"guomi.db{suffix}"
+        assert not f.exists() or f.stat().st_mode & 0o077 == 0, suffix
     s2.close()
 
 

@@ -50,9 +50,11 @@ class SQLiteStorage(SingleOps):
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot initialise SQLite store: {exc}") from None
-        # The file holds only barrier-encrypted records, but keep it private anyway.
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
+        # The files hold only barrier-encrypted records, but keep them private anyway
+        # (the WAL and shared-memory files are created with the process umask).
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.chmod(f"{self.path}{suffix}", 0o600)
 
     def _open(self) -> sqlite3.Connection:
         try:
