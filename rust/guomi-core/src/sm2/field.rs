@@ -143,6 +143,42 @@ pub(crate) fn p_reduce(w: [u64; 8]) -> Limbs {
     sub_mod_if_ge(&[t[4], t[5], t[6], t[7]], carry_hi, &P)
 }
 
+/// Interleaved Montgomery multiplication for the SM2 prime: after each
+/// row a·b_i, one multiplication-free reduction step (see [`p_reduce`])
+/// clears the lowest limb. Keeps six limbs live instead of eight.
+#[inline(always)]
+pub(crate) fn p_mont_mul(a: &Limbs, b: &Limbs) -> Limbs {
+    let (mut t0, mut t1, mut t2, mut t3, mut t4) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut i = 0;
+    while i < 4 {
+        let bi = b[i];
+        let (x0, c) = mac(t0, a[0], bi, 0);
+        let (x1, c) = mac(t1, a[1], bi, c);
+        let (x2, c) = mac(t2, a[2], bi, c);
+        let (x3, c) = mac(t3, a[3], bi, c);
+        let (x4, x5) = adc(t4, c, 0);
+        // add q·p with q = x0: (x − q) + q·(p + 1), q·(p + 1) = 2^64·q·U
+        let q = x0;
+        let lo = q << 32;
+        let hi = q >> 32;
+        let (u0, bw) = sbb(q, lo, 0);
+        let (u1, bw) = sbb(0, hi, bw);
+        let (u2, bw) = sbb(0, lo, bw);
+        let (u3, _) = sbb(q, hi, bw);
+        let (y0, c) = adc(x1, u0, 0);
+        let (y1, c) = adc(x2, u1, c);
+        let (y2, c) = adc(x3, u2, c);
+        let (y3, c) = adc(x4, u3, c);
+        t0 = y0;
+        t1 = y1;
+        t2 = y2;
+        t3 = y3;
+        t4 = x5 + c;
+        i += 1;
+    }
+    sub_mod_if_ge(&[t0, t1, t2, t3], t4, &P)
+}
+
 /// Full 256×256 -> 512-bit product (schoolbook).
 #[inline(always)]
 fn mul_wide(a: &Limbs, b: &Limbs) -> [u64; 8] {
@@ -354,7 +390,7 @@ impl Fe {
     }
     #[inline(always)]
     pub(crate) fn mul(&self, o: &Fe) -> Fe {
-        Fe(p_reduce(mul_wide(&self.0, &o.0)))
+        Fe(p_mont_mul(&self.0, &o.0))
     }
     #[inline(always)]
     pub(crate) fn square(&self) -> Fe {

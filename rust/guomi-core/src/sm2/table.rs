@@ -40,7 +40,7 @@ pub(crate) struct Comb<const W: u32, const E: usize> {
 
 impl<const W: u32, const E: usize> Comb<W, E> {
     /// Windows needed for 257 bits (256 + the Booth carry).
-    const ROWS: usize = (257 + W as usize - 1) / W as usize;
+    const ROWS: usize = 257usize.div_ceil(W as usize);
 
     /// Builds the table for `base` (public data; one batched inversion).
     pub(crate) fn new(base: &Affine) -> Self {
