@@ -5,7 +5,7 @@ Layer: ``guomi.kms``.  Plain data; the CLI (``guomi server``) and tests build it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Config"]
@@ -41,9 +41,9 @@ class Config:
     auto_rotate_check_interval: float = 300.0
     #: Dev mode: initialise with one share and unseal automatically (loud warning).
     dev: bool = False
-    #: Extra: cache size for decoded key versions (per process; versions never change).
+    #: Decoded key versions kept in memory per process (versions never change once
+    #: written; the metadata read on every request says which still exist).
     material_cache_size: int = 4096
-    extra: dict[str, str] = field(default_factory=dict)
 
     def resolved_storage_url(self) -> str:
         """The storage URL after defaults."""
