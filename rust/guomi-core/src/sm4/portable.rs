@@ -38,6 +38,11 @@
 //! The transposition into and out of planes uses "swap-move" steps (two
 //! in-register index-bit exchanges and four exchanges between registers),
 //! about 3 operations per byte each way.
+//!
+//! On x86-64 two such 16-block groups run in lock step in one SSE2 register
+//! (32 blocks per circuit evaluation, ~1.4x the throughput of one `u64`).
+//! A single block (the chained modes) uses [`crypt_block`] instead: the same
+//! circuit with one lane per S-box byte and the words kept in normal form.
 
 use core::ops::{BitAnd, BitXor, BitXorAssign};
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -47,9 +52,9 @@ const BATCH: usize = 16;
 /// Bytes per 64-bit bit plane group.
 const BATCH_BYTES: usize = BATCH * 16;
 
-/// A bit plane word: one `u64` (16 blocks), or [`X2`], two `u64` in lock
-/// step (32 blocks) held in a 128-bit SIMD register where the target has one
-/// (SSE2 is part of every x86-64). Everything below is generic over it; only
+/// A bit plane word: one `u64` (16 blocks), or on x86-64 `X2`, two `u64`
+/// in lock step (32 blocks) held in one SSE2 register (SSE2 is part of every
+/// x86-64). Everything below is generic over it; only
 /// bitwise operations, constant shifts and constant shuffles are used, so
 /// the timing is data-independent on any target.
 trait Planes: Copy + BitXor<Output = Self> + BitAnd<Output = Self> + BitXorAssign {
@@ -193,70 +198,13 @@ mod x2 {
     }
 }
 
+/// The plane word of the bulk path: one SSE2 register (32 blocks) on
+/// x86-64; elsewhere one `u64` (16 blocks), which compilers handle well on
+/// any 64-bit target without relying on auto-vectorisation.
+#[cfg(target_arch = "x86_64")]
+type Wide = x2::X2;
 #[cfg(not(target_arch = "x86_64"))]
-mod x2 {
-    //! [`X2`] elsewhere: a pair of `u64` (auto-vectorised where possible).
-    use core::ops::{BitAnd, BitXor, BitXorAssign};
-
-    /// Two 16-block groups in lock step (32 blocks per circuit evaluation).
-    #[derive(Clone, Copy)]
-    #[repr(C, align(16))]
-    pub(super) struct X2([u64; 2]);
-
-    impl BitXor for X2 {
-        type Output = X2;
-        #[inline(always)]
-        fn bitxor(self, o: X2) -> X2 {
-            X2([self.0[0] ^ o.0[0], self.0[1] ^ o.0[1]])
-        }
-    }
-    impl BitAnd for X2 {
-        type Output = X2;
-        #[inline(always)]
-        fn bitand(self, o: X2) -> X2 {
-            X2([self.0[0] & o.0[0], self.0[1] & o.0[1]])
-        }
-    }
-    impl BitXorAssign for X2 {
-        #[inline(always)]
-        fn bitxor_assign(&mut self, o: X2) {
-            *self = *self ^ o;
-        }
-    }
-    impl super::Planes for X2 {
-        const GROUPS: usize = 2;
-        #[inline(always)]
-        fn from_fn(mut f: impl FnMut(usize) -> u64) -> Self {
-            X2([f(0), f(1)])
-        }
-        #[inline(always)]
-        fn get(&self, g: usize) -> u64 {
-            self.0[g]
-        }
-        #[inline(always)]
-        fn shl<const N: i32>(self) -> Self {
-            X2([self.0[0] << N, self.0[1] << N])
-        }
-        #[inline(always)]
-        fn shr<const N: i32>(self) -> Self {
-            X2([self.0[0] >> N, self.0[1] >> N])
-        }
-        #[inline(always)]
-        fn rotr16(self) -> Self {
-            X2([self.0[0].rotate_right(16), self.0[1].rotate_right(16)])
-        }
-        #[inline(always)]
-        fn rotr32(self) -> Self {
-            X2([self.0[0].rotate_right(32), self.0[1].rotate_right(32)])
-        }
-        #[inline(always)]
-        fn rotr48(self) -> Self {
-            X2([self.0[0].rotate_right(48), self.0[1].rotate_right(48)])
-        }
-    }
-}
-
-use x2::X2;
+type Wide = u64;
 
 /// SM4's system parameter FK (GB/T 32907 §7.3).
 const FK: [u32; 4] = [0xa3b1bac6, 0x56aa3350, 0x677d9197, 0xb27022dc];
@@ -711,16 +659,16 @@ fn crypt_batch<W: Planes>(keys: &[[W; 8]; 32], buf: &mut [u8]) {
 }
 
 /// Runs the cipher over `data` (a multiple of 16 bytes) with bit-sliced
-/// round keys `keys`: 32 blocks at a time, a short tail padded into one
-/// 32- or 16-block batch.
+/// round keys `keys`: 32 blocks at a time on x86-64 (16 elsewhere), a short
+/// tail padded into one batch of 32 or 16 blocks.
 pub(super) fn crypt_blocks(keys: &BsKeys, data: &mut [u8]) {
     debug_assert_eq!(data.len() % 16, 0);
-    const WIDE: usize = 2 * BATCH_BYTES;
+    const WIDE: usize = Wide::GROUPS * BATCH_BYTES;
     let wide_len = data.len() / WIDE * WIDE;
     let (bulk, rem) = data.split_at_mut(wide_len);
-    if bulk.len() + rem.len() > BATCH_BYTES {
-        let wide: [[X2; 8]; 32] =
-            core::array::from_fn(|i| core::array::from_fn(|j| X2::splat(keys.planes[i][j])));
+    if !bulk.is_empty() || rem.len() > BATCH_BYTES {
+        let wide: [[Wide; 8]; 32] =
+            core::array::from_fn(|i| core::array::from_fn(|j| Wide::splat(keys.planes[i][j])));
         for chunk in bulk.chunks_exact_mut(WIDE) {
             crypt_batch(&wide, chunk);
         }
@@ -843,5 +791,35 @@ mod tests {
         }
         from_planes(&mut r);
         assert_eq!(r, orig);
+    }
+
+    #[test]
+    fn every_batch_shape_agrees_with_the_single_block_path() {
+        let key = [0x3cu8; 16];
+        let rk = expand_key(&key);
+        let keys = BsKeys::new(&rk);
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let data: Vec<u8> = (0..16 * 70)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (s >> 56) as u8
+            })
+            .collect();
+        let mut want = data.clone();
+        for b in want.chunks_exact_mut(16) {
+            crypt_block(&rk, b.try_into().unwrap());
+        }
+        // Every length through the dispatcher (wide batches, padded tails).
+        for blocks in 0..=70 {
+            let mut got = data[..16 * blocks].to_vec();
+            crypt_blocks(&keys, &mut got);
+            assert_eq!(got, want[..16 * blocks], "{blocks} blocks");
+        }
+        // The plain u64 batch on its own (the only width on non-x86 targets).
+        let mut got = data[..BATCH_BYTES * 4].to_vec();
+        for chunk in got.chunks_exact_mut(BATCH_BYTES) {
+            crypt_batch(&keys.planes, chunk);
+        }
+        assert_eq!(got, want[..BATCH_BYTES * 4]);
     }
 }
