@@ -255,3 +255,13 @@ def test_kms_recipient_against_guomi_server_dev(tmp_path: Path, dev_server: dict
         cwd=tmp_path, env={"GUOMI_ADDR": dev_server["GUOMI_ADDR"], "GUOMI_TOKEN": "bogus"}, ok=False,
     )  # fmt: skip
     assert denied.returncode == 1 and not (tmp_path / "b.out").exists()
+
+
+def test_decrypt_without_identity_says_what_is_missing(tmp_path: Path) -> None:
+    # $ guomi decrypt -o out ledger.gms     (an SM2 file, no -i, no passphrase stanza)
+    r = guomi("keygen", "-o", "k.txt", cwd=tmp_path).stdout.decode().split()[-1]
+    (tmp_path / "ledger").write_bytes(b"rows")
+    guomi("encrypt", "-r", r, "-o", "ledger.gms", "ledger", cwd=tmp_path)
+    proc = guomi("decrypt", "-o", "out", "ledger.gms", cwd=tmp_path, ok=False)
+    assert proc.returncode == 1 and b"give -i IDENTITY" in proc.stderr
+    assert not (tmp_path / "out").exists()

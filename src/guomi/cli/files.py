@@ -48,7 +48,7 @@ from guomi.envelope.text import (
     parse_sm2_recipient,
     sm2_recipient_string,
 )
-from guomi.exceptions import StreamError
+from guomi.exceptions import NoIdentityMatchError, StreamError
 
 if TYPE_CHECKING:
     from guomi.cli._main import _Ctx
@@ -241,12 +241,17 @@ def decrypt_files(
     if passphrase or not identities:
         # Asked only if the file turns out to have a passphrase stanza.
         chosen.append(PassphraseIdentity(lambda: _passphrase(confirm=False)))
-    with (
-        _input(source) as (src, size),
-        _output(output, private=True, binary_to_tty_ok=True) as dst,
-        _progress(size, "decrypting") as progress,
-    ):
-        decrypt(src, dst, chosen, progress=progress)
+    try:
+        with (
+            _input(source) as (src, size),
+            _output(output, private=True, binary_to_tty_ok=True) as dst,
+            _progress(size, "decrypting") as progress,
+        ):
+            decrypt(src, dst, chosen, progress=progress)
+    except NoIdentityMatchError as exc:
+        if identities:
+            raise
+        raise NoIdentityMatchError(f"{exc}: it is not passphrase-encrypted; give -i IDENTITY") from None
 
 
 # ------------------------------------------------------------------ keygen
