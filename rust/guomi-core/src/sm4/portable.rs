@@ -521,12 +521,18 @@ impl BsKeys {
             for (j, plane) in planes.iter_mut().enumerate() {
                 // Bit j of byte p (p = 0 most significant), broadcast to that
                 // byte's 16 lanes 16p..16p+16: spread the four bits from
-                // 8 apart to 16 apart, reverse the 16-bit groups, then
-                // multiply each isolated bit into a run of 16 ones.
+                // 8 apart to 16 apart, reverse the 16-bit groups, then smear
+                // each isolated bit over its group (shifts, not a multiply:
+                // some small cores multiply in data-dependent time).
                 let mut v = u64::from((k >> j) & 0x0101_0101);
                 v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
                 v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
-                *plane = (v.swap_bytes() >> 8).wrapping_mul(0xffff);
+                v = v.swap_bytes() >> 8;
+                v |= v << 1;
+                v |= v << 2;
+                v |= v << 4;
+                v |= v << 8;
+                *plane = v;
             }
         }
         keys
