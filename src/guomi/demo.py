@@ -113,6 +113,12 @@ def init_or_unseal(client: Client, data_dir: Path) -> str:
                 border_style="red",
             )
         )
+    if not secrets_path.exists():
+        raise SystemExit(
+            f"{data_dir} holds a service initialised outside this demo (no {SECRETS_FILE}): "
+            "start it with `guomi server --data-dir ...` and unseal it with `guomi operator unseal`, "
+            "or point GUOMI_DATA_DIR at a fresh directory."
+        )
     saved = json.loads(secrets_path.read_text())
     if client.health().get("sealed"):
         for share in saved["keys_base64"][: saved.get("secret_threshold", THRESHOLD)]:
