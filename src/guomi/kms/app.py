@@ -31,11 +31,12 @@ from guomi.kms.barrier import BarrierError
 from guomi.kms.config import Config
 from guomi.kms.errors import KMSError
 from guomi.kms.http import include_routes
-from guomi.kms.http._common import DOCUMENTED_BODIES, error_response, request_id_of
+from guomi.kms.http._common import DOCUMENTED_BODIES, error_response, request_id_of, validation_message
+from guomi.kms.http.fast import FastRoutes
 from guomi.kms.service import Engine
 from guomi.kms.storage import StorageError
 
-__all__ = ["BodyLimitMiddleware", "app_from_env", "create_app"]
+__all__ = ["BodyLimitMiddleware", "ServiceApp", "app_from_env", "create_app"]
 
 log = logging.getLogger("guomi.kms")
 
@@ -116,24 +117,22 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": resp.body})
 
 
-def _field_of(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "path", "query")]
-    return ".".join(parts) or "body"
+class ServiceApp(FastAPI):
+    """FastAPI, with the hot routes answered first by :class:`~guomi.kms.http.fast.FastRoutes`.
 
+    Their FastAPI routes stay registered (and documented in OpenAPI); they are
+    reached only if ``fast`` is unset."""
 
-def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
-    errors = exc.errors()
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return "invalid_json", "body: malformed JSON"
-    msgs = []
-    for e in errors[:5]:
-        loc = tuple(e.get("loc", ()))
-        if e.get("type") == "missing" and loc == ("body",):
-            msgs.append("body: a JSON object is required")
-            continue
-        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-        msgs.append(f"{_field_of(loc)}: {msg}")
-    return "invalid_request", "; ".join(msgs)
+    fast: FastRoutes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.fast
+        if fast is not None and scope["type"] == "http":
+            route = fast.match(scope)
+            if route is not None:
+                await fast(scope, receive, send, route)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -153,7 +152,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
-        code, message = _validation_message(exc)
+        code, message = validation_message(exc)
         return error_response(400, code, message)
 
     @app.exception_handler(StarletteHTTPException)
@@ -199,7 +198,7 @@ def _document_bodies(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(config: Config | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(config: Config | None = None, *, engine: Engine | None = None) -> ServiceApp:
     """The ASGI application over ``engine`` (or one built from ``config``)."""
     config = config or (engine.config if engine is not None else Config())
     if engine is None:
@@ -228,7 +227,7 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
             if thread is not None:
                 thread.join(timeout=5)
 
-    app = FastAPI(
+    app = ServiceApp(
         title="guomi custody service",
         version=__version__,
         description="Key custody and encryption as a service with the Chinese national algorithms "
@@ -244,10 +243,11 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
     _install_handlers(app)
     include_routes(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.fast = FastRoutes(engine, config.max_body_bytes)
     return app
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> ServiceApp:
     """Factory for ``uvicorn --factory``: ``GUOMI_STORAGE``, ``GUOMI_DATA_DIR``, ``GUOMI_DEV``."""
     data_dir = os.environ.get("GUOMI_DATA_DIR")
     return create_app(

@@ -40,6 +40,7 @@ __all__ = [
     "ok",
     "parse_body",
     "request_id_of",
+    "validation_message",
 ]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -176,6 +177,27 @@ class NoBody(BaseModel):
     """Routes without a request body accept an empty one (or ``{}``)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "path", "query")]
+    return ".".join(parts) or "body"
+
+
+def validation_message(exc: RequestValidationError) -> tuple[str, str]:
+    """(code, message) of a 400 for a body that failed validation; the message names the fields."""
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return "invalid_json", "body: malformed JSON"
+    msgs = []
+    for e in errors[:5]:
+        loc = tuple(e.get("loc", ()))
+        if e.get("type") == "missing" and loc == ("body",):
+            msgs.append("body: a JSON object is required")
+            continue
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        msgs.append(f"{_field_of(loc)}: {msg}")
+    return "invalid_request", "; ".join(msgs)
 
 
 def _dumps(body: Any) -> bytes:
