@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from guomi import _rust
 from guomi.client import Client
 from guomi.envelope import stream as gs
 from guomi.envelope.stream import (
@@ -31,7 +32,15 @@ from guomi.envelope.text import (
     parse_sm2_recipient,
     sm2_recipient_string,
 )
-from guomi.exceptions import NoIdentityMatchError, ServiceError, StreamError, StreamFormatError
+from guomi.exceptions import (
+    InvalidArgumentError,
+    InvalidEncodingError,
+    InvalidKey,
+    NoIdentityMatchError,
+    ServiceError,
+    StreamError,
+    StreamFormatError,
+)
 from guomi.primitives import sm2
 
 SEG = 4096
@@ -305,3 +314,48 @@ def test_text_forms(sm2_key: sm2.SM2PrivateKey) -> None:
     with pytest.raises(StreamError, match="not an identity") as info:
         parse_identity_file("secret-stuff-123\n")
     assert "secret-stuff" not in str(info.value)
+
+
+def test_stream_key_glue_rejects_bad_buffers() -> None:
+    """The Rust entry points answer bad shapes with typed errors, never a panic."""
+    key = _rust.StreamKey(bytes(16), SEG)
+    assert "hidden" in repr(key) and key.segment_size == SEG
+    with pytest.raises(InvalidKey):
+        _rust.StreamKey(bytes(15), SEG)
+    with pytest.raises(InvalidArgumentError):
+        _rust.StreamKey(bytes(16), 5000)
+    data = bytes(2 * SEG)
+    out = bytearray(key.sealed_len(len(data), True))
+    with pytest.raises(InvalidArgumentError, match="writable"):
+        key.seal_into(0, True, data, bytes(len(out)))
+    with pytest.raises(InvalidArgumentError, match="needs"):
+        key.seal_into(0, True, data, bytearray(10))
+    with pytest.raises(InvalidArgumentError, match="whole number"):
+        key.seal(0, False, b"x")
+    shared = bytearray(3 * SEG + 64)
+    with pytest.raises(InvalidArgumentError, match="overlap"):
+        key.seal_into(0, True, memoryview(shared)[: 2 * SEG], memoryview(shared)[SEG:])
+    n = key.seal_into(7, True, data, out)
+    assert bytes(out[:n]) == key.seal(7, True, data)
+    back = bytearray(2 * SEG)
+    assert key.open_into(7, True, out, back) == 2 * SEG and bytes(back) == data
+    out[5] ^= 1
+    with pytest.raises(Exception, match="segment 7 failed authentication"):
+        key.open_into(7, True, out, back)
+    assert bytes(back) == bytes(2 * SEG)  # zeroed, nothing released
+    with pytest.raises(InvalidEncodingError, match="truncated"):
+        key.open(0, True, b"")
+    with pytest.raises(InvalidArgumentError, match="2\\^32"):
+        key.seal(2**32, True, b"x")
+
+
+def test_progress_callback_counts_plaintext(sm2_key: sm2.SM2PrivateKey) -> None:
+    seen: list[int] = []
+    pt = data(9 * 1024 * 1024, 9)
+    out = io.BytesIO()
+    encrypt(io.BytesIO(pt), out, [SM2Recipient(sm2_key.public_key())], progress=seen.append)
+    assert sum(seen) == len(pt) and len(seen) == 3
+    got: list[int] = []
+    back = io.BytesIO()
+    decrypt(io.BytesIO(out.getvalue()), back, [SM2Identity(sm2_key)], progress=got.append)
+    assert sum(got) == len(pt) and back.getvalue() == pt
