@@ -49,6 +49,11 @@
 //! CTR builds its counter blocks directly in that transposed form.
 //!
 //! Without VAES the same 256-bit kernel runs AESENCLAST on each 128-bit half.
+//! On a CPU with GFNI but without AVX-512 (Intel client cores from Alder Lake
+//! on, Sierra Forest) the same machinery runs `x86_gfni`'s round on 256-bit
+//! registers instead (measured here: 3.7 GB/s against 1.9 for AESENCLAST);
+//! where AVX-512 is present the `x86_gfni` path is the one chosen, and this
+//! one stays on AESENCLAST, the path of machines without GFNI.
 #![cfg(target_arch = "x86_64")]
 
 use core::arch::x86_64::*;
@@ -298,6 +303,19 @@ mod masks {
         }
         repeat(lane)
     }
+    /// Rotates every 32-bit word left by `8·n` bits (no ShiftRows).
+    const fn rol(n: usize) -> [u8; 32] {
+        let mut lane = [0u8; 16];
+        let mut i = 0;
+        while i < 16 {
+            lane[i] = (4 * (i / 4) + (i % 4 + 4 - n) % 4) as u8;
+            i += 1;
+        }
+        repeat(lane)
+    }
+    pub(super) const ROL8: [u8; 32] = rol(1);
+    pub(super) const ROL16: [u8; 32] = rol(2);
+    pub(super) const ROL24: [u8; 32] = rol(3);
     pub(super) const ISR: [u8; 32] = inv_shift_rows_rol(0);
     pub(super) const ISR_ROL8: [u8; 32] = inv_shift_rows_rol(1);
     pub(super) const ISR_ROL16: [u8; 32] = inv_shift_rows_rol(2);
@@ -346,6 +364,20 @@ struct Consts {
     isr16: __m256i,
     isr24: __m256i,
     bswap: __m256i,
+    g: GfConsts,
+}
+
+/// The GFNI-on-AVX2 round's constants (matrices from `x86_gfni`).
+#[derive(Clone, Copy)]
+struct GfConsts {
+    p: __m256i,
+    p_inv: __m256i,
+    h0: __m256i,
+    h1: __m256i,
+    h3: __m256i,
+    rol8: __m256i,
+    rol16: __m256i,
+    rol24: __m256i,
 }
 
 impl Consts {
@@ -373,6 +405,21 @@ impl Consts {
             isr16: ld(&masks::ISR_ROL16),
             isr24: ld(&masks::ISR_ROL24),
             bswap: ld(&masks::BSWAP32),
+            g: {
+                use super::x86_gfni::{H0_M, H1_M, H3_M, P_INV_M, P_M};
+                // SAFETY: AVX is enabled in every caller.
+                let q = |m: i64| unsafe { _mm256_set1_epi64x(m) };
+                GfConsts {
+                    p: q(P_M),
+                    p_inv: q(P_INV_M),
+                    h0: q(H0_M),
+                    h1: q(H1_M),
+                    h3: q(H3_M),
+                    rol8: ld(&masks::ROL8),
+                    rol16: ld(&masks::ROL16),
+                    rol24: ld(&masks::ROL24),
+                }
+            },
         }
     }
 }
@@ -392,15 +439,15 @@ unsafe fn nibble_map(x: __m256i, t: (__m256i, __m256i), m0f: __m256i) -> __m256i
 /// (key material: callers zeroize the copy when done):
 /// `P·rk ⊕ PRE_C` in every byte.
 #[inline(always)]
-unsafe fn pre_round_keys(rk: &[u32; 32], k: &Consts) -> [u32; 32] {
+unsafe fn pre_round_keys<E: Path>(rk: &[u32; 32], k: &Consts) -> [u32; 32] {
     let mut out = [0u32; 32];
     // SAFETY: 4 × 32-byte unaligned loads/stores within the two arrays;
-    // callers enable avx2.
+    // callers enable avx2 and what `E` needs.
     unsafe {
         let c = _mm256_set1_epi8(affine::PRE_C as i8);
         for i in 0..4 {
             let v = _mm256_loadu_si256(rk.as_ptr().add(8 * i).cast());
-            let v = _mm256_xor_si256(nibble_map(v, k.p, k.m0f), c);
+            let v = _mm256_xor_si256(E::p(v, k), c);
             _mm256_storeu_si256(out.as_mut_ptr().add(8 * i).cast(), v);
         }
     }
@@ -441,10 +488,99 @@ impl EncLast for Split {
     }
 }
 
+/// What the generic 256-bit machinery needs from a round implementation:
+/// the map into and out of the `P` domain and the round's output side.
+trait Path {
+    /// `P·x` bytewise.
+    ///
+    /// # Safety
+    /// The caller must have enabled the features the implementation uses.
+    unsafe fn p(x: __m256i, k: &Consts) -> __m256i;
+    /// `P⁻¹·x` bytewise.
+    ///
+    /// # Safety
+    /// As [`Path::p`].
+    unsafe fn p_inv(x: __m256i, k: &Consts) -> __m256i;
+    /// `P·L(τ(a))` from `y = P·a ⊕ PRE_C`.
+    ///
+    /// # Safety
+    /// As [`Path::p`].
+    unsafe fn t_p(y: __m256i, k: &Consts) -> __m256i;
+}
+
+impl Path for Vaes {
+    #[inline(always)]
+    unsafe fn p(x: __m256i, k: &Consts) -> __m256i {
+        // SAFETY: per the trait contract.
+        unsafe { nibble_map(x, k.p, k.m0f) }
+    }
+    #[inline(always)]
+    unsafe fn p_inv(x: __m256i, k: &Consts) -> __m256i {
+        // SAFETY: per the trait contract.
+        unsafe { nibble_map(x, k.p_inv, k.m0f) }
+    }
+    #[inline(always)]
+    unsafe fn t_p(y: __m256i, k: &Consts) -> __m256i {
+        // SAFETY: per the trait contract.
+        unsafe { t_p_aes::<Self>(y, k) }
+    }
+}
+
+impl Path for Split {
+    #[inline(always)]
+    unsafe fn p(x: __m256i, k: &Consts) -> __m256i {
+        // SAFETY: per the trait contract.
+        unsafe { nibble_map(x, k.p, k.m0f) }
+    }
+    #[inline(always)]
+    unsafe fn p_inv(x: __m256i, k: &Consts) -> __m256i {
+        // SAFETY: per the trait contract.
+        unsafe { nibble_map(x, k.p_inv, k.m0f) }
+    }
+    #[inline(always)]
+    unsafe fn t_p(y: __m256i, k: &Consts) -> __m256i {
+        // SAFETY: per the trait contract.
+        unsafe { t_p_aes::<Self>(y, k) }
+    }
+}
+
+/// GFNI on 256-bit registers, for CPUs that have GFNI but not AVX-512
+/// (Intel's client cores from Alder Lake on, Sierra Forest): the same
+/// `P`-domain round as `x86_gfni` (three GF2P8AFFINEINVQB), with the byte
+/// rotations as PSHUFB and plain XORs, 8 blocks per group.
+struct GfniYmm;
+impl Path for GfniYmm {
+    #[inline(always)]
+    unsafe fn p(x: __m256i, k: &Consts) -> __m256i {
+        // SAFETY: only reached from the `gfni,avx2` wrappers.
+        unsafe { _mm256_gf2p8affine_epi64_epi8::<0>(x, k.g.p) }
+    }
+    #[inline(always)]
+    unsafe fn p_inv(x: __m256i, k: &Consts) -> __m256i {
+        // SAFETY: only reached from the `gfni,avx2` wrappers.
+        unsafe { _mm256_gf2p8affine_epi64_epi8::<0>(x, k.g.p_inv) }
+    }
+    #[inline(always)]
+    unsafe fn t_p(y: __m256i, k: &Consts) -> __m256i {
+        use super::x86_gfni::H0_C;
+        // SAFETY: only reached from the `gfni,avx2` wrappers.
+        unsafe {
+            let t0 = _mm256_gf2p8affineinv_epi64_epi8::<H0_C>(y, k.g.h0);
+            let t1 = _mm256_gf2p8affineinv_epi64_epi8::<0>(y, k.g.h1);
+            let t3 = _mm256_gf2p8affineinv_epi64_epi8::<0>(y, k.g.h3);
+            let a = _mm256_xor_si256(
+                _mm256_xor_si256(t0, _mm256_shuffle_epi8(t1, k.g.rol8)),
+                _mm256_shuffle_epi8(t1, k.g.rol16),
+            );
+            _mm256_xor_si256(a, _mm256_shuffle_epi8(t3, k.g.rol24))
+        }
+    }
+}
+
 /// `P·L(τ(a))` given `y = P·a ⊕ PRE_C` (GB/T 32907 §6.2, in the `P`
 /// domain): AESENCLAST, three nibble-table pairs, four positioning shuffles.
 #[inline(always)]
-unsafe fn t_p<E: EncLast>(y: __m256i, k: &Consts) -> __m256i {
+unsafe fn t_p_aes<E: EncLast>(y: __m256i, k: &Consts) -> __m256i {
     // SAFETY: callers enable avx2 (and aes/vaes as `E` needs).
     unsafe {
         let z = E::enclast(y);
@@ -482,7 +618,7 @@ unsafe fn t_p<E: EncLast>(y: __m256i, k: &Consts) -> __m256i {
 /// as `(s[r+2] ⊕ s[r+3] ⊕ s[r] ⊕ prk') ⊕ f` rather than from the updated
 /// `s[r]`, which takes one XOR off the round-to-round dependency chain.
 #[inline(always)]
-unsafe fn round<E: EncLast, const G: usize>(
+unsafe fn round<E: Path, const G: usize>(
     s: &mut [[__m256i; 4]; G],
     y: &mut [__m256i; G],
     prk_next: u32,
@@ -497,7 +633,7 @@ unsafe fn round<E: EncLast, const G: usize>(
                 _mm256_xor_si256(sg[(r + 2) % 4], sg[(r + 3) % 4]),
                 _mm256_xor_si256(sg[r], pn),
             );
-            let f = t_p::<E>(*yg, k);
+            let f = E::t_p(*yg, k);
             sg[r] = _mm256_xor_si256(sg[r], f);
             *yg = _mm256_xor_si256(w, f);
         }
@@ -524,22 +660,18 @@ unsafe fn transpose(x: &mut [__m256i; 4]) {
 /// [`pre_round_keys`]: maps the words into the `P` domain, runs the rounds,
 /// maps them back.
 #[inline(always)]
-unsafe fn rounds<E: EncLast, const G: usize>(
-    prk: &[u32; 32],
-    x: &mut [[__m256i; 4]; G],
-    k: &Consts,
-) {
+unsafe fn rounds<E: Path, const G: usize>(prk: &[u32; 32], x: &mut [[__m256i; 4]; G], k: &Consts) {
     // SAFETY: features per the caller.
     unsafe {
         for xg in x.iter_mut() {
             for w in xg.iter_mut() {
-                *w = nibble_map(*w, k.p, k.m0f);
+                *w = E::p(*w, k);
             }
         }
         rounds_p::<E, G>(prk, x, k);
         for xg in x.iter_mut() {
             for w in xg.iter_mut() {
-                *w = nibble_map(*w, k.p_inv, k.m0f);
+                *w = E::p_inv(*w, k);
             }
         }
     }
@@ -547,7 +679,7 @@ unsafe fn rounds<E: EncLast, const G: usize>(
 
 /// The 32 rounds on state already in the `P` domain, left there.
 #[inline(always)]
-unsafe fn rounds_p<E: EncLast, const G: usize>(
+unsafe fn rounds_p<E: Path, const G: usize>(
     prk: &[u32; 32],
     x: &mut [[__m256i; 4]; G],
     k: &Consts,
@@ -603,7 +735,7 @@ unsafe fn finish<const G: usize, const XOR: bool>(x: &[[__m256i; 4]; G], p: *mut
 /// `p` must be valid for reads and writes of `128 * G` bytes; the caller must
 /// enable avx2 and the features `E` needs.
 #[inline(always)]
-unsafe fn blocks<E: EncLast, const G: usize>(rk: &[u32; 32], p: *mut u8, k: &Consts) {
+unsafe fn blocks<E: Path, const G: usize>(rk: &[u32; 32], p: *mut u8, k: &Consts) {
     // SAFETY: in-bounds unaligned loads per the contract above; features
     // per the contract.
     unsafe {
@@ -629,7 +761,7 @@ unsafe fn blocks<E: EncLast, const G: usize>(rk: &[u32; 32], p: *mut u8, k: &Con
 /// # Safety
 /// As [`blocks`].
 #[inline(always)]
-unsafe fn ctr_blocks<E: EncLast, const G: usize>(rk: &[u32; 32], c: u128, p: *mut u8, k: &Consts) {
+unsafe fn ctr_blocks<E: Path, const G: usize>(rk: &[u32; 32], c: u128, p: *mut u8, k: &Consts) {
     // SAFETY: features and bounds per the contract above.
     unsafe {
         // Lane order after `transpose`: element i of lane l is block 2i + l.
@@ -662,7 +794,7 @@ fn advance(c: u128, n: usize, inc32: bool) -> u128 {
 /// # Safety
 /// As [`blocks`].
 #[inline(always)]
-unsafe fn ctr_call<E: EncLast, const G: usize>(
+unsafe fn ctr_call<E: Path, const G: usize>(
     rk: &[u32; 32],
     c: u128,
     p: *mut u8,
@@ -700,10 +832,10 @@ unsafe fn ctr_call<E: EncLast, const G: usize>(
 const WIDE: usize = 8;
 
 #[inline(always)]
-unsafe fn encrypt_with<E: EncLast>(rk: &[u32; 32], data: &mut [u8]) {
+unsafe fn encrypt_with<E: Path>(rk: &[u32; 32], data: &mut [u8]) {
     let k = Consts::load();
     // SAFETY: features per the caller.
-    let mut prk = unsafe { pre_round_keys(rk, &k) };
+    let mut prk = unsafe { pre_round_keys::<E>(rk, &k) };
     let rk = &prk;
     let mut chunks = data.chunks_exact_mut(128 * WIDE);
     for c in &mut chunks {
@@ -739,15 +871,10 @@ unsafe fn encrypt_with<E: EncLast>(rk: &[u32; 32], data: &mut [u8]) {
 }
 
 #[inline(always)]
-unsafe fn ctr_with<E: EncLast>(
-    rk: &[u32; 32],
-    counter: &mut [u8; 16],
-    data: &mut [u8],
-    inc32: bool,
-) {
+unsafe fn ctr_with<E: Path>(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc32: bool) {
     let k = Consts::load();
     // SAFETY: features per the caller.
-    let mut prk = unsafe { pre_round_keys(rk, &k) };
+    let mut prk = unsafe { pre_round_keys::<E>(rk, &k) };
     let rk = &prk;
     let mut c = u128::from_be_bytes(*counter);
     let mut chunks = data.chunks_exact_mut(128 * WIDE);
@@ -786,6 +913,12 @@ unsafe fn ctr_with<E: EncLast>(
     prk.zeroize();
 }
 
+#[target_feature(enable = "avx2,gfni")]
+unsafe fn ctr_gfni(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc32: bool) {
+    // SAFETY: this function enables everything `GfniYmm` needs.
+    unsafe { ctr_with::<GfniYmm>(rk, counter, data, inc32) }
+}
+
 #[target_feature(enable = "avx2,aes,vaes")]
 unsafe fn ctr_vaes(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc32: bool) {
     // SAFETY: this function enables everything `Vaes` needs.
@@ -813,14 +946,14 @@ pub(super) enum Chain {
 /// (Plain loops: closures here would not be inlined into the
 /// target-feature caller and would cost a call per use.)
 #[inline(always)]
-unsafe fn p_words(b: &[u8], k: &Consts) -> [__m256i; 4] {
+unsafe fn p_words<E: Path>(b: &[u8], k: &Consts) -> [__m256i; 4] {
     // SAFETY: callers enable avx2.
     unsafe {
         let mut out = [_mm256_setzero_si256(); 4];
         let mut j = 0;
         while j < 4 {
             let w = u32::from_be_bytes([b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]]);
-            out[j] = nibble_map(_mm256_set1_epi32(w as i32), k.p, k.m0f);
+            out[j] = E::p(_mm256_set1_epi32(w as i32), k);
             j += 1;
         }
         out
@@ -833,17 +966,17 @@ unsafe fn p_words(b: &[u8], k: &Consts) -> [__m256i; 4] {
 /// term is computed off the chain), and the output is mapped back and
 /// stored off the chain too.
 #[inline(always)]
-unsafe fn chain_with<E: EncLast>(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
+unsafe fn chain_with<E: Path>(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
     let k = Consts::load();
     // SAFETY: features per the caller; all data access is through slices.
     unsafe {
-        let mut prk = pre_round_keys(rk, &k);
+        let mut prk = pre_round_keys::<E>(rk, &k);
         let rk = &prk;
-        let mut s = p_words(reg, &k);
+        let mut s = p_words::<E>(reg, &k);
         for block in data.chunks_exact_mut(16) {
             // The E input: CBC folds in this block's plaintext.
             if mode == Chain::CbcEncrypt {
-                let d = p_words(block, &k);
+                let d = p_words::<E>(block, &k);
                 for (sj, dj) in s.iter_mut().zip(d) {
                     *sj = _mm256_xor_si256(*sj, dj);
                 }
@@ -854,7 +987,7 @@ unsafe fn chain_with<E: EncLast>(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut 
             let e = [x[0][3], x[0][2], x[0][1], x[0][0]];
             let mut out = [0u8; 16];
             for (o, ej) in out.chunks_exact_mut(4).zip(e) {
-                let w = _mm256_cvtsi256_si32(nibble_map(ej, k.p_inv, k.m0f)) as u32;
+                let w = _mm256_cvtsi256_si32(E::p_inv(ej, &k)) as u32;
                 o.copy_from_slice(&w.to_be_bytes());
             }
             match mode {
@@ -863,7 +996,7 @@ unsafe fn chain_with<E: EncLast>(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut 
                     s = e;
                 }
                 Chain::CfbEncrypt => {
-                    let d = p_words(block, &k);
+                    let d = p_words::<E>(block, &k);
                     for (b, o) in block.iter_mut().zip(out) {
                         *b ^= o;
                     }
@@ -887,6 +1020,12 @@ unsafe fn chain_with<E: EncLast>(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut 
     }
 }
 
+#[target_feature(enable = "avx2,gfni")]
+unsafe fn chain_gfni(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
+    // SAFETY: this function enables everything `GfniYmm` needs.
+    unsafe { chain_with::<GfniYmm>(rk, reg, data, mode) }
+}
+
 #[target_feature(enable = "avx2,aes,vaes")]
 unsafe fn chain_vaes(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
     // SAFETY: this function enables everything `Vaes` needs.
@@ -906,13 +1045,30 @@ unsafe fn chain_avx2(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: 
 /// # Safety
 /// [`available`] must have returned true.
 pub(super) unsafe fn chain(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
-    if std::arch::is_x86_feature_detected!("vaes") {
+    if gfni_ymm() {
+        // SAFETY: the caller checked `available()` (avx2); gfni just now.
+        unsafe { chain_gfni(rk, reg, data, mode) }
+    } else if std::arch::is_x86_feature_detected!("vaes") {
         // SAFETY: the caller checked `available()` (aes, avx2); vaes just now.
         unsafe { chain_vaes(rk, reg, data, mode) }
     } else {
         // SAFETY: the caller checked `available()` (aes, avx2).
         unsafe { chain_avx2(rk, reg, data, mode) }
     }
+}
+
+#[target_feature(enable = "avx2,gfni")]
+unsafe fn encrypt_gfni(rk: &[u32; 32], data: &mut [u8]) {
+    // SAFETY: this function enables everything `GfniYmm` needs.
+    unsafe { encrypt_with::<GfniYmm>(rk, data) }
+}
+
+/// GFNI without AVX-512: the GFNI round on 256-bit registers beats
+/// AESENCLAST plus nibble tables. (With AVX-512 the `x86_gfni` path is the
+/// one `backend::detect` picks; this path then stays the AES-NI one, which
+/// is what the machines without GFNI run.)
+fn gfni_ymm() -> bool {
+    std::arch::is_x86_feature_detected!("gfni") && !std::arch::is_x86_feature_detected!("avx512f")
 }
 
 #[target_feature(enable = "avx2,aes,vaes")]
@@ -937,7 +1093,10 @@ pub(super) unsafe fn encrypt_blocks(rk: &[u32; 32], data: &mut [u8]) {
     debug_assert_eq!(data.len() % 16, 0);
     let n = data.len() - data.len() % 16;
     let data = &mut data[..n];
-    if std::arch::is_x86_feature_detected!("vaes") {
+    if gfni_ymm() {
+        // SAFETY: the caller checked `available()` (avx2); gfni just now.
+        unsafe { encrypt_gfni(rk, data) }
+    } else if std::arch::is_x86_feature_detected!("vaes") {
         // SAFETY: the caller checked `available()` (aes, avx2); vaes just now.
         unsafe { encrypt_vaes(rk, data) }
     } else {
@@ -949,7 +1108,10 @@ pub(super) unsafe fn encrypt_blocks(rk: &[u32; 32], data: &mut [u8]) {
 /// # Safety
 /// [`available`] must have returned true.
 unsafe fn ctr(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc32: bool) {
-    if std::arch::is_x86_feature_detected!("vaes") {
+    if gfni_ymm() {
+        // SAFETY: the caller checked `available()` (avx2); gfni just now.
+        unsafe { ctr_gfni(rk, counter, data, inc32) }
+    } else if std::arch::is_x86_feature_detected!("vaes") {
         // SAFETY: the caller checked `available()` (aes, avx2); vaes just now.
         unsafe { ctr_vaes(rk, counter, data, inc32) }
     } else {
@@ -1335,6 +1497,32 @@ mod tests {
             unsafe { chain_avx2(rk, r, d, m) }
         }
         check_chain(k);
+    }
+
+    #[test]
+    fn gfni_ymm_kernels_match_reference() {
+        if !(available() && std::arch::is_x86_feature_detected!("gfni")) {
+            return;
+        }
+        unsafe fn k(rk: &[u32; 32], d: &mut [u8]) {
+            // SAFETY: features checked above.
+            unsafe { encrypt_gfni(rk, d) }
+        }
+        check_kernel(k);
+        unsafe fn c128(rk: &[u32; 32], c: &mut [u8; 16], d: &mut [u8]) {
+            // SAFETY: features checked above.
+            unsafe { ctr_gfni(rk, c, d, false) }
+        }
+        unsafe fn c32(rk: &[u32; 32], c: &mut [u8; 16], d: &mut [u8]) {
+            // SAFETY: features checked above.
+            unsafe { ctr_gfni(rk, c, d, true) }
+        }
+        check_ctr(c128, c32);
+        unsafe fn ch(rk: &[u32; 32], r: &mut [u8; 16], d: &mut [u8], m: Chain) {
+            // SAFETY: features checked above.
+            unsafe { chain_gfni(rk, r, d, m) }
+        }
+        check_chain(ch);
     }
 
     #[test]

@@ -40,8 +40,8 @@ const fn gfni_matrix(m: &Mat) -> i64 {
 }
 
 /// Into the `P` domain and back (linear).
-const P_M: i64 = gfni_matrix(&affine::PRE);
-const P_INV_M: i64 = gfni_matrix(&affine::mat_inv(&affine::PRE));
+pub(super) const P_M: i64 = gfni_matrix(&affine::PRE);
+pub(super) const P_INV_M: i64 = gfni_matrix(&affine::mat_inv(&affine::PRE));
 /// `T·C`, folded into the pre-mapped round keys.
 const PRE_C: i32 = affine::PRE_C as i32;
 
@@ -56,12 +56,12 @@ const fn h_matrix(g: &Mat) -> i64 {
 const fn h_const(g: &Mat) -> u8 {
     affine::mat_vec(&affine::mat_mul(&affine::PRE, g), affine::SM4_C)
 }
-const H0_M: i64 = h_matrix(&affine::L_G0);
-const H1_M: i64 = h_matrix(&affine::L_G1);
-const H3_M: i64 = h_matrix(&affine::L_G3);
+pub(super) const H0_M: i64 = h_matrix(&affine::L_G0);
+pub(super) const H1_M: i64 = h_matrix(&affine::L_G1);
+pub(super) const H3_M: i64 = h_matrix(&affine::L_G3);
 /// All four terms' constants (equal in every byte, so rotations keep them;
 /// the two G1 terms cancel) ride on the G0 term.
-const H0_C: i32 = (h_const(&affine::L_G0) ^ h_const(&affine::L_G3)) as i32;
+pub(super) const H0_C: i32 = (h_const(&affine::L_G0) ^ h_const(&affine::L_G3)) as i32;
 
 /// Reverses the bytes of each 32-bit word (SM4 words are big-endian).
 const BSWAP32: [u8; 64] = {
