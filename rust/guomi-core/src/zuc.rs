@@ -8,13 +8,21 @@
 //! §3.4.2) as 8-bit table lookups indexed by key-dependent state, which leaks
 //! through the cache. Here they are never indexed by a secret:
 //!
-//! - x86-64 with AVX2 (chosen when [`crate::backend::active`] is not
-//!   `Portable`): all eight S-box inputs of one step are looked up at once
-//!   with `VPSHUFB` on the low nibble against each of the 16 table rows,
-//!   keeping the row whose index equals the high nibble (compare mask). Every
-//!   row is read every time; the 128-bit lanes carry S0 and S1 respectively.
+//! - x86-64 with AVX-512 VBMI (preferred): `VPERMI2B` looks all eight
+//!   S-box inputs of one clock up in a 128-entry table held in two registers,
+//!   once per half of the 256-entry S-box, and bit 7 of each index picks the
+//!   half with a mask blend. The whole table is in registers.
+//! - x86-64 with AVX2: `VPSHUFB` on the low nibble against each of the 16
+//!   table rows, keeping the row whose index equals the high nibble (compare
+//!   mask). Every row is read every time; the two 128-bit lanes carry S0 and
+//!   S1.
 //! - portable: a masked scan of the whole 256-byte table, eight bytes per
 //!   word, for every lookup (correct everywhere, slower).
+//!
+//! The SIMD paths are used when [`crate::backend::active`] is not
+//! `Portable` (so `GUOMI_BACKEND=portable` forces the scan); the choice is
+//! made when a [`Zuc`] is created. The LFSR runs as a ring buffer for
+//! sixteen clocks at a time, so cells are never shifted.
 //!
 //! Everything else in ZUC is 32-bit arithmetic, shifts and rotations by
 //! constants. The EIA3 accumulation selects keystream words with masks, not
