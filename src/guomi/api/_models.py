@@ -24,7 +24,6 @@ All request models forbid unknown fields (a typo such as ``plaintxt`` is a
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -168,21 +167,26 @@ def is_valid_key_name(name: str) -> bool:
 
 
 def _b64_decode(value: Any) -> Any:
-    # Python callers (the SDK) pass bytes; JSON callers pass base64 text.
+    # JSON callers pass base64 text (checked first: the hot path of every request and
+    # every batch item); Python callers (the SDK) pass bytes.
+    if type(value) is str:
+        try:
+            # strict_mode (C, Python 3.11+): standard alphabet only, correct padding, no
+            # whitespace or trailing data -- what b64decode(validate=True) checks with a
+            # regex.  A str argument must be ASCII (ValueError otherwise, as binascii.Error).
+            return binascii.a2b_base64(value, strict_mode=True)
+        except ValueError:
+            raise ValueError("is not valid base64 (RFC 4648 standard alphabet, padded)") from None
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     if not isinstance(value, str):
         raise ValueError("must be a base64 string")
-    try:
-        # strict_mode (C, Python 3.11+): standard alphabet only, correct padding, no
-        # whitespace or trailing data -- what b64decode(validate=True) checks with a regex.
-        return binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raise ValueError("is not valid base64 (RFC 4648 standard alphabet, padded)") from None
+    return _b64_decode(str(value))  # a str subclass
 
 
 def _b64_encode(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
+    # binascii directly: base64.b64encode adds a Python-level wrapper per call (hot in batches).
+    return binascii.b2a_base64(value, newline=False).decode("ascii")
 
 
 #: bytes in Python, standard padded base64 in JSON.

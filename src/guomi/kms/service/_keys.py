@@ -179,6 +179,7 @@ def _token_ad(header: bytes, name: str, caller_ad: bytes | None) -> bytes:
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_pack_u32 = struct.Struct(">I").pack
 
 
 def encrypt_token(name: str, m: Material, plaintext: bytes, caller_ad: bytes | None) -> str:
@@ -191,8 +192,7 @@ def encrypt_token(name: str, m: Material, plaintext: bytes, caller_ad: bytes | N
         fixed = (header, _AD_PREFIX + header + struct.pack(">H", len(n)) + n, f"guomi:v1:{m.version}:")
         m.token_parts[name] = fixed
     header, ad_head, text_prefix = fixed
-    cad = caller_ad or b""
-    ad = ad_head + struct.pack(">I", len(cad)) + cad
+    ad = ad_head + (_pack_u32(len(caller_ad)) + caller_ad if caller_ad else b"\x00\x00\x00\x00")
     nonce = os.urandom(NONCE_SIZE)
     if m.aead is not None and m.commit_key is not None:
         commitment = hmac_sm3(m.commit_key, _COMMIT_LABEL + nonce + ad)

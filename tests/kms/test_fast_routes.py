@@ -1,0 +1,270 @@
+"""The hot-path optimisations change no answer: the fast ASGI routes, decoded-record reuse.
+
+``guomi.kms.http.fast`` answers encrypt / decrypt / rewrap / sign / verify /
+hmac and health before FastAPI.  Each case here sends the same request to two
+apps over one engine, one with the fast path and one with it switched off
+(``app.fast = None``: FastAPI's own routes answer), and compares status,
+error body, ``X-Request-Id`` and the audit records each request produced:
+one per authenticated request on both, written before the response.
+
+The engine reuses decoded token, policy and key-metadata records while their
+stored bytes are unchanged; the last tests show another server's revocation,
+policy change and rotation apply on the very next request, and that a tampered
+record is authenticated again (and refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from guomi import api
+from guomi.kms import Config, create_app
+from guomi.kms.audit import AuditLog, MemorySink
+from guomi.kms.errors import ForbiddenError, StorageIntegrityError, UnauthorizedError
+from guomi.kms.service import Engine, RequestContext
+from guomi.kms.storage import MemoryStorage
+from guomi.kms.storage.sqlite import SQLiteStorage
+
+from .conftest import init_unseal
+
+PT = base64.b64encode(b"x" * 1024).decode()
+LIMIT = 64 * 1024
+
+
+class Pair:
+    """One engine, two apps: ``fast`` (the default) and ``slow`` (FastAPI routes only)."""
+
+    def __init__(self) -> None:
+        self.sink = MemorySink()
+        self.engine = Engine(MemoryStorage(), AuditLog(self.sink), Config())
+        self.root = init_unseal(self.engine).root_token
+        caller = self.engine.authenticate(self.root, RequestContext("setup"))
+        self.engine.create_key(caller, "orders", api.CreateKeyRequest())
+        self.engine.create_key(caller, "signing", api.CreateKeyRequest(type="sm2-sign"))
+        self.engine.create_key(caller, "mac", api.CreateKeyRequest(type="hmac-sm3"))
+        self.engine.write_policy(
+            caller,
+            "enc-only",
+            api.PolicyRequest(rules=[api.PolicyRule(pattern="orders", capabilities=["encrypt"])]),
+        )
+        self.limited = self.engine.create_token(caller, api.CreateTokenRequest(policies=["enc-only"])).token
+        cfg = Config(auto_rotate_check_interval=0, max_body_bytes=LIMIT)
+        self.fast = create_app(cfg, engine=self.engine)
+        self.slow = create_app(cfg, engine=self.engine)
+        self.slow.fast = None
+        assert self.fast.fast is not None
+        self.loop = asyncio.new_event_loop()
+
+    def send(self, app: Any, method: str, path: str, **kw: Any) -> tuple[httpx.Response, list[bytes]]:
+        before = len(self.sink.lines)
+
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://kms") as c:
+                return await c.request(method, path, **kw)
+
+        r = self.loop.run_until_complete(go())
+        return r, self.sink.lines[before:]
+
+    def both(self, method: str, path: str, **kw: Any) -> tuple[httpx.Response, httpx.Response]:
+        rf, af = self.send(self.fast, method, path, **kw)
+        rs, as_ = self.send(self.slow, method, path, **kw)
+        assert rf.status_code == rs.status_code, (rf.text, rs.text)
+        assert rf.headers.get("content-type") == rs.headers.get("content-type")
+        assert rf.headers["x-request-id"]
+        # Same audit records (one per authenticated request), apart from time, seq and chain.
+        assert len(af) == len(as_)
+        for a, b in zip(af, as_, strict=True):
+            ja, jb = json.loads(a), json.loads(b)
+            for k in ("time", "seq", "prev", "request_id", "ciphertext"):
+                ja.pop(k, None)
+                jb.pop(k, None)
+            assert ja == jb
+        if rf.status_code >= 400:
+            assert rf.json() == rs.json()
+        return rf, rs
+
+
+@pytest.fixture
+def pair() -> Pair:
+    return Pair()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "status"),
+    [
+        ("encrypt/orders", b'{"plaintext": "', 400),  # malformed JSON
+        ("encrypt/orders", b"", 400),  # no body
+        ("encrypt/orders", b"[]", 400),  # not an object
+        ("encrypt/orders", b'{"plaintext": 5}', 400),  # wrong type
+        ("encrypt/orders", b'{"plaintext": "a=b="}', 400),  # bad base64
+        ("encrypt/orders", b'{"plaintext": "QQ==", "extra": 1}', 400),  # unknown field
+        ("encrypt/orders", b'{"plaintext": "QQ==", "batch_input": [{"plaintext": "QQ=="}]}', 400),
+        ("encrypt/orders", b'{"batch_input": []}', 400),
+        ("encrypt/nope", b'{"plaintext": "QQ=="}', 404),
+        ("encrypt/bad name!", b'{"plaintext": "QQ=="}', 400),
+        ("encrypt/signing", b'{"plaintext": "QQ=="}', 400),  # wrong key type
+        ("decrypt/orders", b'{"ciphertext": "guomi:v1:1:AAAA"}', 400),
+        ("decrypt/orders", b'{"ciphertext": "not a token"}', 400),
+        ("sign/orders", b'{"input": "QQ=="}', 400),
+        ("verify/signing", b'{"input": "QQ==", "signature": "x"}', 400),
+        ("hmac/mac", b'{"input": "QQ=="}', 200),
+        ("rewrap/orders", b'{"ciphertext": "guomi:v1:1:AAAA"}', 400),
+    ],
+)
+def test_same_answers_and_audit(pair: Pair, path: str, content: bytes, status: int) -> None:
+    for prefix in ("/v1/", "/v1/transit/"):
+        rf, _ = pair.both("POST", prefix + path, content=content, headers=bearer(pair.root))
+        assert rf.status_code == status, rf.text
+
+
+def test_authentication_and_policy(pair: Pair) -> None:
+    body = {"plaintext": PT}
+    rf, _ = pair.both("POST", "/v1/encrypt/orders", json=body)  # no token
+    assert rf.status_code == 401
+    rf, _ = pair.both("POST", "/v1/encrypt/orders", json=body, headers=bearer("gmt." + "A" * 43))
+    assert rf.status_code == 401
+    rf, _ = pair.both("POST", "/v1/encrypt/orders", json=body, headers={"Authorization": "Basic abc"})
+    assert rf.status_code == 401
+    rf, _ = pair.both("POST", "/v1/decrypt/orders", json={"ciphertext": "x"}, headers=bearer(pair.limited))
+    assert rf.status_code == 403
+    rf, _ = pair.both("POST", "/v1/encrypt/orders", json=body, headers=bearer(pair.limited))
+    assert rf.status_code == 200
+    # Vault's header.
+    rf, _ = pair.both("POST", "/v1/encrypt/orders", json=body, headers={"X-Vault-Token": pair.limited})
+    assert rf.status_code == 200
+
+
+def test_revocation_takes_effect_on_the_next_request(pair: Pair) -> None:
+    h = bearer(pair.limited)
+    rf, _ = pair.send(pair.fast, "POST", "/v1/encrypt/orders", json={"plaintext": PT}, headers=h)
+    assert rf.status_code == 200
+    r, _ = pair.send(pair.fast, "POST", "/v1/auth/tokens/revoke", json={"token": pair.limited},
+                     headers=bearer(pair.root))  # fmt: skip
+    assert r.status_code in (200, 204), r.text
+    rf, audit = pair.send(pair.fast, "POST", "/v1/encrypt/orders", json={"plaintext": PT}, headers=h)
+    assert rf.status_code == 401
+    assert len(audit) == 1 and json.loads(audit[0])["result"] == "denied"
+
+
+def test_round_trip_across_paths(pair: Pair) -> None:
+    h = bearer(pair.root)
+    rf, rs = pair.both("POST", "/v1/encrypt/orders", json={"plaintext": PT, "associated_data": "QQ=="},
+                       headers=h)  # fmt: skip
+    for enc, other in ((rf, pair.slow), (rs, pair.fast)):
+        ct = enc.json()["data"]["ciphertext"]
+        r, _ = pair.send(other, "POST", "/v1/decrypt/orders",
+                         json={"ciphertext": ct, "associated_data": "QQ=="}, headers=h)  # fmt: skip
+        assert r.json() == {"data": {"plaintext": PT, "key_version": 1}}
+    batch = {"batch_input": [{"plaintext": PT, "reference": "a"}, {"plaintext": PT, "key_version": 9}]}
+    rf, rs = pair.both("POST", "/v1/encrypt/orders", json=batch, headers=h)
+    for r in (rf, rs):
+        res = r.json()["data"]["batch_results"]
+        assert res[0]["reference"] == "a" and res[0]["ciphertext"].startswith("guomi:v1:1:")
+        assert res[1]["code"] == "invalid_request" and "key_version" in res[1]["error"]
+    sig, _ = pair.both("POST", "/v1/sign/signing", json={"input": PT}, headers=h)
+    v, _ = pair.both("POST", "/v1/verify/signing",
+                     json={"input": PT, "signature": sig.json()["data"]["signature"]}, headers=h)  # fmt: skip
+    assert v.json() == {"data": {"valid": True}}
+
+
+def test_request_id_echoed_and_audited(pair: Pair) -> None:
+    h = {**bearer(pair.root), "X-Request-Id": "req-123"}
+    for app in (pair.fast, pair.slow):
+        r, audit = pair.send(app, "POST", "/v1/encrypt/orders", json={"plaintext": PT}, headers=h)
+        assert r.headers["x-request-id"] == "req-123"
+        assert json.loads(audit[0])["request_id"] == "req-123"
+    r, _ = pair.send(pair.fast, "POST", "/v1/encrypt/orders", json={"plaintext": PT},
+                     headers={**h, "X-Request-Id": "bad id;"})  # fmt: skip
+    assert r.headers["x-request-id"] != "req-123" and len(r.headers["x-request-id"]) == 32
+
+
+def test_body_limits(pair: Pair) -> None:
+    big = json.dumps({"plaintext": base64.b64encode(b"x" * LIMIT).decode()}).encode()
+    rf, _ = pair.both("POST", "/v1/encrypt/orders", content=big, headers=bearer(pair.root))
+    assert rf.status_code == 413
+
+    async def chunks() -> Any:  # no Content-Length: counted while streaming
+        for _ in range(4):
+            yield big[: LIMIT // 2]
+
+    for app in (pair.fast, pair.slow):
+        r, audit = pair.send(app, "POST", "/v1/encrypt/orders", content=chunks(), headers=bearer(pair.root))
+        assert r.status_code == 413 and r.json()["errors"][0]["code"] == "payload_too_large"
+        assert audit == []
+
+
+def test_other_methods_and_paths_fall_through(pair: Pair) -> None:
+    h = bearer(pair.root)
+    rf, _ = pair.both("GET", "/v1/encrypt/orders", headers=h)
+    assert rf.status_code == 405
+    rf, _ = pair.both("POST", "/v1/encrypt/orders/extra", json={"plaintext": PT}, headers=h)
+    assert rf.status_code == 404
+    rf, _ = pair.both("POST", "/v1/encrypt/", json={"plaintext": PT}, headers=h)
+    assert rf.status_code in (404, 405)
+    rf, rs = pair.both("GET", "/v1/sys/health")
+    assert rf.status_code == 200 and rf.json().keys() == rs.json().keys()
+    assert rf.json()["sealed"] is False
+
+
+# ---------------------------------------------------------------- decoded-record reuse
+
+
+def _two_servers(tmp_path: Path) -> tuple[Engine, Engine, str]:
+    """Two engines (two "servers") on one SQLite file, both unsealed."""
+    a = Engine(SQLiteStorage(tmp_path / "kms.db"), AuditLog(MemorySink()), Config())
+    init = init_unseal(a)
+    b = Engine(SQLiteStorage(tmp_path / "kms.db"), AuditLog(MemorySink()), Config())
+    b.unseal(api.UnsealRequest(key=base64.b64decode(init.keys_base64[0])))
+    return a, b, init.root_token
+
+
+def test_revocation_and_policy_changes_by_another_server_apply_at_once(tmp_path: Path) -> None:
+    a, b, root_token = _two_servers(tmp_path)
+    root_b = b.authenticate(root_token, RequestContext("b"))
+    b.create_key(root_b, "orders", api.CreateKeyRequest())
+    rules = [api.PolicyRule(pattern="orders", capabilities=["encrypt"])]
+    b.write_policy(root_b, "p", api.PolicyRequest(rules=rules))
+    token = b.create_token(root_b, api.CreateTokenRequest(policies=["p"])).token
+    req = api.EncryptRequest(plaintext=b"x")
+    for _ in range(3):  # server A has read (and reuses) the token, policy and key records
+        a.encrypt(a.authenticate(token, RequestContext("a")), "orders", req)
+    # B narrows the policy: A's next request is denied.
+    rules = [api.PolicyRule(pattern="orders", capabilities=["decrypt"])]
+    b.write_policy(root_b, "p", api.PolicyRequest(rules=rules))
+    with pytest.raises(ForbiddenError):
+        a.encrypt(a.authenticate(token, RequestContext("a")), "orders", req)
+    # B changes the key: A sees the new version at once.
+    b.rotate_key(root_b, "orders")
+    assert a.encrypt(a.authenticate(root_token, RequestContext("a")), "orders", req).key_version == 2
+    # B revokes the token: A refuses it on the very next request.
+    b.revoke_token(root_b, api.RevokeTokenRequest(token=token))
+    with pytest.raises(UnauthorizedError):
+        a.authenticate(token, RequestContext("a"))
+
+
+def test_tampered_record_is_authenticated_again() -> None:
+    storage = MemoryStorage()
+    e = Engine(storage, AuditLog(MemorySink()), Config())
+    root_token = init_unseal(e).root_token
+    root = e.authenticate(root_token, RequestContext())
+    e.create_key(root, "orders", api.CreateKeyRequest())
+    e.encrypt(root, "orders", api.EncryptRequest(plaintext=b"x"))  # metadata decoded and kept
+    path = "keymeta/orders"
+    rec = storage.get(path)
+    assert rec is not None
+    # Same revision, one flipped bit: must be opened again, and fail authentication.
+    storage._data[path] = type(rec)(rec.value[:-1] + bytes([rec.value[-1] ^ 1]), rec.revision)
+    with pytest.raises(StorageIntegrityError):
+        e.encrypt(root, "orders", api.EncryptRequest(plaintext=b"x"))
