@@ -184,3 +184,21 @@ def test_repeated_use_of_one_key_stays_correct() -> None:
             pub.verify(sig, msg + b"!")
         r, s = ref.sign(CURVE, d, sm2.DEFAULT_USER_ID, msg, k)
         pub.verify(r.to_bytes(32, "big") + s.to_bytes(32, "big"), msg, encoding="raw")
+
+
+def test_keys_shared_across_threads() -> None:
+    """Large inputs run with the GIL released; one key object used from several
+    threads at once (including the switch to its comb table) stays correct."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    key = sm2.generate_private_key()
+    pub = sm2.SM2PublicKey.from_encoded_point(key.public_key().public_bytes_raw())
+    msg = bytes(range(256)) * 256  # 64 KiB: above the GIL-release threshold
+
+    def work(i: int) -> bool:
+        data = msg + bytes([i])
+        pub.verify(key.sign(data), data)
+        return key.decrypt(pub.encrypt(data, layout="c1c3c2"), layout="c1c3c2") == data
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(work, range(16)))

@@ -15,7 +15,8 @@ Rust core.
   raw 64-byte ``r || s``.
 * **Encryption** (GB/T 32918.4): layouts ``"der"`` (GM/T 0009, what ``openssl
   pkeyutl -encrypt`` writes; the default), ``"c1c3c2"`` (GB/T 32918.4-2016
-  order) and ``"c1c2c3"`` (GM/T 0003.4-2012 order). No size limit. Decryption
+  order) and ``"c1c2c3"`` (GM/T 0003.4-2012 order). No size limit for the raw
+  layouts (DER lengths stop at 256 MiB, the ``der`` crate's bound). Decryption
   checks C1 is on the curve, rejects an all-zero KDF stream, compares C3 in
   constant time and raises one vague :class:`~guomi.exceptions.DecryptionError`.
 * **Key exchange** (GB/T 32918.3): :func:`key_exchange` for callers holding both

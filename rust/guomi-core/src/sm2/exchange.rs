@@ -72,8 +72,9 @@ pub fn key_exchange(
     let xp = peer_ephemeral.point.x.to_bytes();
     // t = (d + x̄_self · r) mod n — secret, constant time.
     let xbar_self = Scalar::from_canonical(&x_bar(&xs));
-    let t = key.d.add(&xbar_self.mul(&ephemeral.d));
+    let mut t = key.d.add(&xbar_self.mul(&ephemeral.d));
     let mut t_limbs = t.to_canonical();
+    t.zeroize();
     // Q = P_peer + x̄_peer · R_peer — public.
     let xbar_peer = x_bar(&xp);
     let q = point::mul_double_vartime(&[0; 4], &xbar_peer, &peer_ephemeral.point)

@@ -65,10 +65,15 @@ fn sign_with_limbs(key: &PrivateKey, e: &[u8; 32], k: &[u64; 4]) -> Option<Signa
     let x1 = Scalar::from_canonical(&reduce_once(&p1.x.to_limbs()));
     let es = Scalar::from_bytes_reduced(e);
     let r = es.add(&x1);
-    let ks = Scalar::from_canonical(k);
+    let mut ks = Scalar::from_canonical(k);
     // s = (1 + d)^-1 · (k − r·d) mod n
-    let s = key.dinv.mul(&ks.sub(&r.mul(&key.d)));
+    let mut diff = ks.sub(&r.mul(&key.d));
+    let s = key.dinv.mul(&diff);
     let bad = r.is_zero() | r.add(&ks).is_zero() | s.is_zero();
+    // k (and k − r·d, from which d follows given the signature) must not
+    // linger in memory.
+    ks.zeroize();
+    diff.zeroize();
     if bool::from(bad) {
         return None;
     }
