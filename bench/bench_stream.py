@@ -12,8 +12,10 @@ the disk is not what is measured):
 - guomi's raw SM4-GCM in this process (``SM4GCM.encrypt/decrypt`` over the same 1 GiB in
   4 MiB messages, no I/O): the ceiling the file path is compared with.
 
-Wall-clock throughput in MB/s (10^6 bytes/s); medians over rounds; ratios taken within
-the same run. Usage: ``.venv/bin/python bench/bench_stream.py [--rounds N] [--size-mib N] [--dir D]``
+Throughput in MB/s (10^6 bytes/s) by wall clock and by CPU time (user + system of the
+child processes from ``RUSAGE_CHILDREN``; ``process_time`` for the in-process raw GCM),
+which is the steadier figure on a shared, loaded machine; medians over rounds; ratios taken
+within the same run. Usage: ``.venv/bin/python bench/bench_stream.py [--rounds N] [--size-mib N] [--dir D]``
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import datetime
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,10 +40,15 @@ MIB = 1 << 20
 GUOMI = str(Path(sys.executable).with_name("guomi"))
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user+system) of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def make_input(path: Path, size: int) -> None:
@@ -53,21 +61,21 @@ def make_input(path: Path, size: int) -> None:
             left -= n
 
 
-def raw_gcm(size: int) -> tuple[float, float]:
-    """Seconds to encrypt and to decrypt ``size`` bytes with SM4-GCM in 4 MiB messages."""
+def raw_gcm(size: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(wall, CPU) seconds to encrypt and to decrypt ``size`` bytes with SM4-GCM in 4 MiB messages."""
     gcm = SM4GCM(bytes(16))
     msg = os.urandom(4 * MIB)
     nonce = bytes(12)
     n = size // len(msg)
     sealed = gcm.encrypt(nonce, msg, None)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         gcm.encrypt(nonce, msg, None)
-    enc = time.perf_counter() - start
-    start = time.perf_counter()
+    enc = (time.perf_counter() - start, time.process_time() - cpu)
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         gcm.decrypt(nonce, sealed, None)
-    dec = time.perf_counter() - start
+    dec = (time.perf_counter() - start, time.process_time() - cpu)
     return enc, dec
 
 
@@ -88,7 +96,7 @@ def main() -> None:
         ).stdout.split()[-1]
         k, iv = os.urandom(16).hex(), os.urandom(16).hex()
         ossl = ["openssl", "enc", "-sm4-ctr", "-K", k, "-iv", iv]
-        times: dict[str, list[float]] = {
+        times: dict[str, list[tuple[float, float]]] = {
             n: [] for n in ("ossl_enc", "ossl_dec", "g_enc", "g_dec", "raw_enc", "raw_dec", "dd")
         }
         for r in range(args.rounds):
@@ -112,7 +120,6 @@ def main() -> None:
             (work / "o.dec").unlink()
             (work / "g.dec").unlink()
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
-        rate = {n: size / statistics.median(v) / 1e6 for n, v in times.items()}
         ossl_version = subprocess.run(
             ["openssl", "version"], check=False, capture_output=True, text=True
         ).stdout.strip()
@@ -124,21 +131,25 @@ def main() -> None:
             f"file: {args.size_mib} MiB in {work.parent}; rounds: {args.rounds} (medians); load: {load:.1f}"
         )
         print("```")
-        print()
-        print(
-            "| operation (MB/s) | openssl enc -sm4-ctr | guomi CLI (SM4-GCM stream) "
-            "| guomi raw SM4-GCM | dd copy (I/O ceiling) | CLI / openssl | raw / CLI | dd / CLI |"
-        )
-        print("|---|---|---|---|---|---|---|---|")
-        for op, o, g, raw in (
-            ("encrypt", "ossl_enc", "g_enc", "raw_enc"),
-            ("decrypt", "ossl_dec", "g_dec", "raw_dec"),
-        ):
+        for which, label in ((0, "wall clock"), (1, "CPU time (user + system, all threads)")):
+            rate = {n: size / statistics.median(t[which] for t in v) / 1e6 for n, v in times.items()}
+            print()
+            print(f"{label}:")
+            print()
             print(
-                f"| {op} {args.size_mib} MiB file | {rate[o]:.0f} | {rate[g]:.0f} | {rate[raw]:.0f} | "
-                f"{rate['dd']:.0f} | {rate[g] / rate[o]:.2f}x | {rate[raw] / rate[g]:.2f}x | "
-                f"{rate['dd'] / rate[g]:.2f}x |"
+                "| operation (MB/s) | openssl enc -sm4-ctr | guomi CLI (SM4-GCM stream) "
+                "| guomi raw SM4-GCM | dd copy (I/O ceiling) | CLI / openssl | raw / CLI | dd / CLI |"
             )
+            print("|---|---|---|---|---|---|---|---|")
+            for op, o, g, raw in (
+                ("encrypt", "ossl_enc", "g_enc", "raw_enc"),
+                ("decrypt", "ossl_dec", "g_dec", "raw_dec"),
+            ):
+                print(
+                    f"| {op} {args.size_mib} MiB file | {rate[o]:.0f} | {rate[g]:.0f} | {rate[raw]:.0f} | "
+                    f"{rate['dd']:.0f} | {rate[g] / rate[o]:.2f}x | {rate[raw] / rate[g]:.2f}x | "
+                    f"{rate['dd'] / rate[g]:.2f}x |"
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
