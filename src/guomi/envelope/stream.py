@@ -2,7 +2,7 @@
 
 Layer: ``guomi.envelope``. The header (recipient stanzas wrapping a fresh ``file_key``, a
 header MAC committing to it) is built and parsed here; the payload, a STREAM of SM4-GCM
-segments, is sealed and opened by :class:`guomi._rust.StreamKey` a batch of segments per
+segments, is sealed and opened by :class:`guomi.primitives.stream.StreamKey` a batch of segments per
 call with the GIL released, so Python costs nothing per 64 KiB segment.
 
 >>> import io
@@ -33,7 +33,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
-from guomi import _rust
 from guomi.exceptions import (
     DecryptionError,
     GuomiError,
@@ -48,14 +47,16 @@ from guomi.primitives.hmac import hmac_sm3
 from guomi.primitives.kdf import hkdf_sm3, pbkdf2_hmac_sm3
 from guomi.primitives.sm3 import digest as sm3_digest
 from guomi.primitives.sm4 import SM4GCM
+from guomi.primitives.stream import StreamKey
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-    from guomi.client import Client
+    from guomi.keys import Aead
     from guomi.primitives.sm2 import SM2PrivateKey, SM2PublicKey
 
 __all__ = [
+    "AeadProvider",
     "DEFAULT_ITERATIONS",
     "DEFAULT_SEGMENT_SIZE",
     "MAGIC",
@@ -280,12 +281,20 @@ def _kms_name_bytes(name: str) -> bytes:
     return raw
 
 
+class AeadProvider(Protocol):
+    """Anything that hands out a named :class:`guomi.keys.Aead`: the SDK's
+    ``guomi.client.Client`` does (``client.aead(name)``). Typed structurally so
+    this layer never imports the SDK, which sits above it."""
+
+    def aead(self, name: str) -> Aead: ...
+
+
 class KmsRecipient:
     """A key ``NAME`` in the custody service: the service wraps the file key (spec §3.3)."""
 
     __slots__ = ("_client", "name")
 
-    def __init__(self, client: Client, name: str) -> None:
+    def __init__(self, client: AeadProvider, name: str) -> None:
         _kms_name_bytes(name)
         self._client = client
         self.name = name
@@ -318,7 +327,7 @@ class KmsIdentity:
 
     __slots__ = ("_client", "name")
 
-    def __init__(self, client: Client, name: str) -> None:
+    def __init__(self, client: AeadProvider, name: str) -> None:
         self._client = client
         self.name = name
 
@@ -457,13 +466,13 @@ def _file_key(header: Header, identities: Sequence[Identity]) -> bytes:
     return file_key
 
 
-def _open_header(src: BinaryIO, identities: Sequence[Identity]) -> tuple[Header, _rust.StreamKey]:
+def _open_header(src: BinaryIO, identities: Sequence[Identity]) -> tuple[Header, StreamKey]:
     header = read_header(src)
     file_key = _file_key(header, identities)
     mac_key, payload_key = _keys(file_key, header.payload_salt)
     if not _stdlib_hmac.compare_digest(hmac_sm3(mac_key, header.raw), header.mac):
         raise StreamFormatError("header MAC bad: the header was modified (stanzas, salt or segment size)")
-    return header, _rust.StreamKey(payload_key, header.segment_size)
+    return header, StreamKey(payload_key, header.segment_size)
 
 
 # ------------------------------------------------------------------ output pipeline
@@ -510,7 +519,7 @@ class _Writer:
 # ------------------------------------------------------------------ encryption
 
 
-def _build_header(recipients: Sequence[Recipient], seg_log2: int) -> tuple[bytes, _rust.StreamKey]:
+def _build_header(recipients: Sequence[Recipient], seg_log2: int) -> tuple[bytes, StreamKey]:
     if not recipients:
         raise StreamError("at least one recipient is needed")
     if len(recipients) > MAX_STANZAS:
@@ -530,7 +539,7 @@ def _build_header(recipients: Sequence[Recipient], seg_log2: int) -> tuple[bytes
         s.encode() for s in stanzas
     )
     mac_key, payload_key = _keys(file_key, salt)
-    return raw + hmac_sm3(mac_key, raw), _rust.StreamKey(payload_key, 1 << seg_log2)
+    return raw + hmac_sm3(mac_key, raw), StreamKey(payload_key, 1 << seg_log2)
 
 
 def _seg_log2(segment_size: int) -> int:
@@ -586,7 +595,7 @@ def encrypt(
 
 
 def _segment_error(
-    key: _rust.StreamKey, index: int, segment: memoryview, expected_last: bool
+    key: StreamKey, index: int, segment: memoryview, expected_last: bool
 ) -> StreamFormatError:
     """Name the failure of segment ``index`` by trying the other last-flag (spec §5)."""
     unit = key.segment_size + TAG_SIZE
@@ -609,7 +618,7 @@ def _segment_error(
 
 
 def _open_batch(
-    key: _rust.StreamKey, index: int, last: bool, data: memoryview, out: memoryview | None = None
+    key: StreamKey, index: int, last: bool, data: memoryview, out: memoryview | None = None
 ) -> bytes | memoryview:
     """Open a batch (into ``out`` if given); on failure name the first bad segment."""
     try:
@@ -641,7 +650,7 @@ def _open_batch(
     raise StreamFormatError("a segment failed authentication")  # not reached
 
 
-def _iter_plaintext(src: BinaryIO, key: _rust.StreamKey) -> Iterator[bytes | memoryview]:
+def _iter_plaintext(src: BinaryIO, key: StreamKey) -> Iterator[bytes | memoryview]:
     """Verified plaintext batches of the payload that follows the header in ``src``.
 
     Each batch is a view of one of two buffers used in turn: valid until the batch after
@@ -697,7 +706,7 @@ def decrypt(
 class _SequentialReader(io.RawIOBase):
     """Readable plaintext of a non-seekable source (verified batch by batch)."""
 
-    def __init__(self, src: BinaryIO, key: _rust.StreamKey) -> None:
+    def __init__(self, src: BinaryIO, key: StreamKey) -> None:
         self._it = _iter_plaintext(src, key)
         self._buf: bytes | memoryview = b""
         self._pos = 0
@@ -727,7 +736,7 @@ class _SequentialReader(io.RawIOBase):
 class _RandomAccessReader(io.RawIOBase):
     """Seekable plaintext of a seekable source: any segment decrypts alone (spec §5)."""
 
-    def __init__(self, src: BinaryIO, key: _rust.StreamKey, header_len: int) -> None:
+    def __init__(self, src: BinaryIO, key: StreamKey, header_len: int) -> None:
         self._src = src
         self._key = key
         self._base = header_len
