@@ -33,7 +33,7 @@ def load_vectors(filename: str) -> dict[str, Any]:
 
 
 def vector_params(filename: str, **match: Any) -> list[Any]:
-    """``pytest.param`` per vector in ``filename`` whose fields equal ``match``, with the vector id as test id."""
+    """One ``pytest.param`` per vector of ``filename`` whose fields equal ``match``; test id = vector id."""
     out = []
     for v in load_vectors(filename)["vectors"]:
         if all(v.get(k) == val for k, val in match.items()):

@@ -110,7 +110,6 @@ class Sm4Xts:
     def encrypt(self, tweak: _AeadBuffer, data: _AeadBuffer) -> bytes: ...
     def decrypt(self, tweak: _AeadBuffer, data: _AeadBuffer) -> bytes: ...
 
-
 # --- zuc.rs: ZUC-128, EEA3, EIA3 ------------------------------------------------
 
 @final
@@ -168,7 +167,9 @@ def sm2_key_exchange(
 def sm2_sign_digest_with_k_for_tests(
     private_key: Sm2PrivateKey, digest: Buffer, k: Buffer, encoding: str, /
 ) -> bytes: ...
-def sm2_encrypt_with_k_for_tests(public_key: Sm2PublicKey, plaintext: Buffer, k: Buffer, layout: str, /) -> bytes: ...
+def sm2_encrypt_with_k_for_tests(
+    public_key: Sm2PublicKey, plaintext: Buffer, k: Buffer, layout: str, /
+) -> bytes: ...
 
 # --- formats.rs: SM2 key formats (PKCS#8, encrypted PKCS#8, SEC1, SPKI) ----------
 

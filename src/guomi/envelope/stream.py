@@ -56,10 +56,10 @@ if TYPE_CHECKING:
     from guomi.primitives.sm2 import SM2PrivateKey, SM2PublicKey
 
 __all__ = [
-    "AeadProvider",
     "DEFAULT_ITERATIONS",
     "DEFAULT_SEGMENT_SIZE",
     "MAGIC",
+    "AeadProvider",
     "Header",
     "Identity",
     "KmsIdentity",
@@ -594,9 +594,7 @@ def encrypt(
 # ------------------------------------------------------------------ decryption
 
 
-def _segment_error(
-    key: StreamKey, index: int, segment: memoryview, expected_last: bool
-) -> StreamFormatError:
+def _segment_error(key: StreamKey, index: int, segment: memoryview, expected_last: bool) -> StreamFormatError:
     """Name the failure of segment ``index`` by trying the other last-flag (spec §5)."""
     unit = key.segment_size + TAG_SIZE
     if len(segment) == unit or (not expected_last and len(segment) >= TAG_SIZE):
