@@ -10,6 +10,7 @@ the background auto-rotation scan.  Run it with any ASGI server, e.g.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -210,6 +211,11 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Everything loaded so far (modules, the app, the engine) lives as long as the
+        # server: move it out of the garbage collector's generations, so the full
+        # collections that large batches trigger do not traverse it again and again
+        # (measured: a few ms per 1,000-item batch).
+        gc.freeze()
         stop = threading.Event()
         thread = None
         if config.auto_rotate_check_interval > 0:
