@@ -4,7 +4,10 @@ Layer: ``guomi.kms``.  Wires the engine (``service.Engine``) to the routes
 (``http/``), turns every error into ``{"errors": [{"code", "message"}]}``
 with the status SERVICE.md gives, limits body sizes (413), serves the
 OpenAPI document at ``/v1/openapi.json`` (``/v1/docs`` for people), and runs
-the background auto-rotation scan.  Run it with any ASGI server, e.g.
+the background auto-rotation scan.  The hot routes (encrypt, decrypt, rewrap,
+sign, verify, hmac, health) are answered before FastAPI by
+:class:`~guomi.kms.http.fast.FastRoutes` (see there why and what it keeps
+identical).  Run it with any ASGI server, e.g.
 ``uvicorn --factory guomi.kms.app:app_from_env`` or ``guomi server``.
 """
 

@@ -1,7 +1,9 @@
 """Shared helpers of the HTTP routes: authentication, JSON responses, error bodies.
 
-Layer: ``guomi.kms.http``.  Every route goes through :func:`dispatch` (or
-:func:`dispatch_unauthenticated` for ``sys/init`` / ``sys/unseal``): read the
+Layer: ``guomi.kms.http``.  Every FastAPI route goes through :func:`dispatch` (or
+:func:`dispatch_unauthenticated` for ``sys/init`` / ``sys/unseal``); the hot
+routes are answered first by :mod:`guomi.kms.http.fast`, which follows the
+same steps with the helpers below.  The steps: read the
 body whatever its Content-Type, parse it with pydantic's Rust JSON parser
 (errors name the field), authenticate, call one engine method, wrap the
 result.  Small crypto requests on a local store (memory, SQLite: tens of
