@@ -212,7 +212,7 @@ impl Jacobian {
         }
     }
 
-    /// 2·self, "dbl-2001-b" for a = −3 (3M + 5S). The identity (Z = 0) maps
+    /// 2·self, "dbl-2001-b" for a = −3 (4M + 4S in this variant). The identity (Z = 0) maps
     /// to Z = 0; no point of order 2 exists (prime order), so no other case.
     #[inline(always)]
     pub(crate) fn double(&self) -> Jacobian {
@@ -220,12 +220,14 @@ impl Jacobian {
         let gamma = self.y.square();
         let beta = self.x.mul(&gamma);
         let t = self.x.sub(&delta).mul(&self.x.add(&delta));
-        let alpha = t.double().add(&t);
-        let beta4 = beta.double().double();
-        let x3 = alpha.square().sub(&beta4.double());
-        let z3 = self.y.add(&self.z).square().sub(&gamma).sub(&delta);
-        let g2 = gamma.square();
-        let g8 = g2.double().double().double();
+        // Small multiples with one reduction each (Fe::mul_small) instead
+        // of chains of modular doublings; Z3 = 2·Y·Z directly rather than
+        // (Y + Z)² − γ − δ (one M for one S and three additions).
+        let alpha = t.mul_small(3);
+        let beta4 = beta.mul_small(4);
+        let x3 = alpha.square().sub(&beta.mul_small(8));
+        let z3 = self.y.mul(&self.z).double();
+        let g8 = gamma.square().mul_small(8);
         let y3 = alpha.mul(&beta4.sub(&x3)).sub(&g8);
         Jacobian {
             x: x3,
