@@ -29,7 +29,7 @@ from guomi.kms import Config, create_app
 from guomi.kms.audit import AuditLog, MemorySink
 from guomi.kms.errors import ForbiddenError, StorageIntegrityError, UnauthorizedError
 from guomi.kms.service import Engine, RequestContext
-from guomi.kms.storage import MemoryStorage
+from guomi.kms.storage import MemoryStorage, StorageError
 from guomi.kms.storage.sqlite import SQLiteStorage
 
 from .conftest import init_unseal
@@ -268,3 +268,24 @@ def test_tampered_record_is_authenticated_again() -> None:
     storage._data[path] = type(rec)(rec.value[:-1] + bytes([rec.value[-1] ^ 1]), rec.revision)
     with pytest.raises(StorageIntegrityError):
         e.encrypt(root, "orders", api.EncryptRequest(plaintext=b"x"))
+
+
+def test_health_with_failing_storage_is_a_json_503() -> None:
+    class Broken(MemoryStorage):
+        def get(self, path: str) -> Any:
+            raise StorageError("down")
+
+    engine = Engine(Broken(), AuditLog(MemorySink()), Config())
+    app = create_app(Config(auto_rotate_check_interval=0), engine=engine)
+    slow = create_app(Config(auto_rotate_check_interval=0), engine=engine)
+    slow.fast = None
+
+    async def go(a: Any) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://kms") as c:
+            return await c.get("/v1/sys/health")
+
+    rf = asyncio.run(go(app))
+    rs = asyncio.run(go(slow))
+    assert rf.status_code == rs.status_code == 503
+    expected = {"errors": [{"code": "storage_unavailable", "message": "storage unavailable"}]}
+    assert rf.json() == rs.json() == expected

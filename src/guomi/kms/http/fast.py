@@ -160,6 +160,18 @@ class FastRoutes:
             if not msg.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
+    async def _health(self, send: Send, rid: bytes) -> None:
+        try:
+            if self.engine.storage.kind in _LOCAL_STORES:
+                status, health = self.engine.health()
+            else:  # may read the store (network) until initialised
+                status, health = await run_in_threadpool(self.engine.health)
+        except Exception as exc:  # e.g. storage unreachable: 503, as the FastAPI route
+            status, body = _error_of(exc)
+            await _reply(send, status, body, rid)
+            return
+        await _reply(send, status, json.dumps(health.model_dump(mode="json")).encode(), rid)
+
     def match(self, scope: Scope) -> tuple[str, str] | None:
         """``(operation, key name)`` for a hot route, else ``None`` (FastAPI handles it)."""
         method = scope.get("method")
@@ -185,11 +197,7 @@ class FastRoutes:
         rid = request_id_of(headers).encode("ascii")
         op, name = route
         if op == "health":
-            if self.engine.storage.kind in _LOCAL_STORES:
-                status, health = self.engine.health()
-            else:  # may read the store (network) until initialised
-                status, health = await run_in_threadpool(self.engine.health)
-            await _reply(send, status, json.dumps(health.model_dump(mode="json")).encode(), rid)
+            await self._health(send, rid)
             return
         raw = await self._read_body(headers, receive, send, rid)
         if raw is None:
