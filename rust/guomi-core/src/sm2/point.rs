@@ -451,11 +451,19 @@ const VWINDOWS: usize = 52; // ceil(257 / 5): enough for the Booth carry out of 
 /// are 0 (the identity case, handled by select). The last addition can meet
 /// P == Q (e.g. k = n − 6), so it uses the complete formula.
 pub(crate) fn mul_var(k: &Limbs, p: &Affine) -> Jacobian {
+    // tbl[i] = (i + 1)·P: even multiples by doubling (cheaper than an
+    // addition), odd ones as (i)·P + P with a mixed addition (P is affine).
+    // No sum meets equal or opposite operands: the multiples are ≤ 16 and P
+    // has order n.
     let pj = Jacobian::from_affine(p);
     let mut tbl = [pj; 16];
-    tbl[1] = pj.double();
-    for i in 2..16 {
-        tbl[i] = tbl[i - 1].add_distinct(&pj);
+    for i in 1..16 {
+        let m = i + 1;
+        tbl[i] = if m % 2 == 0 {
+            tbl[m / 2 - 1].double()
+        } else {
+            tbl[i - 1].add_affine_distinct(p)
+        };
     }
     // Flattened copy of the table for the masked scan.
     let flat: [[u64; 12]; 16] = core::array::from_fn(|i| {
@@ -489,8 +497,14 @@ pub(crate) fn mul_var(k: &Limbs, p: &Affine) -> Jacobian {
         q.y = Fe::conditional_select(&q.y, &ny, Choice::from(neg as u8));
         q
     };
-    let mut acc = Jacobian::IDENTITY;
-    for w in (0..VWINDOWS).rev() {
+    // The top window starts from the identity: no doublings or addition
+    // needed, its digit's entry (the identity when d = 0) is the accumulator.
+    // The loop structure depends only on public constants.
+    let top = VWINDOWS - 1;
+    let v = window_bits(k, (top as i32) * VW as i32 - 1, VW + 1);
+    let (d, neg) = booth(VW, v);
+    let mut acc = select(d, neg);
+    for w in (0..top).rev() {
         let v = window_bits(k, (w as i32) * VW as i32 - 1, VW + 1);
         let (d, neg) = booth(VW, v);
         for _ in 0..VW {
