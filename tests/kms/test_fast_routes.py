@@ -32,7 +32,7 @@ from guomi.kms.service import Engine, RequestContext
 from guomi.kms.storage import MemoryStorage, StorageError
 from guomi.kms.storage.sqlite import SQLiteStorage
 
-from .conftest import init_unseal
+from .conftest import fresh_pg_url, init_unseal, needs_postgres
 
 PT = base64.b64encode(b"x" * 1024).decode()
 LIMIT = 64 * 1024
@@ -289,3 +289,57 @@ def test_health_with_failing_storage_is_a_json_503() -> None:
     assert rf.status_code == rs.status_code == 503
     expected = {"errors": [{"code": "storage_unavailable", "message": "storage unavailable"}]}
     assert rf.json() == rs.json() == expected
+
+
+def test_prefetch_reads_token_and_metadata_in_one_round_trip() -> None:
+    storage = MemoryStorage()
+    e = Engine(storage, AuditLog(MemorySink()), Config())
+    root_token = init_unseal(e).root_token
+    root = e.authenticate(root_token, RequestContext())
+    e.create_key(root, "orders", api.CreateKeyRequest())
+    ct = e.encrypt(root, "orders", api.EncryptRequest(plaintext=b"x")).ciphertext  # material cached
+    before = storage.reads
+    e.prefetch(root_token, ("orders",))
+    try:
+        caller = e.authenticate(root_token, RequestContext())
+        e.decrypt(caller, "orders", api.DecryptRequest(ciphertext=ct))
+    finally:
+        e.end_request()
+    assert storage.reads - before == 1
+    # Used once: the next request (no prefetch) reads storage again and sees a revocation.
+    other = e.create_token(root, api.CreateTokenRequest(policies=["root"])).token
+    e.prefetch(other, ("orders",))
+    e.end_request()
+    e.revoke_token(root, api.RevokeTokenRequest(token=other))
+    with pytest.raises(UnauthorizedError):
+        e.authenticate(other, RequestContext())
+
+
+@needs_postgres
+def test_postgres_get_many_and_http_on_prefetch() -> None:
+    from guomi.kms.storage.postgres import PostgresStorage  # noqa: PLC0415
+
+    storage = PostgresStorage(fresh_pg_url())
+    try:
+        r1 = storage.put("a/1", b"one")
+        storage.put("a/2", b"two")
+        got = storage.get_many(["a/2", "missing", "a/1"])
+        assert [g.value if g else None for g in got] == [b"two", None, b"one"]
+        assert got[2] is not None and got[2].revision == r1
+        # The HTTP fast path on PostgreSQL prefetches; revocation still applies at once.
+        e = Engine(storage, AuditLog(MemorySink()), Config())
+        root_token = init_unseal(e).root_token
+        root = e.authenticate(root_token, RequestContext())
+        e.create_key(root, "orders", api.CreateKeyRequest())
+        token = e.create_token(root, api.CreateTokenRequest(policies=["root"])).token
+        app = create_app(Config(auto_rotate_check_interval=0), engine=e)
+
+        async def enc() -> httpx.Response:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://k") as c:
+                return await c.post("/v1/encrypt/orders", json={"plaintext": PT}, headers=bearer(token))
+
+        assert asyncio.run(enc()).status_code == 200
+        e.revoke_token(root, api.RevokeTokenRequest(token=token))
+        assert asyncio.run(enc()).status_code == 401
+    finally:
+        storage.close()

@@ -209,20 +209,27 @@ class FastRoutes:
         ctx = RequestContext(request_id=rid.decode("ascii"), remote_addr=client[0] if client else None)
         path = f"{op}/{name}"
 
-        def work() -> tuple[int, bytes]:
+        def work(prefetch: bool) -> tuple[int, bytes]:
             try:
                 body = parse_body(model, raw)
+                if prefetch:
+                    # Networked store: token record and key metadata in one round trip.
+                    eng.prefetch(token, (name,))
                 caller = eng.authenticate(token, ctx, path)
                 result = call(eng, caller, name, body)
             except Exception as exc:
                 return _error_of(exc)
+            finally:
+                if prefetch:
+                    eng.end_request()
             # pydantic's Rust serializer writes the JSON directly (no intermediate dicts).
             return 200, b'{"data":' + result.__pydantic_serializer__.to_json(result, exclude_none=True) + b"}"
 
-        if eng.storage.kind in _LOCAL_STORES and len(raw) <= _INLINE_MAX_BODY:
-            status, body = work()
+        local = eng.storage.kind in _LOCAL_STORES
+        if local and len(raw) <= _INLINE_MAX_BODY:
+            status, body = work(False)
         else:
-            status, body = await run_in_threadpool(work)
+            status, body = await run_in_threadpool(work, not local)
         await _reply(send, status, body, rid)
 
 

@@ -59,7 +59,7 @@ from guomi.kms.errors import (
 from guomi.kms.seal import shamir
 from guomi.kms.service import _keys
 from guomi.kms.service._keys import KeyMeta, Material
-from guomi.kms.storage import Delete, Put, Storage, StorageConflict, StorageError
+from guomi.kms.storage import Delete, Put, Record, Storage, StorageConflict, StorageError
 
 __all__ = ["Caller", "Engine", "RequestContext"]
 
@@ -121,6 +121,8 @@ class Engine:
         # path -> (stored sealed bytes, revision, decoded object) of token, policy and key
         # metadata records: see _read_decoded.
         self._decoded: dict[str, tuple[bytes, int, Any]] = {}
+        # Records fetched ahead by prefetch() for the request running on this thread.
+        self._prefetched = threading.local()
 
     def __repr__(self) -> str:
         return f"Engine(storage={self.storage.kind}, sealed={self._barrier is None})"
@@ -343,7 +345,9 @@ class Engine:
         authenticated) again.  Only immutable objects without secrets are cached
         (token entries, policies, key metadata)."""
         barrier = self._require_unsealed()
-        rec = barrier.storage.get(path)
+        pre: dict[str, Record | None] | None = getattr(self._prefetched, "records", None)
+        # A record read by prefetch() for this request is used once; otherwise read it now.
+        rec = pre.pop(path) if pre is not None and path in pre else barrier.storage.get(path)
         if rec is None:
             return None
         hit = self._decoded.get(path)
@@ -355,6 +359,24 @@ class Engine:
             self._decoded.clear()
         self._decoded[path] = (rec.value, rec.revision, obj)
         return obj
+
+    def prefetch(self, token: str | None, key_names: Sequence[str]) -> None:
+        """Reads the token's record and the keys' metadata in ONE storage round trip (on
+        backends with ``get_many``: PostgreSQL), for the request about to run on this
+        thread; :meth:`authenticate` and the operation then use them instead of reading
+        each (every record is still read from storage during the request, so revocation
+        and other servers' changes apply as before).  Call :meth:`end_request` after."""
+        get_many = getattr(self.storage, "get_many", None)
+        keyring = self._keyring
+        if get_many is None or keyring is None or not token or not auth.looks_like_token(token):
+            return
+        paths = [f"auth/token/{auth.hash_token(keyring.token_key, token)}"]
+        paths += [_keys.meta_path(n) for n in key_names]
+        self._prefetched.records = dict(zip(paths, get_many(paths), strict=True))
+
+    def end_request(self) -> None:
+        """Drops whatever :meth:`prefetch` read and the request did not use."""
+        self._prefetched.records = None
 
     # ------------------------------------------------------------ authentication
 

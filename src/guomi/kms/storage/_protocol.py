@@ -16,6 +16,10 @@ on each):
   ``n``; ``None``: unconditional).  Any mismatch raises
   :class:`StorageConflict` and changes nothing;
 * reads are never served from a cache that could hide another server's write.
+
+Optional: ``get_many(paths) -> list[Record | None]`` reads several records in one
+round trip (PostgreSQL and memory have it; the engine uses it, when present, to
+fetch a request's token record and key metadata together).
 """
 
 from __future__ import annotations

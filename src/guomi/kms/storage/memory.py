@@ -31,6 +31,12 @@ class MemoryStorage(SingleOps):
             self.reads += 1
             return self._data.get(path)
 
+    def get_many(self, paths: Sequence[str]) -> list[Record | None]:
+        """Several records at once (one read in :attr:`reads`), in order."""
+        with self._lock:
+            self.reads += 1
+            return [self._data.get(p) for p in paths]
+
     def list(self, prefix: str) -> list[str]:
         with self._lock:
             n = len(prefix)

@@ -75,6 +75,18 @@ class PostgresStorage(SingleOps):
             raise self._failed("read", exc) from None
         return None if row is None else Record(bytes(row[0]), int(row[1]))
 
+    def get_many(self, paths: Sequence[str]) -> list[Record | None]:
+        """Several records in one round trip (one statement: a consistent snapshot), in order."""
+        try:
+            with self._pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT path, value, revision FROM guomi_kv WHERE path = ANY(%s)", (list(paths),)
+                ).fetchall()
+        except self._psycopg.Error as exc:
+            raise self._failed("read", exc) from None
+        found = {str(r[0]): Record(bytes(r[1]), int(r[2])) for r in rows}
+        return [found.get(p) for p in paths]
+
     def list(self, prefix: str) -> list[str]:
         try:
             with self._pool.connection() as conn:
