@@ -451,6 +451,26 @@ const VWINDOWS: usize = 52; // ceil(257 / 5): enough for the Booth carry out of 
 /// are 0 (the identity case, handled by select). The last addition can meet
 /// P == Q (e.g. k = n − 6), so it uses the complete formula.
 pub(crate) fn mul_var(k: &Limbs, p: &Affine) -> Jacobian {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("bmi2") && std::arch::is_x86_feature_detected!("adx") {
+        // SAFETY: the CPU supports BMI2 and ADX (checked just above), the
+        // only requirement of a `target_feature` function.
+        return unsafe { mul_var_bmi2(k, p) };
+    }
+    mul_var_impl(k, p)
+}
+
+/// [`mul_var_impl`] compiled with BMI2/ADX (MULX frees the flags and RDX,
+/// fewer moves per limb product). The CPU-feature branch is public.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2,adx")]
+unsafe fn mul_var_bmi2(k: &Limbs, p: &Affine) -> Jacobian {
+    mul_var_impl(k, p)
+}
+
+/// The window multiplication itself (see [`mul_var`]).
+#[inline(always)]
+pub(crate) fn mul_var_impl(k: &Limbs, p: &Affine) -> Jacobian {
     // tbl[i] = (i + 1)·P: even multiples by doubling (cheaper than an
     // addition), odd ones as (i)·P + P with a mixed addition (P is affine).
     // No sum meets equal or opposite operands: the multiples are ≤ 16 and P

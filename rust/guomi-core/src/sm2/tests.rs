@@ -4,7 +4,8 @@
 
 use super::field::{limbs_from_be, Limbs};
 use super::point::{
-    mul_base, mul_double_vartime, mul_double_vartime_comb, mul_var, Affine, Jacobian, G,
+    mul_base, mul_double_vartime, mul_double_vartime_comb, mul_var, mul_var_impl, Affine, Jacobian,
+    G,
 };
 use super::scalar::{Scalar, N, N_MINUS_1};
 
@@ -81,6 +82,12 @@ fn comb_and_window_match_reference() {
         let want_p = reference(&k, &p);
         assert!(same(&mul_var(&k, &p), &want_p), "window {k:x?}");
         assert!(same(&mul_var(&k, &G), &want_g), "window on G {k:x?}");
+        // The portable build of the window code (mul_var dispatches to a
+        // BMI2/ADX build on CPUs that have them).
+        assert!(
+            same(&mul_var_impl(&k, &p), &want_p),
+            "portable window {k:x?}"
+        );
         let both = want_g.add_vartime(&want_p);
         assert!(
             same(&mul_double_vartime(&k, &k, &p), &both),
