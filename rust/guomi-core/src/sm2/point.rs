@@ -236,7 +236,9 @@ impl Jacobian {
         }
     }
 
-    /// The "add-2007-bl" sum without special cases; also returns H and r
+    /// The "add-1998-cmo-2" sum (12M + 4S; one multiplication more than
+    /// "add-2007-bl" but six fewer modular additions, faster here) without
+    /// special cases; also returns H and r
     /// so callers can detect P == Q (H = r = 0). When P == −Q, Z3 = 0.
     #[inline(always)]
     fn add_raw(&self, o: &Jacobian) -> (Jacobian, Fe, Fe) {
@@ -247,13 +249,13 @@ impl Jacobian {
         let s1 = self.y.mul(&o.z).mul(&z2z2);
         let s2 = o.y.mul(&self.z).mul(&z1z1);
         let h = u2.sub(&u1);
-        let i = h.double().square();
-        let j = h.mul(&i);
-        let r = s2.sub(&s1).double();
-        let v = u1.mul(&i);
-        let x3 = r.square().sub(&j).sub(&v.double());
-        let y3 = r.mul(&v.sub(&x3)).sub(&s1.mul(&j).double());
-        let z3 = self.z.add(&o.z).square().sub(&z1z1).sub(&z2z2).mul(&h);
+        let r = s2.sub(&s1);
+        let hh = h.square();
+        let hhh = h.mul(&hh);
+        let v = u1.mul(&hh);
+        let x3 = r.square().sub(&hhh).sub(&v.double());
+        let y3 = r.mul(&v.sub(&x3)).sub(&s1.mul(&hhh));
+        let z3 = self.z.mul(&o.z).mul(&h);
         (
             Jacobian {
                 x: x3,
