@@ -286,7 +286,9 @@ impl Jacobian {
         Jacobian::conditional_select(&out, self, o.is_identity())
     }
 
-    /// The "madd-2007-bl" sum self + q (q affine), 7M + 4S, without special
+    /// The mixed sum self + q (q affine) in the "add-1998-cmo-2" style with
+    /// Z2 = 1 (8M + 3S; six fewer modular additions than "madd-2007-bl"'s
+    /// 7M + 4S, faster here), without special
     /// cases; also returns H and r (H = r = 0 iff self == q).
     #[inline(always)]
     fn add_affine_raw(&self, q: &Affine) -> (Jacobian, Fe, Fe) {
@@ -294,14 +296,13 @@ impl Jacobian {
         let u2 = q.x.mul(&z1z1);
         let s2 = q.y.mul(&self.z).mul(&z1z1);
         let h = u2.sub(&self.x);
+        let r = s2.sub(&self.y);
         let hh = h.square();
-        let i = hh.double().double();
-        let j = h.mul(&i);
-        let r = s2.sub(&self.y).double();
-        let v = self.x.mul(&i);
-        let x3 = r.square().sub(&j).sub(&v.double());
-        let y3 = r.mul(&v.sub(&x3)).sub(&self.y.mul(&j).double());
-        let z3 = self.z.add(&h).square().sub(&z1z1).sub(&hh);
+        let hhh = h.mul(&hh);
+        let v = self.x.mul(&hh);
+        let x3 = r.square().sub(&hhh).sub(&v.double());
+        let y3 = r.mul(&v.sub(&x3)).sub(&self.y.mul(&hhh));
+        let z3 = self.z.mul(&h);
         (
             Jacobian {
                 x: x3,
