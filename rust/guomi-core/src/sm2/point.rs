@@ -326,6 +326,7 @@ impl Jacobian {
     /// self + q (q affine, not the identity), correct for every self
     /// (identity, q, −q), constant time: the doubling is computed and
     /// selected by mask.
+    #[inline(always)]
     pub(crate) fn add_affine_complete(&self, q: &Affine) -> Jacobian {
         let (sum, h, r) = self.add_affine_raw(q);
         let dbl = self.double();
@@ -334,6 +335,7 @@ impl Jacobian {
     }
 
     /// Variable-time self + q for public points (q affine, not the identity).
+    #[inline(always)]
     pub(crate) fn add_affine_vartime(&self, q: &Affine) -> Jacobian {
         if bool::from(self.is_identity()) {
             return Jacobian::from_affine(q);
@@ -437,9 +439,38 @@ pub(crate) fn window_bits(k: &Limbs, start: i32, len: u32) -> u64 {
     v & mask
 }
 
-/// k·G for a secret scalar k in [0, n), constant time (see [`table`]).
-pub(crate) fn mul_base(k: &Limbs) -> Jacobian {
-    table::mul_base(k)
+/// Defines `pub(crate) fn $name` running `$body` compiled for BMI2/ADX
+/// (MULX: fewer moves per limb product, ~3-5% faster field arithmetic)
+/// when the CPU has them, else the portable build of the same body. The
+/// branch depends only on the CPU, never on data. Everything the body
+/// calls on its hot path is `#[inline(always)]` so it is compiled with the
+/// enabled features.
+macro_rules! bmi2_dispatch {
+    ($(#[$m:meta])* fn $name:ident($($a:ident: $t:ty),*) -> $r:ty $body:block) => {
+        $(#[$m])*
+        pub(crate) fn $name($($a: $t),*) -> $r {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "bmi2,adx")]
+                unsafe fn fast($($a: $t),*) -> $r $body
+                if std::arch::is_x86_feature_detected!("bmi2")
+                    && std::arch::is_x86_feature_detected!("adx")
+                {
+                    // SAFETY: the CPU supports BMI2 and ADX (checked just
+                    // above), the only requirement of a target_feature fn.
+                    return unsafe { fast($($a),*) };
+                }
+            }
+            $body
+        }
+    };
+}
+
+bmi2_dispatch! {
+    /// k·G for a secret scalar k in [0, n), constant time (see [`table`]).
+    fn mul_base(k: &Limbs) -> Jacobian {
+        table::mul_base(k)
+    }
 }
 
 const VW: u32 = 5; // variable-base window width
@@ -574,9 +605,11 @@ pub(crate) fn mul_double_vartime(a: &Limbs, b: &Limbs, p: &Affine) -> Jacobian {
     acc.add_vartime(&ag)
 }
 
-/// a·G + b·P for PUBLIC scalars with a precomputed comb for P.
-pub(crate) fn mul_double_vartime_comb(a: &Limbs, b: &Limbs, comb: &table::PointComb) -> Jacobian {
-    table::mul_base_vartime(a).add_vartime(&comb.mul_vartime(b))
+bmi2_dispatch! {
+    /// a·G + b·P for PUBLIC scalars with a precomputed comb for P.
+    fn mul_double_vartime_comb(a: &Limbs, b: &Limbs, comb: &table::PointComb) -> Jacobian {
+        table::mul_base_vartime(a).add_vartime(&comb.mul_vartime(b))
+    }
 }
 
 /// Width-w NAF digits (least significant first) of a public 256-bit integer.

@@ -93,6 +93,7 @@ impl<const W: u32, const E: usize> Comb<W, E> {
     }
 
     /// k·B for a secret k < n, constant time.
+    #[inline(always)]
     pub(crate) fn mul(&self, k: &Limbs) -> Jacobian {
         let mut acc = Jacobian::IDENTITY;
         let last = self.rows.len() - 1;
@@ -114,6 +115,7 @@ impl<const W: u32, const E: usize> Comb<W, E> {
     }
 
     /// k·B for a PUBLIC k (verification): direct indexing, variable time.
+    #[inline(always)]
     pub(crate) fn mul_vartime(&self, k: &Limbs) -> Jacobian {
         let mut acc = Jacobian::IDENTITY;
         for (i, row) in self.rows.iter().enumerate() {
@@ -149,11 +151,13 @@ pub(crate) fn init() {
 }
 
 /// k·G for a secret k < n, constant time.
+#[inline(always)]
 pub(crate) fn mul_base(k: &Limbs) -> Jacobian {
     table().mul(k)
 }
 
 /// k·G for a PUBLIC k (verification).
+#[inline(always)]
 pub(crate) fn mul_base_vartime(k: &Limbs) -> Jacobian {
     table().mul_vartime(k)
 }
