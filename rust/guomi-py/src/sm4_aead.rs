@@ -54,6 +54,106 @@ fn aad_view<'py>(aad: Option<&Bound<'py, PyAny>>) -> PyResult<Option<ByteView<'p
     }
 }
 
+/// What the GCM and CCM bindings share: the core type's tag length, one-shot
+/// encryption and decryption into a caller's buffer, and the mode's own checks
+/// made before the output is allocated (so an over-long message is a clean
+/// error, not an allocation).
+trait AeadBinding: Sync {
+    fn tag_len(&self) -> usize;
+    fn check(&self, _nonce: &[u8], _data_len: usize, _decrypting: bool) -> PyResult<()> {
+        Ok(())
+    }
+    fn seal(&self, n: &[u8], a: &[u8], d: &[u8], out: &mut [u8]) -> guomi_core::Result<()>;
+    fn open(&self, n: &[u8], a: &[u8], d: &[u8], out: &mut [u8]) -> guomi_core::Result<()>;
+}
+
+impl AeadBinding for Sm4Gcm {
+    fn tag_len(&self) -> usize {
+        Sm4Gcm::tag_len(self)
+    }
+    fn seal(&self, n: &[u8], a: &[u8], d: &[u8], out: &mut [u8]) -> guomi_core::Result<()> {
+        self.encrypt(n, a, d, out)
+    }
+    fn open(&self, n: &[u8], a: &[u8], d: &[u8], out: &mut [u8]) -> guomi_core::Result<()> {
+        self.decrypt(n, a, d, out)
+    }
+}
+
+impl AeadBinding for Sm4Ccm {
+    fn tag_len(&self) -> usize {
+        Sm4Ccm::tag_len(self)
+    }
+    fn check(&self, nonce: &[u8], data_len: usize, decrypting: bool) -> PyResult<()> {
+        guomi_core::sm4::ccm::check_nonce_len(nonce.len()).py()?;
+        let max = guomi_core::sm4::ccm::max_message_len(nonce.len());
+        if !decrypting && data_len as u64 > max {
+            return Err(invalid_argument(format!(
+                "data is too long for a {}-byte CCM nonce: at most {max} bytes",
+                nonce.len()
+            )));
+        }
+        Ok(())
+    }
+    fn seal(&self, n: &[u8], a: &[u8], d: &[u8], out: &mut [u8]) -> guomi_core::Result<()> {
+        self.encrypt(n, a, d, out)
+    }
+    fn open(&self, n: &[u8], a: &[u8], d: &[u8], out: &mut [u8]) -> guomi_core::Result<()> {
+        self.decrypt(n, a, d, out)
+    }
+}
+
+/// ciphertext || tag of `data`, for either AEAD.
+fn aead_encrypt<'py, A: AeadBinding>(
+    inner: &A,
+    py: Python<'py>,
+    nonce: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+    associated_data: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let nonce = ByteView::new(nonce)?;
+    let data = ByteView::new(data)?;
+    let aad = aad_view(associated_data)?;
+    let (n, a, d) = (
+        nonce.as_slice(),
+        aad.as_ref().map(|v| v.as_slice()).unwrap_or(&[]),
+        data.as_slice(),
+    );
+    inner.check(n, d.len(), false)?;
+    let out_len = d
+        .len()
+        .checked_add(inner.tag_len())
+        .ok_or_else(|| invalid_argument("data is too long"))?;
+    new_bytes(py, out_len, d.len() + a.len(), |out| {
+        inner.seal(n, a, d, out)
+    })
+}
+
+/// The plaintext of ciphertext || tag, for either AEAD; `InvalidTag` (and no
+/// plaintext) on any mismatch.
+fn aead_decrypt<'py, A: AeadBinding>(
+    inner: &A,
+    py: Python<'py>,
+    nonce: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+    associated_data: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let nonce = ByteView::new(nonce)?;
+    let data = ByteView::new(data)?;
+    let aad = aad_view(associated_data)?;
+    let (n, a, d) = (
+        nonce.as_slice(),
+        aad.as_ref().map(|v| v.as_slice()).unwrap_or(&[]),
+        data.as_slice(),
+    );
+    inner.check(n, d.len(), true)?;
+    if d.len() < inner.tag_len() {
+        return Err(crate::errors::to_py(Error::invalid_tag()));
+    }
+    new_bytes(py, d.len() - inner.tag_len(), d.len() + a.len(), |out| {
+        inner.open(n, a, d, out)
+    })
+}
+
 /// SM4-GCM with a fixed key and tag length.
 #[pyclass(module = "guomi._rust", name = "Sm4Gcm", frozen, subclass)]
 pub struct PySm4Gcm {
@@ -90,22 +190,7 @@ impl PySm4Gcm {
         data: &Bound<'py, PyAny>,
         associated_data: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let nonce = ByteView::new(nonce)?;
-        let data = ByteView::new(data)?;
-        let aad = aad_view(associated_data)?;
-        let (n, a, d) = (
-            nonce.as_slice(),
-            aad.as_ref().map(|v| v.as_slice()).unwrap_or(&[]),
-            data.as_slice(),
-        );
-        let out_len = d
-            .len()
-            .checked_add(self.inner.tag_len())
-            .ok_or_else(|| invalid_argument("data is too long"))?;
-        let inner = &self.inner;
-        new_bytes(py, out_len, d.len() + a.len(), |out| {
-            inner.encrypt(n, a, d, out)
-        })
+        aead_encrypt(&self.inner, py, nonce, data, associated_data)
     }
 
     /// Verifies the tag, then returns the plaintext; raises InvalidTag.
@@ -117,21 +202,7 @@ impl PySm4Gcm {
         data: &Bound<'py, PyAny>,
         associated_data: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let nonce = ByteView::new(nonce)?;
-        let data = ByteView::new(data)?;
-        let aad = aad_view(associated_data)?;
-        let (n, a, d) = (
-            nonce.as_slice(),
-            aad.as_ref().map(|v| v.as_slice()).unwrap_or(&[]),
-            data.as_slice(),
-        );
-        if d.len() < self.inner.tag_len() {
-            return Err(crate::errors::to_py(Error::invalid_tag()));
-        }
-        let inner = &self.inner;
-        new_bytes(py, d.len() - inner.tag_len(), d.len() + a.len(), |out| {
-            inner.decrypt(n, a, d, out)
-        })
+        aead_decrypt(&self.inner, py, nonce, data, associated_data)
     }
 }
 
@@ -167,31 +238,7 @@ impl PySm4Ccm {
         data: &Bound<'py, PyAny>,
         associated_data: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let nonce = ByteView::new(nonce)?;
-        let data = ByteView::new(data)?;
-        let aad = aad_view(associated_data)?;
-        let (n, a, d) = (
-            nonce.as_slice(),
-            aad.as_ref().map(|v| v.as_slice()).unwrap_or(&[]),
-            data.as_slice(),
-        );
-        // Validate before allocating, so an over-long message is a clean error.
-        guomi_core::sm4::ccm::check_nonce_len(n.len()).py()?;
-        if d.len() as u64 > guomi_core::sm4::ccm::max_message_len(n.len()) {
-            return Err(invalid_argument(format!(
-                "data is too long for a {}-byte CCM nonce: at most {} bytes",
-                n.len(),
-                guomi_core::sm4::ccm::max_message_len(n.len())
-            )));
-        }
-        let out_len = d
-            .len()
-            .checked_add(self.inner.tag_len())
-            .ok_or_else(|| invalid_argument("data is too long"))?;
-        let inner = &self.inner;
-        new_bytes(py, out_len, d.len() + a.len(), |out| {
-            inner.encrypt(n, a, d, out)
-        })
+        aead_encrypt(&self.inner, py, nonce, data, associated_data)
     }
 
     /// Decrypts and verifies; raises InvalidTag and returns no plaintext on failure.
@@ -203,22 +250,7 @@ impl PySm4Ccm {
         data: &Bound<'py, PyAny>,
         associated_data: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let nonce = ByteView::new(nonce)?;
-        let data = ByteView::new(data)?;
-        let aad = aad_view(associated_data)?;
-        let (n, a, d) = (
-            nonce.as_slice(),
-            aad.as_ref().map(|v| v.as_slice()).unwrap_or(&[]),
-            data.as_slice(),
-        );
-        guomi_core::sm4::ccm::check_nonce_len(n.len()).py()?;
-        if d.len() < self.inner.tag_len() {
-            return Err(crate::errors::to_py(Error::invalid_tag()));
-        }
-        let inner = &self.inner;
-        new_bytes(py, d.len() - inner.tag_len(), d.len() + a.len(), |out| {
-            inner.decrypt(n, a, d, out)
-        })
+        aead_decrypt(&self.inner, py, nonce, data, associated_data)
     }
 }
 
