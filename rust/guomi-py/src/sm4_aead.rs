@@ -102,6 +102,33 @@ impl AeadBinding for Sm4Ccm {
     }
 }
 
+/// The borrowed (zero-copy) arguments of one AEAD call.
+struct AeadArgs<'py> {
+    nonce: ByteView<'py>,
+    data: ByteView<'py>,
+    aad: Option<ByteView<'py>>,
+}
+
+impl<'py> AeadArgs<'py> {
+    fn new(
+        nonce: &Bound<'py, PyAny>,
+        data: &Bound<'py, PyAny>,
+        associated_data: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(AeadArgs {
+            nonce: ByteView::new(nonce)?,
+            data: ByteView::new(data)?,
+            aad: aad_view(associated_data)?,
+        })
+    }
+
+    /// (nonce, associated data, data); absent associated data is empty.
+    fn slices(&self) -> (&[u8], &[u8], &[u8]) {
+        let aad = self.aad.as_ref().map(|v| v.as_slice()).unwrap_or(&[]);
+        (self.nonce.as_slice(), aad, self.data.as_slice())
+    }
+}
+
 /// ciphertext || tag of `data`, for either AEAD.
 fn aead_encrypt<'py, A: AeadBinding>(
     inner: &A,
@@ -110,14 +137,8 @@ fn aead_encrypt<'py, A: AeadBinding>(
     data: &Bound<'py, PyAny>,
     associated_data: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let nonce = ByteView::new(nonce)?;
-    let data = ByteView::new(data)?;
-    let aad = aad_view(associated_data)?;
-    let (n, a, d) = (
-        nonce.as_slice(),
-        aad.as_ref().map(|v| v.as_slice()).unwrap_or(&[]),
-        data.as_slice(),
-    );
+    let args = AeadArgs::new(nonce, data, associated_data)?;
+    let (n, a, d) = args.slices();
     inner.check(n, d.len(), false)?;
     let out_len = d
         .len()
@@ -137,14 +158,8 @@ fn aead_decrypt<'py, A: AeadBinding>(
     data: &Bound<'py, PyAny>,
     associated_data: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let nonce = ByteView::new(nonce)?;
-    let data = ByteView::new(data)?;
-    let aad = aad_view(associated_data)?;
-    let (n, a, d) = (
-        nonce.as_slice(),
-        aad.as_ref().map(|v| v.as_slice()).unwrap_or(&[]),
-        data.as_slice(),
-    );
+    let args = AeadArgs::new(nonce, data, associated_data)?;
+    let (n, a, d) = args.slices();
     inner.check(n, d.len(), true)?;
     if d.len() < inner.tag_len() {
         return Err(crate::errors::to_py(Error::invalid_tag()));
