@@ -111,7 +111,8 @@ def init_or_unseal(client: Client, data_dir: Path) -> str:
                 "and the root token is revoked once the first policies and tokens exist.",
                 title="[bold red]!! unseal shares and root token written to disk !![/]",
                 border_style="red",
-            )
+            ),
+            soft_wrap=False,  # panels wrap; the long copy-paste lines must not
         )
     if not secrets_path.exists():
         raise SystemExit(
@@ -202,7 +203,8 @@ def main() -> int:
                 f"API docs {addr}/v1/docs",
                 title="[bold green]guomi custody service is serving[/]  (Ctrl-C stops it)",
                 border_style="green",
-            )
+            ),
+            soft_wrap=False,  # panels wrap; the long copy-paste lines must not
         )
         # Outside the panel and unwrapped, so each line pastes as it is.
         print(f"export GUOMI_ADDR={addr} GUOMI_TOKEN={token}")

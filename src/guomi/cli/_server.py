@@ -73,7 +73,8 @@ def run_server(
                 "Never use it for real keys or data.",
                 title="[bold red]guomi server --dev[/]",
                 border_style="red",
-            )
+            ),
+            soft_wrap=False,  # panels wrap; the long copy-paste lines must not
         )
         if root:
             print(f"export GUOMI_ADDR=http://{host}:{port} GUOMI_TOKEN={root}", flush=True)
