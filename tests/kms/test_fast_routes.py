@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from guomi import api
 from guomi.kms import Config, create_app
 from guomi.kms.audit import AuditLog, MemorySink
 from guomi.kms.errors import ForbiddenError, StorageIntegrityError, UnauthorizedError
+from guomi.kms.http import fast
 from guomi.kms.service import Engine, RequestContext
 from guomi.kms.storage import MemoryStorage, StorageError
 from guomi.kms.storage.sqlite import SQLiteStorage
@@ -343,3 +345,168 @@ def test_postgres_get_many_and_http_on_prefetch() -> None:
         assert asyncio.run(enc()).status_code == 401
     finally:
         storage.close()
+
+
+# ---------------------------------------------------------------- batches: the plain path
+#
+# encrypt/decrypt batches that are certainly valid skip the request models and per-item
+# result objects (fast._plain_batch + Engine.encrypt_batch_json / decrypt_batch_json);
+# anything else takes the model path.  These compare both apps byte for byte (ciphertexts
+# aside, which are random) and check which path the fast app took.
+
+_TOKEN_RE = re.compile(r'"ciphertext":"guomi:v1:\d+:[A-Za-z0-9_-]+"')
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _batch(pair: Pair, op: str, items: list[Any], **kw: Any) -> tuple[httpx.Response, httpx.Response]:
+    content = json.dumps({"batch_input": items}, **kw).encode()
+    return pair.both("POST", f"/v1/{op}/orders", content=content, headers=bearer(pair.root))
+
+
+def _masked(r: httpx.Response) -> str:
+    return _TOKEN_RE.sub('"ciphertext":"T"', r.text)
+
+
+def _decrypt_all(pair: Pair, results: list[dict[str, Any]], ads: list[bytes | None]) -> list[bytes]:
+    caller = pair.engine.authenticate(pair.root, RequestContext("check"))
+    out = []
+    for res, ad in zip(results, ads, strict=True):
+        req = api.DecryptRequest(ciphertext=res["ciphertext"], associated_data=ad)
+        out.append(pair.engine.decrypt(caller, "orders", req).plaintext or b"")
+    return out
+
+
+def test_batch_encrypt_valid_same_answer(pair: Pair) -> None:
+    pts = [bytes([i]) * (i * 37 % 1500) for i in range(50)]  # includes b"" (i = 0)
+    ads: list[bytes | None] = [None if i % 3 else b"ad-%d" % i for i in range(50)]
+    items: list[dict[str, Any]] = []
+    for i, (pt, ad) in enumerate(zip(pts, ads, strict=True)):
+        item: dict[str, Any] = {"plaintext": _b64(pt)}
+        if ad is not None:
+            item["associated_data"] = _b64(ad)
+        if i % 4 == 0:
+            item["reference"] = f'ref-{i}-\u00e9"\\\n'  # escaping as pydantic does
+        elif i % 4 == 1:
+            item["associated_data"] = None  # explicit null: as absent
+        items.append(item)
+    body = json.dumps({"batch_input": items}).encode()
+    assert fast._plain_batch("encrypt", body) is not None
+    rf, rs = _batch(pair, "encrypt", items)
+    assert rf.status_code == 200
+    assert _masked(rf) == _masked(rs)
+    res_f, res_s = rf.json()["data"]["batch_results"], rs.json()["data"]["batch_results"]
+    assert [r.get("reference") for r in res_f] == [it.get("reference") for it in items]
+    plain_ads = [ad if it.get("associated_data") else None for ad, it in zip(ads, items, strict=True)]
+    assert _decrypt_all(pair, res_f, plain_ads) == pts
+    assert _decrypt_all(pair, res_s, plain_ads) == pts
+
+
+def test_batch_decrypt_tampered_item_in_the_middle(pair: Pair) -> None:
+    pts = [b"p%d" % i * 100 for i in range(9)]
+    caller = pair.engine.authenticate(pair.root, RequestContext("setup"))
+    toks = [
+        pair.engine.encrypt(
+            caller, "orders", api.EncryptRequest(plaintext=p, associated_data=b"a" if i % 2 else None)
+        ).ciphertext
+        or ""
+        for i, p in enumerate(pts)
+    ]
+    items: list[dict[str, Any]] = [
+        {"ciphertext": t, **({"associated_data": _b64(b"a")} if i % 2 else {}), "reference": f"r{i}"}
+        for i, t in enumerate(toks)
+    ]
+    t = toks[4]
+    items[4]["ciphertext"] = t[:-3] + ("A" if t[-3] != "A" else "B") + t[-2:]  # tampered
+    items[5]["associated_data"] = _b64(b"wrong")  # wrong associated data
+    items[6]["ciphertext"] = "not a token"
+    del items[7]["reference"]
+    body = json.dumps({"batch_input": items}).encode()
+    assert fast._plain_batch("decrypt", body) is not None
+    rf, rs = _batch(pair, "decrypt", items)
+    assert rf.status_code == 200
+    assert rf.content == rs.content  # decryption is deterministic: same bytes
+    res = rf.json()["data"]["batch_results"]
+    assert [r.get("plaintext") for r in res] == [
+        None if i in (4, 5, 6) else _b64(p) for i, p in enumerate(pts)
+    ]
+    assert [r.get("code") for r in res][4:7] == [
+        "decryption_failed",
+        "decryption_failed",
+        "invalid_ciphertext",
+    ]
+    assert [r.get("reference") for r in res] == [f"r{i}" if i != 7 else None for i in range(9)]
+
+
+@pytest.mark.parametrize(
+    ("op", "items"),
+    [
+        ("encrypt", [{"plaintext": PT}, {"plaintext": "a=b="}]),  # bad base64
+        ("encrypt", [{"plaintext": PT}, {"plaintext": "QQ== "}]),  # trailing whitespace
+        ("encrypt", [{"plaintext": PT}, {"plaintext": "QQ"}]),  # unpadded
+        ("encrypt", [{"plaintext": PT}, {"plaintext": "\u00e9"}]),  # non-ASCII
+        ("encrypt", [{"plaintext": PT}, {"plaintext": 5}]),  # wrong type
+        ("encrypt", [{"plaintext": PT}, {"plaintext": None}]),  # null
+        ("encrypt", [{"plaintext": PT}, {"associated_data": "QQ=="}]),  # missing plaintext
+        ("encrypt", [{"plaintext": PT, "associated_data": "QQ="}]),  # bad associated_data
+        ("encrypt", [{"plaintext": PT, "associated_data": 1}]),
+        ("encrypt", [{"plaintext": PT, "reference": 7}]),
+        ("encrypt", [{"plaintext": PT, "extra": 1}]),  # unknown field
+        ("encrypt", [{"plaintext": PT}, "QQ=="]),  # item not an object
+        ("encrypt", [{"plaintext": PT, "key_version": 1}, {"plaintext": PT, "key_version": 9}]),
+        ("encrypt", [{"plaintext": PT, "key_version": True}]),
+        ("encrypt", []),  # empty batch
+        ("decrypt", [{"ciphertext": 5}]),
+        ("decrypt", [{"plaintext": PT}]),  # missing ciphertext, unknown field
+        ("decrypt", [{"ciphertext": "x", "associated_data": "%%%="}]),
+        ("decrypt", []),
+    ],
+)
+def test_batch_invalid_items_same_answer(pair: Pair, op: str, items: list[Any]) -> None:
+    body = json.dumps({"batch_input": items}).encode()
+    plain = fast._plain_batch(op, body)
+    rf, rs = _batch(pair, op, items)
+    assert _masked(rf) == _masked(rs)
+    if plain is None:  # the model path answered: 400 naming the field, or per-item errors
+        assert rf.status_code == 400 or "key_version" in body.decode(), rf.text
+    else:
+        assert items == []
+        assert rf.json()["errors"][0]["code"] == "invalid_request"
+
+
+def test_batch_whole_request_shapes_take_the_model_path(pair: Pair) -> None:
+    for content in (
+        b'{"batch_input": {"plaintext": "QQ=="}}',
+        b'{"batch_input": null}',
+        b'{"batch_input": [{"plaintext": "QQ=="}], "plaintext": "QQ=="}',
+        b'{"batch_input": [{"plaintext": "QQ=="}], "key_version": 1}',
+        b'{"batch_input": [{"plaintext": "QQ=="}]',  # malformed JSON
+    ):
+        assert fast._plain_batch("encrypt", content) is None
+        rf, rs = pair.both("POST", "/v1/encrypt/orders", content=content, headers=bearer(pair.root))
+        assert _masked(rf) == _masked(rs)
+
+
+def test_batch_over_the_maximum_and_authorisation(pair: Pair) -> None:
+    pair.engine.config.max_batch_items = 3
+    for op, item in (("encrypt", {"plaintext": PT}), ("decrypt", {"ciphertext": "guomi:v1:1:AAAA"})):
+        rf, _ = _batch(pair, op, [item] * 4)
+        assert rf.status_code == 413
+        assert rf.json()["errors"][0]["code"] == "batch_too_large"
+        rf, _ = _batch(pair, op, [item] * 3)
+        assert rf.status_code == 200
+    # Plain path: still authenticated and authorised before anything is done (and audited).
+    content = json.dumps({"batch_input": [{"plaintext": PT}]}).encode()
+    rf, _ = pair.both("POST", "/v1/encrypt/orders", content=content)
+    assert rf.status_code == 401
+    rf, _ = pair.both("POST", "/v1/decrypt/orders", content=content, headers=bearer(pair.limited))
+    assert rf.status_code == 400  # plaintext is not a decrypt item field: the model path's 400
+    dec = json.dumps({"batch_input": [{"ciphertext": "x"}]}).encode()
+    rf, _ = pair.both("POST", "/v1/decrypt/orders", content=dec, headers=bearer(pair.limited))
+    assert rf.status_code == 403
+    rf, _ = pair.both("POST", "/v1/encrypt/signing", content=content, headers=bearer(pair.root))
+    assert rf.status_code == 400
+    rf, _ = pair.both("POST", "/v1/decrypt/signing", content=dec, headers=bearer(pair.root))
+    assert rf.status_code == 400
