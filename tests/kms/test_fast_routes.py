@@ -510,3 +510,13 @@ def test_batch_over_the_maximum_and_authorisation(pair: Pair) -> None:
     assert rf.status_code == 400
     rf, _ = pair.both("POST", "/v1/decrypt/signing", content=dec, headers=bearer(pair.root))
     assert rf.status_code == 400
+
+
+def test_batch_encrypt_fresh_nonce_per_item(pair: Pair) -> None:
+    # The plain path draws the batch's nonces in one os.urandom call: each item still
+    # gets its own (docs/spec/token.md: nonce after the 6-byte header).
+    rf, _ = _batch(pair, "encrypt", [{"plaintext": "QQ=="}] * 64)
+    toks = [r["ciphertext"] for r in rf.json()["data"]["batch_results"]]
+    nonces = {api.parse_text(t)[1][6:18] for t in toks}
+    assert len(nonces) == len(toks) == 64
+    assert _decrypt_all(pair, [{"ciphertext": t} for t in toks], [None] * 64) == [b"A"] * 64

@@ -39,7 +39,7 @@ from pydantic_core import to_json as _to_json
 from guomi import __version__, api
 from guomi.exceptions import GuomiError, InvalidSignature, InvalidTag
 from guomi.kms import auth
-from guomi.kms._crypto import ct_equal, hmac_sm3, sm3_digest, sm4gcm
+from guomi.kms._crypto import NONCE_SIZE, ct_equal, hmac_sm3, sm3_digest, sm4gcm
 from guomi.kms.audit import AuditLog
 from guomi.kms.auth import ROOT_POLICY, Policy, TokenEntry, iso
 from guomi.kms.barrier import KEYRING_PATH, SEAL_CONFIG_PATH, Barrier, BarrierError, Keyring
@@ -1022,10 +1022,13 @@ class Engine:
             enc = _keys.encrypt_token_ascii
             parts: list[bytes] = []
             append = parts.append
-            for pt, ad, ref in items:
+            # All the batch's nonces in one os.urandom call (see encrypt_token_ascii).
+            ns = NONCE_SIZE
+            nonces = os.urandom(ns * len(items))
+            for i, (pt, ad, ref) in enumerate(items):
                 try:
                     v = self._encryption_version(meta, None)
-                    tok = enc(name, material(v), pt, ad)
+                    tok = enc(name, material(v), pt, ad, nonces[i * ns : (i + 1) * ns])
                 except (KMSError, InvalidTag, InvalidSignature) as exc:
                     append(_batch_error_json(exc, ref))
                     continue

@@ -187,9 +187,15 @@ def encrypt_token(name: str, m: Material, plaintext: bytes, caller_ad: bytes | N
     return encrypt_token_ascii(name, m, plaintext, caller_ad).decode("ascii")
 
 
-def encrypt_token_ascii(name: str, m: Material, plaintext: bytes, caller_ad: bytes | None) -> bytes:
+def encrypt_token_ascii(
+    name: str, m: Material, plaintext: bytes, caller_ad: bytes | None, nonce: bytes | None = None
+) -> bytes:
     """:func:`encrypt_token` as ASCII bytes: the batch path joins these into the JSON
-    response directly (a token needs no JSON escaping: ``guomi:v1:<n>:`` + base64url)."""
+    response directly (a token needs no JSON escaping: ``guomi:v1:<n>:`` + base64url).
+
+    ``nonce``: NONCE_SIZE bytes the caller drew from ``os.urandom`` (a batch draws all its
+    nonces in one call: each ``os.urandom`` releases and retakes the GIL, and with the
+    server's other threads waiting that cost more than the encryption); default: drawn here."""
     fixed = m.token_parts.get(name)
     if fixed is None:
         # Per (version, key name): header, the AD up to the caller's part, the text prefix.
@@ -199,7 +205,8 @@ def encrypt_token_ascii(name: str, m: Material, plaintext: bytes, caller_ad: byt
         m.token_parts[name] = fixed
     header, ad_head, text_prefix = fixed
     ad = ad_head + (_pack_u32(len(caller_ad)) + caller_ad if caller_ad else b"\x00\x00\x00\x00")
-    nonce = os.urandom(NONCE_SIZE)
+    if nonce is None:
+        nonce = os.urandom(NONCE_SIZE)
     if m.aead is not None and m.commit_key is not None:
         commitment = hmac_sm3(m.commit_key, _COMMIT_LABEL + nonce + ad)
         blob = header + nonce + commitment + m.aead.encrypt(nonce, plaintext, ad)
