@@ -24,6 +24,7 @@ __all__ = [
     "InvalidPasswordError",
     "InvalidSignature",
     "InvalidTag",
+    "MissingExtraError",
     "NoIdentityMatchError",
     "NotFoundError",
     "NotInitializedError",
@@ -151,3 +152,22 @@ class StreamFormatError(StreamError, ValueError):
 
 class NoIdentityMatchError(StreamError):
     """None of the given identities is a recipient of this file ("not mine", not "damaged")."""
+
+
+class MissingExtraError(GuomiError, ImportError):
+    """A part of guomi needs an optional extra that is not installed.
+
+    ``pip install guomi`` brings the primitives, keys and formats only; the custody service,
+    its SDK and the CLI come with extras. The message names the command to run, e.g.
+    ``pip install "guomi[server]"``. Also an :class:`ImportError`, since it is raised when
+    the module is imported.
+    """
+
+    def __init__(self, extra: str, missing: tuple[str, ...], feature: str) -> None:
+        self.extra = extra
+        self.missing = missing
+        super().__init__(
+            f"{feature} needs the {extra!r} extra (missing: {', '.join(missing)}); "
+            f'install it with: pip install "guomi[{extra}]"',
+            name=missing[0] if missing else None,
+        )

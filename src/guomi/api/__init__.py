@@ -7,6 +7,7 @@ Layer: ``guomi.api``.  Both the server (``guomi.kms``) and the SDK
 
 from __future__ import annotations
 
+from guomi._extras import api as _requires_api  # noqa: F401 (a clear error without the extra)
 from guomi.api._models import (
     API_VERSION,
     CAPABILITIES,

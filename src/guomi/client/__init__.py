@@ -6,6 +6,7 @@ from the arguments or ``GUOMI_ADDR`` / ``GUOMI_TOKEN``. ``client.aead(name)`` an
 :class:`guomi.keys.Signer`.
 """
 
+from guomi._extras import client as _requires_client  # noqa: F401 (a clear error without the extra)
 from guomi.client._calls import BatchResult, DataKey
 from guomi.client._client import DEFAULT_ADDR, AsyncClient, Client
 from guomi.client._keys import ServiceAead, ServiceSigner

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from guomi._extras import server as _requires_server  # noqa: F401 (a clear error without the extra)
 from guomi.kms.audit import AuditLog, AuditVerifyResult, FileSink, MemorySink, verify_audit_log
 from guomi.kms.config import Config
 from guomi.kms.errors import KMSError

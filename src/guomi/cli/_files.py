@@ -1,7 +1,7 @@
 """File encryption in the ``guomi`` CLI: ``encrypt -r/-p``, ``decrypt -i/-p``, ``keygen``.
 
 Layer: ``guomi.cli``. The format is ``guomi-stream/v1`` (``docs/spec/stream.md``) through
-:mod:`guomi.envelope.stream`; memory stays bounded whatever the file size.
+:mod:`guomi.envelope`; memory stays bounded whatever the file size.
 
 Output safety: a named output (``-o FILE``) is written to a temporary file in the same
 directory and renamed over ``FILE`` only after the last segment was written (encrypt) or
@@ -25,10 +25,19 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import click
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
+from guomi.cli._app import Ctx, err, esc
 from guomi.envelope.stream import (
     MAGIC,
     Identity,
@@ -49,9 +58,6 @@ from guomi.envelope.text import (
     sm2_recipient_string,
 )
 from guomi.exceptions import NoIdentityMatchError, StreamError
-
-if TYPE_CHECKING:
-    from guomi.cli._main import _Ctx
 
 __all__ = ["decrypt_files", "encrypt_files", "input_is_stream_file", "keygen"]
 
@@ -90,7 +96,7 @@ def _passphrase(confirm: bool) -> str:
 # ------------------------------------------------------------------ recipients / identities
 
 
-def parse_recipient(text: str, ctx: _Ctx) -> Recipient:
+def parse_recipient(text: str, ctx: Ctx) -> Recipient:
     """``sm2:...`` or ``kms:NAME``."""
     if text.startswith(SM2_RECIPIENT_PREFIX):
         return parse_sm2_recipient(text)
@@ -102,7 +108,7 @@ def parse_recipient(text: str, ctx: _Ctx) -> Recipient:
     )
 
 
-def parse_identity(text: str, ctx: _Ctx) -> list[Identity]:
+def parse_identity(text: str, ctx: Ctx) -> list[Identity]:
     """``kms:NAME`` or the path of an identity file."""
     if text.startswith("kms:") and len(text) > 4:
         return [KmsIdentity(ctx.client(), text[4:])]
@@ -176,17 +182,6 @@ def _progress(size: int | None, label: str) -> Iterator[Callable[[int], None] | 
     if size is None or size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import (  # noqa: PLC0415 (only when a bar is shown)
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    from guomi.cli._main import err  # noqa: PLC0415
-
     columns: Any = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -211,7 +206,7 @@ def input_is_stream_file(source: str | None) -> bool:
 
 
 def encrypt_files(
-    ctx: _Ctx, recipients: tuple[str, ...], passphrase: bool, output: str | None, source: str | None
+    ctx: Ctx, recipients: tuple[str, ...], passphrase: bool, output: str | None, source: str | None
 ) -> None:
     """``guomi encrypt -r ... / -p``: guomi-stream/v1 for the recipients."""
     if passphrase and recipients:
@@ -232,7 +227,7 @@ def encrypt_files(
 
 
 def decrypt_files(
-    ctx: _Ctx, identities: tuple[str, ...], passphrase: bool, output: str | None, source: str | None
+    ctx: Ctx, identities: tuple[str, ...], passphrase: bool, output: str | None, source: str | None
 ) -> None:
     """``guomi decrypt -i ... / -p``: open a guomi-stream/v1 file."""
     chosen: list[Identity] = []
@@ -290,8 +285,6 @@ def keygen(output: str | None, convert: str | None) -> None:
     guomi encrypt -r sm2:... -o x.gms x  # anyone can encrypt to the recipient
     guomi decrypt -i key.txt -o x x.gms  # only key.txt decrypts
     """
-    from guomi.cli._main import err  # noqa: PLC0415 (avoids an import cycle)
-
     try:
         if convert is not None:
             if output is not None:
@@ -311,8 +304,8 @@ def keygen(output: str | None, convert: str | None) -> None:
             sys.stdout.write(body)
         else:
             _write_new_file(Path(output), body)
-            err.print(f"Identity written to {output} (keep it secret; back it up).")
+            err.print(f"Identity written to {esc(output)} (keep it secret; back it up).")
         _echo_out(recipient)
     except (StreamError, OSError, UnicodeDecodeError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {esc(exc)}")
         sys.exit(1)
