@@ -18,11 +18,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from guomi._extras import server as _requires_server  # noqa: F401 (a clear error without the extra)
-from guomi.kms.audit import AuditLog, AuditVerifyResult, FileSink, MemorySink, verify_audit_log
+from guomi.kms._build import build_engine
+from guomi.kms.audit import AuditVerifyResult, verify_audit_log
 from guomi.kms.config import Config
 from guomi.kms.errors import KMSError
 from guomi.kms.service import Caller, Engine, RequestContext
-from guomi.kms.storage import open_storage
 
 if TYPE_CHECKING:
     from guomi.kms.app import create_app
@@ -38,17 +38,6 @@ __all__ = [
     "create_app",
     "verify_audit_log",
 ]
-
-
-def build_engine(config: Config) -> Engine:
-    """Opens storage and the audit log named by ``config`` and returns the engine.
-
-    In dev mode the store is initialised with one share and unsealed (see
-    :func:`guomi.kms.app.create_app` for the warning it prints)."""
-    storage = open_storage(config.resolved_storage_url())
-    path = config.resolved_audit_path()
-    sink = FileSink(path, fsync=config.audit_fsync) if path is not None else MemorySink()
-    return Engine(storage, AuditLog(sink), config)
 
 
 def __getattr__(name: str) -> Any:

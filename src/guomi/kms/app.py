@@ -30,7 +30,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guomi import __version__
-from guomi.kms import build_engine
+from guomi.kms._build import build_engine
 from guomi.kms.barrier import BarrierError
 from guomi.kms.config import Config
 from guomi.kms.errors import KMSError

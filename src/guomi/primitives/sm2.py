@@ -34,16 +34,17 @@ from typing import TYPE_CHECKING, Literal, NoReturn
 
 from guomi import _rust
 from guomi.exceptions import InvalidArgumentError, InvalidKey, InvalidTag
+from guomi.primitives._key_encoding import (
+    Encoding,
+    KeySerializationEncryption,
+    PrivateFormat,
+    PublicFormat,
+    encode_private_key,
+    encode_public_key,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
-
-    from guomi.primitives.serialization import (
-        Encoding,
-        KeySerializationEncryption,
-        PrivateFormat,
-        PublicFormat,
-    )
 
 __all__ = [
     "DEFAULT_USER_ID",
@@ -93,9 +94,7 @@ class SM2PublicKey:
 
     def public_bytes(self, encoding: Encoding, format: PublicFormat) -> bytes:
         """Serializes the key (SubjectPublicKeyInfo, raw ...); see :mod:`guomi.primitives.serialization`."""
-        from guomi.primitives import serialization as _ser  # noqa: PLC0415 (avoids an import cycle)
-
-        return _ser._public_bytes(self, encoding, format)
+        return encode_public_key(self._k.encode(False), self._k.encode(True), encoding, format)
 
     def verify(
         self,
@@ -203,9 +202,10 @@ class SM2PrivateKey:
     ) -> bytes:
         """Serializes the key (PKCS#8, encrypted PKCS#8, SEC1, raw); see
         :mod:`guomi.primitives.serialization`."""
-        from guomi.primitives import serialization as _ser  # noqa: PLC0415 (avoids an import cycle)
-
-        return _ser._private_bytes(self, encoding, format, encryption_algorithm)
+        point = self.public_key().public_bytes_raw(compressed=False)
+        return encode_private_key(
+            self.private_value.to_bytes(32, "big"), point, encoding, format, encryption_algorithm
+        )
 
     def __repr__(self) -> str:
         return "<SM2PrivateKey (private value hidden)>"
