@@ -118,7 +118,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_detector_finds_a_lazy_import_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
-    source = "def f():\n    import guomi.x\nif TYPE_CHECKING:\n    import guomi.y\nelse:\n    import guomi.z\n"
+    source = (
+        "def f():\n    import guomi.x\nif TYPE_CHECKING:\n    import guomi.y\nelse:\n    import guomi.z\n"
+    )
     found = [
         t
         for n in _runtime_imports(ast.parse(source))

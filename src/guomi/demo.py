@@ -21,6 +21,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +41,26 @@ console = Console(highlight=False, soft_wrap=True)
 
 SECRETS_FILE = "operator-init.json"
 SHARES, THRESHOLD = 5, 3
+
+
+def guomi_command() -> str:
+    """How to run ``guomi`` from the current directory, as a person can paste it.
+
+    ``make run`` does not activate the virtual environment, so plain ``guomi`` is usually
+    not on the PATH: name the script beside this Python (``.venv/bin/guomi``), or fall back
+    to ``python -m guomi.cli`` when there is no script.
+    """
+    script = Path(sys.executable).parent / "guomi"
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m guomi.cli"
+    on_path = shutil.which("guomi")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "guomi"
+    try:
+        relative = script.relative_to(Path.cwd())
+    except ValueError:
+        return shlex.quote(str(script))
+    return shlex.quote(str(relative))
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -213,7 +235,7 @@ def main() -> int:
             f'-d \'{{"plaintext":"aGVsbG8="}}\' '
             f"{addr}/v1/encrypt/demo-orders"
         )
-        print("echo -n hello | guomi encrypt -k demo-orders", flush=True)
+        print(f"echo -n hello | {guomi_command()} encrypt -k demo-orders", flush=True)
         if os.environ.get("GUOMI_DEMO_EXIT"):
             return 0
         proc.wait()

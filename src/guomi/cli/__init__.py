@@ -1,54 +1,34 @@
 """The ``guomi`` command line: the custody service's server, operator, key and data commands.
 
 Layer: ``guomi.cli`` (the top). ``main`` is the console-script entry point
-(``[project.scripts] guomi = "guomi.cli:main"``). It needs the ``cli`` extra
-(``pip install "guomi[cli]"``); without it, importing this package raises
-:class:`guomi.exceptions.MissingExtraError` naming that command.
+(``[project.scripts] guomi = "guomi.cli:main"``); :data:`cli` is the click group and
+:data:`COMMANDS` the list of its commands (``guomi/cli/_commands.py``, the one place a new
+command group is registered).
 
-Each command group lives in its own module (``_operator``, ``_keys``, ``_transit``,
-``_files``, ``_auth``, ``_audit``, ``_serve``) on the shared plumbing of ``_app`` (the root
-group, its context, the consoles, the error decorator). :data:`COMMANDS` below is the one
-place where they are registered: a new group is a module ``cli/_<name>.py`` exporting a
-click group, plus one import and one line in that list. A command module must import its
-optional dependencies (an extra other than ``cli``) inside the command, after
-:func:`guomi._extras.require_extra`, so ``guomi --help`` works on every installation.
+The CLI needs the ``cli`` extra. Without it, ``guomi`` prints one line naming
+``pip install "guomi[cli]"`` and exits with status 1, and ``from guomi.cli import cli``
+raises :class:`guomi.exceptions.MissingExtraError` with the same message.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+from typing import Any
 
-from guomi._extras import cli as _requires_cli  # noqa: F401 (a clear error without guomi[cli])
-from guomi.cli import _audit, _auth, _files, _keys, _operator, _serve, _transit
-from guomi.cli._app import cli
-
-if TYPE_CHECKING:
-    import click
+from guomi.exceptions import MissingExtraError
 
 __all__ = ["COMMANDS", "cli", "main"]
 
-COMMANDS: tuple[click.Command, ...] = (
-    _serve.server,
-    _operator.operator,
-    _keys.key,
-    _transit.encrypt,
-    _transit.decrypt,
-    _transit.rewrap,
-    _transit.datakey,
-    _transit.sign,
-    _transit.verify,
-    _transit.hmac_cmd,
-    _auth.token_group,
-    _auth.policy_group,
-    _audit.audit,
-    _files.keygen,
-)
-"""Every top-level command of ``guomi``; ``guomi --help`` lists them by name."""
+try:
+    from guomi.cli._commands import COMMANDS, cli, main
+except MissingExtraError as _exc:
+    _MISSING = _exc
 
-for _command in COMMANDS:
-    cli.add_command(_command)
+    def main() -> None:  # the stand-in when the extra is missing
+        """Console-script entry point: say which extra to install, exit 1."""
+        sys.exit(f"guomi: {_MISSING}")
 
-
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="guomi")
+    def __getattr__(name: str) -> Any:
+        if name in ("COMMANDS", "cli"):
+            raise _MISSING
+        raise AttributeError(f"module 'guomi.cli' has no attribute {name!r}")
