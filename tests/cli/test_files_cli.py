@@ -162,8 +162,8 @@ def test_damaged_files_leave_no_output(tmp_path: Path, name: str) -> None:
 def test_failed_decrypt_keeps_an_existing_output_intact(tmp_path: Path) -> None:
     (tmp_path / "out").write_bytes(b"previous contents")
     guomi(
-        "decrypt", "-i", str(CORPUS / "identity.txt"), "-o", "out", str(CORPUS / "segment_dropped.gms"),
-        cwd=tmp_path, ok=False,
+        "decrypt", "-i", str(CORPUS / "identity.txt"), "-o", "out", "--force",
+        str(CORPUS / "segment_dropped.gms"), cwd=tmp_path, ok=False,
     )  # fmt: skip
     assert (tmp_path / "out").read_bytes() == b"previous contents"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]

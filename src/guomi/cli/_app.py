@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from guomi import __version__
+from guomi.cli._output import open_output
 from guomi.client import Client
 from guomi.exceptions import GuomiError, ServiceError
 
@@ -125,13 +126,11 @@ def token_arg(value: str | None) -> str:
     return token
 
 
-def write_output(data: bytes, output: str | None) -> None:
-    """Small outputs (a backup, a token's plaintext): standard output, or file ``output``."""
-    if output is None or output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        Path(output).write_bytes(data)
+def write_output(data: bytes, output: str | None, *, force: bool = False) -> None:
+    """Small secret outputs (a token's plaintext, a key backup): standard output, or ``-o``
+    ``output`` under the rules of :mod:`guomi.cli._output` (created 0600, atomically)."""
+    with open_output(output, private=True, force=force) as f:
+        f.write(data)
 
 
 def ad_bytes(value: str | None) -> bytes | None:

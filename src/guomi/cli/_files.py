@@ -3,12 +3,14 @@
 Layer: ``guomi.cli``. The format is ``guomi-stream/v1`` (``docs/spec/stream.md``) through
 :mod:`guomi.envelope`; memory stays bounded whatever the file size.
 
-Output safety: a named output (``-o FILE``) is written to a temporary file in the same
-directory and renamed over ``FILE`` only after the last segment was written (encrypt) or
-verified (decrypt), so an interrupted or failed run never leaves a file, or a half file,
-under the final name. Decrypted plaintext is created mode 0600. Without ``-o`` the output
-goes to standard output as it is produced (for decrypt: verified segments only, and the
-exit status is 1 if a later segment fails).
+Output safety (:mod:`guomi.cli._output`): a new regular file named by ``-o FILE`` is
+written to a temporary file in the same directory and renamed onto ``FILE`` only after the
+last segment was written (encrypt) or verified (decrypt), so an interrupted or failed run
+never leaves a file, or a half file, under the final name; an existing file is refused
+unless ``--force``; devices and FIFOs are written through, never replaced. Decrypted
+plaintext is created mode 0600. Without ``-o`` the output goes to standard output as it is
+produced (for decrypt: verified segments only, and the exit status is 1 if a later
+segment fails).
 
 Passphrases are asked on the terminal (``/dev/tty``, twice when encrypting), or read from
 the ``GUOMI_PASSPHRASE`` environment variable for scripts.
@@ -19,10 +21,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
-import signal
 import sys
-import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -38,7 +37,9 @@ from rich.progress import (
 )
 
 from guomi.cli._app import Ctx, err, esc
+from guomi.cli._output import open_output
 from guomi.envelope.stream import (
+    DEFAULT_MAX_ITERATIONS,
     MAGIC,
     Identity,
     KmsIdentity,
@@ -134,50 +135,6 @@ def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
 
 
 @contextlib.contextmanager
-def _output(output: str | None, *, private: bool, binary_to_tty_ok: bool) -> Iterator[BinaryIO]:
-    """Standard output, or a temporary file renamed over ``output`` only on success."""
-    if output is None or output == "-":
-        if not binary_to_tty_ok and sys.stdout.isatty():
-            raise click.UsageError(
-                "refusing to write binary ciphertext to a terminal: use -o FILE or redirect"
-            )
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    final = Path(output)
-    _raise_on_sigterm()
-    directory = final.parent if str(final.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=directory)
-    tmp = Path(tmp_name)
-    try:
-        if not private:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        # Failed, interrupted (Ctrl-C) or refused: nothing under the final name.
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def _raise_on_sigterm() -> None:
-    """Turn SIGTERM into SystemExit so the temporary output is removed like on Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-
-
-@contextlib.contextmanager
 def _progress(size: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
     if size is None or size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         yield None
@@ -206,7 +163,13 @@ def input_is_stream_file(source: str | None) -> bool:
 
 
 def encrypt_files(
-    ctx: Ctx, recipients: tuple[str, ...], passphrase: bool, output: str | None, source: str | None
+    ctx: Ctx,
+    recipients: tuple[str, ...],
+    passphrase: bool,
+    output: str | None,
+    source: str | None,
+    *,
+    force: bool = False,
 ) -> None:
     """``guomi encrypt -r ... / -p``: guomi-stream/v1 for the recipients."""
     if passphrase and recipients:
@@ -220,14 +183,21 @@ def encrypt_files(
     )
     with (
         _input(source) as (src, size),
-        _output(output, private=False, binary_to_tty_ok=False) as dst,
+        open_output(output, private=False, force=force, binary_to_tty_ok=False) as dst,
         _progress(size, "encrypting") as progress,
     ):
         encrypt(src, dst, chosen, progress=progress)
 
 
 def decrypt_files(
-    ctx: Ctx, identities: tuple[str, ...], passphrase: bool, output: str | None, source: str | None
+    ctx: Ctx,
+    identities: tuple[str, ...],
+    passphrase: bool,
+    output: str | None,
+    source: str | None,
+    *,
+    force: bool = False,
+    max_iterations: int = DEFAULT_MAX_ITERATIONS,
 ) -> None:
     """``guomi decrypt -i ... / -p``: open a guomi-stream/v1 file."""
     chosen: list[Identity] = []
@@ -235,11 +205,11 @@ def decrypt_files(
         chosen.extend(parse_identity(text, ctx))
     if passphrase or not identities:
         # Asked only if the file turns out to have a passphrase stanza.
-        chosen.append(PassphraseIdentity(lambda: _passphrase(confirm=False)))
+        chosen.append(PassphraseIdentity(lambda: _passphrase(confirm=False), max_iterations=max_iterations))
     try:
         with (
             _input(source) as (src, size),
-            _output(output, private=True, binary_to_tty_ok=True) as dst,
+            open_output(output, private=True, force=force) as dst,
             _progress(size, "decrypting") as progress,
         ):
             decrypt(src, dst, chosen, progress=progress)

@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from guomi.cli._app import Ctx, emit_json, err, esc, handle_errors, out, pass_ctx, read_input, write_output
+from guomi.cli._output import FORCE_HELP
 
 __all__ = ["key"]
 
@@ -174,14 +175,15 @@ def key_delete(c: Ctx, name: str, yes: bool) -> None:
 
 @key.command("backup")
 @click.argument("name")
-@click.option("-o", "--output", metavar="FILE", help="Write the backup here (default: stdout).")
+@click.option("-o", "--output", metavar="FILE", help="Write the backup here, mode 0600 (default: stdout).")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @pass_ctx
 @handle_errors
-def key_backup(c: Ctx, name: str, output: str | None) -> None:
+def key_backup(c: Ctx, name: str, output: str | None, force: bool) -> None:
     """Export key NAME with all versions, sealed for this installation."""
     with c.client() as client:
         blob = client.backup_key(name)
-    write_output((blob + "\n").encode("ascii"), output)
+    write_output((blob + "\n").encode("ascii"), output, force=force)
 
 
 @key.command("restore")

@@ -28,7 +28,9 @@ from guomi.cli._app import (
     write_output,
 )
 from guomi.cli._files import decrypt_files, encrypt_files, input_is_stream_file
+from guomi.cli._output import FORCE_HELP
 from guomi.client._keys import signature_der
+from guomi.envelope.stream import DEFAULT_MAX_ITERATIONS, MAX_ITERATIONS, MIN_ITERATIONS
 from guomi.exceptions import GuomiError
 
 __all__ = ["datakey", "decrypt", "encrypt", "hmac_cmd", "rewrap", "sign", "verify"]
@@ -46,7 +48,10 @@ __all__ = ["datakey", "decrypt", "encrypt", "hmac_cmd", "rewrap", "sign", "verif
     help="File mode: encrypt INPUT for sm2:<public key> or kms:NAME (repeatable).",
 )
 @click.option("-p", "--passphrase", is_flag=True, help="File mode: encrypt with a passphrase (prompted).")
-@click.option("-o", "--output", metavar="FILE", help="File mode: write the encrypted file here.")
+@click.option(
+    "-o", "--output", metavar="FILE", help="File mode: write the encrypted file here (see OUTPUT below)."
+)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.argument("source", required=False, metavar="[INPUT|-]")
 @pass_ctx
 @handle_errors
@@ -58,6 +63,7 @@ def encrypt(
     recipients: tuple[str, ...],
     passphrase: bool,
     output: str | None,
+    force: bool,
     source: str | None,
 ) -> None:
     """Encrypt INPUT (a file, or standard input).
@@ -65,11 +71,17 @@ def encrypt(
     With -k NAME the custody service encrypts under its key NAME and a ciphertext token is
     printed (small data). With -r RECIPIENT / -p the file of any size is encrypted here, in
     the guomi-stream/v1 format (see `guomi keygen`).
+
+    \b
+    OUTPUT (-o FILE): a new file appears only when the command succeeds (temporary file,
+    then rename); an existing file is refused unless --force; a device or FIFO
+    (/dev/null, /dev/stdout) is written through; a symbolic link to a regular file is
+    refused (give the path it points to).
     """
     if recipients or passphrase:
         if key_name or associated_data:
             raise click.UsageError("-k/-a (service token) and -r/-p (file encryption) cannot be mixed")
-        encrypt_files(c, recipients, passphrase, output, source)
+        encrypt_files(c, recipients, passphrase, output, source, force=force)
         return
     if output:
         raise click.UsageError("-o is for file encryption (-r/-p); -k prints a token")
@@ -83,7 +95,13 @@ def encrypt(
 @click.command()
 @click.option("-k", "--key", "key_name", metavar="NAME", help="Decrypt with this key in the custody service.")
 @click.option("-a", "--associated-data", metavar="TEXT", help="The associated data given to encrypt.")
-@click.option("-o", "--output", metavar="FILE", help="Write the plaintext here (default: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write the plaintext here, mode 0600 (default: stdout; see OUTPUT).",
+)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.option(
     "-i",
     "--identity",
@@ -93,6 +111,14 @@ def encrypt(
     help="File mode: an identity file or kms:NAME (repeatable).",
 )
 @click.option("-p", "--passphrase", is_flag=True, help="File mode: the file is passphrase-encrypted.")
+@click.option(
+    "--max-iterations",
+    type=click.IntRange(MIN_ITERATIONS, MAX_ITERATIONS),
+    default=DEFAULT_MAX_ITERATIONS,
+    show_default=True,
+    metavar="N",
+    help="File mode: refuse passphrase files that ask for more PBKDF2 iterations than N.",
+)
 @click.argument("token", required=False, metavar="[TOKEN|FILE|-]")
 @pass_ctx
 @handle_errors
@@ -102,21 +128,30 @@ def decrypt(
     key_name: str | None,
     associated_data: str | None,
     output: str | None,
+    force: bool,
     identities: tuple[str, ...],
     passphrase: bool,
+    max_iterations: int,
     token: str | None,
 ) -> None:
-    """Decrypt a ciphertext token (-k) or an encrypted file (-i / -p); write the plaintext."""
+    """Decrypt a ciphertext token (-k) or an encrypted file (-i / -p); write the plaintext.
+
+    \b
+    OUTPUT (-o FILE): created mode 0600; a new file appears only when every segment
+    verified (temporary file, then rename); an existing file is refused unless --force;
+    a device or FIFO (/dev/null, /dev/stdout) is written through; a symbolic link to a
+    regular file is refused (give the path it points to).
+    """
     if identities or passphrase or (not key_name and input_is_stream_file(token)):
         if key_name or associated_data:
             raise click.UsageError("-k/-a (service token) and -i/-p (file decryption) cannot be mixed")
-        decrypt_files(c, identities, passphrase, output, token)
+        decrypt_files(c, identities, passphrase, output, token, force=force, max_iterations=max_iterations)
         return
     name = need_key(key_name, "decrypt")
     text = token_arg(token)
     with c.client() as client:
         plaintext = client.decrypt(name, text, ad_bytes(associated_data))
-    write_output(plaintext, output)
+    write_output(plaintext, output, force=force)
 
 
 @click.command()
