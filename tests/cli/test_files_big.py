@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
+import guomi
+
 GUOMI = str(Path(sys.executable).with_name("guomi"))
+SOURCE_ROOT = str(Path(guomi.__file__).resolve().parents[1])
 SIZE = 2 << 30
 PEAK_LIMIT = 100 << 20
 SEGMENT_OVERHEAD = 16 * (SIZE // 65536)
@@ -41,6 +44,7 @@ finally:
 def run_measured(args: list[str], cwd: Path) -> int:
     """Run `guomi ARGS` to completion; return its peak resident set in bytes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUOMI_")}
+    env["PYTHONPATH"] = SOURCE_ROOT  # the guomi this test imported, whatever the working directory
     proc = subprocess.run(
         [sys.executable, "-c", MEASURED_CLI, *args], cwd=cwd, env=env, capture_output=True, check=False
     )

@@ -22,10 +22,12 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
+import guomi as guomi_package
 from guomi.cli import cli
 from tests.client.asgi import make_app, running
 
 GUOMI = str(Path(sys.executable).with_name("guomi"))
+SOURCE_ROOT = str(Path(guomi_package.__file__).resolve().parents[1])
 CORPUS = Path(__file__).parents[1] / "vectors" / "stream"
 
 
@@ -37,6 +39,8 @@ def guomi(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("GUOMI_")}
+    # The command runs the guomi this test imported, whatever the working directory.
+    full_env["PYTHONPATH"] = os.pathsep.join([SOURCE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])
     full_env.update(env or {})
     proc = subprocess.run(
         [GUOMI, *args], cwd=cwd, input=input, capture_output=True, env=full_env, timeout=120, check=False
