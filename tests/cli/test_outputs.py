@@ -144,3 +144,24 @@ def test_markup_in_file_names_prints_as_written(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["decrypt", "-i", name, missing], obj=SimpleNamespace(transport=None))
     assert result.exit_code == 1, (result.output, result.exception)
     assert "[/]such[red]" in result.stderr
+
+
+def test_decrypt_max_iterations_flag_refuses_expensive_passphrase_files(tmp_path: Path) -> None:
+    env = {"GUOMI_PASSPHRASE": "correct horse"}
+    (tmp_path / "notes.txt").write_bytes(b"notes")
+    guomi("encrypt", "-p", "-o", "notes.gms", "notes.txt", cwd=tmp_path, env=env)  # 600,000 rounds
+    refused = guomi(
+        "decrypt",
+        "--max-iterations",
+        "100000",
+        "-o",
+        "back.txt",
+        "notes.gms",
+        cwd=tmp_path,
+        env=env,
+        ok=False,
+    )
+    assert refused.returncode == 1 and b"more than this reader's maximum 100000" in refused.stderr
+    assert not (tmp_path / "back.txt").exists()
+    guomi("decrypt", "-o", "back.txt", "notes.gms", cwd=tmp_path, env=env)  # default maximum: 2,000,000
+    assert (tmp_path / "back.txt").read_bytes() == b"notes"
