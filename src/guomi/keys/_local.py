@@ -1,8 +1,8 @@
 """In-process implementations of the :mod:`guomi.keys` protocols over raw key material.
 
-Layer: ``guomi.keys``. These are the building blocks for keysets (a later issue adds
-versioned keys with a key id in front of each ciphertext); on their own they are the
-simplest correct way to use one key in one process.
+Layer: ``guomi.keys``. These are the building blocks of :class:`guomi.keys.Keyset`
+(``keys/keyset.py``: versioned keys with a key id in front of each ciphertext); on their
+own they are the simplest correct way to use one key in one process.
 
 Ciphertext layout of :class:`LocalAead` (SM4-GCM, GB/T 32907 + NIST SP 800-38D)::
 

@@ -2,7 +2,7 @@
 
 Layer: ``guomi.keys`` (imports only ``guomi.primitives`` and ``guomi.exceptions``).
 
-A local key (:mod:`guomi.keys._local`), a keyset (a later issue), a key held by the
+A local key (:mod:`guomi.keys._local`), a keyset (:mod:`guomi.keys.keyset`), a key held by the
 custody service (``guomi.client``) and, later, an HSM key all satisfy these protocols, so
 code that encrypts a database field or a file never needs to know where its key lives.
 They are :class:`typing.Protocol` classes decorated ``runtime_checkable`` so
