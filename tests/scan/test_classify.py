@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from guomi.scan import ColumnFinding, Kind, classify_value, classify_values, is_resident_id
 from tests.scan import legacy
@@ -130,3 +133,30 @@ def test_mixed_column_counts_every_kind() -> None:
     d = f.to_dict()
     assert d["kind"] == "pii-resident-id" and d["legacy_share"] == round(5 / 15, 4)
     del key
+
+
+def test_static_iv_cbc_is_flagged() -> None:
+    key, iv = os.urandom(16), os.urandom(16)  # sqlalchemy-utils AesEngine style: one IV per key
+
+    def enc(data: bytes) -> bytes:
+        p = padding.PKCS7(128).padder()
+        e = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        return iv + e.update(p.update(data) + p.finalize()) + e.finalize()
+
+    f = classify_values([enc(f"distinct value {i}".encode()) for i in range(20)])
+    assert f.kind is Kind.AES_CBC and "static-iv" in f.flags
+
+
+def test_unkeyed_digests() -> None:
+    phones = [f"138{i:08d}".encode() for i in range(20)]
+    sha1 = classify_values([hashlib.sha1(p).hexdigest() for p in phones])
+    assert sha1.kind is Kind.UNKEYED_DIGEST and "sha1" in sha1.flags
+    md5 = classify_values([hashlib.md5(p).hexdigest() for p in phones], name="phone_md5")
+    assert md5.kind is Kind.UNKEYED_DIGEST and "md5" in md5.flags
+    # Without the name hint the same bytes are single-block ECB: flagged either way.
+    assert classify_values([hashlib.md5(p).hexdigest() for p in phones]).kind is Kind.AES_ECB
+
+
+def test_blind_index_width_from_integers() -> None:
+    f = classify_values([(i * 7919) % (1 << 20) for i in range(200)])
+    assert f.int_bits == 20

@@ -3,18 +3,21 @@
 Layer: ``guomi.scan``. Per-value results (:func:`classify_value`) are combined, then the
 column-level evidence decides what a single value cannot show:
 
-* ciphertext that repeats (the same value twice in the sample) or repeats 16-byte blocks
-  inside one value is deterministic: ECB, or CBC with a static IV — either way flagged;
-* block-shaped values (a whole number of 16-byte blocks) are ECB when any is a single
-  block or deterministic, CBC with an IV prefix (Spark ``aes_encrypt`` CBC) otherwise;
+* a column with any value of a length no block mode can give is AES-GCM with a 12-byte
+  IV prefix (Spark ``aes_encrypt`` GCM, or base64 AES-GCM as many applications write);
+* values that all have a digest length (20 bytes; 16 or 32 bytes in a column named like
+  ``*_md5`` / ``*_hash``) are unkeyed digests (ShardingSphere's MD5 "assisted query");
+* ciphertext that repeats 16-byte blocks inside one value, or single-block values, is ECB
+  (MySQL ``AES_ENCRYPT``, Spark ``aes_encrypt`` ECB);
 * block-shaped values that all have one RSA modulus length (128/256/384/512 bytes) are
   RSA-wrapped keys;
-* a column with any value of a length no block mode can give is AES-GCM with a 12-byte
-  IV prefix (Spark ``aes_encrypt`` GCM, or base64 AES-GCM as many applications write).
+* other block-shaped values are CBC with an IV prefix (Spark ``aes_encrypt`` CBC), with a
+  *static IV* flagged when the first block repeats across values.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -23,8 +26,15 @@ from guomi.scan._values import classify_value
 
 __all__ = ["classify_values"]
 
-_BINARY_KINDS = {Kind.AES_ECB, Kind.AES_GCM, Kind.UNKNOWN_BINARY}
+_BINARY_KINDS = {Kind.AES_ECB, Kind.AES_GCM, Kind.UNKNOWN_BINARY, Kind.UNKEYED_DIGEST}
+_DIGEST_NAME_RE = re.compile(r"(?i)md5|sha|hash|digest|sm3|assist")
+_DIGEST_BY_LENGTH = {16: ("MD5", "md5"), 20: ("SHA-1", "sha1"), 32: ("SHA-256 or SM3", "unkeyed-digest")}
+_SHA1_BYTES = 20
+_BLOCK = 16
 _MAX_EXAMPLES = 3
+
+_Value = str | bytes | bytearray | memoryview | int | float | None
+_Resolved = tuple[Kind, float, list[str], tuple[str, ...]]
 
 
 def _redact(value: object) -> str:
@@ -37,111 +47,146 @@ def _redact(value: object) -> str:
     return f"<{len(text)} chars>"
 
 
-def _resolve_binary(findings: list[ValueFinding], duplicates: int) -> tuple[Kind, float, list[str]]:
-    """One kind for the column's structurally-classified binary values."""
+def _resolve_binary(  # noqa: PLR0911 (one exit per decision, in order)
+    findings: list[ValueFinding], duplicates: int, name: str | None
+) -> _Resolved:
+    """One kind (with confidence, reasons and flags) for the column's binary values."""
     shapes = Counter(f.shape for f in findings)
     lengths = Counter(f.length for f in findings)
     details = [f"lengths: {', '.join(f'{n} B x{c}' for n, c in sorted(lengths.items())[:6])}"]
     if shapes.get("gcm"):
         details.append("lengths that no block mode gives: IV(12) || ciphertext || tag(16)")
-        return Kind.AES_GCM, 0.8, details
-    deterministic = duplicates > 0 or any(f.repeated_blocks for f in findings)
-    if deterministic:
+        return Kind.AES_GCM, 0.8, details, ("aes-only",)
+    if len(lengths) == 1 and next(iter(lengths)) in _DIGEST_BY_LENGTH:
+        n = next(iter(lengths))
+        algorithm, flag = _DIGEST_BY_LENGTH[n]
+        if n == _SHA1_BYTES or (name is not None and _DIGEST_NAME_RE.search(name)):
+            details.append(f"every value is {n} bytes: an unkeyed {algorithm} digest")
+            return Kind.UNKEYED_DIGEST, 0.8, details, tuple(dict.fromkeys((flag, "unkeyed-digest")))
+    repeated_blocks = any(f.repeated_blocks for f in findings)
+    if repeated_blocks or (duplicates > 0 and min(lengths) == _BLOCK):
         details.append(
             f"deterministic: {duplicates} repeated ciphertexts in the sample"
-            + (", repeated 16-byte blocks inside values" if any(f.repeated_blocks for f in findings) else "")
+            + (", repeated 16-byte blocks inside values" if repeated_blocks else "")
         )
-        return Kind.AES_ECB, 0.95, details
+        return Kind.AES_ECB, 0.95, details, ("ecb", "aes-only", "no-integrity")
     if len(lengths) == 1 and next(iter(lengths)) in {128, 256, 384, 512} and shapes.get("rsa"):
-        bits = next(iter(lengths)) * 8
-        details.append(f"every value is {bits // 8} bytes: an RSA-{bits} ciphertext (wrapped key)")
-        return Kind.RSA_WRAPPED, 0.8, details
-    if min(lengths) == 16:
+        size = next(iter(lengths))
+        details.append(f"every value is {size} bytes: an RSA-{size * 8} ciphertext (wrapped key)")
+        return Kind.RSA_WRAPPED, 0.8, details, ("rsa-wrapped",)
+    if min(lengths) == _BLOCK:
         details.append("single 16-byte blocks: no room for an IV, so ECB")
-        return Kind.AES_ECB, 0.8, details
+        return Kind.AES_ECB, 0.8, details, ("ecb", "aes-only", "no-integrity")
     if all(f.shape in ("block", "rsa") for f in findings):
+        heads = Counter(f.head for f in findings)
+        repeated_heads = sum(c - 1 for c in heads.values() if c > 1)
+        if repeated_heads or duplicates:
+            details.append(
+                f"the first 16 bytes (the IV) repeat across values ({repeated_heads} repeats, "
+                f"{duplicates} whole duplicates): a static IV (or ECB)"
+            )
+            return Kind.AES_CBC, 0.85, details, ("static-iv", "aes-only", "no-integrity")
         details.append(
             "whole 16-byte blocks, at least two: IV(16) || CBC ciphertext (or ECB of longer values)"
         )
-        return Kind.AES_CBC, 0.6, details
-    return Kind.UNKNOWN_BINARY, 0.4, details
+        return Kind.AES_CBC, 0.6, details, ("aes-only", "no-integrity")
+    return Kind.UNKNOWN_BINARY, 0.4, details, ()
 
 
-def classify_values(
-    values: Iterable[str | bytes | bytearray | memoryview | int | float | None],
-) -> ColumnFinding:
+class _Tally:
+    """Per-value results plus what the column-level decisions need."""
+
+    def __init__(self) -> None:
+        self.findings: list[ValueFinding] = []
+        self.seen: Counter[bytes | str] = Counter()
+        self.finding_of: dict[bytes | str, ValueFinding] = {}
+        self.examples: dict[Kind, str] = {}
+        self.int_bits: int | None = 0
+
+    def add(self, value: _Value) -> None:
+        if self.int_bits is not None and value is not None:
+            self.int_bits = max(self.int_bits, value.bit_length()) if type(value) is int else None
+        f = classify_value(value)
+        self.findings.append(f)
+        if f.kind is Kind.EMPTY or value is None:
+            return
+        v = bytes(value) if isinstance(value, bytearray | memoryview) else value
+        key = v if isinstance(v, bytes | str) else str(v)
+        self.seen[key] += 1
+        self.finding_of[key] = f
+        self.examples.setdefault(f.kind, _redact(value))
+
+    def duplicates(self, binary_only: bool = False) -> int:
+        return sum(
+            c - 1
+            for v, c in self.seen.items()
+            if c > 1 and (not binary_only or _is_binary(self.finding_of[v]))
+        )
+
+
+def _is_binary(f: ValueFinding) -> bool:
+    return f.kind in _BINARY_KINDS and f.shape is not None
+
+
+def classify_values(values: Iterable[_Value], *, name: str | None = None) -> ColumnFinding:
     """What a column holds, judged from sampled ``values`` (``str``, ``bytes`` or ``None``).
 
-    >>> f = classify_values(["11010519491231002X", "440524188001010014", None])
+    ``name`` (the column's name, optional) only helps tell an unkeyed digest column
+    (``phone_md5``, ``id_hash``) from single-block ECB, which have the same bytes.
+
+    >>> f = classify_values(["11010519491231002X", None])
     >>> f.kind.value, f.pii_share
     ('pii-resident-id', 1.0)
     """
-    findings: list[ValueFinding] = []
-    seen: Counter[bytes | str] = Counter()
-    finding_of: dict[bytes | str, ValueFinding] = {}
-    examples: dict[Kind, str] = {}
+    tally = _Tally()
     for value in values:
-        f = classify_value(value)
-        findings.append(f)
-        if f.kind is not Kind.EMPTY and value is not None:
-            v = bytes(value) if isinstance(value, bytearray | memoryview) else value
-            k = v if isinstance(v, bytes | str) else str(v)
-            seen[k] += 1
-            finding_of[k] = f
-            if f.kind not in examples:
-                examples[f.kind] = _redact(value)
+        tally.add(value)
+    findings = tally.findings
     sampled = len(findings)
     empty = sum(1 for f in findings if f.kind is Kind.EMPTY)
-    # Repeated ciphertext is what betrays determinism (only meaningful for ciphertext).
-    duplicates = sum(c - 1 for c in seen.values() if c > 1)
+    duplicates = tally.duplicates()
 
-    binary = [f for f in findings if f.kind in _BINARY_KINDS and f.shape is not None]
     details: list[str] = []
-    final: list[ValueFinding] = []
+    flags: tuple[str, ...] = ()
+    binary = [f for f in findings if _is_binary(f)]
     if binary:
-        bin_dups = sum(
-            c - 1
-            for v, c in seen.items()
-            if c > 1 and finding_of[v].kind in _BINARY_KINDS and finding_of[v].shape is not None
-        )
-        kind, conf, details = _resolve_binary(binary, bin_dups)
-        for f in findings:
-            if f.kind in _BINARY_KINDS and f.shape is not None:
-                final.append(ValueFinding(kind, conf, encoding=f.encoding, shape=f.shape, length=f.length))
-            else:
-                final.append(f)
-    else:
-        final = findings
+        kind, conf, details, flags = _resolve_binary(binary, tally.duplicates(binary_only=True), name)
+        findings = [
+            ValueFinding(kind, conf, encoding=f.encoding, shape=f.shape, length=f.length)
+            if _is_binary(f)
+            else f
+            for f in findings
+        ]
 
-    counts = Counter(f.kind.value for f in final)
-    key_ids = Counter(f.key_id for f in final if f.key_id)
-    suites = Counter(f.suite for f in final if f.suite)
-    encodings = Counter(f.encoding for f in final if f.kind not in (Kind.EMPTY,))
-    non_empty = sampled - empty
-    if non_empty == 0:
+    counts = Counter(f.kind.value for f in findings)
+    if sampled == empty:
         return ColumnFinding(Kind.EMPTY, KIND_INFO[Kind.EMPTY].label_en, 1.0, sampled, empty, dict(counts))
-    counts_ne = Counter(f.kind for f in final if f.kind is not Kind.EMPTY)
-    kind, n = counts_ne.most_common(1)[0]
-    per_value = sum(f.confidence for f in final if f.kind is kind) / n
-    confidence = round(per_value * n / non_empty, 3)
+    non_empty = [f for f in findings if f.kind is not Kind.EMPTY]
+    for k in dict.fromkeys(f.kind for f in non_empty):
+        flags = tuple(dict.fromkeys((*flags, *KIND_INFO[k].flags)))
+    kind, n = Counter(f.kind for f in non_empty).most_common(1)[0]
+    per_value = sum(f.confidence for f in non_empty if f.kind is kind) / n
     if counts.get(Kind.GUOMI_INVALID.value):
         details.append(
             f"{counts[Kind.GUOMI_INVALID.value]} values look like guomi ciphertext but do not parse"
         )
-    if len(encodings) > 0 and kind not in (Kind.PLAINTEXT,):
+    encodings = Counter(f.encoding for f in non_empty)
+    if kind is not Kind.PLAINTEXT:
         details.append("stored as " + ", ".join(f"{e} x{c}" for e, c in encodings.most_common()))
     if duplicates and kind in (Kind.GUOMI_TOKEN, Kind.GUOMI_FIELD):
         details.append(f"{duplicates} repeated ciphertexts (a deterministic suite, or copied values)")
     return ColumnFinding(
         kind=kind,
         label=KIND_INFO[kind].label_en,
-        confidence=confidence,
+        confidence=round(per_value * n / len(non_empty), 3),
         sampled=sampled,
         empty=empty,
         counts=dict(counts),
-        key_ids=dict(key_ids),
-        suites=dict(suites),
+        key_ids=dict(Counter(f.key_id for f in findings if f.key_id)),
+        suites=dict(Counter(f.suite for f in findings if f.suite)),
         details=tuple(details),
-        examples=tuple(examples[k] for k in list(examples)[:_MAX_EXAMPLES]),
+        examples=tuple(list(tally.examples.values())[:_MAX_EXAMPLES]),
         duplicates=duplicates,
+        flags=flags,
+        int_bits=tally.int_bits or None,
     )

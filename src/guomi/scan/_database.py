@@ -47,7 +47,7 @@ def _error(exc: BaseException) -> str:
 
 
 def _columns_of(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
-    return {name: classify_values(row[i] for row in rows) for i, name in enumerate(names)}
+    return {name: classify_values((row[i] for row in rows), name=name) for i, name in enumerate(names)}
 
 
 def _sqlite_path(url: str) -> str:

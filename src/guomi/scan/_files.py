@@ -124,7 +124,8 @@ def _csv_columns(path: Path, sample: int) -> dict[str, ColumnFinding]:
         rows = list(itertools.islice(reader, sample))
     columns: dict[str, ColumnFinding] = {}
     for i, name in enumerate(header):
-        columns[name or f"column_{i + 1}"] = classify_values(row[i] if i < len(row) else None for row in rows)
+        col = name or f"column_{i + 1}"
+        columns[col] = classify_values((row[i] if i < len(row) else None for row in rows), name=col)
     return columns
 
 

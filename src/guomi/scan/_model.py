@@ -46,6 +46,8 @@ class Kind(enum.StrEnum):
     AES_CBC = "aes-cbc"
     AES_ECB = "aes-ecb"
     RSA_WRAPPED = "rsa-wrapped"
+    #: an unkeyed hash (MD5 / SHA-1 / SHA-256 / SM3) stored as a "protected" value
+    UNKEYED_DIGEST = "unkeyed-digest"
     UNKNOWN_BINARY = "unknown-binary"
 
 
@@ -146,6 +148,14 @@ KIND_INFO: dict[Kind, KindInfo] = {
         algorithm="RSA",
         flags=("rsa-wrapped",),
     ),
+    Kind.UNKEYED_DIGEST: KindInfo(
+        "unkeyed digest (MD5 / SHA-1 / SHA-256 / SM3; dictionary-attackable)",
+        "无密钥摘要 (可被字典攻击)",
+        encrypted=False,
+        compliant=False,
+        algorithm="unkeyed hash",
+        flags=("unkeyed-digest",),
+    ),
     Kind.UNKNOWN_BINARY: KindInfo(
         "unrecognised binary (random-looking)",
         "无法识别的二进制数据",
@@ -174,6 +184,8 @@ class ValueFinding:
     shape: str | None = None
     length: int = 0
     repeated_blocks: bool = False
+    #: the first 16 bytes of a block-shaped value (an IV is public): a repeated one is a static IV
+    head: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +208,10 @@ class ColumnFinding:
     details: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     duplicates: int = 0
+    #: weaknesses seen in this column (``ecb``, ``static-iv``, ``md5``, ``sha1``, ``aes-only`` ...)
+    flags: tuple[str, ...] = ()
+    #: largest bit length when every non-empty value is an integer (a blind-index column's width)
+    int_bits: int | None = None
 
     @property
     def non_empty(self) -> int:
@@ -230,6 +246,7 @@ class ColumnFinding:
         d["kind"] = self.kind.value
         d["details"] = list(self.details)
         d["examples"] = list(self.examples)
+        d["flags"] = list(self.flags)
         d["guomi_share"] = round(self.guomi_share, 4)
         d["pii_share"] = round(self.pii_share, 4)
         d["legacy_share"] = round(self.legacy_share, 4)

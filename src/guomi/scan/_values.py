@@ -108,7 +108,7 @@ def _repeated_blocks(data: bytes) -> bool:
     return len(blocks) != len(set(blocks))
 
 
-def _binary(data: bytes, encoding: str) -> ValueFinding:
+def _binary(data: bytes, encoding: str) -> ValueFinding:  # noqa: PLR0911 (one exit per format)
     """Shape of random-looking bytes (see the module docstring)."""
     field = field_token_info(data)
     if field is not None:
@@ -125,10 +125,18 @@ def _binary(data: bytes, encoding: str) -> ValueFinding:
         shape = "rsa" if n in RSA_MODULUS_BYTES else "block"
         kind = Kind.AES_ECB if n == 16 else Kind.UNKNOWN_BINARY
         return ValueFinding(
-            kind, 0.5, encoding=encoding, shape=shape, length=n, repeated_blocks=_repeated_blocks(data)
+            kind,
+            0.5,
+            encoding=encoding,
+            shape=shape,
+            length=n,
+            repeated_blocks=_repeated_blocks(data),
+            head=data[:16],
         )
     if n >= 12 + 16 + 1:
         return ValueFinding(Kind.AES_GCM, 0.6, encoding=encoding, shape="gcm", length=n)
+    if n == 20:  # SHA-1's length; no cipher layout gives 20 bytes
+        return ValueFinding(Kind.UNKEYED_DIGEST, 0.6, encoding=encoding, shape="digest", length=n)
     return ValueFinding(Kind.UNKNOWN_BINARY, 0.3, encoding=encoding, length=n)
 
 
