@@ -853,3 +853,8 @@ def audit_verify(c: _Ctx, path: Path) -> None:
 from guomi.cli.files import keygen  # noqa: E402
 
 cli.add_command(keygen)
+
+# The 密评 evidence pack lives in guomi.cli._assess; registered here.
+from guomi.cli._assess import assess_group  # noqa: E402
+
+cli.add_command(assess_group)

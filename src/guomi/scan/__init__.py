@@ -19,7 +19,7 @@ Findings never contain the sampled values.
 """
 
 from guomi.scan._column import classify_values
-from guomi.scan._database import redact_url, scan_database
+from guomi.scan._database import redact_url, sample_column, scan_database
 from guomi.scan._fieldfmt import FIELD_FORMAT_AVAILABLE
 from guomi.scan._files import scan_file
 from guomi.scan._model import (
@@ -54,6 +54,7 @@ __all__ = [
     "is_resident_id",
     "luhn_ok",
     "redact_url",
+    "sample_column",
     "scan_database",
     "scan_file",
 ]

@@ -63,34 +63,44 @@ def _resolve_binary(  # noqa: PLR0911 (one exit per decision, in order)
         if n == _SHA1_BYTES or (name is not None and _DIGEST_NAME_RE.search(name)):
             details.append(f"every value is {n} bytes: an unkeyed {algorithm} digest")
             return Kind.UNKEYED_DIGEST, 0.8, details, tuple(dict.fromkeys((flag, "unkeyed-digest")))
+    ecb = ("ecb", "aes-only", "no-integrity")
     repeated_blocks = any(f.repeated_blocks for f in findings)
-    if repeated_blocks or (duplicates > 0 and min(lengths) == _BLOCK):
+    if repeated_blocks or min(lengths) == _BLOCK:
         details.append(
-            f"deterministic: {duplicates} repeated ciphertexts in the sample"
-            + (", repeated 16-byte blocks inside values" if repeated_blocks else "")
+            "repeated 16-byte blocks inside values"
+            if repeated_blocks
+            else "single 16-byte blocks: no room for an IV"
         )
-        return Kind.AES_ECB, 0.95, details, ("ecb", "aes-only", "no-integrity")
-    if len(lengths) == 1 and next(iter(lengths)) in {128, 256, 384, 512} and shapes.get("rsa"):
+        return Kind.AES_ECB, 0.95 if repeated_blocks or duplicates else 0.8, details, ecb
+    if (
+        len(lengths) == 1
+        and next(iter(lengths)) in {128, 256, 384, 512}
+        and shapes.get("rsa")
+        and not duplicates
+    ):
         size = next(iter(lengths))
         details.append(f"every value is {size} bytes: an RSA-{size * 8} ciphertext (wrapped key)")
         return Kind.RSA_WRAPPED, 0.8, details, ("rsa-wrapped",)
-    if min(lengths) == _BLOCK:
-        details.append("single 16-byte blocks: no room for an IV, so ECB")
-        return Kind.AES_ECB, 0.8, details, ("ecb", "aes-only", "no-integrity")
-    if all(f.shape in ("block", "rsa") for f in findings):
-        heads = Counter(f.head for f in findings)
-        repeated_heads = sum(c - 1 for c in heads.values() if c > 1)
-        if repeated_heads or duplicates:
-            details.append(
-                f"the first 16 bytes (the IV) repeat across values ({repeated_heads} repeats, "
-                f"{duplicates} whole duplicates): a static IV (or ECB)"
-            )
-            return Kind.AES_CBC, 0.85, details, ("static-iv", "aes-only", "no-integrity")
+    # Blocks after the first repeating across *different* values: equal plaintext blocks gave
+    # equal ciphertext blocks, which only a deterministic mode (ECB) does.
+    distinct = {(f.head, f.tail) for f in findings}
+    tails = Counter(b for head_tail in distinct for b in head_tail[1])
+    repeated_tails = sum(c - 1 for c in tails.values() if c > 1)
+    heads = Counter(h for h, _ in distinct)
+    if len(distinct) >= 3 and len(heads) == 1:  # noqa: PLR2004 - enough values to call it constant
+        details.append("every value starts with the same 16 bytes: a static IV stored as prefix")
+        return Kind.AES_CBC, 0.9, details, ("static-iv", "aes-only", "no-integrity")
+    if repeated_tails or duplicates:
         details.append(
-            "whole 16-byte blocks, at least two: IV(16) || CBC ciphertext (or ECB of longer values)"
+            f"deterministic: {repeated_tails} ciphertext blocks repeat across different values, "
+            f"{duplicates} repeated ciphertexts in the sample (ECB, or CBC with a static IV)"
         )
-        return Kind.AES_CBC, 0.6, details, ("aes-only", "no-integrity")
-    return Kind.UNKNOWN_BINARY, 0.4, details, ()
+        return Kind.AES_ECB, 0.9, details, ecb
+    if sum(c - 1 for c in heads.values() if c > 1):
+        details.append("the first 16 bytes repeat across values: a static IV (or ECB)")
+        return Kind.AES_CBC, 0.85, details, ("static-iv", "aes-only", "no-integrity")
+    details.append("whole 16-byte blocks, at least two: IV(16) || CBC ciphertext (or ECB of longer values)")
+    return Kind.AES_CBC, 0.6, details, ("aes-only", "no-integrity")
 
 
 class _Tally:

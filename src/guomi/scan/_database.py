@@ -12,6 +12,7 @@ first ``sample`` rows (portable; say so in a report). Row counts are exact ``COU
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from guomi.scan._column import classify_values
 from guomi.scan._model import DatabaseFinding, TableFinding
 
-__all__ = ["redact_url", "scan_database"]
+__all__ = ["redact_url", "sample_column", "scan_database"]
 
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?")
 
@@ -170,3 +171,31 @@ def scan_database(url: str, tables: Iterable[str] | None = None, sample: int = 1
     if scheme in ("postgresql", "postgres"):
         return _scan_postgres(url, tables, sample)
     return _scan_sqlalchemy(url, tables, sample)
+
+
+def sample_column(url: str, table: str, column: str, sample: int = 1000) -> list[Any]:
+    """Up to ``sample`` non-NULL values of one column (for checks that need the values themselves,
+    such as proving through the custody service that sampled ciphertexts open). Raises
+    ``ValueError`` for a bad identifier and the driver's error for an unreachable database."""
+    t, c = _quote(table), _quote(column)
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        with contextlib.closing(sqlite3.connect(f"file:{_sqlite_path(url)}?mode=ro", uri=True)) as conn:
+            conn.text_factory = lambda b: b.decode("utf-8", errors="surrogateescape")
+            q = f"SELECT {c} FROM {t} WHERE {c} IS NOT NULL ORDER BY random() LIMIT ?"  # noqa: S608
+            return [r[0] for r in conn.execute(q, (sample,))]
+    if scheme in ("postgresql", "postgres"):
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            q2 = f"SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT %s"  # noqa: S608
+            return [r[0] for r in conn.execute(q2, (sample,))]
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            q3 = sa.text(f"SELECT {c} FROM {t} WHERE {c} IS NOT NULL")  # noqa: S608
+            return [r[0] for r in conn.execute(q3).fetchmany(sample)]
+    finally:
+        engine.dispose()

@@ -186,6 +186,8 @@ class ValueFinding:
     repeated_blocks: bool = False
     #: the first 16 bytes of a block-shaped value (an IV is public): a repeated one is a static IV
     head: bytes | None = None
+    #: the 16-byte blocks after the first (ECB repeats them across values; random-IV modes never do)
+    tail: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,6 +132,7 @@ def _binary(data: bytes, encoding: str) -> ValueFinding:  # noqa: PLR0911 (one e
             length=n,
             repeated_blocks=_repeated_blocks(data),
             head=data[:16],
+            tail=tuple(data[i : i + 16] for i in range(16, n, 16)),
         )
     if n >= 12 + 16 + 1:
         return ValueFinding(Kind.AES_GCM, 0.6, encoding=encoding, shape="gcm", length=n)
