@@ -78,7 +78,7 @@ class _Findings:
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
 
-    def add(
+    def add(  # noqa: PLR0917 - one finding's fields, always given in this order
         self, severity: str, category: str, en: str, zh: str, detail: str, source: str, obj: str | None = None
     ) -> None:
         self.items.append(
@@ -103,8 +103,10 @@ class _Findings:
 # ------------------------------------------------------------------ objects
 
 
-def _objects(facts: Facts, findings: _Findings) -> list[_Object]:
-    declared = {(i.database, i.table, i.column): i for i in facts.config.system.important_data if i.database}
+def _objects(facts: Facts, findings: _Findings) -> list[_Object]:  # noqa: PLR0912 - one branch per source kind
+    declared: dict[tuple[str | None, str | None, str | None], ImportantData] = {
+        (i.database, i.table, i.column): i for i in facts.config.system.important_data if i.database
+    }
     declared_files = {i.file: i for i in facts.config.system.important_data if i.file}
     objs: list[_Object] = []
     seen: set[tuple[str | None, str | None, str | None]] = set()
@@ -129,11 +131,11 @@ def _objects(facts: Facts, findings: _Findings) -> list[_Object]:
                     f"{db.url}#{table.name}",
                 )
             for col, f in table.columns.items():
-                key = (db.url, table.name, col)
-                d = declared.get(_declared_key(declared, db.url, table.name, col))
+                dkey = _declared_key(declared, db.url, table.name, col)
+                d = declared[dkey] if dkey is not None else None
                 if d is None and f.kind not in _SENSITIVE_KINDS and f.pii_share == 0:
                     continue
-                seen.add(_declared_key(declared, *key) or key)
+                seen.add(dkey or (db.url, table.name, col))
                 objs.append(
                     _Object(f"{db.url}#{table.name}.{col}", db.url, table.name, col, None, d, f, table.rows)
                 )
@@ -366,14 +368,8 @@ def _inventory(objs: list[_Object], facts: Facts, findings: _Findings) -> list[d
         f = obj.finding
         cov = _coverage(obj, facts) if f is not None else None
         # A sibling blind-index column (name_bidx...) shows the index width actually used.
-        if f is not None and obj.database is not None:
-            sibling = _sibling_index_bits(facts, obj)
-            if sibling and not (obj.declared and obj.declared.index_bits):
-                obj_bits = sibling
-            else:
-                obj_bits = None
-        else:
-            obj_bits = None
+        sibling = _sibling_index_bits(facts, obj) if f is not None and obj.database is not None else None
+        obj_bits = sibling if sibling and not (obj.declared and obj.declared.index_bits) else None
         protection = _protection(obj, cov)
         if obj_bits:
             protection["index_bits"] = obj_bits
@@ -435,7 +431,8 @@ def _inventory(objs: list[_Object], facts: Facts, findings: _Findings) -> list[d
                 "legacy-algorithm",
                 "Data encrypted with a non-SM algorithm (must be re-encrypted with SM4)",
                 "数据使用非国密算法加密 (应迁移至 SM4)",
-                f"{round(cov['legacy'] * 100, 1)}% {', '.join(k for k in f.counts if k in {x.value for x in _LEGACY_KINDS})}",
+                f"{round(cov['legacy'] * 100, 1)}% "
+                + ", ".join(k for k in f.counts if k in {x.value for x in _LEGACY_KINDS}),
                 src,
                 src,
             )
@@ -664,7 +661,8 @@ def _items(
             else "met"
             if files_scanned > 0
             else "not evidenced",
-            "evidence": f"{len(keys)} keys in the custody service; {files_scanned} files scanned for key material",
+            "evidence": f"{len(keys)} keys in the custody service; "
+            f"{files_scanned} files scanned for key material",
         },
         {
             "id": "KM-3",
@@ -766,7 +764,7 @@ def _score_object(
             a = 0.25
         else:
             a = 1.0
-        used = [n for n in keys if any(u.startswith(n) or f"one of" in u for u in cov["keys"])]
+        used = [n for n in keys if any(u.startswith(n) or "one of" in u for u in cov["keys"])]
         if encrypted <= 0:
             k = 0.0
         elif cov["guomi_valid"] == 0:

@@ -164,7 +164,7 @@ def read_audit_log(path: Path) -> AuditEvidence:
                     )
                 )
     ev.per_day = {d: dict(c) for d, c in sorted(per_day.items())}
-    ev.per_hour = {h: dict(c) for h, c in sorted(per_hour.items())} if len(per_day) <= 2 else {}  # noqa: PLR2004
+    ev.per_hour = {h: dict(c) for h, c in sorted(per_hour.items())} if len(per_day) <= 2 else {}
     ev.operations = dict(ops.most_common())
     ev.events = dict(events)
     return ev

@@ -30,7 +30,8 @@ _OP_COLORS = {"crypto": "#1565c0", "lifecycle": "#2e7d32", "other": "#9e9e9e", "
 
 def _svg(width: int, height: int, body: list[str], title: str) -> str:
     return (
-        f'<svg class="chart" width="{width}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'<svg class="chart" width="{width}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>"
     )
@@ -96,7 +97,8 @@ def key_age_chart(keys: list[dict[str, Any]], period_days: int) -> str:
         w = bar_w * days / top
         color = "#c62828" if k["rotation_due"] else "#2e7d32"
         body.append(
-            f'<text x="0" y="{y + 14}" class="lb">{escape(_short(k["name"], 28))} (v{k["latest_version"]})</text>'
+            f'<text x="0" y="{y + 14}" class="lb">'
+            f"{escape(_short(k['name'], 28))} (v{k['latest_version']})</text>"
         )
         body.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="16" fill="{color}"/>')
         body.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" class="lb">{days:.0f} d</text>')
@@ -121,7 +123,7 @@ def operations_chart(
     """Stacked bars of audit records per day (per hour when the log spans two days or less)."""
     if not per_day:
         return '<p class="muted">No audit records. 无审计记录。</p>'
-    if per_hour and len(per_day) <= 2:  # noqa: PLR2004
+    if per_hour and len(per_day) <= 2:
         per_day = per_hour
     days = sorted(per_day)[-60:]
     groups = []
@@ -150,7 +152,8 @@ def operations_chart(
             if h > 0:
                 y -= h
                 body.append(
-                    f'<rect x="{x + 1}" y="{y:.1f}" width="{bar_w - 2}" height="{h:.1f}" fill="{_OP_COLORS[name]}">'
+                    f'<rect x="{x + 1}" y="{y:.1f}" width="{bar_w - 2}" height="{h:.1f}" '
+                    f'fill="{_OP_COLORS[name]}">'
                     f"<title>{escape(d)} {name}: {g[name]}</title></rect>"
                 )
         if i == 0 or i == len(days) - 1 or len(days) <= 8:

@@ -114,7 +114,7 @@ def _check_opens(config: AssessConfig, facts: Facts, svc: ServiceReader) -> None
             continue
         try:
             values = sample_column(item.database, item.table, item.column, config.sample_rows)
-        except Exception as exc:  # noqa: BLE001 - any driver error is evidence, not a crash
+        except Exception as exc:
             facts.open_checks.append(
                 OpenCheck(item.location, item.key, 0, 0, {}, error=f"{type(exc).__name__}")
             )

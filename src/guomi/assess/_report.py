@@ -73,7 +73,9 @@ _LAYOUT_CHECK = """
     var vw = document.documentElement.clientWidth;
     document.querySelectorAll("main, main *").forEach(function (el) {
       var r = el.getBoundingClientRect();
-      if (r.width > 0 && r.right > vw + 1) { bad.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")); }
+      if (r.width > 0 && r.right > vw + 1) {
+        bad.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : ""));
+      }
       if ((el.tagName === "TD" || el.tagName === "TH" || el.tagName === "TABLE") &&
           el.scrollWidth > el.clientWidth + 1) { bad.push(el.tagName.toLowerCase() + ":overflow"); }
     });
@@ -93,8 +95,24 @@ def _bi(en: str, zh: str) -> str:
     return f'{_e(en)} <span class="zh">{_e(zh)}</span>'
 
 
+def _h2(anchor: str, number: int, en: str, zh: str) -> str:
+    return f'<h2 id="{anchor}">{number}. {_bi(en, zh)}</h2>'
+
+
+_DISCLAIMER = (
+    "Self-assessment aid prepared from facts guomi holds; it supports, and does not replace, "
+    "the assessment by an accredited body.",
+    "本证据包为自评估辅助材料, 不替代测评机构的正式测评。",
+)
+_NOT_CERTIFIED = (
+    "guomi (this software) is not a certified cryptographic product; "
+    "the root of trust must be a certified device.",
+    "guomi 本身不是经认证的商用密码产品, 信任根应为经认证的密码设备。",
+)
+
+
 def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}%"
+    return "-" if x is None else f"{100 * x:.1f}%"
 
 
 def _table(headers: list[tuple[str, str]], rows: list[list[str]], widths: list[int] | None = None) -> str:
@@ -114,12 +132,12 @@ def _summary(ev: dict[str, Any]) -> str:
     cards = [
         (str(sc["high_risk"]), "high-risk findings", "高风险项"),
         (
-            f"{100 * valid / total:.1f}%" if total else "–",
+            f"{100 * valid / total:.1f}%" if total else "-",
             "sampled values under guomi keys",
             "抽样值国密覆盖率",
         ),
         (str(len(ev["keys"])), "keys in custody", "托管密钥数"),
-        ("–" if sc["overall"] is None else f"{sc['overall']}", "self-assessment score*", "自评分*"),
+        ("-" if sc["overall"] is None else f"{sc['overall']}", "self-assessment score*", "自评分*"),
     ]
     return (
         '<div class="grid">'
@@ -162,14 +180,16 @@ def _inventory(ev: dict[str, Any]) -> str:
         rows.append(
             [
                 f"<code>{_e(r['location'])}</code>" + (f"<br>{_e(r['name'])}" if r["name"] else ""),
-                _e(claimed or "–"),
-                _e(r["kind_label"] or r["error"] or "–")
+                _e(claimed or "-"),
+                _e(r["kind_label"] or r["error"] or "-")
                 + (f'<br><span class="muted">{_e(", ".join(r["flags"]))}</span>' if r["flags"] else ""),
-                f"suite {_e(p['suite'] or '–')}<br>key {_e(p['key'] or '–')}<br>index {_e(p['index_bits'] or '–')} bits",
-                f"{_e(c.get('guomi_valid', '–'))} / {_e(c.get('non_empty', '–'))}<br><b>{_pct(c.get('coverage'))}</b>{dec}",
+                f"suite {_e(p['suite'] or '-')}<br>key {_e(p['key'] or '-')}"
+                f"<br>index {_e(p['index_bits'] or '-')} bits",
+                f"{_e(c.get('guomi_valid', '-'))} / {_e(c.get('non_empty', '-'))}"
+                f"<br><b>{_pct(c.get('coverage'))}</b>{dec}",
                 _pct(c.get("pii")),
                 _pct(c.get("legacy")),
-                _e(r["rows"] if r["rows"] is not None else "–"),
+                _e(r["rows"] if r["rows"] is not None else "-"),
             ]
         )
     return _table(
@@ -197,7 +217,7 @@ def _algorithms(ev: dict[str, Any]) -> str:
                 if a["compliant"]
                 else '<span class="st-not-met">flagged 不合规</span>'
             ),
-            _e(", ".join(a["flags"]) or "–"),
+            _e(", ".join(a["flags"]) or "-"),
             "<br>".join(f"<code>{_e(u)}</code>" for u in a["used_by"][:12])
             + (" …" if len(a["used_by"]) > 12 else ""),
         ]
@@ -219,7 +239,8 @@ def _keys(ev: dict[str, Any]) -> str:
             _e(k["created"]),
             f"v{k['latest_version']}"
             + (f" ({_e(k['last_rotated'])})" if k["last_rotated"] else " never rotated 从未轮换"),
-            f"decrypt ≥ v{k['min_decryption_version']}, encrypt {('v' + str(k['min_encryption_version'])) if k['min_encryption_version'] else 'latest'}",
+            f"decrypt ≥ v{k['min_decryption_version']}, encrypt "
+            + (f"v{k['min_encryption_version']}" if k["min_encryption_version"] else "latest"),
             (
                 '<b class="st-not-met">overdue 超期</b>'
                 if k["rotation_due"]
@@ -250,7 +271,7 @@ def _keys(ev: dict[str, Any]) -> str:
             [
                 _e(e["time"]),
                 _e(e["operation"]),
-                _e(e["key_version"] if e["key_version"] is not None else "–"),
+                _e(e["key_version"] if e["key_version"] is not None else "-"),
                 _e(e["result"]),
                 f"<code>{_e(e['who'])}</code>",
                 _e(e["audit_line"]),
@@ -364,12 +385,14 @@ def _sources(ev: dict[str, Any]) -> str:
                 f"<code>{_e(sv['addr'])}</code>",
                 _e(sv["error"] or "ok"),
                 _e(
-                    f"token accessor {tok.get('accessor')} ({tok.get('display_name')}), policies {tok.get('policies')}"
+                    f"token accessor {tok.get('accessor')} ({tok.get('display_name')}), "
+                    f"policies {tok.get('policies')}"
                 ),
             ]
         )
     note = (
-        f"Sample: up to {s['sample_rows']} rows per table (SQLite: random rows; other databases: the first rows). "
+        f"Sample: up to {s['sample_rows']} rows per table "
+        "(SQLite: random rows; other databases: the first rows). "
         "抽样: 每表最多 "
         + str(s["sample_rows"])
         + " 行。"
@@ -389,10 +412,11 @@ def render_html(ev: dict[str, Any]) -> str:
     """The report page for evidence document ``ev``."""
     sysinfo = ev["system"]
     high = [f for f in ev["findings"] if f["severity"] == "high"]
-    owners = ", ".join(sysinfo["owners"]) or "–"
+    owners = ", ".join(sysinfo["owners"]) or "-"
     products = (
         "".join(
-            f"<li>{_e(p['name'])} — certificate 证书编号 <code>{_e(p['certificate'] or 'not given 未提供')}</code></li>"
+            f"<li>{_e(p['name'])} — certificate 证书编号 "
+            f"<code>{_e(p['certificate'] or 'not given 未提供')}</code></li>"
             for p in sysinfo["products"]
         )
         or "<li>none declared 未申报</li>"
@@ -404,11 +428,12 @@ def render_html(ev: dict[str, Any]) -> str:
         f"<title>密评证据包 Assessment evidence — {_e(sysinfo['name'])}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>{_e(sysinfo['name'])} — 商用密码应用安全性评估证据包</h1>",
-        f"<p>Cryptographic application assessment evidence pack (GB/T 39786-2021), level 等级 {_e(sysinfo['level'])}. "
+        "<p>Cryptographic application assessment evidence pack (GB/T 39786-2021), "
+        f"level 等级 {_e(sysinfo['level'])}. "
         f"Generated 生成于 {_e(ev['generated_at'])} by guomi assess. Owners 负责人: {_e(owners)}.</p>",
-        f'<div class="banner">{_bi("Self-assessment aid prepared from facts guomi holds; it supports, and does not replace, the assessment by an accredited body.", "本证据包为自评估辅助材料, 不替代测评机构的正式测评。")}</div>',
+        f'<div class="banner">{_bi(*_DISCLAIMER)}</div>',
         _summary(ev),
-        f'<h2 id="high-risk">1. {_bi("High-risk findings", "高风险项")}</h2>',
+        _h2("high-risk", 1, "High-risk findings", "高风险项"),
         _table(
             [("ID", "编号"), ("Finding", "发现"), ("Source", "来源")],
             [
@@ -421,30 +446,36 @@ def render_html(ev: dict[str, Any]) -> str:
             ],
             [8, 62, 30],
         ),
-        f'<h2 id="inventory">2. {_bi("Important-data inventory and coverage by sampling", "重要数据清单与抽样覆盖率")}</h2>',
+        _h2("inventory", 2, "Important-data inventory and coverage by sampling", "重要数据清单与抽样覆盖率"),
         coverage_chart(ev["coverage_per_table"]),
         _inventory(ev),
-        f'<h2 id="algorithms">3. {_bi("Algorithms and modes", "密码算法与工作模式")}</h2>',
+        _h2("algorithms", 3, "Algorithms and modes", "密码算法与工作模式"),
         _algorithms(ev),
-        f'<h2 id="keys">4. {_bi("Key life cycle", "密钥生命周期")}</h2>',
+        _h2("keys", 4, "Key life cycle", "密钥生命周期"),
         _audit(ev),
         key_age_chart(ev["keys"], sysinfo["rotation_period_days"]),
         _keys(ev),
         f"<h3>{_bi('Operations over time (audit log)', '操作时间分布 (审计日志)')}</h3>",
         operations_chart(ev["audit"].get("per_day") or {}, ev["audit"].get("per_hour")),
-        f'<h2 id="items">5. {_bi("Level-3 item matrix: data at rest and key management", "三级指标对照: 数据存储与密钥管理")}</h2>',
+        _h2(
+            "items",
+            5,
+            "Level-3 item matrix: data at rest and key management",
+            "三级指标对照: 数据存储与密钥管理",
+        ),
         _items(ev),
-        f'<h2 id="scores">6. {_bi("Self-computed D/A/K scores", "D/A/K 自评分")}</h2>',
+        _h2("scores", 6, "Self-computed D/A/K scores", "D/A/K 自评分"),
         _scores(ev),
-        f'<h2 id="products">7. {_bi("Certified products", "商用密码产品认证")}</h2>',
+        _h2("products", 7, "Certified products", "商用密码产品认证"),
         f"<ul>{products}</ul>",
-        f'<p class="muted">{_bi("guomi (this software) is not a certified cryptographic product; the root of trust must be a certified device.", "guomi 本身不是经认证的商用密码产品, 信任根应为经认证的密码设备。")}</p>',
-        f'<h2 id="findings">8. {_bi("All findings", "全部发现")}</h2>',
+        f'<p class="muted">{_bi(*_NOT_CERTIFIED)}</p>',
+        _h2("findings", 8, "All findings", "全部发现"),
         _findings(ev),
-        f'<h2 id="sources">9. {_bi("Sources and method", "数据来源与方法")}</h2>',
+        _h2("sources", 9, "Sources and method", "数据来源与方法"),
         _sources(ev),
-        f"<footer>evidence.json holds every finding with its source; manifest.json lists the SM3 digest of every file "
-        f"and manifest.json.sig is its SM2 signature (user ID 1234567812345678). Verify: <code>guomi assess verify DIR</code>.</footer>",
+        "<footer>evidence.json holds every finding with its source; manifest.json lists the SM3 digest "
+        "of every file and manifest.json.sig is its SM2 signature (user ID 1234567812345678). "
+        "Verify: <code>guomi assess verify DIR</code>.</footer>",
         f"</main><script>{_LAYOUT_CHECK}</script></body></html>",
     ]
     return "\n".join(parts) + "\n"

@@ -60,7 +60,7 @@ def assess_group(ctx: click.Context, config_path: Path | None, out_dir: Path | N
         out.print(f"    [red]HIGH[/] {f['title_en']} — {f['source']}", markup=True)
     out.print(f"  report.pdf: {result.pdf_status}")
     score = ev["scores"]["overall"]
-    out.print(f"  self-assessment score (aid, not an assessment): {score if score is not None else '–'}")
+    out.print(f"  self-assessment score (aid, not an assessment): {score if score is not None else '-'}")
     out.print(f"  signer public key SM3: {result.manifest_sm3_public_key}")
 
 

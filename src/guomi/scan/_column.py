@@ -87,7 +87,7 @@ def _resolve_binary(  # noqa: PLR0911 (one exit per decision, in order)
     tails = Counter(b for head_tail in distinct for b in head_tail[1])
     repeated_tails = sum(c - 1 for c in tails.values() if c > 1)
     heads = Counter(h for h, _ in distinct)
-    if len(distinct) >= 3 and len(heads) == 1:  # noqa: PLR2004 - enough values to call it constant
+    if len(distinct) >= 3 and len(heads) == 1:  # enough values to call it constant
         details.append("every value starts with the same 16 bytes: a static IV stored as prefix")
         return Kind.AES_CBC, 0.9, details, ("static-iv", "aes-only", "no-integrity")
     if repeated_tails or duplicates:
