@@ -12,6 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from guomi.fields import Field, LocalKeyring
+from guomi.keys import Keyset
 from guomi.scan import ColumnFinding, Kind, classify_value, classify_values, is_resident_id
 from tests.scan import legacy
 from tests.scan.service import Service, service
@@ -160,3 +162,20 @@ def test_unkeyed_digests() -> None:
 def test_blind_index_width_from_integers() -> None:
     f = classify_values([(i * 7919) % (1 << 20) for i in range(200)])
     assert f.int_bits == 20
+
+
+def test_guomi_field_values_with_key_ids() -> None:
+    keyset = Keyset.generate()
+    first = keyset.primary_key_id if hasattr(keyset, "primary_key_id") else None
+    field = Field("customers", "id_no", LocalKeyring(keyset))
+    values: list[Any] = [field.encrypt(f"11010519491231{i:03d}X") for i in range(10)]
+    keyset.rotate()
+    values += [field.encrypt(f"11010519491231{i:03d}X") for i in range(5)]
+    values += [field.encrypt_binary(b"\x00\x01") for _ in range(3)]  # BLOB form
+    f = classify_values(values)
+    assert f.kind is Kind.GUOMI_FIELD and f.guomi_share == 1.0
+    assert sorted(f.key_ids.values()) == [8, 10] and all(k.startswith("field:") for k in f.key_ids)
+    if first is not None:
+        assert f"field:{first:08x}" in f.key_ids
+    # A damaged armour (the gm1. prefix, a body that does not parse) is counted as such.
+    assert classify_value(values[0][:10] + "!" + values[0][11:]).kind is Kind.GUOMI_INVALID

@@ -1,8 +1,8 @@
 """Find what data holds: PII in plaintext, guomi ciphertext (and which key), legacy formats.
 
-Layer: ``guomi.scan`` (above ``guomi.api``; reads databases and files, never changes
-them). The scanner behind ``guomi assess`` (the 密评 evidence pack) and ``guomi table
-scan``:
+Layer: ``guomi.scan`` (standard library, plus ``guomi.fields`` through one adapter; reads
+databases and files, never changes them). The scanner behind ``guomi assess`` (the 密评
+evidence pack) and ``guomi table scan``:
 
 * :func:`classify_values` — a column from sampled values (``str`` / ``bytes`` / ``None``):
   resident ID numbers (GB 11643 check character), mobile numbers, Luhn-valid card

@@ -40,8 +40,12 @@ def field_token_info(value: str | bytes) -> FieldInfo | None:
     """``None`` if ``value`` is not a guomi field value; else what its header says."""
     if not FIELD_FORMAT_AVAILABLE:
         return None
+    prefix = str(getattr(_FIELDS, "TEXT_PREFIX", "gm1."))
     try:
         if not _FIELDS.is_field_token(value):
+            # The text armour's prefix with a body that does not parse: damaged field ciphertext.
+            if isinstance(value, str) and value.startswith(prefix):
+                return FieldInfo(valid=False)
             return None
     except (TypeError, ValueError):
         return None

@@ -16,8 +16,6 @@ import base64
 import binascii
 import re
 
-from guomi.api import ALGORITHM_IDS, parse_text
-from guomi.exceptions import InvalidEncodingError
 from guomi.scan._fieldfmt import field_token_info
 from guomi.scan._model import Kind, ValueFinding
 from guomi.scan._pii import is_bank_card, is_mobile, is_resident_id
@@ -40,7 +38,15 @@ _TOKEN_MIN_BODY = {
     "sm2-sign": 8,
     "hmac-sm3": 32,
 }
-_TOKEN_ALG_NAMES = {v: k for k, v in ALGORITHM_IDS.items()}
+#: docs/spec/token.md §3 algorithm ids (never reused).
+_TOKEN_ALG_NAMES = {
+    0x01: "sm4-gcm",
+    0x02: "aes-256-gcm",
+    0x03: "sm2-encrypt",
+    0x10: "sm2-sign",
+    0x20: "hmac-sm3",
+}
+_TOKEN_RE = re.compile(r"guomi:v1:([1-9][0-9]{0,9}):([A-Za-z0-9_-]+)")
 _MAX_TEXT = 1 << 16
 
 
@@ -63,21 +69,33 @@ def _random_looking(data: bytes) -> bool:
     return _printable_share(text.encode("utf-8")) < 0.75
 
 
-def _guomi_token(text: str) -> ValueFinding:
+def _parse_token(text: str) -> tuple[str, int, bytes] | None:
+    """(algorithm, key version, binary token) of a text token, strictly per docs/spec/token.md §2-3."""
+    m = _TOKEN_RE.fullmatch(text)
+    if m is None or len(m.group(2)) % 4 == 1:
+        return None
+    body = m.group(2)
     try:
-        header, blob = parse_text(text)
-    except InvalidEncodingError:
+        blob = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if base64.urlsafe_b64encode(blob).rstrip(b"=").decode("ascii") != body or len(blob) < 6:
+        return None
+    alg = _TOKEN_ALG_NAMES.get(blob[1])
+    version = int.from_bytes(blob[2:6], "big")
+    if blob[0] != 0x01 or alg is None or version != int(m.group(1)) or version > 0xFFFFFFFF:
+        return None
+    if len(blob) - 6 < _TOKEN_MIN_BODY[alg]:
+        return None
+    return alg, version, blob
+
+
+def _guomi_token(text: str) -> ValueFinding:
+    parsed = _parse_token(text)
+    if parsed is None:
         return ValueFinding(Kind.GUOMI_INVALID, 0.9, length=len(text))
-    body = len(blob) - 6
-    if body < _TOKEN_MIN_BODY.get(header.algorithm, 0):
-        return ValueFinding(Kind.GUOMI_INVALID, 0.9, length=len(text))
-    return ValueFinding(
-        Kind.GUOMI_TOKEN,
-        0.99,
-        key_id=f"token:{header.algorithm}:v{header.key_version}",
-        suite=header.algorithm,
-        length=len(blob),
-    )
+    alg, version, blob = parsed
+    return ValueFinding(Kind.GUOMI_TOKEN, 0.99, key_id=f"token:{alg}:v{version}", suite=alg, length=len(blob))
 
 
 def _fernet(text: str) -> ValueFinding | None:
