@@ -184,7 +184,7 @@ def _inventory(ev: dict[str, Any]) -> str:
                 _e(r["kind_label"] or r["error"] or "-")
                 + (f'<br><span class="muted">{_e(", ".join(r["flags"]))}</span>' if r["flags"] else ""),
                 f"suite {_e(p['suite'] or '-')}<br>key {_e(p['key'] or '-')}"
-                f"<br>index {_e(p['index_bits'] or '-')} bits",
+                f"<br>index {_e(p['index_bits'] or '-')} bits" + _keyset_note(c.get("keyset")),
                 f"{_e(c.get('guomi_valid', '-'))} / {_e(c.get('non_empty', '-'))}"
                 f"<br><b>{_pct(c.get('coverage'))}</b>{dec}",
                 _pct(c.get("pii")),
@@ -206,6 +206,21 @@ def _inventory(ev: dict[str, Any]) -> str:
         rows,
         [22, 10, 18, 16, 13, 7, 7, 7],
     )
+
+
+def _keyset_note(ks: dict[str, Any] | None) -> str:
+    if not ks:
+        return ""
+    parts = [f"keyset 密钥集: {ks['wrap'] or '?'}"]
+    if ks["wrap_key_id"]:
+        parts.append(f"wrapped by {ks['wrap_key_id']}")
+    if ks["wrap_opens"] is not None:
+        parts.append("opens 可解封" if ks["wrap_opens"] else "DOES NOT OPEN 无法解封")
+    if ks["key_ids"] is not None:
+        parts.append("ids " + ", ".join(ks["key_ids"]))
+    if ks["note"]:
+        parts.append(ks["note"])
+    return f'<br><span class="muted">{_e("; ".join(parts))}</span>'
 
 
 def _algorithms(ev: dict[str, Any]) -> str:

@@ -14,14 +14,15 @@ a finding); a missing, invalid or under-privileged token is :class:`ServiceAcces
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from guomi.exceptions import GuomiError
+from guomi.exceptions import GuomiError, InvalidTag
 
-__all__ = ["KeyRecord", "ServiceAccessError", "ServiceReader", "ServiceUnreachable"]
+__all__ = ["HttpAead", "KeyRecord", "ServiceAccessError", "ServiceReader", "ServiceUnreachable"]
 
 _TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 _REWRAP_BATCH = 1000
@@ -157,15 +158,18 @@ class ServiceReader:
             raw=d,
         )
 
-    def check_opens(self, key: str, ciphertexts: list[str]) -> list[str | None]:
+    def check_opens(
+        self, key: str, ciphertexts: list[str], associated_data: bytes | None = None
+    ) -> list[str | None]:
         """Per ciphertext: ``None`` if it opens under ``key`` (proved by ``rewrap``, which never
         returns plaintext), else the service's error code. Needs the ``rewrap`` capability."""
         out: list[str | None] = []
+        extra = {"associated_data": base64.b64encode(associated_data).decode()} if associated_data else {}
         for start in range(0, len(ciphertexts), _REWRAP_BATCH):
             chunk = ciphertexts[start : start + _REWRAP_BATCH]
             try:
                 data = self._request(
-                    "POST", f"rewrap/{key}", {"batch_input": [{"ciphertext": c} for c in chunk]}
+                    "POST", f"rewrap/{key}", {"batch_input": [{"ciphertext": c, **extra} for c in chunk]}
                 )
             except ServiceAccessError as exc:
                 raise ServiceAccessError(
@@ -177,6 +181,37 @@ class ServiceReader:
             for item in data["data"]["batch_results"]:
                 out.append(None if "ciphertext" in item else str(item.get("code") or "decryption_failed"))
         return out
+
+    def decrypt(self, key: str, token: str, associated_data: bytes) -> bytes:
+        """``POST decrypt/{key}`` (needs ``decrypt``): used only to open a column's keyset document."""
+        body: dict[str, Any] = {"ciphertext": token}
+        if associated_data:
+            body["associated_data"] = base64.b64encode(associated_data).decode()
+        try:
+            data = self._request("POST", f"decrypt/{key}", body, allow=(400,))
+        except ServiceAccessError as exc:
+            raise ServiceAccessError(f"opening the keyset needs `decrypt` on key {key!r} ({exc})") from None
+        if data is None:
+            raise InvalidTag("the service could not open the keyset document")
+        return base64.b64decode(data["data"]["plaintext"])
+
+
+class HttpAead:
+    """A :class:`guomi.keys.Aead` over one service key, for opening a field keyset document
+    written with ``Keyset.to_encrypted_json(aead=client.aead(name))`` (same token bytes)."""
+
+    def __init__(self, reader: ServiceReader, key: str) -> None:
+        self._reader = reader
+        self.name = key
+
+    def encrypt(self, plaintext: bytes, associated_data: bytes = b"") -> bytes:
+        raise NotImplementedError("the assessment never encrypts")
+
+    def decrypt(self, ciphertext: bytes, associated_data: bytes = b"") -> bytes:
+        return self._reader.decrypt(self.name, ciphertext.decode("ascii", "replace"), associated_data)
+
+    def __repr__(self) -> str:
+        return f"HttpAead({self.name!r})"
 
 
 def _message(r: httpx.Response) -> str:
