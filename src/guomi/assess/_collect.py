@@ -242,6 +242,27 @@ def _check_field_values(item: ImportantData, keyring: Any, config: AssessConfig,
     )
 
 
+def _read_audit(
+    path: Path, addr: str, token: str | None, facts: Facts, transport: httpx.BaseTransport | None
+) -> AuditEvidence:
+    """The audit log, its record MACs checked by the service when it can (keyed chain)."""
+    if token is None or facts.service_error is not None:
+        return read_audit_log(path, note="record MACs not checked: service not reachable")
+    with ServiceReader(addr, token, transport=transport) as svc:
+        try:
+            probe = svc.audit_probe()
+        except ServiceUnreachable:
+            probe = "unsupported"
+        if probe == "ok":
+            return read_audit_log(path, svc.audit_macs)
+        note = (
+            "record MACs not checked: the token lacks the `audit` capability"
+            if probe == "forbidden"
+            else None
+        )
+        return read_audit_log(path, note=note)
+
+
 def collect(config: AssessConfig, *, transport: httpx.BaseTransport | None = None) -> Facts:
     """Runs every scan and read the configuration asks for."""
     facts = Facts(config=config, started=time.time())
@@ -260,7 +281,7 @@ def collect(config: AssessConfig, *, transport: httpx.BaseTransport | None = Non
     spec = config.service
     if spec is not None and spec.audit_log is not None:
         try:
-            facts.audit = read_audit_log(spec.audit_log)
+            facts.audit = _read_audit(spec.audit_log, spec.addr, spec.token, facts, transport)
         except OSError as exc:
             facts.audit_error = f"{spec.audit_log}: {type(exc).__name__}: {exc.strerror or exc}"
     facts.timings = {

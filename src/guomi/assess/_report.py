@@ -318,9 +318,7 @@ def _audit(ev: dict[str, Any]) -> str:
     c = a["chain"]
     if c["ok"]:
         verdict = f'<span class="st-met">{_bi("Chain verified", "完整性校验通过")}</span>'
-        detail = (
-            f"{c['records']} records, last seq {c['last_seq']}, last SM3 <code>{_e(c['last_hash'])}</code>"
-        )
+        detail = f"{_e(c['statement'])}; last seq {c['last_seq']}, last SM3 <code>{_e(c['last_hash'])}</code>"
     else:
         verdict = f'<span class="st-not-met">{_bi("Chain BROKEN", "完整性校验失败")}</span>'
         detail = f"at line {_e(c['line'])}: {_e(c['error'])}; {c['records']} records verified before it"

@@ -15,6 +15,7 @@ a finding); a missing, invalid or under-privileged token is :class:`ServiceAcces
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,8 @@ __all__ = ["HttpAead", "KeyRecord", "ServiceAccessError", "ServiceReader", "Serv
 
 _TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 _REWRAP_BATCH = 1000
+_AUDIT_CHUNK = 4096
+_AUDIT_CHUNK = 4096
 
 
 class ServiceUnreachable(GuomiError):
@@ -194,6 +197,26 @@ class ServiceReader:
         if data is None:
             raise InvalidTag("the service could not open the keyset document")
         return base64.b64decode(data["data"]["plaintext"])
+
+    def audit_probe(self) -> str:
+        """Whether the service checks audit-record MACs for this token: ``"ok"``, ``"unsupported"``
+        (no ``sys/audit/verify``: an unkeyed log), or ``"forbidden"`` (the token lacks ``audit``)."""
+        try:
+            r = self._http.post("sys/audit/verify", json={"records": []})
+        except httpx.HTTPError as exc:
+            raise ServiceUnreachable(f"{self.addr}: {type(exc).__name__}: {exc}") from None
+        if r.status_code == 200:
+            return "ok"
+        return "forbidden" if r.status_code in (401, 403) else "unsupported"
+
+    def audit_macs(self, items: Sequence[tuple[bytes, str]]) -> list[bool]:
+        """``POST sys/audit/verify``: which (SM3(record body), MAC) pairs are genuine."""
+        out: list[bool] = []
+        for start in range(0, len(items), _AUDIT_CHUNK):
+            chunk = items[start : start + _AUDIT_CHUNK]
+            data = self._request("POST", "sys/audit/verify", {"records": [[d.hex(), m] for d, m in chunk]})
+            out += [bool(v) for v in (data or {}).get("data", {}).get("valid", [False] * len(chunk))]
+        return out
 
 
 class HttpAead:
