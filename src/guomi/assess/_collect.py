@@ -21,8 +21,6 @@ import httpx
 from guomi.assess._audit import AuditEvidence, read_audit_log
 from guomi.assess._config import AssessConfig, ImportantData
 from guomi.assess._service import HttpAead, KeyRecord, ServiceAccessError, ServiceReader, ServiceUnreachable
-from guomi.fields import Field, LocalKeyring, ServiceKeyring
-from guomi.keys import Keyset
 from guomi.scan import (
     FIELD_FORMAT_AVAILABLE,
     DatabaseFinding,
@@ -164,6 +162,9 @@ def _open_keyset(
     item: ImportantData, text: str, wrap: str, config: AssessConfig, svc: ServiceReader | None
 ) -> Any:
     """A fields keyring over the document, or a string saying why it stays closed."""
+    from guomi.fields import LocalKeyring, ServiceKeyring  # noqa: PLC0415 (only for field columns)
+    from guomi.keys import Keyset  # noqa: PLC0415
+
     if wrap == "passphrase":
         if config.keyset_passphrase is None:
             return "not opened: passphrase keyset and GUOMI_KEYSET_PASSPHRASE is not set"
@@ -220,6 +221,8 @@ def _check_keysets(config: AssessConfig, facts: Facts, svc: ServiceReader | None
 
 
 def _check_field_values(item: ImportantData, keyring: Any, config: AssessConfig, facts: Facts) -> None:
+    from guomi.fields import Field  # noqa: PLC0415 (only for field columns)
+
     assert item.database and item.table and item.column
     try:
         values = sample_column(item.database, item.table, item.column, config.sample_rows)
