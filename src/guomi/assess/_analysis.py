@@ -345,6 +345,7 @@ def _key_rows(facts: Facts, findings: _Findings, now: float) -> list[dict[str, A
                         "who": _accessor_label(e.accessor, facts),
                         "audit_line": e.line,
                         "seq": e.seq,
+                        "detail": e.detail,
                     }
                     for e in events
                 ],

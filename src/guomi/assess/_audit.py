@@ -75,6 +75,8 @@ class LifecycleEvent:
     display_name: str | None
     seq: int | None
     line: int
+    #: what else the record says (min versions, destroyed versions, key type, error code ...)
+    detail: str = ""
 
 
 @dataclass(slots=True)
@@ -203,6 +205,7 @@ def read_audit_log(
                         display_name=rec.get("display_name"),
                         seq=rec.get("seq"),
                         line=lineno,
+                        detail=_detail(rec),
                     )
                 )
     ev.per_day = {d: dict(c) for d, c in sorted(per_day.items())}
@@ -210,6 +213,18 @@ def read_audit_log(
     ev.operations = dict(ops.most_common())
     ev.events = dict(events)
     return ev
+
+
+_STANDARD_FIELDS = frozenset(
+    {"type", "operation", "path", "key", "request_id", "remote_addr", "token", "accessor", "result"}
+    | {"status", "seq", "time", "prev", "mac", "key_version", "display_name"}
+)
+
+
+def _detail(rec: dict[str, Any]) -> str:
+    """The record's operation-specific fields as ``name=value`` text (already safe to show:
+    the log never holds secrets in clear)."""
+    return ", ".join(f"{k}={rec[k]}" for k in sorted(rec) if k not in _STANDARD_FIELDS)
 
 
 def parse_time(text: str | None) -> float | None:

@@ -285,7 +285,8 @@ def _keys(ev: dict[str, Any]) -> str:
         ev_rows = [
             [
                 _e(e["time"]),
-                _e(e["operation"]),
+                _e(e["operation"])
+                + (f'<br><span class="muted">{_e(e["detail"])}</span>' if e["detail"] else ""),
                 _e(e["key_version"] if e["key_version"] is not None else "-"),
                 _e(e["result"]),
                 f"<code>{_e(e['who'])}</code>",
