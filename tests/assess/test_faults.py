@@ -204,3 +204,11 @@ def test_encrypted_signing_key_needs_its_passphrase(bank: Any, tmp_path: Path) -
         run_cli(["assess", "verify", str(tmp_path / "q"), "--pubkey", str(tmp_path / "signer.pub")]).exit_code
         == 0
     )
+
+
+def test_invalid_token_is_a_clear_error(bank: Any, tmp_path: Path) -> None:
+    bogus = "gmt." + "A" * 43
+    res = run_cli(
+        ["assess", "--config", str(bank.config), "--out", str(tmp_path / "p")], bank.service.transport, bogus
+    )
+    assert res.exit_code == 1 and "refused the token" in res.output and bogus not in res.output

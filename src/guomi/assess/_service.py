@@ -101,8 +101,13 @@ class ServiceReader:
             raise ServiceUnreachable(f"{self.addr}: {type(exc).__name__}: {exc}") from None
         if r.status_code in allow:
             return None
-        if r.status_code in (401, 403):
-            raise ServiceAccessError(f"{method} {path}: {r.status_code} {_message(r)}")
+        if r.status_code == 401:
+            raise ServiceAccessError(
+                f"the service refused the token ({method} {path}: 401 {_message(r)}); "
+                "set GUOMI_TOKEN to a valid token with list+read on the keys"
+            )
+        if r.status_code == 403:
+            raise ServiceAccessError(f"{method} {path}: 403 {_message(r)}")
         if r.status_code >= 500 or (r.status_code >= 400 and r.status_code != 404):
             raise ServiceUnreachable(f"{method} {path}: HTTP {r.status_code} {_message(r)}")
         if r.status_code == 404:
