@@ -23,6 +23,7 @@ __all__ = [
     "InvalidKey",
     "InvalidPasswordError",
     "InvalidSignature",
+    "IndexPlanError",
     "InvalidTag",
     "MissingExtraError",
     "NoIdentityMatchError",
@@ -36,6 +37,7 @@ __all__ = [
     "StreamError",
     "StreamFormatError",
     "UnsupportedAlgorithmError",
+    "UnsupportedQueryError",
 ]
 
 
@@ -171,3 +173,14 @@ class MissingExtraError(GuomiError, ImportError):
             f'install it with: pip install "guomi[{extra}]"',
             name=missing[0] if missing else None,
         )
+
+
+class UnsupportedQueryError(GuomiError, ValueError):
+    """A query on an encrypted column that its blind indexes cannot answer (``guomi.fields``).
+
+    Raised instead of silently returning nothing; the message names the index that would allow it.
+    """
+
+
+class IndexPlanError(GuomiError, ValueError):
+    """A blind index whose width would make it unique per row on a low-entropy column (``guomi.fields.plan``)."""
