@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import BigInteger, Integer, create_engine, insert, select, text, update
+from sqlalchemy import BigInteger, Integer, create_engine, insert, or_, select, text, update
 from sqlalchemy.dialects import mssql, mysql, oracle, postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -91,6 +91,13 @@ def test_unsupported_comparisons_raise_naming_the_index(engine: Any) -> None:
         select(Customer).where(Customer.email < "x")
     with pytest.raises(UnsupportedQueryError, match="substring"):
         select(Customer).where(Customer.email.contains("Bank"))
+    with pytest.raises(UnsupportedQueryError, match="OR"), Session(engine) as s:
+        s.scalars(select(Customer).where(or_(Customer.email == EMAILS[0], Customer.id == 3))).all()
+    with pytest.raises(UnsupportedQueryError, match="OR"), Session(engine) as s:
+        s.scalars(select(Customer).where(~(Customer.email == EMAILS[0]))).all()
+    with Session(engine) as s:
+        rows = s.scalars(select(Customer).where(Customer.email == EMAILS[1], Customer.id == 1)).all()
+        assert [c.id for c in rows] == [1]
     with pytest.raises(UnsupportedQueryError, match="Session"), engine.connect() as conn:
         conn.execute(select(Customer).where(Customer.email == EMAILS[0]))
 

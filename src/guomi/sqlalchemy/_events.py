@@ -21,7 +21,8 @@ from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.sql import Update, visitors
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BindParameter, BooleanClauseList, Grouping
 
 from guomi.exceptions import UnsupportedQueryError
 from guomi.fields import Field
@@ -133,6 +134,12 @@ def _do_orm_execute(state: Any) -> Any:
     matches = _blind_matches(state.statement)
     if not matches:
         return None
+    top = set(map(id, _conjuncts(getattr(state.statement, "whereclause", None))))
+    if any(id(m) not in top for m in matches):
+        raise UnsupportedQueryError(
+            "a comparison on an encrypted column under OR / NOT (or outside the WHERE clause) cannot be "
+            "re-checked row by row; combine it with AND only"
+        )
     result = state.invoke_statement(execution_options={_RECHECKED: True})
     frozen = result.freeze()
     keys = list(result.keys()) if hasattr(result, "keys") else []
@@ -140,6 +147,20 @@ def _do_orm_execute(state: Any) -> Any:
     filtered = copy.copy(frozen)
     filtered.data = kept  # same shape as frozen.data (rows, or objects for scalar results)
     return filtered()
+
+
+def _conjuncts(clause: Any) -> list[Any]:
+    """The AND-ed terms of a WHERE clause (a term under OR/NOT is not a conjunct)."""
+    if clause is None:
+        return []
+    if isinstance(clause, BooleanClauseList) and clause.operator is operators.and_:
+        out = []
+        for c in clause.clauses:
+            out += _conjuncts(c)
+        return out
+    if isinstance(clause, Grouping):
+        return _conjuncts(clause.element)
+    return [clause]
 
 
 def _row_matches(row: Any, keys: list[str], match: BlindMatch) -> bool:
