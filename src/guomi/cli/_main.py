@@ -853,3 +853,6 @@ def audit_verify(c: _Ctx, path: Path) -> None:
 from guomi.cli.files import keygen  # noqa: E402
 
 cli.add_command(keygen)
+from guomi.cli._field import field as _field_group  # noqa: E402
+
+cli.add_command(_field_group)

@@ -95,8 +95,8 @@ class _State:
 
     __slots__ = ("cipher", "generation", "indexes", "primary")
 
-    def __init__(self, field: Field, snap: KeySnapshot) -> None:
-        self.generation = snap.generation
+    def __init__(self, field: Field, snap: KeySnapshot, generation: object) -> None:
+        self.generation = generation
         self.primary = snap.primary
         keys = [(kid, *column_keys(m, field.table, field.column)) for kid, m in snap.material.items()]
         self.cipher = FieldCipher(
@@ -160,13 +160,13 @@ class Field:
     # ------------------------------------------------------------ keys
 
     def _kernels(self) -> _State:
-        gen = self.keyring.generation()
+        gen = (self.keyring.generation(), tuple(self.indexes))
         st = self._state
         if st is None or st.generation != gen:
             with self._lock:
                 st = self._state
                 if st is None or st.generation != gen:
-                    st = _State(self, self.keyring.snapshot())
+                    st = _State(self, self.keyring.snapshot(), gen)
                     self._state = st
         return st
 

@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import BindParameter, BooleanClauseList, Grouping
 
 from guomi.exceptions import UnsupportedQueryError
 from guomi.fields import Field
-from guomi.sqlalchemy._types import INFO_KEY, BlindMatch
+from guomi.sqlalchemy._types import INFO_KEY, BlindMatch, EncryptedType, _source_key
 
 __all__ = ["install"]
 
@@ -44,7 +44,10 @@ def _specs(mapper: Any) -> list[tuple[Field, str, str, str]]:
             if spec is None:
                 continue
             field, name = spec
-            source = next((c for c in mapper.columns if c.name == field.column), None)
+            source = next(
+                (c for c in mapper.columns if isinstance(c.type, EncryptedType) and c.type.field is field),
+                None,
+            )
             if source is None:
                 continue
             hit.append(
@@ -115,9 +118,10 @@ def _rewrite_update(stmt: Update) -> Update:
         if spec is None or col.key in names:
             continue
         field, name = spec
-        if field.column not in names:
+        source = _source_key(table, field) or field.column
+        if source not in names:
             continue
-        bind = names[field.column]
+        bind = names[source]
         if not isinstance(bind, BindParameter):
             raise UnsupportedQueryError(
                 f"UPDATE of encrypted column {field.table}.{field.column} to a SQL expression: "

@@ -234,12 +234,20 @@ class EncryptedType(TypeDecorator[Any]):
         return f"EncryptedType({self.field!r})"
 
 
+def _source_key(table: Any, field: Field) -> str | None:
+    """The key of the column that stores ``field`` in ``table`` (found by its type)."""
+    for col in getattr(table, "columns", ()):
+        if isinstance(col.type, EncryptedType) and col.type.field is field:
+            return col.key  # type: ignore[no-any-return]
+    return None
+
+
 def _index_default(field: Field, name: str) -> Callable[[Any], Any]:
     def compute(context: Any) -> Any:
         params = context.get_current_parameters()
-        if field.column not in params:
-            return None
-        value = params[field.column]
+        column = getattr(context, "current_column", None)
+        key = _source_key(getattr(column, "table", None), field) or field.column
+        value = params.get(key)
         return None if value is None else field.index(name, value)
 
     return compute

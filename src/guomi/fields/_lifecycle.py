@@ -1,0 +1,451 @@
+"""Column lifecycle: plaintext → dual-write → encrypted → clean, plus rekey and reindex.
+
+Layer: ``guomi.fields`` (drives any database through SQLAlchemy Core, the ``sql`` extra,
+imported only here). Every step:
+
+- works in batches in primary-key order (keyset pagination, never OFFSET);
+- writes by compare-and-set: a row is updated only if the value read is still there
+  (``... WHERE t.id = s.id AND t.email = s.old AND t.email_enc IS NULL``), so a concurrent
+  application write is never overwritten; rows skipped that way are picked up by a sweep;
+- commits each batch *together with* its checkpoint row in ``guomi_field_migrations``, so a
+  step killed at any moment (SIGKILL included) resumes where it stopped, every row processed
+  exactly once;
+- writes set-based where the database allows it: the batch goes into a temporary stage table
+  (``executemany`` INSERT on SQLite, ``COPY`` on PostgreSQL), then one ``UPDATE ... FROM``;
+  other databases get an ``executemany`` of the CAS UPDATE. No ORM, no per-row hooks.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from guomi.exceptions import InvalidArgumentError
+from guomi.fields._field import Field
+from guomi.fields._token import token_info
+
+__all__ = ["CHECKPOINT_TABLE", "ColumnMigration", "MigrationStatus"]
+
+CHECKPOINT_TABLE: Final = "guomi_field_migrations"
+STATES: Final = ("plaintext", "dual-write", "encrypted", "clean")
+Progress = Callable[[int, int], None]
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "").isalnum() or name[0].isdigit():
+        raise InvalidArgumentError(f"{name!r} is not a plain SQL identifier (letters, digits, _)")
+    return name
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """Where a column stands."""
+
+    table: str
+    column: str
+    encrypted_column: str
+    state: str
+    rows: int
+    plaintext_only: int
+    encrypted: int
+    key_versions: dict[int, int]
+    steps: dict[str, dict[str, Any]]
+
+
+class ColumnMigration:
+    """The lifecycle of one column ``field.column`` of ``field.table``.
+
+    ``engine``: a SQLAlchemy engine or URL. The plaintext lives in ``plaintext_column``
+    (default ``field.column``), the field values in ``encrypted_column`` (default
+    ``<column>_enc``), each blind index in a BIGINT column named after the index. ``key`` is the
+    integer primary key. ``context_key=True`` binds each value to its row's key (the row
+    context of the spec).
+    """
+
+    def __init__(
+        self,
+        engine: Any,
+        field: Field,
+        *,
+        plaintext_column: str | None = None,
+        encrypted_column: str | None = None,
+        key: str = "id",
+        batch_size: int = 5000,
+        throttle: float = 0.0,
+        context_key: bool = False,
+    ) -> None:
+        import sqlalchemy as sa  # noqa: PLC0415 (the sql extra)
+
+        self.sa = sa
+        self.engine = sa.create_engine(engine) if isinstance(engine, str) else engine
+        self.field = field
+        self.table = _ident(field.table)
+        self.plain = _ident(plaintext_column or field.column)
+        self.enc = _ident(encrypted_column or f"{field.column}_enc")
+        self.key = _ident(key)
+        if batch_size < 1:
+            raise InvalidArgumentError("batch_size must be at least 1")
+        self.batch_size = batch_size
+        self.throttle = throttle
+        self.context_key = context_key
+        self.dialect = self.engine.dialect.name
+        #: The column compared by the current step's CAS (plaintext for dual-write, else the field values).
+        self._old = self.plain
+
+    # ------------------------------------------------------------ schema and checkpoints
+
+    def _columns(self, conn: Any) -> set[str]:
+        return {c["name"] for c in self.sa.inspect(conn).get_columns(self.table)}
+
+    def _ensure_checkpoint_table(self, conn: Any) -> None:
+        md = self.sa.MetaData()
+        self.sa.Table(
+            CHECKPOINT_TABLE,
+            md,
+            self.sa.Column("table_name", self.sa.String(128), primary_key=True),
+            self.sa.Column("column_name", self.sa.String(128), primary_key=True),
+            self.sa.Column("step", self.sa.String(64), primary_key=True),
+            self.sa.Column("state", self.sa.String(32), nullable=False),
+            self.sa.Column("last_key", self.sa.BigInteger),
+            self.sa.Column("rows_done", self.sa.BigInteger, nullable=False, default=0),
+            self.sa.Column("updated_at", self.sa.String(40)),
+        )
+        md.create_all(conn, checkfirst=True)
+
+    def _add_column(self, conn: Any, name: str, type_: Any, *, index: bool) -> None:
+        if name in self._columns(conn):
+            return
+        ddl = type_.compile(dialect=conn.dialect)
+        conn.execute(self.sa.text(f"ALTER TABLE {self.table} ADD COLUMN {name} {ddl}"))
+        if index:
+            conn.execute(self.sa.text(f"CREATE INDEX ix_{self.table}_{name} ON {self.table} ({name})"))
+
+    def _checkpoint(self, conn: Any, step: str) -> tuple[str, int | None, int]:
+        row = conn.execute(
+            self.sa.text(
+                f"SELECT state, last_key, rows_done FROM {CHECKPOINT_TABLE} "  # noqa: S608 (fixed identifiers)
+                "WHERE table_name = :t AND column_name = :c AND step = :s"
+            ),
+            {"t": self.table, "c": self.plain, "s": step},
+        ).first()
+        if row is None:
+            return "new", None, 0
+        return row[0], row[1], row[2]
+
+    def _save(self, conn: Any, step: str, state: str, last_key: int | None, rows_done: int) -> None:
+        params = {
+            "t": self.table,
+            "c": self.plain,
+            "s": step,
+            "st": state,
+            "k": last_key,
+            "n": rows_done,
+            "u": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+        updated = conn.execute(
+            self.sa.text(
+                f"UPDATE {CHECKPOINT_TABLE} SET state = :st, last_key = :k, rows_done = :n, updated_at = :u "
+                "WHERE table_name = :t AND column_name = :c AND step = :s"
+            ),
+            params,
+        ).rowcount
+        if not updated:
+            conn.execute(
+                self.sa.text(
+                    f"INSERT INTO {CHECKPOINT_TABLE} (table_name, column_name, step, state, last_key, rows_done, "
+                    "updated_at) VALUES (:t, :c, :s, :st, :k, :n, :u)"
+                ),
+                params,
+            )
+
+    # ------------------------------------------------------------ the batch engine
+
+    def _run(
+        self,
+        step: str,
+        select_sql: str,
+        remaining_sql: str,
+        transform: Callable[[list[Any]], list[tuple[Any, ...]]],
+        set_columns: Sequence[str],
+        cas_sql: str,
+        progress: Progress | None,
+        total_sql: str | None = None,
+    ) -> int:
+        """Keyset-paginated, checkpointed, CAS-written pass (then sweeps) over ``select_sql``.
+
+        ``transform(rows)`` returns one tuple per row to write: (key, old, *new values).
+        ``cas_sql`` is the WHERE condition of the compare-and-set, over ``t`` (the table) and
+        ``s`` (the stage row): it must include the condition that makes a row "still to do".
+        """
+        with self.engine.begin() as conn:
+            self._ensure_checkpoint_table(conn)
+            state, last, done = self._checkpoint(conn, step)
+            total = done + conn.execute(self.sa.text(total_sql or remaining_sql)).scalar_one()
+            if state == "done":
+                last, state = None, "sweep"
+            done_before = done
+            self._save(conn, step, "running" if state != "sweep" else "sweep", last, done)
+        sweeps = 0
+        while True:
+            start_last = last
+            while True:
+                with self.engine.begin() as conn:
+                    rows = conn.execute(
+                        self.sa.text(select_sql),
+                        {"last": -(2**62) if last is None else last, "n": self.batch_size},
+                    ).all()
+                    if not rows:
+                        break
+                    writes = transform([tuple(r) for r in rows])
+                    changed = self._write(conn, writes, set_columns, cas_sql) if writes else 0
+                    last = rows[-1][0]
+                    done += changed
+                    self._save(conn, step, "running", last, done)
+                if progress is not None:
+                    progress(done, max(total, done))
+                if self.throttle:
+                    time.sleep(self.throttle)
+            # A pass over the table is complete; rows skipped by the CAS (a concurrent write
+            # changed them) are still "to do": sweep from the start until none are left.
+            with self.engine.begin() as conn:
+                left = conn.execute(self.sa.text(remaining_sql)).scalar_one()
+                if left == 0 or sweeps >= 3 or (start_last is None and last is None):
+                    self._save(conn, step, "done", None, done)
+                    return done - done_before
+                self._save(conn, step, "sweep", None, done)
+            last, sweeps = None, sweeps + 1
+
+    def _write(
+        self, conn: Any, writes: list[tuple[Any, ...]], set_columns: Sequence[str], cas_sql: str
+    ) -> int:
+        sets = ", ".join(f"{c} = s.v{i}" for i, c in enumerate(set_columns))
+        if self.dialect in ("sqlite", "postgresql"):
+            raw = conn.connection.driver_connection
+            cur = raw.cursor()
+            stage = "guomi_stage"
+            cur.execute(f"DROP TABLE IF EXISTS {'temp.' if self.dialect == 'sqlite' else ''}{stage}")
+            cur.execute(
+                f"CREATE TEMP TABLE {stage} AS SELECT {self.key} AS id, {self._old} AS old "
+                f"FROM {self.table} WHERE 1 = 0"
+            )
+            for i, c in enumerate(set_columns):
+                cur.execute(f"ALTER TABLE {stage} ADD COLUMN v{i} {self._stage_type(c)}")
+            names = ", ".join(["id", "old"] + [f"v{i}" for i in range(len(set_columns))])
+            if self.dialect == "sqlite":
+                marks = ", ".join(["?"] * (2 + len(set_columns)))
+                cur.executemany(f"INSERT INTO {stage} ({names}) VALUES ({marks})", writes)
+                cur.execute(
+                    f"UPDATE {self.table} AS t SET {sets} FROM {stage} AS s WHERE t.{self.key} = s.id AND {cas_sql}"
+                )
+            else:
+                with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+                    for w in writes:
+                        copy.write_row(w)
+                cur.execute(
+                    f"UPDATE {self.table} AS t SET {sets} FROM {stage} AS s WHERE t.{self.key} = s.id AND {cas_sql}"
+                )
+            changed: int = cur.rowcount
+            cur.execute(f"DROP TABLE {stage}")
+            return changed
+        # Any other database: executemany of the CAS UPDATE (one statement per row).
+        sets_p = ", ".join(f"{c} = :v{i}" for i, c in enumerate(set_columns))
+        cas_p = cas_sql.replace("s.old", ":old").replace("s.id", ":id")
+        for i in range(len(set_columns)):
+            cas_p = cas_p.replace(f"s.v{i}", f":v{i}")
+        cas_p = cas_p.replace("t.", f"{self.table}.")
+        stmt = self.sa.text(
+            f"UPDATE {self.table} SET {sets_p} WHERE {self.table}.{self.key} = :id AND {cas_p}"
+        )
+        params = [{"id": w[0], "old": w[1], **{f"v{i}": v for i, v in enumerate(w[2:])}} for w in writes]
+        return int(conn.execute(stmt, params).rowcount)
+
+    def _stage_type(self, column: str) -> str:
+        if column == self.enc:
+            return "TEXT"
+        return "BIGINT"
+
+    def _contexts(self, keys: Iterable[Any]) -> list[Any] | None:
+        return [k for k in keys] if self.context_key else None
+
+    def _index_names(self) -> list[str]:
+        return list(self.field.indexes)
+
+    # ------------------------------------------------------------ steps
+
+    def dual_write(self, progress: Progress | None = None) -> int:
+        """Add the encrypted and blind-index columns (if missing) and backfill them from the
+        plaintext, which applications keep reading (and writing, to both) meanwhile."""
+        names = self._index_names()
+        with self.engine.begin() as conn:
+            self._ensure_checkpoint_table(conn)
+            cols = self._columns(conn)
+            if self.plain not in cols:
+                raise InvalidArgumentError(f"{self.table} has no column {self.plain}")
+            self._add_column(conn, self.enc, self.sa.Text(), index=False)
+            for n in names:
+                self._add_column(conn, n, self.sa.BigInteger(), index=True)
+        self._old = self.plain
+        field = self.field
+
+        def transform(rows: list[Any]) -> list[tuple[Any, ...]]:
+            keys = [r[0] for r in rows]
+            values = [r[1] for r in rows]
+            tokens = field.encrypt_many(values, self._contexts(keys))
+            indexes = [field.index_many(n, values) for n in names]
+            return [
+                (k, v, t, *(ix[i] for ix in indexes)) for i, (k, v, t) in enumerate(zip(keys, values, tokens))
+            ]
+
+        t, p, e, k = self.table, self.plain, self.enc, self.key
+        return self._run(
+            "dual-write",
+            f"SELECT {k}, {p} FROM {t} WHERE {k} > :last AND {p} IS NOT NULL AND {e} IS NULL "  # noqa: S608
+            f"ORDER BY {k} LIMIT :n",
+            f"SELECT count(*) FROM {t} WHERE {p} IS NOT NULL AND {e} IS NULL",  # noqa: S608
+            transform,
+            [e, *names],
+            f"t.{p} = s.old AND t.{e} IS NULL",
+            progress,
+        )
+
+    def encrypted(self) -> MigrationStatus:
+        """Check that every plaintext has its field value (sampled decryptions must match)
+        and mark the column ``encrypted``: applications now read the field values."""
+        with self.engine.begin() as conn:
+            missing = conn.execute(
+                self.sa.text(
+                    f"SELECT count(*) FROM {self.table} WHERE {self.plain} IS NOT NULL AND {self.enc} IS NULL"
+                )  # noqa: S608
+            ).scalar_one()
+            if missing:
+                raise InvalidArgumentError(
+                    f"{missing} rows of {self.table}.{self.plain} have no field value yet: run the dual-write step"
+                )
+            sample = conn.execute(
+                self.sa.text(
+                    f"SELECT {self.key}, {self.plain}, {self.enc} FROM {self.table} "  # noqa: S608
+                    f"WHERE {self.enc} IS NOT NULL ORDER BY {self.key} LIMIT 1000"
+                )
+            ).all()
+            got = self.field.decrypt_many([r[2] for r in sample], self._contexts(r[0] for r in sample))
+            bad = [r[0] for r, v in zip(sample, got, strict=True) if v != r[1]]
+            if bad:
+                raise InvalidArgumentError(f"field values differ from the plaintext for keys {bad[:10]}")
+            self._ensure_checkpoint_table(conn)
+            self._save(conn, "state", "encrypted", None, len(sample))
+        return self.status()
+
+    def clean(self) -> MigrationStatus:
+        """Drop the plaintext column (after ``encrypted``)."""
+        with self.engine.begin() as conn:
+            state, _, _ = self._checkpoint(conn, "state")
+            if state != "encrypted":
+                raise InvalidArgumentError(
+                    "mark the column encrypted (and switch the readers) before cleaning"
+                )
+            conn.execute(self.sa.text(f"ALTER TABLE {self.table} DROP COLUMN {self.plain}"))
+            self._save(conn, "state", "clean", None, 0)
+        return self.status()
+
+    def rekey(self, progress: Progress | None = None) -> int:
+        """Re-encrypt every value not under the keyring's primary version (CAS on the old value)."""
+        field, primary = self.field, self.field.primary_key_id
+        self._old = self.enc
+
+        def transform(rows: list[Any]) -> list[tuple[Any, ...]]:
+            todo = [r for r in rows if token_info(r[1]).key_id != primary]
+            if not todo:
+                return []
+            new = field.rekey_many([r[1] for r in todo], self._contexts(r[0] for r in todo))
+            return [(r[0], r[1], t) for r, t in zip(todo, new, strict=True)]
+
+        t, e, k = self.table, self.enc, self.key
+        return self._run(
+            f"rekey:{primary}",
+            f"SELECT {k}, {e} FROM {t} WHERE {k} > :last AND {e} IS NOT NULL ORDER BY {k} LIMIT :n",  # noqa: S608
+            "SELECT 0",  # a value skipped by the CAS was rewritten by the application, under the primary
+            transform,
+            [e],
+            f"t.{e} = s.old",
+            progress,
+            total_sql=f"SELECT count(*) FROM {t} WHERE {e} IS NOT NULL",  # noqa: S608
+        )
+
+    def reindex(self, index_name: str, progress: Progress | None = None) -> int:
+        """Fill a new blind-index column (declared on the Field) from the field values. Until
+        the old index is dropped, the integrations answer equality with both."""
+        self.field.blind_index(index_name)
+        name = _ident(index_name)
+        with self.engine.begin() as conn:
+            self._add_column(conn, name, self.sa.BigInteger(), index=True)
+        field = self.field
+        self._old = self.enc
+
+        def transform(rows: list[Any]) -> list[tuple[Any, ...]]:
+            keys = [r[0] for r in rows]
+            values = field.decrypt_many([r[1] for r in rows], self._contexts(keys))
+            hashes = field.index_many(name, values)
+            return [(r[0], r[1], h) for r, h in zip(rows, hashes, strict=True)]
+
+        t, e, k = self.table, self.enc, self.key
+        return self._run(
+            f"reindex:{name}",
+            f"SELECT {k}, {e} FROM {t} WHERE {k} > :last AND {e} IS NOT NULL AND {name} IS NULL "  # noqa: S608
+            f"ORDER BY {k} LIMIT :n",
+            f"SELECT count(*) FROM {t} WHERE {e} IS NOT NULL AND {name} IS NULL",  # noqa: S608
+            transform,
+            [name],
+            f"t.{e} = s.old AND t.{name} IS NULL",
+            progress,
+        )
+
+    def status(self) -> MigrationStatus:
+        """Counts, key versions in use and the steps' checkpoints."""
+        with self.engine.begin() as conn:
+            self._ensure_checkpoint_table(conn)
+            cols = self._columns(conn)
+            rows = conn.execute(self.sa.text(f"SELECT count(*) FROM {self.table}")).scalar_one()  # noqa: S608
+            has_plain, has_enc = self.plain in cols, self.enc in cols
+            plain_only = (
+                conn.execute(
+                    self.sa.text(
+                        f"SELECT count(*) FROM {self.table} WHERE {self.plain} IS NOT NULL"  # noqa: S608
+                        + (f" AND {self.enc} IS NULL" if has_enc else "")
+                    )
+                ).scalar_one()
+                if has_plain
+                else 0
+            )
+            versions: dict[int, int] = {}
+            encrypted = 0
+            if has_enc:
+                for (token,) in conn.execute(
+                    self.sa.text(f"SELECT {self.enc} FROM {self.table} WHERE {self.enc} IS NOT NULL")  # noqa: S608
+                ):
+                    kid = token_info(token).key_id
+                    versions[kid] = versions.get(kid, 0) + 1
+                    encrypted += 1
+            steps = {
+                r[0]: {"state": r[1], "last_key": r[2], "rows_done": r[3], "updated_at": r[4]}
+                for r in conn.execute(
+                    self.sa.text(
+                        f"SELECT step, state, last_key, rows_done, updated_at FROM {CHECKPOINT_TABLE} "  # noqa: S608
+                        "WHERE table_name = :t AND column_name = :c"
+                    ),
+                    {"t": self.table, "c": self.plain},
+                )
+            }
+        if not has_plain and has_enc:
+            state = "clean"
+        elif steps.get("state", {}).get("state") == "encrypted":
+            state = "encrypted"
+        elif has_enc:
+            state = "dual-write"
+        else:
+            state = "plaintext"
+        return MigrationStatus(
+            self.table, self.plain, self.enc, state, rows, plain_only, encrypted, versions, steps
+        )
