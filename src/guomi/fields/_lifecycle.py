@@ -193,13 +193,10 @@ class ColumnMigration:
             start_last = last
             while True:
                 with self.engine.begin() as conn:
-                    rows = conn.execute(
-                        self.sa.text(select_sql),
-                        {"last": -(2**62) if last is None else last, "n": self.batch_size},
-                    ).all()
+                    rows = self._page(conn, select_sql, -(2**62) if last is None else last)
                     if not rows:
                         break
-                    writes = transform([tuple(r) for r in rows])
+                    writes = transform(rows)
                     changed = self._write(conn, writes, set_columns, cas_sql) if writes else 0
                     last = rows[-1][0]
                     done += changed
@@ -218,46 +215,65 @@ class ColumnMigration:
                 self._save(conn, step, "sweep", None, done)
             last, sweeps = None, sweeps + 1
 
+    def _page(self, conn: Any, select_sql: str, last: int) -> list[tuple[Any, ...]]:
+        """One page of the keyset pagination (the driver's cursor on SQLite and PostgreSQL:
+        SQLAlchemy's row objects cost more than the crypto here)."""
+        if self.dialect in ("sqlite", "postgresql"):
+            mark = "?" if self.dialect == "sqlite" else "%s"
+            sql = select_sql.replace(":last", mark).replace(":n", str(int(self.batch_size)))
+            cur = conn.connection.driver_connection.cursor()
+            cur.execute(sql, (last,))
+            return list(cur.fetchall())
+        params = {"last": last, "n": self.batch_size}
+        return [tuple(r) for r in conn.execute(self.sa.text(select_sql), params).all()]
+
     def _write(
         self, conn: Any, writes: list[tuple[Any, ...]], set_columns: Sequence[str], cas_sql: str
     ) -> int:
-        sets = ", ".join(f"{c} = s.v{i}" for i, c in enumerate(set_columns))
-        if self.dialect in ("sqlite", "postgresql"):
-            raw = conn.connection.driver_connection
-            cur = raw.cursor()
-            stage = "guomi_stage"
-            cur.execute(f"DROP TABLE IF EXISTS {'temp.' if self.dialect == 'sqlite' else ''}{stage}")
-            cur.execute(
-                f"CREATE TEMP TABLE {stage} AS SELECT {self.key} AS id, {self._old} AS old "
-                f"FROM {self.table} WHERE 1 = 0"
-            )
-            for i, c in enumerate(set_columns):
-                cur.execute(f"ALTER TABLE {stage} ADD COLUMN v{i} {self._stage_type(c)}")
-            names = ", ".join(["id", "old"] + [f"v{i}" for i in range(len(set_columns))])
-            if self.dialect == "sqlite":
-                marks = ", ".join(["?"] * (2 + len(set_columns)))
-                cur.executemany(f"INSERT INTO {stage} ({names}) VALUES ({marks})", writes)
-                cur.execute(
-                    f"UPDATE {self.table} AS t SET {sets} FROM {stage} AS s WHERE t.{self.key} = s.id AND {cas_sql}"
-                )
-            else:
-                with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-                    for w in writes:
-                        copy.write_row(w)
-                cur.execute(
-                    f"UPDATE {self.table} AS t SET {sets} FROM {stage} AS s WHERE t.{self.key} = s.id AND {cas_sql}"
-                )
-            changed: int = cur.rowcount
-            cur.execute(f"DROP TABLE {stage}")
-            return changed
-        # Any other database: executemany of the CAS UPDATE (one statement per row).
-        sets_p = ", ".join(f"{c} = :v{i}" for i, c in enumerate(set_columns))
-        cas_p = cas_sql.replace("s.old", ":old").replace("s.id", ":id")
+        """Compare-and-set the batch; returns the rows changed.
+
+        SQLite: one ``executemany`` of the CAS UPDATE on the driver's cursor (measured faster
+        there than a stage table: the statement runs in C, row after row, in one transaction).
+        PostgreSQL: ``COPY`` into a temporary stage table, then one ``UPDATE ... FROM`` (one
+        round trip and one set-based statement instead of one per row).
+        Others: SQLAlchemy ``executemany`` of the CAS UPDATE.
+        """
+        cas_row = cas_sql.replace("s.old", ":old").replace("t.", f"{self.table}.")
         for i in range(len(set_columns)):
-            cas_p = cas_p.replace(f"s.v{i}", f":v{i}")
-        cas_p = cas_p.replace("t.", f"{self.table}.")
+            cas_row = cas_row.replace(f"s.v{i}", f":v{i}")
+        if self.dialect == "sqlite":
+            sets_q = ", ".join(f"{c} = ?" for c in set_columns)
+            cur = conn.connection.driver_connection.cursor()
+            where = cas_row.replace(":old", "?")
+            cur.executemany(
+                f"UPDATE {self.table} SET {sets_q} WHERE {self.key} = ? AND {where}",
+                [(*w[2:], w[0], w[1]) for w in writes],
+            )
+            return int(cur.rowcount)
+        if self.dialect == "postgresql":
+            cur = conn.connection.driver_connection.cursor()
+            stage = "guomi_stage_" + "_".join(set_columns)[:40]
+            casts = ", ".join(
+                f"CAST(NULL AS {self._stage_type(c)}) AS v{i}" for i, c in enumerate(set_columns)
+            )
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                f"SELECT {self.key} AS id, {self._old} AS old, {casts} FROM {self.table} WITH NO DATA"
+            )
+            names = ", ".join(["id", "old"] + [f"v{i}" for i in range(len(set_columns))])
+            with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+                for w in writes:
+                    copy.write_row(w)
+            sets = ", ".join(f"{c} = s.v{i}" for i, c in enumerate(set_columns))
+            cur.execute(
+                f"UPDATE {self.table} AS t SET {sets} FROM {stage} AS s WHERE t.{self.key} = s.id AND {cas_sql}"
+            )
+            changed = int(cur.rowcount)
+            cur.execute(f"DELETE FROM {stage}")
+            return changed
+        sets_p = ", ".join(f"{c} = :v{i}" for i, c in enumerate(set_columns))
         stmt = self.sa.text(
-            f"UPDATE {self.table} SET {sets_p} WHERE {self.table}.{self.key} = :id AND {cas_p}"
+            f"UPDATE {self.table} SET {sets_p} WHERE {self.table}.{self.key} = :id AND {cas_row}"
         )
         params = [{"id": w[0], "old": w[1], **{f"v{i}": v for i, v in enumerate(w[2:])}} for w in writes]
         return int(conn.execute(stmt, params).rowcount)
@@ -295,9 +311,7 @@ class ColumnMigration:
             values = [r[1] for r in rows]
             tokens = field.encrypt_many(values, self._contexts(keys))
             indexes = [field.index_many(n, values) for n in names]
-            return [
-                (k, v, t, *(ix[i] for ix in indexes)) for i, (k, v, t) in enumerate(zip(keys, values, tokens))
-            ]
+            return list(zip(keys, values, tokens, *indexes, strict=True))
 
         t, p, e, k = self.table, self.plain, self.enc, self.key
         return self._run(
