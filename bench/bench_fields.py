@@ -37,7 +37,6 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from guomi.fields import BlindIndex, ColumnMigration, Field, plan
@@ -265,7 +264,8 @@ def main() -> None:
         res = crypto(args.rows, args.rounds)
         base = dict(res)
         print(
-            f"\n### encrypt + 1 blind index, {args.rows} x 30-byte values, 1 core (CPU time, median of {args.rounds})\n"
+            f"\n### encrypt + 1 blind index, {args.rows} x 30-byte values, 1 core "
+            f"(CPU time, median of {args.rounds})\n"
         )
         print("| contender | rows/s | guomi batch / this | guomi per-value / this |")
         print("|---|---:|---:|---:|")
@@ -281,7 +281,8 @@ def main() -> None:
             if args.pg:
                 urls.append(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
             print(
-                f"\n### in-place backfill (encrypt + index), {args.backfill_rows} rows, batch {args.batch} (wall)\n"
+                f"\n### in-place backfill (encrypt + index), {args.backfill_rows} rows, "
+                f"batch {args.batch} (wall)\n"
             )
             print("| contender | rows/s |")
             print("|---|---:|")

@@ -3,11 +3,10 @@ indexes and re-check; unsupported lookups raise FieldError; no plaintext in the 
 
 from __future__ import annotations
 
-
 import os
 from collections.abc import Iterator
-from urllib.parse import urlparse
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 

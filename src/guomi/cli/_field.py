@@ -61,7 +61,7 @@ def _keyring(keyset: str | None, kms: str | None, wrapped: str | None, addr: str
         if passphrase is None:
             passphrase = click.prompt("keyset passphrase", hide_input=True)
         return Keyset.from_encrypted_json(Path(keyset).read_text(encoding="utf-8"), passphrase=passphrase)
-    if wrapped is None:
+    if wrapped is None or kms is None:
         raise click.UsageError("--kms needs --wrapped FILE (the keyset wrapped by that service key)")
     from guomi.client import Client  # noqa: PLC0415 (only for the service-backed keyring)
 
@@ -171,7 +171,8 @@ def field() -> None:
     "--phase",
     type=click.Choice(["dual-write", "encrypted", "clean"]),
     required=True,
-    help="dual-write: add and backfill the encrypted column; encrypted: verify and mark; clean: drop plaintext.",
+    help="dual-write: add and backfill the encrypted column; encrypted: verify and mark; "
+    "clean: drop plaintext.",
 )
 def migrate(phase: str, **kw: Any) -> None:
     """Move a plaintext column through dual-write → encrypted → clean."""

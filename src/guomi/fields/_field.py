@@ -4,7 +4,8 @@ Layer: ``guomi.fields``. A :class:`Field` is declared once per ``table.column`` 
 every integration (SQLAlchemy, Django, DB-API, bulk jobs):
 
 >>> from guomi.keys import Keyset
->>> email = Field("customer", "email", Keyset.generate(), indexes=[BlindIndex("email_bidx", "casefold", bits=16)])
+>>> email = Field("customer", "email", Keyset.generate(),
+...               indexes=[BlindIndex("email_bidx", "casefold", bits=16)])
 >>> token = email.encrypt("Zhang@Bank.cn", context=b"42")
 >>> email.decrypt(token, context=b"42")
 'Zhang@Bank.cn'
@@ -26,7 +27,7 @@ from typing import Any, Final
 from guomi.exceptions import InvalidArgumentError
 from guomi.fields._codec import TYPE_BYTES, TYPE_STR, decode_value, encode_value
 from guomi.fields._index import BlindIndex
-from guomi.fields._keyring import KeySnapshot, Keyring, as_keyring
+from guomi.fields._keyring import Keyring, KeySnapshot, as_keyring
 from guomi.fields._keys import column_keys, index_key, index_root
 from guomi.fields._token import token_info
 from guomi.primitives.field import BlindIndexKernel, FieldCipher
@@ -112,7 +113,12 @@ class _State:
                     "(reindex under another key_id before disabling or destroying it)"
                 )
             key = index_key(
-                index_root(material), field.table, field.column, name, idx.bits, idx.slow_iterations
+                index_root(material),
+                field.table,
+                field.column,
+                name,
+                bits=idx.bits,
+                iterations=idx.slow_iterations,
             )
             code, n = idx.kernel_transform or (0, 0)
             self.indexes[name] = BlindIndexKernel(key, idx.bits, idx.slow_iterations, code, n)
@@ -181,7 +187,8 @@ class Field:
             return self.indexes[name]
         except KeyError:
             raise InvalidArgumentError(
-                f"field {self.table}.{self.column} has no blind index {name!r} (it has: {sorted(self.indexes)})"
+                f"field {self.table}.{self.column} has no blind index {name!r} "
+                f"(it has: {sorted(self.indexes)})"
             ) from None
 
     # ------------------------------------------------------------ encryption

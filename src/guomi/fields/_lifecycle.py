@@ -15,6 +15,7 @@ imported only here). Every step:
   other databases get an ``executemany`` of the CAS UPDATE. No ORM, no per-row hooks.
 """
 
+# ruff: noqa: S608 (identifiers are checked by _ident; values are always bound parameters)
 from __future__ import annotations
 
 import datetime as _dt
@@ -126,7 +127,7 @@ class ColumnMigration:
     def _checkpoint(self, conn: Any, step: str) -> tuple[str, int | None, int]:
         row = conn.execute(
             self.sa.text(
-                f"SELECT state, last_key, rows_done FROM {CHECKPOINT_TABLE} "  # noqa: S608 (fixed identifiers)
+                f"SELECT state, last_key, rows_done FROM {CHECKPOINT_TABLE} "
                 "WHERE table_name = :t AND column_name = :c AND step = :s"
             ),
             {"t": self.table, "c": self.plain, "s": step},
@@ -155,7 +156,8 @@ class ColumnMigration:
         if not updated:
             conn.execute(
                 self.sa.text(
-                    f"INSERT INTO {CHECKPOINT_TABLE} (table_name, column_name, step, state, last_key, rows_done, "
+                    f"INSERT INTO {CHECKPOINT_TABLE} "
+                    "(table_name, column_name, step, state, last_key, rows_done, "
                     "updated_at) VALUES (:t, :c, :s, :st, :k, :n, :u)"
                 ),
                 params,
@@ -166,6 +168,7 @@ class ColumnMigration:
     def _run(
         self,
         step: str,
+        *,
         select_sql: str,
         remaining_sql: str,
         transform: Callable[[list[Any]], list[tuple[Any, ...]]],
@@ -266,7 +269,8 @@ class ColumnMigration:
                     copy.write_row(w)
             sets = ", ".join(f"{c} = s.v{i}" for i, c in enumerate(set_columns))
             cur.execute(
-                f"UPDATE {self.table} AS t SET {sets} FROM {stage} AS s WHERE t.{self.key} = s.id AND {cas_sql}"
+                f"UPDATE {self.table} AS t SET {sets} FROM {stage} AS s "
+                f"WHERE t.{self.key} = s.id AND {cas_sql}"
             )
             changed = int(cur.rowcount)
             cur.execute(f"DELETE FROM {stage}")
@@ -316,13 +320,13 @@ class ColumnMigration:
         t, p, e, k = self.table, self.plain, self.enc, self.key
         return self._run(
             "dual-write",
-            f"SELECT {k}, {p} FROM {t} WHERE {k} > :last AND {p} IS NOT NULL AND {e} IS NULL "  # noqa: S608
+            select_sql=f"SELECT {k}, {p} FROM {t} WHERE {k} > :last AND {p} IS NOT NULL AND {e} IS NULL "
             f"ORDER BY {k} LIMIT :n",
-            f"SELECT count(*) FROM {t} WHERE {p} IS NOT NULL AND {e} IS NULL",  # noqa: S608
-            transform,
-            [e, *names],
-            f"t.{p} = s.old AND t.{e} IS NULL",
-            progress,
+            remaining_sql=f"SELECT count(*) FROM {t} WHERE {p} IS NOT NULL AND {e} IS NULL",
+            transform=transform,
+            set_columns=[e, *names],
+            cas_sql=f"t.{p} = s.old AND t.{e} IS NULL",
+            progress=progress,
         )
 
     def encrypted(self) -> MigrationStatus:
@@ -332,15 +336,16 @@ class ColumnMigration:
             missing = conn.execute(
                 self.sa.text(
                     f"SELECT count(*) FROM {self.table} WHERE {self.plain} IS NOT NULL AND {self.enc} IS NULL"
-                )  # noqa: S608
+                )
             ).scalar_one()
             if missing:
                 raise InvalidArgumentError(
-                    f"{missing} rows of {self.table}.{self.plain} have no field value yet: run the dual-write step"
+                    f"{missing} rows of {self.table}.{self.plain} have no field value yet: "
+                    "run the dual-write step"
                 )
             sample = conn.execute(
                 self.sa.text(
-                    f"SELECT {self.key}, {self.plain}, {self.enc} FROM {self.table} "  # noqa: S608
+                    f"SELECT {self.key}, {self.plain}, {self.enc} FROM {self.table} "
                     f"WHERE {self.enc} IS NOT NULL ORDER BY {self.key} LIMIT 1000"
                 )
             ).all()
@@ -379,13 +384,15 @@ class ColumnMigration:
         t, e, k = self.table, self.enc, self.key
         return self._run(
             f"rekey:{primary}",
-            f"SELECT {k}, {e} FROM {t} WHERE {k} > :last AND {e} IS NOT NULL ORDER BY {k} LIMIT :n",  # noqa: S608
-            "SELECT 0",  # a value skipped by the CAS was rewritten by the application, under the primary
-            transform,
-            [e],
-            f"t.{e} = s.old",
-            progress,
-            total_sql=f"SELECT count(*) FROM {t} WHERE {e} IS NOT NULL",  # noqa: S608
+            select_sql=f"SELECT {k}, {e} FROM {t} WHERE {k} > :last AND {e} IS NOT NULL "
+            f"ORDER BY {k} LIMIT :n",
+            # A value the CAS skipped was rewritten by the application, under the primary: no sweep.
+            remaining_sql="SELECT 0",
+            transform=transform,
+            set_columns=[e],
+            cas_sql=f"t.{e} = s.old",
+            progress=progress,
+            total_sql=f"SELECT count(*) FROM {t} WHERE {e} IS NOT NULL",
         )
 
     def reindex(self, index_name: str, progress: Progress | None = None) -> int:
@@ -407,13 +414,13 @@ class ColumnMigration:
         t, e, k = self.table, self.enc, self.key
         return self._run(
             f"reindex:{name}",
-            f"SELECT {k}, {e} FROM {t} WHERE {k} > :last AND {e} IS NOT NULL AND {name} IS NULL "  # noqa: S608
+            select_sql=f"SELECT {k}, {e} FROM {t} WHERE {k} > :last AND {e} IS NOT NULL AND {name} IS NULL "
             f"ORDER BY {k} LIMIT :n",
-            f"SELECT count(*) FROM {t} WHERE {e} IS NOT NULL AND {name} IS NULL",  # noqa: S608
-            transform,
-            [name],
-            f"t.{e} = s.old AND t.{name} IS NULL",
-            progress,
+            remaining_sql=f"SELECT count(*) FROM {t} WHERE {e} IS NOT NULL AND {name} IS NULL",
+            transform=transform,
+            set_columns=[name],
+            cas_sql=f"t.{e} = s.old AND t.{name} IS NULL",
+            progress=progress,
         )
 
     def status(self) -> MigrationStatus:
@@ -421,12 +428,12 @@ class ColumnMigration:
         with self.engine.begin() as conn:
             self._ensure_checkpoint_table(conn)
             cols = self._columns(conn)
-            rows = conn.execute(self.sa.text(f"SELECT count(*) FROM {self.table}")).scalar_one()  # noqa: S608
+            rows = conn.execute(self.sa.text(f"SELECT count(*) FROM {self.table}")).scalar_one()
             has_plain, has_enc = self.plain in cols, self.enc in cols
             plain_only = (
                 conn.execute(
                     self.sa.text(
-                        f"SELECT count(*) FROM {self.table} WHERE {self.plain} IS NOT NULL"  # noqa: S608
+                        f"SELECT count(*) FROM {self.table} WHERE {self.plain} IS NOT NULL"
                         + (f" AND {self.enc} IS NULL" if has_enc else "")
                     )
                 ).scalar_one()
@@ -437,7 +444,7 @@ class ColumnMigration:
             encrypted = 0
             if has_enc:
                 for (token,) in conn.execute(
-                    self.sa.text(f"SELECT {self.enc} FROM {self.table} WHERE {self.enc} IS NOT NULL")  # noqa: S608
+                    self.sa.text(f"SELECT {self.enc} FROM {self.table} WHERE {self.enc} IS NOT NULL")
                 ):
                     kid = token_info(token).key_id
                     versions[kid] = versions.get(kid, 0) + 1
@@ -446,7 +453,7 @@ class ColumnMigration:
                 r[0]: {"state": r[1], "last_key": r[2], "rows_done": r[3], "updated_at": r[4]}
                 for r in conn.execute(
                     self.sa.text(
-                        f"SELECT step, state, last_key, rows_done, updated_at FROM {CHECKPOINT_TABLE} "  # noqa: S608
+                        f"SELECT step, state, last_key, rows_done, updated_at FROM {CHECKPOINT_TABLE} "
                         "WHERE table_name = :t AND column_name = :c"
                     ),
                     {"t": self.table, "c": self.plain},

@@ -12,6 +12,7 @@ Layer: integration. Installed once on import of :mod:`guomi.sqlalchemy`:
   candidate row's value and keeps only rows whose value really matches.
 """
 
+# ruff: noqa: S608 (the UPDATE rewrite adds bound parameters only)
 from __future__ import annotations
 
 import copy
@@ -20,8 +21,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.orm import Mapper, Session
-from sqlalchemy.sql import Update, visitors
-from sqlalchemy.sql import operators
+from sqlalchemy.sql import Update, operators, visitors
 from sqlalchemy.sql.elements import BindParameter, BooleanClauseList, Grouping
 
 from guomi.exceptions import UnsupportedQueryError
