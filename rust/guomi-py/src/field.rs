@@ -128,7 +128,7 @@ fn read_offsets(raw: &[u8], width: usize, data_len: usize) -> PyResult<Vec<usize
             "offset_width must be 4 (int32) or 8 (int64)",
         ));
     }
-    if raw.len() % width != 0 || raw.len() < width {
+    if !raw.len().is_multiple_of(width) || raw.len() < width {
         return Err(invalid_argument(format!(
             "offsets buffer must hold n+1 little-endian int{} entries",
             width * 8
@@ -567,10 +567,10 @@ impl PyFieldCipher {
             py.detach(|| encrypt_batch(cipher, &batch, &ctx, &nonces, armour, &lens, out))
                 .map_err(to_py)
         })?;
-        Ok(PyTuple::new(
+        PyTuple::new(
             py,
             [PyBytes::new(py, &out_offsets).into_any(), out.into_any()],
-        )?)
+        )
     }
 
     /// Arrow-layout decryption: returns `(offsets, data)` of the canonical
@@ -648,10 +648,10 @@ impl PyFieldCipher {
             })
             .map_err(to_py)
         })?;
-        Ok(PyTuple::new(
+        PyTuple::new(
             py,
             [PyBytes::new(py, &out_offsets).into_any(), out.into_any()],
-        )?)
+        )
     }
 }
 
