@@ -267,6 +267,9 @@ class ColumnMigration:
             with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
                 for w in writes:
                     copy.write_row(w)
+            # Fresh statistics for the stage: without them the planner may hash-join the
+            # whole table for every batch instead of probing its primary key.
+            cur.execute(f"ANALYZE {stage}")
             sets = ", ".join(f"{c} = s.v{i}" for i, c in enumerate(set_columns))
             cur.execute(
                 f"UPDATE {self.table} AS t SET {sets} FROM {stage} AS s "
