@@ -197,6 +197,9 @@ class Field:
         """The ``gm1.`` text of ``value`` bound to this table, column and ``context``."""
         if value is None:
             raise InvalidArgumentError("None is stored as SQL NULL, not encrypted")
+        if context is None and (type(value) is str or type(value) is bytes):
+            fast: str = self._kernels().cipher.encrypt_list([value], None, None, False, True)[0]
+            return fast
         out: str = self.encrypt_many([value], None if context is None else [context])[0]
         return out
 
@@ -254,6 +257,12 @@ class Field:
         """The blind index ``name`` of ``value`` (a non-negative integer below ``2**bits``)."""
         if value is None:
             raise InvalidArgumentError("None has no blind index (a NULL column's index is NULL)")
+        if type(value) is str:
+            idx = self.indexes.get(name)
+            if idx is not None and idx.kernel_transform is not None:
+                hashes, fallback = self._kernels().indexes[name].index_list([value], TYPE_STR)
+                if not fallback and hashes[0] is not None:
+                    return hashes[0]
         out = self.index_many(name, [value])[0]
         assert out is not None
         return out

@@ -84,7 +84,11 @@ class LocalKeyring:
         self._lock = threading.Lock()
 
     def generation(self) -> object:
-        return (self._keyset.primary_id, tuple((k.id, k.status) for k in self._keyset.info()))
+        # Called on every encrypt/index: read the keyset's slots directly (same package family,
+        # read-only) instead of building KeyInfo objects; any rotation, status change or
+        # destruction changes this tuple.
+        ks = self._keyset
+        return (ks._primary, *[(k.id, k.status) for k in ks._keys.values()])
 
     def snapshot(self) -> KeySnapshot:
         gen = self.generation()
