@@ -156,3 +156,33 @@ def test_ddl_compiles_on_many_dialects() -> None:
         for idx in Customer.__table__.indexes:
             assert "CREATE INDEX" in str(CreateIndex(idx).compile(dialect=dialect))
     assert isinstance(Customer.__table__.c.email_bidx.type, BigInteger)
+
+
+reindexed = Field(
+    "account",
+    "email",
+    KEYSET,
+    indexes=[BlindIndex("email_bidx", bits=3), BlindIndex("email_bidx_v2", bits=5, key_id=KEYSET.primary_id)],
+)
+
+
+class Account(Base):
+    __tablename__ = "account"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(EncryptedType(reindexed))
+    email_bidx: Mapped[int | None] = blind_index_column(reindexed, "email_bidx")
+    email_bidx_v2: Mapped[int | None] = blind_index_column(reindexed, "email_bidx_v2")
+
+
+def test_reindex_switch_answers_old_and_new_index(engine: Any) -> None:
+    with Session(engine) as s:
+        s.add_all(Account(id=i, email=f"a{i}@bank.cn") for i in range(20))
+        s.commit()
+        # Mid-reindex: half the rows have only the old index, half only the new one.
+        s.execute(text("UPDATE account SET email_bidx_v2 = NULL WHERE id < 10"))
+        s.execute(text("UPDATE account SET email_bidx = NULL WHERE id >= 10"))
+        s.commit()
+        for i in (3, 15):
+            assert s.scalars(select(Account).where(Account.email == f"a{i}@bank.cn")).one().id == i
+        got = s.scalars(select(Account).where(Account.email.in_(["a1@bank.cn", "a19@bank.cn"]))).all()
+        assert sorted(a.id for a in got) == [1, 19]
