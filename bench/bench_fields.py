@@ -255,7 +255,9 @@ def main() -> None:
     ap.add_argument("--lookup-rows", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--pg", default=os.environ.get("GUOMI_TEST_POSTGRES_URL"))
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: crypto,backfill,lookup,sqlite,postgresql")
+    ap.add_argument(
+        "--skip", default="", help="comma list of parts to skip: crypto,backfill,lookup,sqlite,postgresql"
+    )
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")

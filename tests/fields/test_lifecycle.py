@@ -162,8 +162,9 @@ def test_full_lifecycle_rekey_reindex(db_url: str, tmp_path: Path) -> None:
     field = Field("customer", "email", ks, indexes=[BlindIndex("email_bidx", bits=8)])
     m = ColumnMigration(db_url, field, batch_size=700)
     assert m.status().state == "plaintext"
-    assert m.dual_write() == ROWS
-    assert m.dual_write() == 0  # idempotent
+    workers = 1 if db_url.startswith("sqlite") else 3
+    assert m.dual_write(workers=workers) == ROWS
+    assert m.dual_write(workers=workers) == 0  # idempotent
     with pytest.raises(InvalidArgumentError):
         m.clean()
     assert m.encrypted().state == "encrypted"

@@ -92,6 +92,9 @@ def _common(f: Any) -> Any:
             "--throttle", default=0.0, help="Seconds to sleep between batches (spare the database)."
         ),
         click.option("--context-key", is_flag=True, help="Bind each value to its row's key."),
+        click.option(
+            "--workers", default=1, show_default=True, help="Parallel key ranges (dual-write; not SQLite)."
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -179,7 +182,10 @@ def migrate(phase: str, **kw: Any) -> None:
     try:
         m = _migration(kw)
         if phase == "dual-write":
-            n = _with_progress(f"encrypt {kw['table']}.{kw['column']}", lambda cb: m.dual_write(progress=cb))
+            n = _with_progress(
+                f"encrypt {kw['table']}.{kw['column']}",
+                lambda cb: m.dual_write(progress=cb, workers=kw["workers"]),
+            )
             Console().print(f"{n} rows encrypted")
         elif phase == "encrypted":
             m.encrypted()

@@ -19,8 +19,10 @@ imported only here). Every step:
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -298,9 +300,16 @@ class ColumnMigration:
 
     # ------------------------------------------------------------ steps
 
-    def dual_write(self, progress: Progress | None = None) -> int:
+    def dual_write(self, progress: Progress | None = None, *, workers: int = 1) -> int:
         """Add the encrypted and blind-index columns (if missing) and backfill them from the
-        plaintext, which applications keep reading (and writing, to both) meanwhile."""
+        plaintext, which applications keep reading (and writing, to both) meanwhile.
+
+        ``workers > 1`` (not on SQLite, which has one writer) splits the key range into that
+        many parts, each on its own connection and thread with its own checkpoint
+        (``dual-write@i/N``): the database server's row writes then use several cores. Resume
+        with the same ``workers``."""
+        if workers < 1 or (workers > 1 and self.dialect == "sqlite"):
+            raise InvalidArgumentError("workers must be 1 on SQLite (one writer) and at least 1 elsewhere")
         names = self._index_names()
         with self.engine.begin() as conn:
             self._ensure_checkpoint_table(conn)
@@ -321,16 +330,50 @@ class ColumnMigration:
             return list(zip(keys, values, tokens, *indexes, strict=True))
 
         t, p, e, k = self.table, self.plain, self.enc, self.key
-        return self._run(
-            "dual-write",
-            select_sql=f"SELECT {k}, {p} FROM {t} WHERE {k} > :last AND {p} IS NOT NULL AND {e} IS NULL "
-            f"ORDER BY {k} LIMIT :n",
-            remaining_sql=f"SELECT count(*) FROM {t} WHERE {p} IS NOT NULL AND {e} IS NULL",
-            transform=transform,
-            set_columns=[e, *names],
-            cas_sql=f"t.{p} = s.old AND t.{e} IS NULL",
-            progress=progress,
-        )
+
+        def part(step: str, where: str, report: Progress | None) -> int:
+            return self._run(
+                step,
+                select_sql=f"SELECT {k}, {p} FROM {t} WHERE {k} > :last AND {p} IS NOT NULL AND {e} IS NULL"
+                f"{where} ORDER BY {k} LIMIT :n",
+                remaining_sql=f"SELECT count(*) FROM {t} WHERE {p} IS NOT NULL AND {e} IS NULL{where}",
+                transform=transform,
+                set_columns=[e, *names],
+                cas_sql=f"t.{p} = s.old AND t.{e} IS NULL",
+                progress=report,
+            )
+
+        if workers == 1:
+            return part("dual-write", "", progress)
+        with self.engine.begin() as conn:
+            lo, hi = conn.execute(self.sa.text(f"SELECT min({k}), max({k}) FROM {t}")).one()
+        if lo is None:
+            return 0
+        lo, hi = int(lo), int(hi)
+        bounds = [lo + (hi - lo + 1) * i // workers for i in range(workers)] + [hi + 1]
+        lock = threading.Lock()
+        done, totals = [0] * workers, [0] * workers
+
+        def reporter(i: int) -> Progress:
+            def report(d: int, tot: int) -> None:
+                with lock:
+                    done[i], totals[i] = d, tot
+                    if progress is not None:
+                        progress(sum(done), sum(totals))
+
+            return report
+
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [
+                pool.submit(
+                    part,
+                    f"dual-write@{i}/{workers}",
+                    f" AND {k} >= {bounds[i]} AND {k} < {bounds[i + 1]}",  # integers, not input
+                    reporter(i),
+                )
+                for i in range(workers)
+            ]
+            return sum(f.result() for f in futures)
 
     def encrypted(self) -> MigrationStatus:
         """Check that every plaintext has its field value (sampled decryptions must match)
