@@ -22,7 +22,7 @@ import datetime as _dt
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -194,31 +194,46 @@ class ColumnMigration:
             done_before = done
             self._save(conn, step, "running" if state != "sweep" else "sweep", last, done)
         sweeps = 0
-        while True:
-            start_last = last
+        # One helper thread encrypts the next page while this one is written and committed
+        # (the kernel and the drivers' commit both release the GIL). Reading a page early is
+        # safe: a row changed meanwhile fails the compare-and-set and is swept up later.
+        with ThreadPoolExecutor(1) as helper:
             while True:
-                with self.engine.begin() as conn:
-                    rows = self._page(conn, select_sql, -(2**62) if last is None else last)
-                    if not rows:
+                start_last = last
+                pending: tuple[list[tuple[Any, ...]], Future[list[tuple[Any, ...]]]] | None = None
+                while True:
+                    with self.engine.begin() as conn:
+                        if pending is None:
+                            rows = self._page(conn, select_sql, -(2**62) if last is None else last)
+                            if not rows:
+                                break
+                            writes = transform(rows)
+                        else:
+                            rows, future = pending
+                            writes = future.result()
+                        pending = None
+                        changed = self._write(conn, writes, set_columns, cas_sql) if writes else 0
+                        last = rows[-1][0]
+                        done += changed
+                        self._save(conn, step, "running", last, done)
+                        ahead = self._page(conn, select_sql, last)
+                        if ahead:
+                            pending = (ahead, helper.submit(transform, ahead))
+                    if progress is not None:
+                        progress(done, max(total, done))
+                    if pending is None:
                         break
-                    writes = transform(rows)
-                    changed = self._write(conn, writes, set_columns, cas_sql) if writes else 0
-                    last = rows[-1][0]
-                    done += changed
-                    self._save(conn, step, "running", last, done)
-                if progress is not None:
-                    progress(done, max(total, done))
-                if self.throttle:
-                    time.sleep(self.throttle)
-            # A pass over the table is complete; rows skipped by the CAS (a concurrent write
-            # changed them) are still "to do": sweep from the start until none are left.
-            with self.engine.begin() as conn:
-                left = conn.execute(self.sa.text(remaining_sql)).scalar_one()
-                if left == 0 or sweeps >= 3 or (start_last is None and last is None):
-                    self._save(conn, step, "done", None, done)
-                    return done - done_before
-                self._save(conn, step, "sweep", None, done)
-            last, sweeps = None, sweeps + 1
+                    if self.throttle:
+                        time.sleep(self.throttle)
+                # A pass over the table is complete; rows skipped by the CAS (a concurrent write
+                # changed them) are still "to do": sweep from the start until none are left.
+                with self.engine.begin() as conn:
+                    left = conn.execute(self.sa.text(remaining_sql)).scalar_one()
+                    if left == 0 or sweeps >= 3 or (start_last is None and last is None):
+                        self._save(conn, step, "done", None, done)
+                        return done - done_before
+                    self._save(conn, step, "sweep", None, done)
+                last, sweeps = None, sweeps + 1
 
     def _page(self, conn: Any, select_sql: str, last: int) -> list[tuple[Any, ...]]:
         """One page of the keyset pagination (the driver's cursor on SQLite and PostgreSQL:
