@@ -8,7 +8,7 @@ PYTHON       ?= python3
 VENV         := .venv
 PY           := $(VENV)/bin/python
 STAMP        := $(VENV)/.deps-stamp
-EXTRAS       ?= test,lint
+EXTRAS       ?= test,lint,bulk,spark
 # Parallel work on one checkout (several shells, several helpers) must not
 # run two maturin builds into one venv at once.
 BUILD_LOCK   := flock $(CURDIR)/target/.guomi-build.lock

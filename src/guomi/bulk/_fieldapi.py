@@ -1,0 +1,156 @@
+"""The one place that knows ``guomi.fields``' API and value format (``docs/spec/field.md``).
+
+Layer: ``guomi.bulk``. Everything else in the package goes through these functions, so a
+change of the fields API is a change here only. Value-format facts used (field.md):
+binary value = ``ver(1) | suite(1) | key_id(4, big-endian) | ...``; text armour =
+``TEXT_PREFIX + base64url(binary)`` without padding, so the first 8 characters after the
+prefix encode exactly the 6 header bytes (version, suite, key id): a whole column's key
+versions are read from a few distinct header strings, without a Python call per row.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from guomi.exceptions import GuomiError
+
+__all__ = [
+    "as_guomi",
+    "decrypt_one",
+    "decrypt_packed",
+    "encrypt_one",
+    "encrypt_packed",
+    "explain",
+    "index_packed",
+    "is_token_mask",
+    "key_versions",
+    "primary_version",
+    "under_primary_mask",
+]
+
+TEXT_PREFIX = "gm1."
+BINARY_VERSION = 0x01
+HEADER_SIZE = 6
+HEADER_CHARS = 8  # base64 of 6 bytes, no padding
+MIN_BINARY_SIZE = HEADER_SIZE + 12 + 16
+
+
+def encrypt_packed(fld: Any, offsets: object, data: object, *, text: bool, width: int) -> tuple[object, object]:
+    result: tuple[object, object] = fld.encrypt_packed(offsets, data, text=text, width=width)
+    return result
+
+
+def decrypt_packed(fld: Any, offsets: object, data: object, *, width: int) -> tuple[object, object]:
+    result: tuple[object, object] = fld.decrypt_packed(offsets, data, width=width)
+    return result
+
+
+def index_packed(fld: Any, name: str, offsets: object, data: object, *, width: int) -> pa.Array:
+    values = fld.index_packed(name, offsets, data, width=width)
+    return pa.Array.from_buffers(pa.int64(), (len(memoryview(values).cast("B")) // 8), [None, pa.py_buffer(values)])  # type: ignore[arg-type]
+
+
+def encrypt_one(fld: Any, value: str | bytes) -> object:
+    return fld.encrypt(value)
+
+
+def decrypt_one(fld: Any, value: str | bytes) -> object:
+    return fld.decrypt(value)
+
+
+def primary_version(fld: Any) -> int:
+    return int(fld.primary_version)
+
+
+def explain(exc: BaseException) -> str:
+    """A message safe to show: the exception's own (guomi messages never carry secrets)."""
+    return str(exc) or type(exc).__name__
+
+
+def as_guomi(exc: BaseException) -> GuomiError:
+    if isinstance(exc, GuomiError):
+        return exc
+    return GuomiError("decrypted value is not valid UTF-8 for a string column")
+
+
+def _headers(array: pa.Array) -> pa.Array:
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return pc.utf8_slice_codeunits(array, len(TEXT_PREFIX), len(TEXT_PREFIX) + HEADER_CHARS)
+    return pc.binary_slice(array, 0, HEADER_SIZE)
+
+
+def _decode_header(header: str | bytes) -> bytes | None:
+    if isinstance(header, str):
+        if len(header) != HEADER_CHARS:
+            return None
+        try:
+            return base64.urlsafe_b64decode(header)
+        except ValueError:
+            return None
+    return header if len(header) == HEADER_SIZE else None
+
+
+def is_token_mask(array: pa.Array) -> pa.Array | None:
+    """True where a value already is a guomi field value; ``None`` when none is."""
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        mask = pc.fill_null(pc.starts_with(array, TEXT_PREFIX), False)
+    else:
+        # Binary form: version byte and a plausible length; the text form is the
+        # recommended one for columns that may also hold plaintext (see field.md).
+        first = pc.binary_slice(array, 0, 1)
+        mask = pc.fill_null(
+            pc.and_(pc.equal(first, bytes([BINARY_VERSION])), pc.greater_equal(pc.binary_length(array), MIN_BINARY_SIZE)),
+            False,
+        )
+    if not pc.any(mask).as_py():
+        return None
+    return mask
+
+
+def key_versions(array: pa.Array) -> set[int]:
+    """The key versions (key ids) of the field values in ``array``, from their headers."""
+    tokens = is_token_mask(array)
+    if tokens is None:
+        return set()
+    versions = set()
+    for header in pc.unique(_headers(array.filter(tokens))).to_pylist():
+        raw = _decode_header(header)
+        if raw is not None:
+            versions.add(struct.unpack(">I", raw[2:6])[0])
+    return versions
+
+
+def under_primary_mask(fld: Any, array: pa.Array) -> pa.Array | None:
+    """True where a value is already under the primary key version; ``None`` when none is."""
+    tokens = is_token_mask(array)
+    if tokens is None:
+        return None
+    primary = primary_version(fld)
+    headers = _headers(array)
+    matches = []
+    for header in pc.unique(headers.filter(tokens)).to_pylist():
+        raw = _decode_header(header)
+        if raw is not None and struct.unpack(">I", raw[2:6])[0] == primary:
+            matches.append(header)
+    if not matches:
+        return None
+    return pc.fill_null(pc.and_(tokens, pc.is_in(headers, pa.array(matches, headers.type))), False)
+
+
+def make_field(table: str, column: str, keyring: Any, indexes: tuple[str, ...]) -> Any:
+    """The :class:`guomi.fields.Field` for a column, with default blind indexes by name."""
+    from guomi.fields import BlindIndex, Field  # noqa: PLC0415 (fields loads its kernel once, here)
+
+    return Field(table, column, keyring, indexes=tuple(BlindIndex(name) for name in indexes))
+
+
+def service_keyring(client: Any, name: str) -> Any:
+    """A keyring whose column keys are data keys wrapped by the service key ``name``."""
+    from guomi.fields import ServiceKeyring  # noqa: PLC0415
+
+    return ServiceKeyring(client, name)
