@@ -98,16 +98,33 @@ class CsvSource:
             bad_row.append(row.number)
             return "error"
 
-        reader = pacsv.open_csv(
-            self.path,
-            read_options=pacsv.ReadOptions(block_size=self.block_bytes, use_threads=False),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in self.names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        def fail(exc: Exception) -> BulkInputError:
+            detail = str(exc).split("\n")[0]
+            row = None
+            if bad_row and bad_row[0] is not None:
+                row = bad_row[0] - 1  # pyarrow counts the header as row 1; ours count data rows
+            if "UTF8" in detail or "utf8" in detail or "UTF-8" in detail:
+                detail = "invalid UTF-8 in a value"
+            elif "Expected" in detail and "columns" in detail:
+                # pyarrow appends the row's text: never put values in an error message
+                detail = detail[detail.index("Expected") :].split(":")[0]
+            else:
+                detail = detail.split(":")[0]
+            return BulkInputError(f"malformed CSV row: {detail}", file=str(self.path), row=row)
+
+        try:
+            reader = pacsv.open_csv(
+                self.path,
+                read_options=pacsv.ReadOptions(block_size=self.block_bytes, use_threads=False),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in self.names},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise fail(exc) from None
         try:
             while True:
                 try:
@@ -115,13 +132,7 @@ class CsvSource:
                 except StopIteration:
                     return
                 except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-                    row = bad_row[0] if bad_row else None
-                    detail = str(exc).split("\n")[0]
-                    if "UTF8" in detail or "utf8" in detail or "UTF-8" in detail:
-                        detail = "invalid UTF-8 in a value"
-                    elif "Expected" in detail and "columns" in detail:
-                        detail = detail[detail.index("Expected") :].split(":")[0]
-                    raise BulkInputError(f"malformed CSV row: {detail}", file=str(self.path), row=row) from None
+                    raise fail(exc) from None
                 yield batch
         finally:
             reader.close()

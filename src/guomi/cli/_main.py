@@ -853,3 +853,4 @@ def audit_verify(c: _Ctx, path: Path) -> None:
 from guomi.cli.files import keygen  # noqa: E402
 
 cli.add_command(keygen)
+cli.add_command(__import__("guomi.cli._table", fromlist=["table"]).table)  # guomi table ... (bulk lane)
