@@ -214,3 +214,61 @@ class StreamKey:
     def open(self, first_index: int, last: bool, data: _StreamBuffer) -> bytes: ...
     def seal_into(self, first_index: int, last: bool, data: _StreamBuffer, out: _StreamBuffer) -> int: ...
     def open_into(self, first_index: int, last: bool, data: _StreamBuffer, out: _StreamBuffer) -> int: ...
+
+# --- field.rs: database field encryption kernel (docs/spec/field.md) ---------------
+
+from collections.abc import Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+FIELD_OVERHEAD: int
+
+@final
+class FieldCipher:
+    def __init__(
+        self, table: bytes, column: bytes, suite: int, keys: list[tuple[int, bytes, bytes]], primary: int
+    ) -> None: ...
+    def encrypt_list(
+        self,
+        values: Sequence[Any],
+        contexts: Any = None,
+        type_tag: int | None = None,
+        pretagged: bool = False,
+        armour: bool = True,
+    ) -> list[Any]: ...
+    def decrypt_list(self, tokens: Sequence[Any], contexts: Any = None) -> list[Any]: ...
+    def encrypt_packed(
+        self,
+        offsets: Buffer,
+        data: Buffer,
+        offset_width: int,
+        contexts: Any = None,
+        type_tag: int | None = 1,
+        armour: bool = True,
+        validity: Buffer | None = None,
+    ) -> tuple[bytes, bytes]: ...
+    def decrypt_packed(
+        self,
+        offsets: Buffer,
+        data: Buffer,
+        offset_width: int,
+        contexts: Any = None,
+        type_tag: int | None = 1,
+        validity: Buffer | None = None,
+    ) -> tuple[bytes, bytes]: ...
+
+@final
+class BlindIndexKernel:
+    def __init__(
+        self, key: bytes, bits: int, slow_iterations: int = 0, transform: int = 0, transform_n: int = 0
+    ) -> None: ...
+    def index_list(
+        self, values: Sequence[Any], type_tag: int | None = None, pretagged: bool = False, raw: bool = False
+    ) -> tuple[list[int | None], list[int]]: ...
+    def index_packed(
+        self,
+        offsets: Buffer,
+        data: Buffer,
+        offset_width: int,
+        type_tag: int | None = 1,
+        validity: Buffer | None = None,
+    ) -> tuple[bytes, list[int]]: ...

@@ -23,6 +23,7 @@ __all__ = [
     "InvalidKey",
     "InvalidPasswordError",
     "InvalidSignature",
+    "IndexPlanError",
     "InvalidTag",
     "NoIdentityMatchError",
     "NotFoundError",
@@ -35,6 +36,7 @@ __all__ = [
     "StreamError",
     "StreamFormatError",
     "UnsupportedAlgorithmError",
+    "UnsupportedQueryError",
 ]
 
 
@@ -151,3 +153,14 @@ class StreamFormatError(StreamError, ValueError):
 
 class NoIdentityMatchError(StreamError):
     """None of the given identities is a recipient of this file ("not mine", not "damaged")."""
+
+
+class UnsupportedQueryError(GuomiError, ValueError):
+    """A query on an encrypted column that its blind indexes cannot answer (``guomi.fields``).
+
+    Raised instead of silently returning nothing; the message names the index that would allow it.
+    """
+
+
+class IndexPlanError(GuomiError, ValueError):
+    """A blind index whose width would make it unique per row on a low-entropy column (``guomi.fields.plan``)."""

@@ -21,6 +21,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod field;
 pub mod formats;
 pub mod hmac;
 pub mod kdf;

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 
 mod buffers;
 mod errors;
+mod field;
 mod formats;
 mod hash;
 mod sm2;
@@ -81,5 +82,6 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sm2::register(m)?;
     formats::register(m)?;
     stream::register(m)?;
+    field::register(m)?;
     Ok(())
 }

@@ -1,0 +1,470 @@
+//! Database field encryption and blind indexes (`docs/spec/field.md`).
+//!
+//! The kernel of `guomi.fields` and `guomi.bulk`: one value format, batch
+//! entry points over whole lists or Arrow-layout packed buffers, no I/O
+//! (nonces are handed in by the caller, which reads the OS CSPRNG).
+//!
+//! - [`FieldCipher`]: SM4-GCM (randomized, suite 0x01) or the deterministic
+//!   SIV-style suite 0x02 under per-column keys, one per key version.
+//!   Binary value: `0x01 | suite | key_id (u32 BE) | nonce (12) |
+//!   SM4-GCM(type_tag || canonical bytes) | tag (16)`; text armour
+//!   `gm1.` + unpadded base64url of the binary value.
+//! - [`BlindIndex`]: HMAC-SM3 (or PBKDF2-HMAC-SM3 for the slow variant) of
+//!   `pack(type_tag || transform(value))`, truncated to `bits` and returned
+//!   as a non-negative `i64` (fits a signed BIGINT on DB2 and Oracle).
+//!
+//! Everything secret-dependent (SM4, GHASH, SM3) is the constant-time code
+//! of the other modules; the encoding steps here touch only ciphertext and
+//! public lengths. The transforms branch on plaintext characters (they are
+//! string functions, run before the MAC), as every blind-index scheme does.
+
+pub mod armour;
+pub mod transform;
+
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+use crate::hmac::HmacSm3;
+use crate::kdf::pbkdf2_hmac_sm3;
+use crate::sm4::gcm::Sm4Gcm;
+
+pub use transform::Transform;
+
+/// Format version byte of every field value.
+pub const FORMAT_VERSION: u8 = 0x01;
+/// Randomized SM4-GCM suite.
+pub const SUITE_SM4_GCM: u8 = 0x01;
+/// Deterministic SIV-style suite (synthetic nonce from HMAC-SM3).
+pub const SUITE_SM4_SIV: u8 = 0x02;
+/// Header: version, suite, key id.
+pub const HEADER_SIZE: usize = 6;
+/// GCM nonce length.
+pub const NONCE_SIZE: usize = 12;
+/// GCM tag length.
+pub const TAG_SIZE: usize = 16;
+/// Bytes added to the canonical value: header, nonce, type tag byte, GCM tag.
+pub const OVERHEAD: usize = HEADER_SIZE + NONCE_SIZE + 1 + TAG_SIZE;
+/// Domain label at the front of every associated data string.
+pub const AD_LABEL: &[u8] = b"guomi/field/v1";
+/// Domain label of the blind-index message.
+pub const INDEX_LABEL: &[u8] = b"guomi/field/v1/index";
+
+/// CipherSweet-style length-prefixed packing: `LE64(n) || (LE64(len) || piece)*`.
+/// Unambiguous for any pieces, so no two tuples pack to the same bytes.
+pub fn pack(pieces: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + pieces.iter().map(|p| 8 + p.len()).sum::<usize>());
+    pack_into(&mut out, pieces);
+    out
+}
+
+/// [`pack`] appending to `out`.
+pub fn pack_into(out: &mut Vec<u8>, pieces: &[&[u8]]) {
+    out.extend_from_slice(&(pieces.len() as u64).to_le_bytes());
+    for p in pieces {
+        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        out.extend_from_slice(p);
+    }
+}
+
+/// The associated data of a field value (spec §4).
+pub fn associated_data(
+    suite: u8,
+    key_id: u32,
+    table: &[u8],
+    column: &[u8],
+    context: Option<&[u8]>,
+) -> Vec<u8> {
+    let ver = [FORMAT_VERSION];
+    let s = [suite];
+    let kid = key_id.to_be_bytes();
+    let mut out = Vec::with_capacity(AD_LABEL.len() + 80 + table.len() + column.len());
+    out.extend_from_slice(AD_LABEL);
+    match context {
+        None => pack_into(&mut out, &[&ver, &s, &kid, table, column]),
+        Some(c) => pack_into(&mut out, &[&ver, &s, &kid, table, column, c]),
+    }
+    out
+}
+
+/// One key version's column keys.
+struct ColumnKey {
+    key_id: u32,
+    gcm: Sm4Gcm,
+    /// Synthetic-nonce PRF of the deterministic suite.
+    siv: HmacSm3,
+    /// Associated data for values without a row context, one per suite.
+    ad_plain: [Vec<u8>; 2],
+}
+
+/// Encrypts and decrypts one column's values (all key versions known to the
+/// keyring; new values under `primary`).
+pub struct FieldCipher {
+    table: Vec<u8>,
+    column: Vec<u8>,
+    suite: u8,
+    primary: usize,
+    keys: Vec<ColumnKey>,
+}
+
+impl core::fmt::Debug for FieldCipher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "FieldCipher {{ suite: {}, keys: {}, .. }}",
+            self.suite,
+            self.keys.len()
+        )
+    }
+}
+
+/// A parsed binary field value (borrowed).
+#[derive(Clone, Copy, Debug)]
+pub struct ValueParts<'a> {
+    /// Suite byte.
+    pub suite: u8,
+    /// Key version id.
+    pub key_id: u32,
+    /// The 12-byte nonce.
+    pub nonce: &'a [u8],
+    /// Ciphertext followed by the tag.
+    pub sealed: &'a [u8],
+}
+
+/// Splits a binary field value into its parts, checking only the layout.
+pub fn parse(value: &[u8]) -> Result<ValueParts<'_>> {
+    if value.len() < OVERHEAD {
+        return Err(Error::invalid_encoding("field value is too short"));
+    }
+    if value[0] != FORMAT_VERSION {
+        return Err(Error::invalid_encoding("unknown field format version"));
+    }
+    let suite = value[1];
+    if suite != SUITE_SM4_GCM && suite != SUITE_SM4_SIV {
+        return Err(Error::invalid_encoding("unknown field suite"));
+    }
+    let key_id = u32::from_be_bytes([value[2], value[3], value[4], value[5]]);
+    Ok(ValueParts {
+        suite,
+        key_id,
+        nonce: &value[HEADER_SIZE..HEADER_SIZE + NONCE_SIZE],
+        sealed: &value[HEADER_SIZE + NONCE_SIZE..],
+    })
+}
+
+impl FieldCipher {
+    /// A cipher for `table.column`. `keys` are `(key_id, enc_key[16],
+    /// siv_key[32])` derived per spec §5; `primary` names the version used
+    /// to encrypt; `suite` the suite used to encrypt.
+    pub fn new(
+        table: &[u8],
+        column: &[u8],
+        suite: u8,
+        keys: &[(u32, &[u8], &[u8])],
+        primary: u32,
+    ) -> Result<Self> {
+        if suite != SUITE_SM4_GCM && suite != SUITE_SM4_SIV {
+            return Err(Error::invalid_argument("unknown field suite"));
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for &(key_id, enc, siv) in keys {
+            if siv.len() != 32 {
+                return Err(Error::invalid_key("SIV key must be 32 bytes"));
+            }
+            out.push(ColumnKey {
+                key_id,
+                gcm: Sm4Gcm::new(enc, TAG_SIZE, false)?,
+                siv: HmacSm3::new(siv),
+                ad_plain: [
+                    associated_data(SUITE_SM4_GCM, key_id, table, column, None),
+                    associated_data(SUITE_SM4_SIV, key_id, table, column, None),
+                ],
+            });
+        }
+        let primary = out
+            .iter()
+            .position(|k| k.key_id == primary)
+            .ok_or_else(|| Error::invalid_argument("primary key id is not among the keys"))?;
+        Ok(FieldCipher {
+            table: table.to_vec(),
+            column: column.to_vec(),
+            suite,
+            primary,
+            keys: out,
+        })
+    }
+
+    /// The suite new values are encrypted with.
+    pub fn suite(&self) -> u8 {
+        self.suite
+    }
+
+    /// Length of the binary value for a canonical value of `len` bytes.
+    pub const fn sealed_len(len: usize) -> usize {
+        OVERHEAD + len
+    }
+
+    fn ad<'s>(
+        &'s self,
+        k: &'s ColumnKey,
+        suite: u8,
+        context: Option<&[u8]>,
+    ) -> std::borrow::Cow<'s, [u8]> {
+        match context {
+            None => std::borrow::Cow::Borrowed(&k.ad_plain[(suite - 1) as usize]),
+            Some(c) => std::borrow::Cow::Owned(associated_data(
+                suite,
+                k.key_id,
+                &self.table,
+                &self.column,
+                Some(c),
+            )),
+        }
+    }
+
+    /// Encrypts `type_tag || value` into `out` (exactly
+    /// [`FieldCipher::sealed_len`]`(value.len())` bytes). `random_nonce` is
+    /// used by the randomized suite and ignored by the deterministic one.
+    pub fn encrypt_into(
+        &self,
+        type_tag: u8,
+        value: &[u8],
+        context: Option<&[u8]>,
+        random_nonce: &[u8; NONCE_SIZE],
+        out: &mut [u8],
+    ) -> Result<()> {
+        if out.len() != Self::sealed_len(value.len()) {
+            return Err(Error::invalid_argument(
+                "output buffer has the wrong length",
+            ));
+        }
+        let k = &self.keys[self.primary];
+        let ad = self.ad(k, self.suite, context);
+        out[0] = FORMAT_VERSION;
+        out[1] = self.suite;
+        out[2..6].copy_from_slice(&k.key_id.to_be_bytes());
+        let (head, body) = out.split_at_mut(HEADER_SIZE + NONCE_SIZE);
+        let nonce = &mut head[HEADER_SIZE..];
+        let n = value.len() + 1;
+        let (ct, tag_out) = body.split_at_mut(n);
+        ct[0] = type_tag;
+        ct[1..].copy_from_slice(value);
+        if self.suite == SUITE_SM4_SIV {
+            let mut syn = synthetic_nonce(&k.siv, &ad, ct);
+            nonce.copy_from_slice(&syn[..NONCE_SIZE]);
+            syn.zeroize();
+        } else {
+            nonce.copy_from_slice(random_nonce);
+        }
+        let mut tag = k.gcm.encrypt_in_place_detached(nonce, &ad, ct)?;
+        tag_out.copy_from_slice(&tag);
+        tag.zeroize();
+        Ok(())
+    }
+
+    /// Verifies and decrypts a binary value into `out` (`value.len() -
+    /// OVERHEAD + 1` bytes: type tag, then canonical bytes). Any failure
+    /// (unknown key, wrong cell, tampering) is [`Error::invalid_tag`] or an
+    /// encoding error, and leaves `out` zeroed.
+    pub fn decrypt_into(&self, value: &[u8], context: Option<&[u8]>, out: &mut [u8]) -> Result<()> {
+        let parts = parse(value)?;
+        if out.len() != value.len() - OVERHEAD + 1 {
+            return Err(Error::invalid_argument(
+                "output buffer has the wrong length",
+            ));
+        }
+        let Some(k) = self.keys.iter().find(|k| k.key_id == parts.key_id) else {
+            return Err(Error::new(
+                crate::error::ErrorKind::InvalidTag,
+                format!(
+                    "field value is under key {}, which this keyring does not hold",
+                    parts.key_id
+                ),
+            ));
+        };
+        let ad = self.ad(k, parts.suite, context);
+        k.gcm.decrypt(parts.nonce, &ad, parts.sealed, out)?;
+        if parts.suite == SUITE_SM4_SIV {
+            // The nonce must be the one the plaintext implies: a
+            // deterministic value is then a function of (key, cell, value).
+            let mut syn = synthetic_nonce(&k.siv, &ad, out);
+            let ok: bool = syn[..NONCE_SIZE].ct_eq(parts.nonce).into();
+            syn.zeroize();
+            if !ok {
+                out.zeroize();
+                return Err(Error::invalid_tag());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// SIV: `HMAC-SM3(K_siv, pack(AD, type_tag || value))`, first 12 bytes used.
+fn synthetic_nonce(siv: &HmacSm3, ad: &[u8], tagged_value: &[u8]) -> [u8; 32] {
+    let mut h = siv.clone();
+    h.update(&2u64.to_le_bytes());
+    h.update(&(ad.len() as u64).to_le_bytes());
+    h.update(ad);
+    h.update(&(tagged_value.len() as u64).to_le_bytes());
+    h.update(tagged_value);
+    h.finalize()
+}
+
+/// One blind index of one column under one index key.
+#[derive(Clone)]
+pub struct BlindIndex {
+    mac: HmacSm3,
+    key: Vec<u8>,
+    bits: u32,
+    slow_iterations: u32,
+    transform: Transform,
+}
+
+impl Drop for BlindIndex {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
+}
+
+impl core::fmt::Debug for BlindIndex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "BlindIndex {{ bits: {}, .. }}", self.bits)
+    }
+}
+
+impl BlindIndex {
+    /// An index keyed with `key` (32 bytes, spec §6), truncated to `bits`
+    /// (1..=63); `slow_iterations > 0` selects PBKDF2-HMAC-SM3.
+    pub fn new(key: &[u8], bits: u32, slow_iterations: u32, transform: Transform) -> Result<Self> {
+        if !(1..=63).contains(&bits) {
+            return Err(Error::invalid_argument("blind index bits must be 1..63"));
+        }
+        if key.len() != 32 {
+            return Err(Error::invalid_key("blind index key must be 32 bytes"));
+        }
+        Ok(BlindIndex {
+            mac: HmacSm3::new(key),
+            key: key.to_vec(),
+            bits,
+            slow_iterations,
+            transform,
+        })
+    }
+
+    /// The transform applied before hashing.
+    pub fn transform(&self) -> Transform {
+        self.transform
+    }
+
+    /// The index of an already transformed value with its type tag.
+    pub fn index_transformed(&self, type_tag: u8, value: &[u8]) -> i64 {
+        let header = [1u64.to_le_bytes(), ((value.len() + 1) as u64).to_le_bytes()];
+        let mut digest = if self.slow_iterations == 0 {
+            let mut h = self.mac.clone();
+            h.update(INDEX_LABEL);
+            h.update(&header[0]);
+            h.update(&header[1]);
+            h.update(&[type_tag]);
+            h.update(value);
+            h.finalize()
+        } else {
+            // PBKDF2 with the value as password and the index key as salt:
+            // the salt is secret, so the work factor adds to, not replaces,
+            // the key (spec §6.3).
+            let mut msg = Vec::with_capacity(INDEX_LABEL.len() + 17 + value.len());
+            msg.extend_from_slice(INDEX_LABEL);
+            msg.extend_from_slice(&header[0]);
+            msg.extend_from_slice(&header[1]);
+            msg.push(type_tag);
+            msg.extend_from_slice(value);
+            let mut d = [0u8; 32];
+            // Arguments are checked: iterations >= 1, output 32 bytes.
+            let _ = pbkdf2_hmac_sm3(&msg, &self.key, self.slow_iterations, &mut d);
+            msg.zeroize();
+            d
+        };
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        digest.zeroize();
+        let v = u64::from_be_bytes(first) >> (64 - self.bits);
+        v as i64
+    }
+
+    /// Applies the transform (which needs string values, type tag 0x01) and
+    /// indexes. `None` when the transform cannot run here (casefold of a
+    /// non-ASCII value: the caller folds it with Python's full Unicode
+    /// case folding and calls [`BlindIndex::index_transformed`]).
+    pub fn index(&self, type_tag: u8, value: &[u8], scratch: &mut Vec<u8>) -> Result<Option<i64>> {
+        if self.transform == Transform::Identity {
+            return Ok(Some(self.index_transformed(type_tag, value)));
+        }
+        if type_tag != transform::TYPE_STR {
+            return Err(Error::invalid_argument(
+                "a string transform needs string values",
+            ));
+        }
+        scratch.clear();
+        if !self.transform.apply(value, scratch)? {
+            return Ok(None);
+        }
+        let r = self.index_transformed(transform::TYPE_STR, scratch);
+        scratch.zeroize();
+        Ok(Some(r))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cipher(suite: u8) -> FieldCipher {
+        let enc = [7u8; 16];
+        let siv = [9u8; 32];
+        FieldCipher::new(b"customer", b"email", suite, &[(42, &enc, &siv)], 42).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_cell_binding() {
+        for suite in [SUITE_SM4_GCM, SUITE_SM4_SIV] {
+            let c = cipher(suite);
+            let mut out = vec![0u8; FieldCipher::sealed_len(5)];
+            c.encrypt_into(1, b"hello", Some(b"7"), &[1u8; 12], &mut out)
+                .unwrap();
+            let mut pt = vec![0u8; 6];
+            c.decrypt_into(&out, Some(b"7"), &mut pt).unwrap();
+            assert_eq!(&pt, b"\x01hello");
+            assert!(c.decrypt_into(&out, Some(b"8"), &mut pt).is_err());
+            assert!(c.decrypt_into(&out, None, &mut pt).is_err());
+            for i in 0..out.len() * 8 {
+                let mut bad = out.clone();
+                bad[i / 8] ^= 1 << (i % 8);
+                assert!(c.decrypt_into(&bad, Some(b"7"), &mut pt).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn deterministic_suite_is_deterministic() {
+        let c = cipher(SUITE_SM4_SIV);
+        let mut a = vec![0u8; FieldCipher::sealed_len(3)];
+        let mut b = a.clone();
+        c.encrypt_into(1, b"abc", None, &[1u8; 12], &mut a).unwrap();
+        c.encrypt_into(1, b"abc", None, &[2u8; 12], &mut b).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn index_is_truncated_and_non_negative() {
+        let idx = BlindIndex::new(&[3u8; 32], 63, 0, Transform::Identity).unwrap();
+        assert!(idx.index_transformed(1, b"x") >= 0);
+        let idx = BlindIndex::new(&[3u8; 32], 4, 0, Transform::Identity).unwrap();
+        assert!(idx.index_transformed(1, b"x") < 16);
+        let slow = BlindIndex::new(&[3u8; 32], 32, 10, Transform::Identity).unwrap();
+        assert_ne!(
+            slow.index_transformed(1, b"x"),
+            BlindIndex::new(&[3u8; 32], 32, 0, Transform::Identity)
+                .unwrap()
+                .index_transformed(1, b"x")
+        );
+    }
+}
