@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import pytest
-
-if importlib.util.find_spec("guomi.fields") is None:  # the fields lane not merged yet
-    from tests.bulk import fake_fields
-
-    fake_fields.install()
 
 from guomi.bulk import clear_cache
 from guomi.keys import Keyset

@@ -42,8 +42,9 @@ def packed_buffers(array: pa.Array) -> Packed:
     width = offset_width(array.type)
     _, offsets, data = array.buffers()
     start = array.offset * width
-    offsets_view = memoryview(offsets)[start : start + (len(array) + 1) * width]  # type: ignore[arg-type]
-    return offsets_view, (memoryview(data) if data is not None else b"")  # type: ignore[arg-type]
+    # format "B": pyarrow exports signed bytes ("b"); the kernel takes unsigned byte buffers
+    offsets_view = memoryview(offsets).cast("B")[start : start + (len(array) + 1) * width]  # type: ignore[arg-type]
+    return offsets_view, (memoryview(data).cast("B") if data is not None else b"")  # type: ignore[arg-type]
 
 
 def from_packed(type_: pa.DataType, length: int, packed: Packed) -> pa.Array:

@@ -37,26 +37,36 @@ TEXT_PREFIX = "gm1."
 BINARY_VERSION = 0x01
 HEADER_SIZE = 6
 HEADER_CHARS = 8  # base64 of 6 bytes, no padding
-MIN_BINARY_SIZE = HEADER_SIZE + 12 + 16
+MIN_BINARY_SIZE = HEADER_SIZE + 12 + 1 + 16  # header, nonce, type tag, GCM tag
+
+
+def _type_tag(text: bool) -> int:
+    from guomi.fields import TYPE_BYTES, TYPE_STR  # noqa: PLC0415
+
+    return int(TYPE_STR if text else TYPE_BYTES)
 
 
 def encrypt_packed(fld: Any, offsets: object, data: object, *, text: bool, width: int) -> tuple[object, object]:
-    result: tuple[object, object] = fld.encrypt_packed(offsets, data, text=text, width=width)
+    """String columns: ``gm1.`` text of TYPE_STR values; binary columns: binary TYPE_BYTES values."""
+    result: tuple[object, object] = fld.encrypt_packed(
+        offsets, data, type_tag=_type_tag(text), binary=not text, offset_width=width
+    )
     return result
 
 
-def decrypt_packed(fld: Any, offsets: object, data: object, *, width: int) -> tuple[object, object]:
-    result: tuple[object, object] = fld.decrypt_packed(offsets, data, width=width)
+def decrypt_packed(fld: Any, offsets: object, data: object, *, text: bool, width: int) -> tuple[object, object]:
+    result: tuple[object, object] = fld.decrypt_packed(offsets, data, type_tag=_type_tag(text), offset_width=width)
     return result
 
 
-def index_packed(fld: Any, name: str, offsets: object, data: object, *, width: int) -> pa.Array:
-    values = fld.index_packed(name, offsets, data, width=width)
-    return pa.Array.from_buffers(pa.int64(), (len(memoryview(values).cast("B")) // 8), [None, pa.py_buffer(values)])  # type: ignore[arg-type]
+def index_packed(fld: Any, name: str, offsets: object, data: object, *, text: bool, width: int) -> pa.Array:
+    values = fld.index_packed(name, offsets, data, type_tag=_type_tag(text), offset_width=width)
+    count = memoryview(values).nbytes // 8
+    return pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(values)])
 
 
 def encrypt_one(fld: Any, value: str | bytes) -> object:
-    return fld.encrypt(value)
+    return fld.encrypt(value) if isinstance(value, str) else fld.encrypt_binary(value)
 
 
 def decrypt_one(fld: Any, value: str | bytes) -> object:
@@ -64,7 +74,7 @@ def decrypt_one(fld: Any, value: str | bytes) -> object:
 
 
 def primary_version(fld: Any) -> int:
-    return int(fld.primary_version)
+    return int(fld.primary_key_id)
 
 
 def explain(exc: BaseException) -> str:
@@ -149,8 +159,15 @@ def make_field(table: str, column: str, keyring: Any, indexes: tuple[str, ...]) 
     return Field(table, column, keyring, indexes=tuple(BlindIndex(name) for name in indexes))
 
 
-def service_keyring(client: Any, name: str) -> Any:
-    """A keyring whose column keys are data keys wrapped by the service key ``name``."""
+def service_keyring(client: Any, name: str, wrapped: str) -> Any:
+    """A keyring of data keys (``wrapped``: a keyset document) wrapped by the service key ``name``."""
     from guomi.fields import ServiceKeyring  # noqa: PLC0415
 
-    return ServiceKeyring(client, name)
+    return ServiceKeyring(client.aead(name), wrapped)
+
+
+def new_wrapped_keys(client: Any, name: str) -> str:
+    """A fresh data-key document wrapped by the service key ``name`` (to store next to the data)."""
+    from guomi.fields import ServiceKeyring  # noqa: PLC0415
+
+    return str(ServiceKeyring.create(client.aead(name)).wrapped)

@@ -125,8 +125,9 @@ class Job:
       ``reindex`` (recompute the named blind indexes) or ``migrate`` (``legacy`` decryptors
       from :mod:`guomi.bulk.legacy`, one per column or one for all, then encrypt).
     - keys: ``keyring`` (a :class:`guomi.keys.Keyset` or a ``guomi.fields`` keyring) or
-      ``kms="name"`` (a key in the custody service; ``addr``/``token`` or ``GUOMI_ADDR``/
-      ``GUOMI_TOKEN``).
+      ``kms="name"`` with ``wrapped_keys`` (the data-key document wrapped by that custody-service
+      key, from :func:`guomi.bulk.new_wrapped_keys`; ``addr``/``token`` or ``GUOMI_ADDR``/
+      ``GUOMI_TOKEN``): unwrapped once per worker process.
     - ``table``: the table name bound into every value (field.md); a database job's table;
       files default to :data:`DEFAULT_FILE_TABLE`.
     - ``sink``: a path or database URL (``sink_table`` names the new table; default ``table``);
@@ -142,8 +143,10 @@ class Job:
         operation: Operation = "encrypt",
         keyring: Any = None,
         kms: str | None = None,
+        wrapped_keys: str | None = None,
         addr: str | None = None,
         token: str | None = None,
+        transport: Any = None,
         table: str | None = None,
         sink_table: str | None = None,
         legacy: Any = None,
@@ -167,7 +170,9 @@ class Job:
         self.sink = sink
         self.specs = parse_columns(list(columns) if not isinstance(columns, str) else [columns])
         self.operation: Operation = operation
-        self.keys = _keys.key_source(keyring, kms=kms, addr=addr, token=token)
+        self.keys = _keys.key_source(
+            keyring, kms=kms, wrapped_keys=wrapped_keys, addr=addr, token=token, transport=transport
+        )
         self.table = table
         self.sink_table = sink_table
         self.legacy = legacy

@@ -102,7 +102,7 @@ class ColumnCipher:
         stats = ColumnStats(nulls=array.null_count)
         stats.key_versions |= _fieldapi.key_versions(array)
         try:
-            done = apply_packed(array, array.type, lambda o, d, w: _fieldapi.decrypt_packed(self.field, o, d, width=w))
+            done = apply_packed(array, array.type, lambda o, d, w: _fieldapi.decrypt_packed(self.field, o, d, text=is_text(array.type), width=w))
             if is_text(array.type):
                 done.validate(full=True)
         except (GuomiError, pa.ArrowInvalid) as exc:
@@ -130,12 +130,13 @@ class ColumnCipher:
         """The blind index ``name`` of each plaintext value, as int64 (null where null)."""
         self._check_type(plaintext)
         width = offset_width(plaintext.type)
+        text = is_text(plaintext.type)
         try:
             if plaintext.null_count == 0:
-                return _fieldapi.index_packed(self.field, name, *packed_buffers(plaintext), width=width)
+                return _fieldapi.index_packed(self.field, name, *packed_buffers(plaintext), text=text, width=width)
             valid = plaintext.is_valid()
             present = plaintext.filter(valid)
-            values = _fieldapi.index_packed(self.field, name, *packed_buffers(present), width=width)
+            values = _fieldapi.index_packed(self.field, name, *packed_buffers(present), text=text, width=width)
             return merge_masked(pa.nulls(len(plaintext), pa.int64()), valid, values)
         except GuomiError as exc:
             raise BulkValueError(f"blind index {name!r}: {_fieldapi.explain(exc)}", file=self.file, column=self.column) from None

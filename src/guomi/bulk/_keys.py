@@ -44,17 +44,29 @@ class ServiceKeys:
     """A key in the custody service: column keys are data keys it wraps (unwrapped once)."""
 
     name: str
+    wrapped: str = field(repr=False)
     addr: str | None = None
     token: str | None = field(default=None, repr=False)
+    transport: Any = field(default=None, repr=False, compare=False)
+    """Tests: an httpx transport to an in-process service (never pickled to Spark workers)."""
 
     @property
     def fingerprint(self) -> str:
-        return f"kms:{self.addr}:{self.name}"
+        digest = hashlib.sha256(self.wrapped.encode()).hexdigest()[:16]
+        return f"kms:{self.addr}:{self.name}:{digest}"
 
     def keyring(self) -> Any:
         from guomi.client import Client  # noqa: PLC0415
 
-        return _fieldapi.service_keyring(Client(self.addr, self.token), self.name)
+        return _fieldapi.service_keyring(Client(self.addr, self.token, transport=self.transport), self.name, self.wrapped)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["transport"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
 
 KeySource = LocalKeys | ServiceKeys | Any
@@ -64,10 +76,25 @@ _keyrings: dict[str, Any] = {}
 _fields: dict[tuple[str, str, str, tuple[str, ...]], Any] = {}
 
 
-def key_source(keyring: Any = None, *, kms: str | None = None, addr: str | None = None, token: str | None = None) -> Any:
+def key_source(
+    keyring: Any = None,
+    *,
+    kms: str | None = None,
+    wrapped_keys: str | None = None,
+    addr: str | None = None,
+    token: str | None = None,
+    transport: Any = None,
+) -> Any:
     """A :class:`KeySource` from a Keyset, a keyring object or a service key name."""
     if kms is not None:
-        return ServiceKeys(kms, addr, token)
+        if not wrapped_keys:
+            from guomi.bulk._errors import BulkInputError  # noqa: PLC0415
+
+            raise BulkInputError(
+                "kms= needs wrapped_keys= (the data-key document wrapped by that service key; "
+                "guomi.bulk.new_wrapped_keys makes one)"
+            )
+        return ServiceKeys(kms, wrapped_keys, addr, token, transport)
     if isinstance(keyring, Keyset):
         return LocalKeys(keyring.export_cleartext(access=INSECURE_CLEARTEXT_KEYSET_ACCESS))
     return keyring
