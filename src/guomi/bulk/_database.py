@@ -188,6 +188,7 @@ class _CasWriter:
         cols += [f"{q(c)} AS {q('n_' + c)}" for c in self.targets]
         select = f"SELECT {', '.join(cols)} FROM {t}"  # noqa: S608 (identifiers quoted by the dialect)
         if self.dialect == "postgresql":
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{BATCH_TABLE}")
             conn.exec_driver_sql(f"CREATE TEMP TABLE {BATCH_TABLE} ON COMMIT DROP AS {select} WITH NO DATA")
         else:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{BATCH_TABLE}")
@@ -268,6 +269,10 @@ def _in_place(job: Job, summary: Summary) -> None:
         key = _key_column(table, job, url)
         names = [s.name for s in job.specs]
         index_names = [i for s in job.specs for i in s.indexes]
+        for n in names:
+            if n not in table.c:
+                known = ", ".join(c.name for c in table.columns)
+                raise BulkInputError(f"no such column in table {table.name!r} (it has: {known})", file=_label(url), column=n)
         for n in index_names:
             if n not in table.c and job.operation != "decrypt":
                 raise BulkInputError("index column does not exist: add it (BIGINT) first", file=_label(url), column=n)
