@@ -149,7 +149,14 @@ class ColumnCipher:
         todo = array if already is None else array.filter(pc.invert(already))
         plain = legacy.decrypt_array(todo, first_row=first_row, file=self.file, column=self.column)
         if is_text(array.type):
-            plain = plain.cast(pa.large_string() if pa.types.is_large_string(array.type) else pa.string())
+            try:
+                plain = plain.cast(pa.large_string() if pa.types.is_large_string(array.type) else pa.string())
+            except pa.ArrowInvalid:
+                raise BulkValueError(
+                    "a legacy plaintext is not UTF-8 text (migrate it into a binary column)",
+                    file=self.file,
+                    column=self.column,
+                ) from None
         fresh, enc_stats = self.encrypt(plain, first_row)
         if fresh.type != array.type:
             fresh = fresh.cast(array.type)
