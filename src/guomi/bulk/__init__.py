@@ -19,7 +19,7 @@ from guomi.bulk._columns import ColumnSpec, parse_columns
 from guomi.bulk._errors import BulkError, BulkInputError, BulkValueError, OutputExistsError
 from guomi.bulk._job import DEFAULT_FILE_TABLE, Job, Summary
 from guomi.bulk._kernel import ColumnCipher, ColumnStats
-from guomi.bulk._keys import LocalKeys, ServiceKeys, clear_cache
+from guomi.bulk._keys import LocalKeys, ServiceKeys, clear_cache, new_wrapped_keys
 from guomi.bulk._transform import OPERATIONS, BatchTransform
 
 __all__ = [
@@ -38,5 +38,6 @@ __all__ = [
     "ServiceKeys",
     "Summary",
     "clear_cache",
+    "new_wrapped_keys",
     "parse_columns",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 from guomi.bulk import _fieldapi
 from guomi.keys import INSECURE_CLEARTEXT_KEYSET_ACCESS, Keyset
 
-__all__ = ["KeySource", "LocalKeys", "ServiceKeys", "field_for", "key_source"]
+__all__ = ["KeySource", "LocalKeys", "ServiceKeys", "clear_cache", "field_for", "key_source", "new_wrapped_keys"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,15 @@ def key_source(
     if isinstance(keyring, Keyset):
         return LocalKeys(keyring.export_cleartext(access=INSECURE_CLEARTEXT_KEYSET_ACCESS))
     return keyring
+
+
+def new_wrapped_keys(name: str, *, addr: str | None = None, token: str | None = None, transport: Any = None) -> str:
+    """A fresh data-key document wrapped by the custody-service key ``name`` (store it; it is
+    safe at rest): pass it as ``Job(..., kms=name, wrapped_keys=doc)``."""
+    from guomi.client import Client  # noqa: PLC0415
+
+    with Client(addr, token, transport=transport) as client:
+        return _fieldapi.new_wrapped_keys(client, name)
 
 
 def _keyring(source: Any) -> Any:

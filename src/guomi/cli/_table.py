@@ -135,6 +135,11 @@ def _common(func: F) -> F:
         ),
         click.option("--keyset", "keyset_path", type=click.Path(dir_okay=False, path_type=Path), help="Encrypted keyset file."),
         click.option("--kms", metavar="NAME", help="A key in the custody service (its data keys are unwrapped once per worker)."),
+        click.option(
+            "--wrapped-keys",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="With --kms: the data-key document wrapped by that key (created by the first encrypt if missing).",
+        ),
         click.option("--table", metavar="NAME", help="Database table; for files, the table name bound into each value (default: dataset)."),
         click.option("--sink-table", metavar="NAME", help="Table to create when SINK is a database (default: --table)."),
         click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True),
@@ -169,7 +174,27 @@ def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> N
         "legacy": legacy,
     }
     if kw["kms"]:
-        job_args.update(kms=kw["kms"], addr=getattr(root, "addr", None), token=getattr(root, "token", None))
+        addr, token = getattr(root, "addr", None), getattr(root, "token", None)
+        transport = getattr(root, "transport", None)
+        job_args.update(kms=kw["kms"], addr=addr, token=token, transport=transport)
+        wrapped_path: Path | None = kw["wrapped_keys"]
+        if wrapped_path is None:
+            raise click.UsageError("--kms NAME needs --wrapped-keys FILE (the data keys wrapped by that key)")
+        if kw["dry_run"]:
+            job_args["wrapped_keys"] = "(dry run)"
+        elif wrapped_path.exists():
+            job_args["wrapped_keys"] = wrapped_path.read_text("utf-8")
+        elif operation == "encrypt":
+            from guomi.bulk import new_wrapped_keys  # noqa: PLC0415
+
+            document = new_wrapped_keys(kw["kms"], addr=addr, token=token, transport=transport)
+            fd = os.open(wrapped_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(document)
+            err.print(f"created {wrapped_path}: new data keys wrapped by service key {kw['kms']!r} (keep it with the data)")
+            job_args["wrapped_keys"] = document
+        else:
+            raise click.UsageError(f"{wrapped_path} does not exist (only encrypt creates it)")
     else:
         job_args["keyring"] = _PendingKeyset(kw["keyset_path"])
     if kw["dry_run"]:
