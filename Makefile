@@ -49,8 +49,11 @@ test-rust:
 # The PostgreSQL tests (guomi.kms storage, two servers on one database) need a real
 # server: the script installs PostgreSQL from Debian's packages when missing, starts a
 # throw-away cluster on 127.0.0.1, exports GUOMI_TEST_POSTGRES_URL and stops it afterwards.
+# The assessment-pack browser tests (layout, screenshot, PDF) need headless Chromium:
+# scripts/install-chromium.sh installs Debian's package when it is missing.
 test-python: build
 	scripts/install-jre.sh
+	scripts/install-chromium.sh >/dev/null
 	scripts/pg-test-server.sh run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 ## lint: ruff, mypy --strict, import-linter, clippy -D warnings, rustfmt --check

@@ -628,14 +628,14 @@ impl PyFieldCipher {
                         return Err(value_error(i, e));
                     }
                     if let Some(want) = type_tag {
-                        if one[0] != want {
+                        let got = one[0];
+                        if got != want {
                             one.zeroize();
                             out.zeroize();
                             return Err(value_error(
                                 i,
                                 Error::invalid_encoding(format!(
-                                    "value has type tag {:#04x}, expected {want:#04x}",
-                                    one[0]
+                                    "value has type tag {got:#04x}, expected {want:#04x}"
                                 )),
                             ));
                         }

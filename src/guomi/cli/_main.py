@@ -854,3 +854,8 @@ from guomi.cli.files import keygen  # noqa: E402
 
 cli.add_command(keygen)
 cli.add_command(__import__("guomi.cli._table", fromlist=["table"]).table)  # guomi table ... (bulk lane)
+
+# The 密评 evidence pack lives in guomi.cli._assess; registered here.
+from guomi.cli._assess import assess_group  # noqa: E402
+
+cli.add_command(assess_group)

@@ -71,7 +71,7 @@ def _offset_width(offsets: Any, data: Any, offset_width: int | None) -> int:
     mv = memoryview(offsets)
     if mv.format in ("i", "l", "q", "<i", "<q", "=i", "=q") and mv.itemsize in (4, 8):
         return mv.itemsize
-    raw = mv.cast("B")
+    raw = mv if mv.format == "B" else mv.cast("B")
     n_data = memoryview(data).nbytes
     fits = []
     for w, fmt in ((4, "<i"), (8, "<q")):
@@ -80,6 +80,14 @@ def _offset_width(offsets: Any, data: Any, offset_width: int | None) -> int:
     if len(fits) == 1:
         return fits[0]
     raise InvalidArgumentError("cannot tell int32 from int64 offsets here: pass offset_width=4 or 8")
+
+
+def _view(obj: Any) -> Any:
+    """A zero-copy unsigned-byte view of any buffer (pyarrow exports format 'b', the kernel wants 'B')."""
+    if obj is None or type(obj) is bytes:
+        return obj
+    mv = memoryview(obj)
+    return mv if mv.format == "B" and mv.ndim == 1 else mv.cast("B")
 
 
 class _State:
@@ -297,7 +305,7 @@ class Field:
         width = _offset_width(offsets, data, offset_width)
         ctx = _packed_contexts(contexts)
         return self._kernels().cipher.encrypt_packed(
-            offsets, data, width, ctx, type_tag, not binary, validity
+            _view(offsets), _view(data), width, ctx, type_tag, not binary, _view(validity)
         )
 
     def decrypt_packed(
@@ -316,7 +324,9 @@ class Field:
         output value keeps its one-byte tag in front. Null slots come out empty."""
         width = _offset_width(offsets, data, offset_width)
         ctx = _packed_contexts(contexts)
-        return self._kernels().cipher.decrypt_packed(offsets, data, width, ctx, type_tag, validity)
+        return self._kernels().cipher.decrypt_packed(
+            _view(offsets), _view(data), width, ctx, type_tag, _view(validity)
+        )
 
     def index_packed(
         self,
@@ -334,7 +344,7 @@ class Field:
         kernel = self._kernels().indexes[name]
         width = _offset_width(offsets, data, offset_width)
         if idx.kernel_transform is not None and (idx.is_exact or type_tag == TYPE_STR):
-            out, fallback = kernel.index_packed(offsets, data, width, type_tag, validity)
+            out, fallback = kernel.index_packed(_view(offsets), _view(data), width, type_tag, _view(validity))
             if not fallback:
                 return out
             values = _unpack(offsets, data, width, fallback)
@@ -361,8 +371,10 @@ def _tagged(value: Any) -> bytes:
 
 
 def _packed_contexts(contexts: Sequence[Context] | tuple[Any, Any] | None) -> Any:
-    if contexts is None or isinstance(contexts, tuple):
-        return contexts
+    if contexts is None:
+        return None
+    if isinstance(contexts, tuple):
+        return (_view(contexts[0]), _view(contexts[1]))
     return [_context(c) for c in contexts]
 
 
