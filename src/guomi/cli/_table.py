@@ -345,3 +345,41 @@ def migrate(ctx: click.Context, legacy_format: str, legacy_keys: tuple[str, ...]
     if kw["dry_run"]:
         legacy = legacy_format
     _run(ctx, "migrate", legacy=legacy, **kw)
+
+
+@table.command()
+@click.argument("source")
+@click.option("--table", metavar="NAME", help="Database: the table to scan (default: every table).")
+@click.option("-c", "--column", "columns", multiple=True, metavar="NAME", help="Only these columns (repeat).")
+@click.option("--sample", type=click.IntRange(min=1), default=1000, show_default=True, help="Rows sampled per file or table.")
+@click.pass_context
+@_errors
+def scan(ctx: click.Context, source: str, table: str | None, columns: tuple[str, ...], sample: int) -> None:
+    """Sample SOURCE and report what each column holds: plaintext PII, guomi ciphertext (and
+    its key ids), or a legacy format (Fernet, Spark/MySQL AES, AES-GCM, Vault, RSA-wrapped keys)."""
+    from guomi.bulk._scan import report, scan_source  # noqa: PLC0415
+
+    findings = scan_source(source, table=table, columns=list(columns) or None, sample=sample)
+    if getattr(_root(ctx), "json", False):
+        click.echo(json.dumps(report(findings), indent=2, ensure_ascii=False))
+        return
+    for finding in findings:
+        rows = "" if finding.rows is None else f" ({finding.rows:,} rows)"
+        grid = Table(title=f"{finding.name}{rows}")
+        for heading in ("column", "holds", "confidence", "sampled", "guomi", "PII", "legacy", "key ids", "flags"):
+            grid.add_column(heading)
+        for name, col in finding.columns.items():
+            grid.add_row(
+                name,
+                col.label,
+                f"{col.confidence:.0%}",
+                str(col.sampled),
+                f"{col.guomi_share:.0%}",
+                f"{col.pii_share:.0%}",
+                f"{col.legacy_share:.0%}",
+                ", ".join(f"{k}×{n}" for k, n in col.key_ids.items()) or "-",
+                ", ".join(col.flags) or "-",
+            )
+        out.print(grid)
+        if finding.error:
+            err.print(f"[red]{finding.name}: {finding.error}[/]")
