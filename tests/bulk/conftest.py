@@ -26,7 +26,13 @@ def keyset() -> Keyset:
 
 
 ROWS = [
-    {"id": str(i), "name": f"客户{i}", "email": f"user{i}@bank.cn", "phone": f"1380000{i:04d}", "note": "a,b \"q\"\nline2" if i % 7 == 0 else ""}
+    {
+        "id": str(i),
+        "name": f"客户{i}",
+        "email": f"user{i}@bank.cn",
+        "phone": f"1380000{i:04d}",
+        "note": 'a,b "q"\nline2' if i % 7 == 0 else "",
+    }
     for i in range(1, 301)
 ]
 

@@ -24,13 +24,42 @@ def test_encrypt_decrypt_with_keyset_file(tmp_path: Path, plain_csv: Path, keyse
     env = {"GUOMI_PASSPHRASE": PASSPHRASE}
     enc, dec = tmp_path / "enc.csv", tmp_path / "dec.csv"
     result = runner.invoke(
-        cli, ["table", "encrypt", str(plain_csv), str(enc), "--column", "email:email_bidx", "-c", "phone", "--keyset", str(ks), "--workers", "2"], env=env
+        cli,
+        [
+            "table",
+            "encrypt",
+            str(plain_csv),
+            str(enc),
+            "--column",
+            "email:email_bidx",
+            "-c",
+            "phone",
+            "--keyset",
+            str(ks),
+            "--workers",
+            "2",
+        ],
+        env=env,
     )
     assert result.exit_code == 0, result.output
     assert "rows 300" in result.output and "key versions" in result.output
     assert all(r["email"].startswith("gm1.") for r in read_csv(enc))
     result = runner.invoke(
-        cli, ["--json", "table", "decrypt", str(enc), str(dec), "-c", "email:email_bidx", "-c", "phone", "--keyset", str(ks)], env=env
+        cli,
+        [
+            "--json",
+            "table",
+            "decrypt",
+            str(enc),
+            str(dec),
+            "-c",
+            "email:email_bidx",
+            "-c",
+            "phone",
+            "--keyset",
+            str(ks),
+        ],
+        env=env,
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
@@ -40,7 +69,18 @@ def test_encrypt_decrypt_with_keyset_file(tmp_path: Path, plain_csv: Path, keyse
 
 def test_dry_run_reads_nothing(tmp_path: Path, plain_csv: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["table", "encrypt", str(plain_csv), str(tmp_path / "o.csv"), "-c", "email", "--keyset", str(tmp_path / "missing.json"), "--dry-run"]
+        cli,
+        [
+            "table",
+            "encrypt",
+            str(plain_csv),
+            str(tmp_path / "o.csv"),
+            "-c",
+            "email",
+            "--keyset",
+            str(tmp_path / "missing.json"),
+            "--dry-run",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "dry run" in result.output and "email" in result.output
@@ -62,8 +102,12 @@ def test_existing_output_needs_force(tmp_path: Path, plain_csv: Path, keyset: Ke
 def test_wrong_passphrase_and_missing_keys(tmp_path: Path, plain_csv: Path, keyset: Keyset) -> None:
     ks = _keyset_file(tmp_path, keyset)
     result = CliRunner().invoke(
-        cli, ["table", "encrypt", str(plain_csv), str(tmp_path / "o.csv"), "-c", "email", "--keyset", str(ks)], env={"GUOMI_PASSPHRASE": "nope"}
+        cli,
+        ["table", "encrypt", str(plain_csv), str(tmp_path / "o.csv"), "-c", "email", "--keyset", str(ks)],
+        env={"GUOMI_PASSPHRASE": "nope"},
     )
     assert result.exit_code == 1 and not (tmp_path / "o.csv").exists()
-    result = CliRunner().invoke(cli, ["table", "encrypt", str(plain_csv), str(tmp_path / "o.csv"), "-c", "email"])
+    result = CliRunner().invoke(
+        cli, ["table", "encrypt", str(plain_csv), str(tmp_path / "o.csv"), "-c", "email"]
+    )
     assert result.exit_code == 2 and "--keyset" in result.output

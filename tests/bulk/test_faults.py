@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 import signal
@@ -14,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from guomi.bulk import BulkInputError, BulkValueError, Job
+from guomi.bulk import BulkInputError, BulkValueError, Job, _files
 from guomi.bulk._atomic import TEMP_MARK
 from guomi.keys import Keyset
 from tests.bulk.conftest import ROWS, read_csv
@@ -27,7 +28,9 @@ def _leftovers(directory: Path) -> list[str]:
 def test_malformed_csv_row_named(tmp_path: Path, keyset: Keyset) -> None:
     src = tmp_path / "bad.csv"
     src.write_text("id,email\n1,a@x\n2,b@x\n3,c@x,extra\n4,d@x\n")
-    with pytest.raises(BulkInputError, match=r"bad\.csv, row 3: malformed CSV row: Expected 2 columns, got 3"):
+    with pytest.raises(
+        BulkInputError, match=r"bad\.csv, row 3: malformed CSV row: Expected 2 columns, got 3"
+    ):
         Job(src, tmp_path / "o.csv", columns=["email"], keyring=keyset).run()
     assert not (tmp_path / "o.csv").exists() and not _leftovers(tmp_path)
 
@@ -46,15 +49,15 @@ def test_missing_column_named(tmp_path: Path, plain_csv: Path, keyset: Keyset) -
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_already_encrypted_values_skipped_and_counted(tmp_path: Path, plain_csv: Path, keyset: Keyset) -> None:
+def test_already_encrypted_values_skipped_and_counted(
+    tmp_path: Path, plain_csv: Path, keyset: Keyset
+) -> None:
     once, twice, dec = tmp_path / "1.csv", tmp_path / "2.csv", tmp_path / "d.csv"
     Job(plain_csv, once, columns=["email"], keyring=keyset).run()
     rows = read_csv(once)
     # half the rows get their plaintext back: a column half encrypted, half not
     for row, original in zip(rows[::2], ROWS[::2], strict=True):
         row["email"] = original["email"]
-    import csv
-
     with open(once, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
@@ -78,8 +81,6 @@ def test_unknown_key_version_names_row(tmp_path: Path, plain_csv: Path, keyset: 
 def test_wrong_key_for_decrypt_names_row(tmp_path: Path, plain_csv: Path, keyset: Keyset) -> None:
     enc = tmp_path / "e.csv"
     Job(plain_csv, enc, columns=["email"], keyring=keyset).run()
-    import csv
-
     # row 5's tag damaged: only that row fails, and the error says which
     rows = read_csv(enc)
     rows[4]["email"] = rows[4]["email"][:-2] + ("AA" if rows[4]["email"][-2:] != "AA" else "BB")
@@ -108,8 +109,6 @@ def test_non_string_column_refused(tmp_path: Path, keyset: Keyset) -> None:
 
 
 def test_disk_full_leaves_nothing(tmp_path: Path, plain_csv: Path, keyset: Keyset, monkeypatch) -> None:
-    from guomi.bulk import _files
-
     def full(self, batch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -129,10 +128,28 @@ def test_killed_run_leaves_no_final_file(tmp_path: Path, keyset: Keyset) -> None
     ks = tmp_path / "ks.json"
     ks.write_text(keyset.to_encrypted_json(passphrase="pw-pw-pw-pw", iterations=100_000))
     out = tmp_path / "o.csv"
-    env = {**os.environ, "GUOMI_PASSPHRASE": "pw-pw-pw-pw", "PYTHONPATH": os.pathsep.join([str(Path.cwd() / "src"), str(Path.cwd())])}
+    env = {
+        **os.environ,
+        "GUOMI_PASSPHRASE": "pw-pw-pw-pw",
+        "PYTHONPATH": os.pathsep.join([str(Path.cwd() / "src"), str(Path.cwd())]),
+    }
     code = "from tests.bulk import conftest; from guomi.cli import main; main()"
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "table", "encrypt", str(src), str(out), "-c", "email", "--keyset", str(ks), "--workers", "1"],
+        [
+            sys.executable,
+            "-c",
+            code,
+            "table",
+            "encrypt",
+            str(src),
+            str(out),
+            "-c",
+            "email",
+            "--keyset",
+            str(ks),
+            "--workers",
+            "1",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -143,3 +160,19 @@ def test_killed_run_leaves_no_final_file(tmp_path: Path, keyset: Keyset) -> None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists()
+
+
+def test_binary_values_that_start_like_a_field_value_are_encrypted(tmp_path: Path, keyset: Keyset) -> None:
+    """A binary plaintext starting with the format's version byte is not taken for a field
+    value (the whole header must match a key of the keyring), so it is encrypted, not skipped."""
+    src = tmp_path / "b.parquet"
+    values = [bytes([1, 1]) + os.urandom(40) for _ in range(50)]
+    pq.write_table(pa.table({"blob": pa.array(values, pa.binary())}), src)
+    summary = Job(src, tmp_path / "e.parquet", columns=["blob"], keyring=keyset).run()
+    assert summary.columns["blob"].processed == 50 and summary.columns["blob"].skipped == 0
+    again = Job(tmp_path / "e.parquet", tmp_path / "e2.parquet", columns=["blob"], keyring=keyset).run()
+    assert again.columns["blob"].skipped == 50
+    Job(
+        tmp_path / "e2.parquet", tmp_path / "d.parquet", columns=["blob"], operation="decrypt", keyring=keyset
+    ).run()
+    assert pq.read_table(tmp_path / "d.parquet").column("blob").to_pylist() == values

@@ -10,7 +10,7 @@ import pytest
 
 from guomi.bulk import Job, OutputExistsError
 from guomi.bulk._keys import field_for, key_source
-from tests.bulk.conftest import ROWS, read_csv, write_csv
+from tests.bulk.conftest import ROWS, read_csv
 
 
 def test_csv_round_trip(tmp_path: Path, plain_csv: Path, keyset) -> None:
@@ -72,10 +72,16 @@ def test_parquet_directory(tmp_path: Path, keyset) -> None:
     enc, dec = tmp_path / "lake-enc", tmp_path / "lake-dec"
     summary = Job(src, enc, columns=["k"], keyring=keyset).run()
     assert summary.rows == 150
-    assert sorted(p.name for p in (enc / "day=1").iterdir()) == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
+    assert sorted(p.name for p in (enc / "day=1").iterdir()) == [
+        "part-0.parquet",
+        "part-1.parquet",
+        "part-2.parquet",
+    ]
     Job(enc, dec, columns=["k"], operation="decrypt", keyring=keyset).run()
     for i in range(3):
-        assert pq.read_table(dec / "day=1" / f"part-{i}.parquet").column("k").to_pylist() == [f"v{i}-{j}" for j in range(50)]
+        assert pq.read_table(dec / "day=1" / f"part-{i}.parquet").column("k").to_pylist() == [
+            f"v{i}-{j}" for j in range(50)
+        ]
 
 
 def test_rekey_moves_old_versions_to_primary(tmp_path: Path, plain_csv: Path, keyset) -> None:
@@ -105,14 +111,16 @@ def test_indexes_written_and_dropped(tmp_path: Path, plain_csv: Path, keyset) ->
 
 def test_csv_to_parquet_and_back(tmp_path: Path, plain_csv: Path, keyset) -> None:
     Job(plain_csv, tmp_path / "e.parquet", columns=["email"], keyring=keyset).run()
-    Job(tmp_path / "e.parquet", tmp_path / "d.csv", columns=["email"], operation="decrypt", keyring=keyset).run()
+    Job(
+        tmp_path / "e.parquet", tmp_path / "d.csv", columns=["email"], operation="decrypt", keyring=keyset
+    ).run()
     assert read_csv(tmp_path / "d.csv") == ROWS
 
 
 def test_existing_output_refused_unless_force(tmp_path: Path, plain_csv: Path, keyset) -> None:
     out = tmp_path / "out.csv"
     out.write_text("precious\n")
-    with pytest.raises(OutputExistsError, match="out.csv"):
+    with pytest.raises(OutputExistsError, match=r"out\.csv"):
         Job(plain_csv, out, columns=["email"], keyring=keyset).run()
     assert out.read_text() == "precious\n"
     Job(plain_csv, out, columns=["email"], keyring=keyset, force=True).run()

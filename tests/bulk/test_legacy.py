@@ -88,8 +88,13 @@ def test_vault_transit_tokens(tmp_path: Path, keyset: Keyset) -> None:
     for i, v in enumerate(PLAIN):
         version, key = (1, k1) if i % 3 else (2, k2)
         nonce = os.urandom(12)
-        values.append(f"vault:v{version}:" + base64.b64encode(nonce + AESGCM(key).encrypt(nonce, v.encode(), None)).decode())
-    _migrate_and_check(tmp_path, keyset, values, VaultTransitDecryptor({1: base64.b64encode(k1).decode(), 2: k2}))
+        values.append(
+            f"vault:v{version}:"
+            + base64.b64encode(nonce + AESGCM(key).encrypt(nonce, v.encode(), None)).decode()
+        )
+    _migrate_and_check(
+        tmp_path, keyset, values, VaultTransitDecryptor({1: base64.b64encode(k1).decode(), 2: k2})
+    )
 
 
 def test_mysql_aes_encrypt_ecb_with_key_folding(tmp_path: Path, keyset: Keyset) -> None:
@@ -123,16 +128,32 @@ def test_wrong_legacy_key_names_row(tmp_path: Path, keyset: Keyset) -> None:
     values = [Fernet(Fernet.generate_key()).encrypt(v.encode()).decode() for v in PLAIN]
     src = _write(tmp_path / "old.csv", values)
     with pytest.raises(BulkValueError, match=r"old\.csv, row 1, column 'secret': fernet"):
-        Job(src, tmp_path / "n.csv", columns=["secret"], operation="migrate", legacy=FernetDecryptor([Fernet.generate_key()]), keyring=keyset).run()
+        Job(
+            src,
+            tmp_path / "n.csv",
+            columns=["secret"],
+            operation="migrate",
+            legacy=FernetDecryptor([Fernet.generate_key()]),
+            keyring=keyset,
+        ).run()
     assert not (tmp_path / "n.csv").exists()
 
 
 def test_already_migrated_values_skipped(tmp_path: Path, keyset: Keyset) -> None:
     fkey = Fernet.generate_key()
     field = Field("dataset", "secret", keyset)
-    values = [field.encrypt(v) if i < 10 else Fernet(fkey).encrypt(v.encode()).decode() for i, v in enumerate(PLAIN)]
+    values = [
+        field.encrypt(v) if i < 10 else Fernet(fkey).encrypt(v.encode()).decode() for i, v in enumerate(PLAIN)
+    ]
     src = _write(tmp_path / "old.csv", values)
-    summary = Job(src, tmp_path / "n.csv", columns=["secret"], operation="migrate", legacy=FernetDecryptor([fkey]), keyring=keyset).run()
+    summary = Job(
+        src,
+        tmp_path / "n.csv",
+        columns=["secret"],
+        operation="migrate",
+        legacy=FernetDecryptor([fkey]),
+        keyring=keyset,
+    ).run()
     assert summary.columns["secret"].skipped == 10
     assert [field.decrypt(r["secret"]) for r in read_csv(tmp_path / "n.csv")] == PLAIN
 
@@ -145,7 +166,20 @@ def test_cli_migrate_fernet(tmp_path: Path, keyset: Keyset) -> None:
     ks.write_text(keyset.to_encrypted_json(passphrase=PASSPHRASE, iterations=100_000))
     result = CliRunner().invoke(
         cli,
-        ["table", "migrate", str(src), str(tmp_path / "new.csv"), "-c", "secret", "--from", "fernet", "--legacy-key", str(tmp_path / "fernet.key"), "--keyset", str(ks)],
+        [
+            "table",
+            "migrate",
+            str(src),
+            str(tmp_path / "new.csv"),
+            "-c",
+            "secret",
+            "--from",
+            "fernet",
+            "--legacy-key",
+            str(tmp_path / "fernet.key"),
+            "--keyset",
+            str(ks),
+        ],
         env={"GUOMI_PASSPHRASE": PASSPHRASE},
     )
     assert result.exit_code == 0, result.output
@@ -157,15 +191,35 @@ def test_cli_migrate_fernet(tmp_path: Path, keyset: Keyset) -> None:
 @pytest.mark.parametrize("mode", ["oaep", "pkcs1v15"])
 def test_rsa_wrapped_keys_from_openssl_rewrapped_to_sm2(tmp_path: Path, mode: str) -> None:
     priv, pub = tmp_path / "rsa.pem", tmp_path / "rsa.pub"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(priv)], check=True, capture_output=True)
-    subprocess.run(["openssl", "pkey", "-in", str(priv), "-pubout", "-out", str(pub)], check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(priv)],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["openssl", "pkey", "-in", str(priv), "-pubout", "-out", str(pub)], check=True, capture_output=True
+    )
     data_keys = [os.urandom(32) for _ in range(5)]
     wrapped = []
     for i, dk in enumerate(data_keys):
         (tmp_path / f"dk{i}").write_bytes(dk)
-        opts = ["-pkeyopt", "rsa_padding_mode:oaep"] if mode == "oaep" else ["-pkeyopt", "rsa_padding_mode:pkcs1"]
+        opts = (
+            ["-pkeyopt", "rsa_padding_mode:oaep"]
+            if mode == "oaep"
+            else ["-pkeyopt", "rsa_padding_mode:pkcs1"]
+        )
         out = subprocess.run(
-            ["openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", str(pub), "-in", str(tmp_path / f"dk{i}"), *opts],
+            [
+                "openssl",
+                "pkeyutl",
+                "-encrypt",
+                "-pubin",
+                "-inkey",
+                str(pub),
+                "-in",
+                str(tmp_path / f"dk{i}"),
+                *opts,
+            ],
             check=True,
             capture_output=True,
         ).stdout
@@ -174,12 +228,25 @@ def test_rsa_wrapped_keys_from_openssl_rewrapped_to_sm2(tmp_path: Path, mode: st
     assert [unwrap.decrypt(w) for w in wrapped] == data_keys
     sm2_key = sm2.generate_private_key()
     rewrapper = RsaToSm2Rewrapper(unwrap, sm2_key.public_key())
-    rewrapped = rewrapper.rewrap_array(pa.array(wrapped + [None], pa.binary()))
+    rewrapped = rewrapper.rewrap_array(pa.array([*wrapped, None], pa.binary()))
     assert rewrapped.null_count == 1
     assert [sm2_key.decrypt(v) for v in rewrapped.to_pylist()[:5]] == data_keys
     if mode == "oaep":  # PKCS#1 v1.5 uses implicit rejection: a wrong key yields random bytes, not an error
         other = tmp_path / "other.pem"
-        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(other)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "openssl",
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                str(other),
+            ],
+            check=True,
+            capture_output=True,
+        )
         wrong = RsaToSm2Rewrapper(RsaWrappedKeyDecryptor(other.read_bytes()), sm2_key.public_key())
-        with pytest.raises(BulkValueError, match="row 0.*RSA decryption failed"):
+        with pytest.raises(BulkValueError, match=r"row 0.*RSA decryption failed"):
             wrong.rewrap_array(pa.array(wrapped[:1], pa.binary()))

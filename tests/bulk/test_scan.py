@@ -6,6 +6,7 @@ import base64
 import csv
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pyarrow as pa
@@ -78,8 +79,6 @@ def test_cli_scan_json_and_table(tmp_path: Path) -> None:
 
 
 def test_scan_database_table(tmp_path: Path) -> None:
-    import sqlite3
-
     db = tmp_path / "s.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, phone TEXT)")
@@ -97,4 +96,8 @@ def test_scan_parquet_directory_and_not_parquet(tmp_path: Path) -> None:
     assert len(findings) == 2 and all(f.columns["m"].kind.value == "pii-mobile" for f in findings)
     (tmp_path / "x.parquet").write_text("nope")
     result = CliRunner().invoke(cli, ["table", "scan", str(tmp_path / "x.parquet")])
-    assert result.exit_code == 1 and "x.parquet" in result.output and "not a readable Parquet file" in result.output
+    assert (
+        result.exit_code == 1
+        and "x.parquet" in result.output
+        and "not a readable Parquet file" in result.output
+    )

@@ -42,7 +42,13 @@ def test_unwrap_once_per_worker_process(tmp_path: Path) -> None:
         token = init["root_token"]
         document = new_wrapped_keys("bulk", addr="http://guomi.test", token=token, transport=base)
         src = _big_csv(tmp_path / "big.csv", 100_000)
-        job_args = {"kms": "bulk", "wrapped_keys": document, "addr": "http://guomi.test", "token": token, "transport": counting}
+        job_args = {
+            "kms": "bulk",
+            "wrapped_keys": document,
+            "addr": "http://guomi.test",
+            "token": token,
+            "transport": counting,
+        }
         summary = Job(src, tmp_path / "enc.csv", columns=["email"], workers=2, **job_args).run()
         assert summary.rows == 100_000
         workers_processes, key_versions = 1, 1  # the embedded engine is one process
@@ -53,7 +59,14 @@ def test_unwrap_once_per_worker_process(tmp_path: Path) -> None:
         clear_cache()
         counting.paths.clear()
         job_args["wrapped_keys"] = rotated
-        rekeyed = Job(tmp_path / "enc.csv", tmp_path / "rk.csv", columns=["email"], operation="rekey", workers=2, **job_args).run()
+        rekeyed = Job(
+            tmp_path / "enc.csv",
+            tmp_path / "rk.csv",
+            columns=["email"],
+            operation="rekey",
+            workers=2,
+            **job_args,
+        ).run()
         assert rekeyed.columns["email"].processed == 100_000 and len(rekeyed.key_versions) == 2
         assert 1 <= counting.calls("/decrypt/") <= workers_processes * len(rekeyed.key_versions)
         field = Field("dataset", "email", ServiceKeyring(root.aead("bulk"), rotated))
@@ -71,11 +84,37 @@ def test_cli_kms_creates_wrapped_keys(tmp_path: Path) -> None:
         Obj.transport = transport
         src = _big_csv(tmp_path / "in.csv", 500)
         keys = tmp_path / "cards.keys.json"
-        args = ["table", "encrypt", str(src), str(tmp_path / "enc.csv"), "-c", "email", "--kms", "cards", "--wrapped-keys", str(keys)]
-        result = CliRunner().invoke(cli, ["--addr", "http://guomi.test", "--token", init["root_token"], *args], obj=Obj())
+        args = [
+            "table",
+            "encrypt",
+            str(src),
+            str(tmp_path / "enc.csv"),
+            "-c",
+            "email",
+            "--kms",
+            "cards",
+            "--wrapped-keys",
+            str(keys),
+        ]
+        result = CliRunner().invoke(
+            cli, ["--addr", "http://guomi.test", "--token", init["root_token"], *args], obj=Obj()
+        )
         assert result.exit_code == 0, result.output
         assert keys.exists() and (keys.stat().st_mode & 0o777) == 0o600
-        args = ["table", "decrypt", str(tmp_path / "enc.csv"), str(tmp_path / "dec.csv"), "-c", "email", "--kms", "cards", "--wrapped-keys", str(keys)]
-        result = CliRunner().invoke(cli, ["--addr", "http://guomi.test", "--token", init["root_token"], *args], obj=Obj())
+        args = [
+            "table",
+            "decrypt",
+            str(tmp_path / "enc.csv"),
+            str(tmp_path / "dec.csv"),
+            "-c",
+            "email",
+            "--kms",
+            "cards",
+            "--wrapped-keys",
+            str(keys),
+        ]
+        result = CliRunner().invoke(
+            cli, ["--addr", "http://guomi.test", "--token", init["root_token"], *args], obj=Obj()
+        )
         assert result.exit_code == 0, result.output
         assert read_csv(tmp_path / "dec.csv") == read_csv(src)

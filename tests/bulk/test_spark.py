@@ -14,6 +14,7 @@ import pytest
 pyspark = pytest.importorskip("pyspark") if not os.environ.get("CI") else __import__("pyspark")
 
 from guomi.bulk import Job  # noqa: E402
+from guomi.bulk._spark import spark_session  # noqa: E402
 from guomi.bulk.legacy import SparkAesDecryptor  # noqa: E402
 from guomi.fields import Field  # noqa: E402
 from tests.bulk.conftest import ROWS, read_csv  # noqa: E402
@@ -21,8 +22,6 @@ from tests.bulk.conftest import ROWS, read_csv  # noqa: E402
 
 @pytest.fixture(scope="session")
 def spark():
-    from guomi.bulk._spark import spark_session
-
     session = spark_session(2)
     session.sparkContext.setLogLevel("ERROR")
     yield session
@@ -52,11 +51,26 @@ def test_spark_and_local_read_each_other(spark, tmp_path: Path, keyset) -> None:
     assert spark_out.column("id").to_pylist() == table.column("id").to_pylist()  # row order kept
     assert spark_out.column("email_bidx").to_pylist() == local_out.column("email_bidx").to_pylist()
     email, card = Field("dataset", "email", keyset), Field("dataset", "card", keyset)
-    assert [None if v is None else email.decrypt(v) for v in spark_out.column("email").to_pylist()] == table.column("email").to_pylist()
+    assert [
+        None if v is None else email.decrypt(v) for v in spark_out.column("email").to_pylist()
+    ] == table.column("email").to_pylist()
     assert card.decrypt_many(spark_out.column("card").to_pylist()) == table.column("card").to_pylist()
     # each engine decrypts the other's output
-    Job(by_spark, tmp_path / "d1.parquet", columns=["email:email_bidx", "card"], operation="decrypt", keyring=keyset).run()
-    Job(by_local, tmp_path / "d2.parquet", columns=["email:email_bidx", "card"], operation="decrypt", keyring=keyset, engine="spark").run()
+    Job(
+        by_spark,
+        tmp_path / "d1.parquet",
+        columns=["email:email_bidx", "card"],
+        operation="decrypt",
+        keyring=keyset,
+    ).run()
+    Job(
+        by_local,
+        tmp_path / "d2.parquet",
+        columns=["email:email_bidx", "card"],
+        operation="decrypt",
+        keyring=keyset,
+        engine="spark",
+    ).run()
     for out in ("d1.parquet", "d2.parquet"):
         back = pq.read_table(tmp_path / out)
         assert back.column("email").to_pylist() == table.column("email").to_pylist()
@@ -81,11 +95,19 @@ def test_migrate_spark_aes_encrypt_output(spark, tmp_path: Path, keyset) -> None
     df.createOrReplaceTempView("people")
     for mode in ("GCM", "CBC", "ECB"):
         legacy = spark.sql(
-            f"SELECT id, base64(aes_encrypt(ssn, unbase64('{literal}'), '{mode}')) AS ssn FROM people ORDER BY id"
+            f"SELECT id, base64(aes_encrypt(ssn, unbase64('{literal}'), '{mode}')) AS ssn "
+            "FROM people ORDER BY id"
         ).toPandas()
         src = tmp_path / f"legacy-{mode}.parquet"
         pq.write_table(pa.Table.from_pandas(legacy, preserve_index=False), src)
         out = tmp_path / f"migrated-{mode}.parquet"
-        Job(src, out, columns=["ssn"], operation="migrate", legacy=SparkAesDecryptor(key, mode=mode), keyring=keyset).run()
+        Job(
+            src,
+            out,
+            columns=["ssn"],
+            operation="migrate",
+            legacy=SparkAesDecryptor(key, mode=mode),
+            keyring=keyset,
+        ).run()
         field = Field("dataset", "ssn", keyset)
         assert [field.decrypt(v) for v in pq.read_table(out).column("ssn").to_pylist()] == values

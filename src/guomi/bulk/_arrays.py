@@ -43,8 +43,8 @@ def packed_buffers(array: pa.Array) -> Packed:
     _, offsets, data = array.buffers()
     start = array.offset * width
     # format "B": pyarrow exports signed bytes ("b"); the kernel takes unsigned byte buffers
-    offsets_view = memoryview(offsets).cast("B")[start : start + (len(array) + 1) * width]  # type: ignore[arg-type]
-    return offsets_view, (memoryview(data).cast("B") if data is not None else b"")  # type: ignore[arg-type]
+    offsets_view = memoryview(offsets).cast("B")[start : start + (len(array) + 1) * width]
+    return offsets_view, (memoryview(data).cast("B") if data is not None else b"")
 
 
 def from_packed(type_: pa.DataType, length: int, packed: Packed) -> pa.Array:

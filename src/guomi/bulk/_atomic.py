@@ -27,7 +27,9 @@ TEMP_MARK = ".guomi-tmp-"
 def check_output(path: Path, *, force: bool) -> None:
     """Refuse an existing output unless ``force``; never replace a device, FIFO or socket."""
     if path.exists() and not (path.is_file() or path.is_dir()):
-        raise OutputExistsError("output is not a regular file or directory (refusing to replace it)", file=str(path))
+        raise OutputExistsError(
+            "output is not a regular file or directory (refusing to replace it)", file=str(path)
+        )
     if path.exists() and not force:
         raise OutputExistsError("output exists (pass --force / force=True to replace it)", file=str(path))
 

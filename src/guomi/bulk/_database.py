@@ -113,9 +113,10 @@ def _batch(schema: pa.Schema, rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
     arrays = []
     for field, values in zip(schema, columns, strict=True):
-        if pa.types.is_binary(field.type):
-            values = tuple(None if v is None else bytes(v) for v in values)
-        arrays.append(pa.array(values, type=field.type))
+        if pa.types.is_binary(field.type):  # drivers may give memoryview for BYTEA/BLOB
+            arrays.append(pa.array([None if v is None else bytes(v) for v in values], type=field.type))
+        else:
+            arrays.append(pa.array(values, type=field.type))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -194,7 +195,9 @@ class _CasWriter:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{BATCH_TABLE}")
             conn.exec_driver_sql(f"CREATE TEMP TABLE {BATCH_TABLE} AS {select} LIMIT 0")
 
-    def write(self, conn: Connection, rows: list[tuple[Any, list[Any], list[Any]]], checked: list[str]) -> list[Any]:
+    def write(
+        self, conn: Connection, rows: list[tuple[Any, list[Any], list[Any]]], checked: list[str]
+    ) -> list[Any]:
         """``rows`` = (key, old values of ``checked``, new values of targets); return keys not written."""
         if not rows:
             return []
@@ -205,14 +208,20 @@ class _CasWriter:
         names = ["k"] + [f"o_{c}" for c in checked] + [f"n_{c}" for c in self.targets]
         flat = [(k, *old, *new) for k, old, new in rows]
         if self.dialect == "postgresql":
-            raw = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(f"COPY {BATCH_TABLE} ({', '.join(q(n) for n in names)}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            raw: Any = conn.connection.driver_connection
+            with (
+                raw.cursor() as cur,
+                cur.copy(f"COPY {BATCH_TABLE} ({', '.join(q(n) for n in names)}) FROM STDIN") as copy,
+            ):
                 for row in flat:
                     copy.write_row(row)
             same = "IS NOT DISTINCT FROM"
         else:
             marks = ", ".join("?" for _ in names)
-            conn.exec_driver_sql(f"INSERT INTO temp.{BATCH_TABLE} ({', '.join(q(n) for n in names)}) VALUES ({marks})", flat)
+            conn.exec_driver_sql(
+                f"INSERT INTO temp.{BATCH_TABLE} ({', '.join(q(n) for n in names)}) VALUES ({marks})",  # noqa: S608
+                flat,
+            )
             same = "IS"
         sets = ", ".join(f"{q(c)} = b.{q('n_' + c)}" for c in self.targets)
         cas = " AND ".join(f"{t}.{q(c)} {same} b.{q('o_' + c)}" for c in checked)
@@ -226,13 +235,17 @@ class _CasWriter:
             conn.exec_driver_sql(f"DROP TABLE temp.{BATCH_TABLE}")
         return [row[0] for row in missed]
 
-    def _write_rowwise(self, conn: Connection, rows: list[tuple[Any, list[Any], list[Any]]], checked: list[str]) -> list[Any]:
+    def _write_rowwise(
+        self, conn: Connection, rows: list[tuple[Any, list[Any], list[Any]]], checked: list[str]
+    ) -> list[Any]:
         missed = []
         for key, old, new in rows:
             cond = [self.key == key]
             for c, value in zip(checked, old, strict=True):
                 cond.append(self.table.c[c].is_(None) if value is None else self.table.c[c] == value)
-            result = conn.execute(self.table.update().where(sa.and_(*cond)).values(dict(zip(self.targets, new, strict=True))))
+            result = conn.execute(
+                self.table.update().where(sa.and_(*cond)).values(dict(zip(self.targets, new, strict=True)))
+            )
             if result.rowcount != 1:
                 missed.append(key)
         return missed
@@ -251,17 +264,19 @@ def _changed_rows(
     """Rows whose target values differ from what was read (skipped values cost no write)."""
     old = {c: before.column(c).to_pylist() for c in checked}
     new = {c: after.column(c).to_pylist() for c in targets}
-    current = {c: before.column(c).to_pylist() if c in before.schema.names else None for c in targets}
+    current: dict[str, list[Any]] = {
+        c: before.column(c).to_pylist() for c in targets if c in before.schema.names
+    }
     out = []
     for i, key in enumerate(keys):
         values = [new[c][i] for c in targets]
-        if all(current[c] is not None and current[c][i] == values[j] for j, c in enumerate(targets)):
+        if all(c in current and current[c][i] == values[j] for j, c in enumerate(targets)):
             continue
         out.append((key, [old[c][i] for c in checked], values))
     return out
 
 
-def _in_place(job: Job, summary: Summary) -> None:
+def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0915 (the loop reads as one story)
     url = str(job.source)
     engine = connect(url)
     try:
@@ -272,10 +287,14 @@ def _in_place(job: Job, summary: Summary) -> None:
         for n in names:
             if n not in table.c:
                 known = ", ".join(c.name for c in table.columns)
-                raise BulkInputError(f"no such column in table {table.name!r} (it has: {known})", file=_label(url), column=n)
+                raise BulkInputError(
+                    f"no such column in table {table.name!r} (it has: {known})", file=_label(url), column=n
+                )
         for n in index_names:
             if n not in table.c and job.operation != "decrypt":
-                raise BulkInputError("index column does not exist: add it (BIGINT) first", file=_label(url), column=n)
+                raise BulkInputError(
+                    "index column does not exist: add it (BIGINT) first", file=_label(url), column=n
+                )
         schema = _schema(table, names + [n for n in index_names if n in table.c])
         check_columns(schema, job.specs, source=f"{_label(url)} table {table.name}")
         transform = job.transform(file=f"table {table.name}")
@@ -286,7 +305,7 @@ def _in_place(job: Job, summary: Summary) -> None:
         with engine.connect() as conn:
             total = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
             saved = checkpoint.load(conn)
-        last_key, done = (saved if saved is not None else (None, 0))
+        last_key, done = saved if saved is not None else (None, 0)
         summary.resumed_from = done
         read_cols = [key, *(table.c[n] for n in schema.names)]
         while True:
@@ -310,7 +329,9 @@ def _in_place(job: Job, summary: Summary) -> None:
                     conflicts += len(missed)
                     if rounds > MAX_CAS_ROUNDS:
                         raise BulkError(
-                            f"rows kept changing under the job ({len(missed)} after {MAX_CAS_ROUNDS} re-reads); run it again",
+                            f"rows kept changing under the job ({len(missed)} after "
+                            f"{MAX_CAS_ROUNDS} re-reads); "
+                            "run it again",
                             file=f"table {table.name}",
                         )
                     again = sa.select(*read_cols).where(key.in_(missed)).order_by(key)
@@ -318,7 +339,7 @@ def _in_place(job: Job, summary: Summary) -> None:
                         again = again.with_for_update()
                     fresh = conn.execute(again).all()
                     fresh_before = _batch(schema, [r[1:] for r in fresh])
-                    fresh_after, fresh_stats = transform(fresh_before, done + 1)
+                    fresh_after, _ = transform(fresh_before, done + 1)
                     redo = _changed_rows([r[0] for r in fresh], fresh_before, fresh_after, checked, targets)
                     missed = writer.write(conn, redo, checked)
                 checkpoint.save(conn, keys[-1], done + len(rows), exists=saved is not None or done > 0)
@@ -386,7 +407,9 @@ class _NewTable:
         self.temp = f"{name}__guomi_tmp"
         inspector = sa.inspect(self.engine)
         if inspector.has_table(name) and not force:
-            raise OutputExistsError(f"table {name!r} exists (pass --force / force=True to replace it)", file=_label(url))
+            raise OutputExistsError(
+                f"table {name!r} exists (pass --force / force=True to replace it)", file=_label(url)
+            )
         metadata = sa.MetaData()
         columns = [sa.Column(f.name, _sql_type(f.type), primary_key=(f.name == key)) for f in schema]
         self.table = sa.Table(self.temp, metadata, *columns)
@@ -411,16 +434,18 @@ class _NewTable:
         self.engine.dispose()
 
 
-def _copy(job: Job, summary: Summary) -> None:
+def _copy(job: Job, summary: Summary) -> None:  # noqa: PLR0915
+    from pathlib import Path  # noqa: PLC0415
+
     from guomi.bulk._atomic import atomic_output  # noqa: PLC0415
     from guomi.bulk._files import CsvSource, CsvWriter, ParquetSource, ParquetWriter  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
 
     key_name: str | None = None
     engine: Engine | None = None
     if job.source_kind == "database":
         schema, batches, engine = _read_table(job, str(job.source), str(job.table))
-        key_name = job.key_column or next(iter(sa.inspect(engine).get_pk_constraint(str(job.table))["constrained_columns"]), None)
+        pk = sa.inspect(engine).get_pk_constraint(str(job.table)).get("constrained_columns") or []
+        key_name = job.key_column or (pk[0] if pk else None)
         label = f"table {job.table}"
     else:
         source: CsvSource | ParquetSource = job.open_source(Path(str(job.source)))
@@ -445,7 +470,9 @@ def _copy(job: Job, summary: Summary) -> None:
 
     try:
         if job.sink_kind == "database":
-            target = _NewTable(str(job.sink), str(job.sink_table or job.table), out_schema, key_name, job.force)
+            target = _NewTable(
+                str(job.sink), str(job.sink_table or job.table), out_schema, key_name, job.force
+            )
             try:
                 run(target.write)
                 target.commit()
@@ -472,7 +499,7 @@ def _copy(job: Job, summary: Summary) -> None:
 
 def run_database(job: Job) -> Summary:
     """Run a job whose source or sink is a database."""
-    summary = job._new_summary()  # noqa: SLF001 (the job's own summary shape)
+    summary = job._new_summary()
     if job.source_kind == "database" and job.sink is None:
         _in_place(job, summary)
     else:

@@ -2,7 +2,7 @@
 
 Layer: ``guomi.bulk``. The field kernel releases the GIL, so threads give real
 parallelism; batches are read in order on the calling thread, transformed on the pool
-and written in order, with at most ``2 × workers`` batches in flight, so memory is
+and written in order, with at most ``2 * workers`` batches in flight, so memory is
 bounded by the batch size whatever the size of the input.
 """
 

@@ -14,7 +14,7 @@ __all__ = [
     "BulkInputError",
     "BulkValueError",
     "OutputExistsError",
-        "where",
+    "where",
 ]
 
 

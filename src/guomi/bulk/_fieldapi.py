@@ -29,6 +29,7 @@ __all__ = [
     "index_packed",
     "is_token_mask",
     "key_versions",
+    "known_key_ids",
     "primary_version",
     "under_primary_mask",
 ]
@@ -38,6 +39,7 @@ BINARY_VERSION = 0x01
 HEADER_SIZE = 6
 HEADER_CHARS = 8  # base64 of 6 bytes, no padding
 MIN_BINARY_SIZE = HEADER_SIZE + 12 + 1 + 16  # header, nonce, type tag, GCM tag
+SUITE_IDS = (0x01, 0x02)  # sm4-gcm, sm4-siv (field.md)
 
 
 def _type_tag(text: bool) -> int:
@@ -46,7 +48,9 @@ def _type_tag(text: bool) -> int:
     return int(TYPE_STR if text else TYPE_BYTES)
 
 
-def encrypt_packed(fld: Any, offsets: object, data: object, *, text: bool, width: int) -> tuple[object, object]:
+def encrypt_packed(
+    fld: Any, offsets: object, data: object, *, text: bool, width: int
+) -> tuple[object, object]:
     """String columns: ``gm1.`` text of TYPE_STR values; binary columns: binary TYPE_BYTES values."""
     result: tuple[object, object] = fld.encrypt_packed(
         offsets, data, type_tag=_type_tag(text), binary=not text, offset_width=width
@@ -54,8 +58,12 @@ def encrypt_packed(fld: Any, offsets: object, data: object, *, text: bool, width
     return result
 
 
-def decrypt_packed(fld: Any, offsets: object, data: object, *, text: bool, width: int) -> tuple[object, object]:
-    result: tuple[object, object] = fld.decrypt_packed(offsets, data, type_tag=_type_tag(text), offset_width=width)
+def decrypt_packed(
+    fld: Any, offsets: object, data: object, *, text: bool, width: int
+) -> tuple[object, object]:
+    result: tuple[object, object] = fld.decrypt_packed(
+        offsets, data, type_tag=_type_tag(text), offset_width=width
+    )
     return result
 
 
@@ -105,16 +113,33 @@ def _decode_header(header: str | bytes) -> bytes | None:
     return header if len(header) == HEADER_SIZE else None
 
 
-def is_token_mask(array: pa.Array) -> pa.Array | None:
-    """True where a value already is a guomi field value; ``None`` when none is."""
+def known_key_ids(fld: Any) -> set[int]:
+    """The key versions the field's keyring can use (enabled keys)."""
+    return set(fld.keyring.snapshot().material)
+
+
+def is_token_mask(array: pa.Array, fld: Any = None) -> pa.Array | None:
+    """True where a value already is a guomi field value; ``None`` when none is.
+
+    Text columns: the ``gm1.`` prefix. Binary columns have no prefix, and a random legacy
+    ciphertext starts with the version byte once in 256 values, so a binary value counts
+    only when its whole 6-byte header (version, a known suite, a key id of ``fld``'s
+    keyring) matches: a false match needs 48 random bits to line up.
+    """
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         mask = pc.fill_null(pc.starts_with(array, TEXT_PREFIX), False)
     else:
-        # Binary form: version byte and a plausible length; the text form is the
-        # recommended one for columns that may also hold plaintext (see field.md).
-        first = pc.binary_slice(array, 0, 1)
+        ids = known_key_ids(fld) if fld is not None else set()
+        headers = [
+            bytes([BINARY_VERSION, suite]) + struct.pack(">I", kid) for suite in SUITE_IDS for kid in ids
+        ]
+        if not headers:
+            return None
         mask = pc.fill_null(
-            pc.and_(pc.equal(first, bytes([BINARY_VERSION])), pc.greater_equal(pc.binary_length(array), MIN_BINARY_SIZE)),
+            pc.and_(
+                pc.is_in(pc.binary_slice(array, 0, HEADER_SIZE), pa.array(headers, pa.binary())),
+                pc.greater_equal(pc.binary_length(array), MIN_BINARY_SIZE),
+            ),
             False,
         )
     if not pc.any(mask).as_py():
@@ -122,9 +147,9 @@ def is_token_mask(array: pa.Array) -> pa.Array | None:
     return mask
 
 
-def key_versions(array: pa.Array) -> set[int]:
+def key_versions(array: pa.Array, fld: Any = None) -> set[int]:
     """The key versions (key ids) of the field values in ``array``, from their headers."""
-    tokens = is_token_mask(array)
+    tokens = is_token_mask(array, fld)
     if tokens is None:
         return set()
     versions = set()
@@ -137,7 +162,7 @@ def key_versions(array: pa.Array) -> set[int]:
 
 def under_primary_mask(fld: Any, array: pa.Array) -> pa.Array | None:
     """True where a value is already under the primary key version; ``None`` when none is."""
-    tokens = is_token_mask(array)
+    tokens = is_token_mask(array, fld)
     if tokens is None:
         return None
     primary = primary_version(fld)

@@ -27,11 +27,11 @@ import pyarrow.parquet as pq
 from guomi.bulk._errors import BulkInputError
 
 __all__ = [
+    "BatchWriter",
     "CsvSource",
     "CsvWriter",
     "ParquetSource",
     "ParquetWriter",
-    "BatchWriter",
 ]
 
 CSV_BLOCK_BYTES = 4 << 20
@@ -216,7 +216,9 @@ class ParquetSource:
 class ParquetWriter:
     """Writes a Parquet file with statistics for every column but ``no_statistics``."""
 
-    def __init__(self, path: Path, schema: pa.Schema, *, no_statistics: set[str], compression: str = "snappy") -> None:
+    def __init__(
+        self, path: Path, schema: pa.Schema, *, no_statistics: set[str], compression: str = "snappy"
+    ) -> None:
         stats = [n for n in schema.names if n not in no_statistics]
         if compression not in {"snappy", "gzip", "brotli", "zstd", "lz4", "none", "uncompressed"}:
             compression = "snappy"
@@ -253,5 +255,3 @@ def parquet_files(directory: Path) -> list[Path]:
     if not files:
         raise BulkInputError("no Parquet files in the directory", file=str(directory))
     return files
-
-

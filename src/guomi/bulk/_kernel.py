@@ -52,7 +52,9 @@ class ColumnCipher:
 
     # ------------------------------------------------------------ helpers
 
-    def _fail(self, exc: Exception, array: pa.Array, first_row: int, probe: Callable[[Any], object]) -> BulkValueError:
+    def _fail(
+        self, exc: Exception, array: pa.Array, first_row: int, probe: Callable[[Any], object]
+    ) -> BulkValueError:
         """Find the first value that fails on its own, to name its row; never show the value."""
         for i, value in enumerate(array.to_pylist()):
             if value is None:
@@ -66,10 +68,17 @@ class ColumnCipher:
                     row=first_row + i,
                     column=self.column,
                 )
-        return BulkValueError(f"{type(exc).__name__}: {_fieldapi.explain(exc)}", file=self.file, column=self.column)
+        return BulkValueError(
+            f"{type(exc).__name__}: {_fieldapi.explain(exc)}", file=self.file, column=self.column
+        )
 
     def _check_type(self, array: pa.Array) -> None:
-        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type) or pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
+        if not (
+            pa.types.is_string(array.type)
+            or pa.types.is_large_string(array.type)
+            or pa.types.is_binary(array.type)
+            or pa.types.is_large_binary(array.type)
+        ):
             raise BulkValueError(
                 f"type {array.type} is not encryptable in place: only string and binary columns are",
                 file=self.file,
@@ -83,10 +92,14 @@ class ColumnCipher:
         self._check_type(array)
         text = is_text(array.type)
         stats = ColumnStats(nulls=array.null_count)
-        already = _fieldapi.is_token_mask(array)
+        already = _fieldapi.is_token_mask(array, self.field)
         todo = array if already is None else array.filter(pc.invert(already))
         try:
-            done = apply_packed(todo, array.type, lambda o, d, w: _fieldapi.encrypt_packed(self.field, o, d, text=text, width=w))
+            done = apply_packed(
+                todo,
+                array.type,
+                lambda o, d, w: _fieldapi.encrypt_packed(self.field, o, d, text=text, width=w),
+            )
         except GuomiError as exc:
             raise self._fail(exc, todo, first_row, lambda v: _fieldapi.encrypt_one(self.field, v)) from None
         stats.processed = len(todo) - todo.null_count
@@ -100,13 +113,19 @@ class ColumnCipher:
         """Decrypt every value; a value that is not a field value of this column is an error."""
         self._check_type(array)
         stats = ColumnStats(nulls=array.null_count)
-        stats.key_versions |= _fieldapi.key_versions(array)
+        stats.key_versions |= _fieldapi.key_versions(array, self.field)
         try:
-            done = apply_packed(array, array.type, lambda o, d, w: _fieldapi.decrypt_packed(self.field, o, d, text=is_text(array.type), width=w))
+            done = apply_packed(
+                array,
+                array.type,
+                lambda o, d, w: _fieldapi.decrypt_packed(self.field, o, d, text=is_text(array.type), width=w),
+            )
             if is_text(array.type):
                 done.validate(full=True)
         except (GuomiError, pa.ArrowInvalid) as exc:
-            raise self._fail(_fieldapi.as_guomi(exc), array, first_row, lambda v: _fieldapi.decrypt_one(self.field, v)) from None
+            raise self._fail(
+                _fieldapi.as_guomi(exc), array, first_row, lambda v: _fieldapi.decrypt_one(self.field, v)
+            ) from None
         stats.processed = len(array) - array.null_count
         return done, stats
 
@@ -116,7 +135,7 @@ class ColumnCipher:
         stats = ColumnStats(nulls=array.null_count)
         current = _fieldapi.under_primary_mask(self.field, array)
         todo = array if current is None else array.filter(pc.invert(current))
-        stats.key_versions |= _fieldapi.key_versions(todo)
+        stats.key_versions |= _fieldapi.key_versions(todo, self.field)
         plain, _ = self.decrypt(todo, first_row)
         fresh, enc_stats = self.encrypt(plain, first_row)
         stats.processed = enc_stats.processed
@@ -133,19 +152,25 @@ class ColumnCipher:
         text = is_text(plaintext.type)
         try:
             if plaintext.null_count == 0:
-                return _fieldapi.index_packed(self.field, name, *packed_buffers(plaintext), text=text, width=width)
+                return _fieldapi.index_packed(
+                    self.field, name, *packed_buffers(plaintext), text=text, width=width
+                )
             valid = plaintext.is_valid()
             present = plaintext.filter(valid)
-            values = _fieldapi.index_packed(self.field, name, *packed_buffers(present), text=text, width=width)
+            values = _fieldapi.index_packed(
+                self.field, name, *packed_buffers(present), text=text, width=width
+            )
             return merge_masked(pa.nulls(len(plaintext), pa.int64()), valid, values)
         except GuomiError as exc:
-            raise BulkValueError(f"blind index {name!r}: {_fieldapi.explain(exc)}", file=self.file, column=self.column) from None
+            raise BulkValueError(
+                f"blind index {name!r}: {_fieldapi.explain(exc)}", file=self.file, column=self.column
+            ) from None
 
     def migrate(self, array: pa.Array, legacy: Any, first_row: int = 0) -> tuple[pa.Array, ColumnStats]:
         """Decrypt legacy values with ``legacy`` and encrypt them; guomi values are skipped."""
         self._check_type(array)
         stats = ColumnStats(nulls=array.null_count)
-        already = _fieldapi.is_token_mask(array)
+        already = _fieldapi.is_token_mask(array, self.field)
         todo = array if already is None else array.filter(pc.invert(already))
         plain = legacy.decrypt_array(todo, first_row=first_row, file=self.file, column=self.column)
         if is_text(array.type):

@@ -18,7 +18,15 @@ from typing import Any
 from guomi.bulk import _fieldapi
 from guomi.keys import INSECURE_CLEARTEXT_KEYSET_ACCESS, Keyset
 
-__all__ = ["KeySource", "LocalKeys", "ServiceKeys", "clear_cache", "field_for", "key_source", "new_wrapped_keys"]
+__all__ = [
+    "KeySource",
+    "LocalKeys",
+    "ServiceKeys",
+    "clear_cache",
+    "field_for",
+    "key_source",
+    "new_wrapped_keys",
+]
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,9 @@ class ServiceKeys:
     def keyring(self) -> Any:
         from guomi.client import Client  # noqa: PLC0415
 
-        return _fieldapi.service_keyring(Client(self.addr, self.token, transport=self.transport), self.name, self.wrapped)
+        return _fieldapi.service_keyring(
+            Client(self.addr, self.token, transport=self.transport), self.name, self.wrapped
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -100,7 +110,9 @@ def key_source(
     return keyring
 
 
-def new_wrapped_keys(name: str, *, addr: str | None = None, token: str | None = None, transport: Any = None) -> str:
+def new_wrapped_keys(
+    name: str, *, addr: str | None = None, token: str | None = None, transport: Any = None
+) -> str:
     """A fresh data-key document wrapped by the custody-service key ``name`` (store it; it is
     safe at rest): pass it as ``Job(..., kms=name, wrapped_keys=doc)``."""
     from guomi.client import Client  # noqa: PLC0415

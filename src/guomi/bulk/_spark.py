@@ -66,7 +66,9 @@ def spark_session(workers: int | None = None) -> Any:
 class _Task:
     """What each Spark task needs: picklable, and building its fields from the worker cache."""
 
-    def __init__(self, keys: Any, table: str, specs: tuple[ColumnSpec, ...], operation: Any, legacy: Any) -> None:
+    def __init__(
+        self, keys: Any, table: str, specs: tuple[ColumnSpec, ...], operation: Any, legacy: Any
+    ) -> None:
         self.keys = keys
         self.table = table
         self.specs = specs
@@ -75,7 +77,8 @@ class _Task:
 
     def transform(self) -> BatchTransform:
         ciphers = {
-            s.name: ColumnCipher(_keys.field_for(self.keys, self.table, s.name, s.indexes), s.name) for s in self.specs
+            s.name: ColumnCipher(_keys.field_for(self.keys, self.table, s.name, s.indexes), s.name)
+            for s in self.specs
         }
         legacy = {s.name: self.legacy[s.name] for s in self.specs} if self.operation == "migrate" else None
         return BatchTransform(self.operation, self.specs, ciphers, legacy)
@@ -91,11 +94,11 @@ class _Task:
 def _counters_param() -> Any:
     from pyspark.accumulators import AccumulatorParam  # noqa: PLC0415
 
-    class Counters(AccumulatorParam):  # type: ignore[misc,type-arg]
+    class Counters(AccumulatorParam):  # type: ignore[type-arg]
         def zero(self, value: Any) -> dict[str, Any]:
             return {"rows": 0, "columns": {}}
 
-        def addInPlace(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 (pyspark's name)
+        def addInPlace(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             a["rows"] += b["rows"]
             for name, stat in b["columns"].items():
                 a["columns"].setdefault(name, ColumnStats()).add(stat)
@@ -105,7 +108,7 @@ def _counters_param() -> Any:
 
 
 def _spark_schema(schema: pa.Schema) -> Any:
-    from pyspark.sql import types as T  # noqa: PLC0415, N812
+    from pyspark.sql import types as T  # noqa: PLC0415
 
     def convert(type_: pa.DataType) -> Any:
         if pa.types.is_string(type_) or pa.types.is_large_string(type_):
@@ -188,9 +191,11 @@ def _csv_quote(text: str) -> str:
 def run_spark(job: Job) -> Summary:
     """Run ``job`` on Spark; same values as the embedded engine."""
     if job.source_kind == "database" or job.sink_kind == "database":
-        raise BulkInputError("the spark engine reads and writes files (use Spark's JDBC source, or the local engine)")
+        raise BulkInputError(
+            "the spark engine reads and writes files (use Spark's JDBC source, or the local engine)"
+        )
     spark = spark_session(job.workers)
-    summary = job._new_summary()  # noqa: SLF001
+    summary = job._new_summary()
     df = _read(spark, job)
     in_schema = _arrow_schema_of(df)
     check_columns(in_schema, job.specs, source=str(job.source))
@@ -226,6 +231,8 @@ def run_spark(job: Job) -> Summary:
     summary.columns = value["columns"]
     source_path = Path(str(job.source))
     summary.bytes = (
-        source_path.stat().st_size if source_path.is_file() else sum(p.stat().st_size for p in source_path.rglob("*") if p.is_file())
+        source_path.stat().st_size
+        if source_path.is_file()
+        else sum(p.stat().st_size for p in source_path.rglob("*") if p.is_file())
     )
     return summary

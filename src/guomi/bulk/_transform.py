@@ -18,10 +18,10 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from guomi.bulk import _fieldapi
+from guomi.bulk._arrays import merge_masked
 from guomi.bulk._columns import ColumnSpec
 from guomi.bulk._errors import BulkInputError
 from guomi.bulk._kernel import ColumnCipher, ColumnStats
-from guomi.bulk._arrays import merge_masked
 
 __all__ = ["OPERATIONS", "BatchTransform", "Operation"]
 
@@ -36,7 +36,12 @@ def check_columns(schema: pa.Schema, specs: tuple[ColumnSpec, ...], *, source: s
             known = ", ".join(schema.names[:20])
             raise BulkInputError(f"no such column (the source has: {known})", file=source, column=spec.name)
         type_ = schema.field(spec.name).type
-        if not (pa.types.is_string(type_) or pa.types.is_large_string(type_) or pa.types.is_binary(type_) or pa.types.is_large_binary(type_)):
+        if not (
+            pa.types.is_string(type_)
+            or pa.types.is_large_string(type_)
+            or pa.types.is_binary(type_)
+            or pa.types.is_large_binary(type_)
+        ):
             raise BulkInputError(
                 f"column type {type_} cannot hold field values (use a string or binary column)",
                 file=source,
@@ -76,7 +81,9 @@ class BatchTransform:
                     schema = schema.append(pa.field(index, pa.int64()))
         return schema
 
-    def __call__(self, batch: pa.RecordBatch, first_row: int = 0) -> tuple[pa.RecordBatch, dict[str, ColumnStats]]:
+    def __call__(
+        self, batch: pa.RecordBatch, first_row: int = 0
+    ) -> tuple[pa.RecordBatch, dict[str, ColumnStats]]:
         columns: dict[str, pa.Array] = {name: batch.column(name) for name in batch.schema.names}
         stats: dict[str, ColumnStats] = {}
         for spec in self.specs:
@@ -115,7 +122,7 @@ class BatchTransform:
     @staticmethod
     def _plaintext_of_mixed(cipher: ColumnCipher, array: pa.Array, first_row: int) -> pa.Array:
         """The plaintext of a column where some values may already be field values."""
-        tokens = _fieldapi.is_token_mask(array)
+        tokens = _fieldapi.is_token_mask(array, cipher.field)
         if tokens is None:
             return array
         opened, _ = cipher.decrypt(array.filter(tokens), first_row)
@@ -126,5 +133,3 @@ def sum_stats(total: dict[str, ColumnStats], part: Mapping[str, ColumnStats]) ->
     """Add a batch's column stats into the job's."""
     for name, stat in part.items():
         total.setdefault(name, ColumnStats()).add(stat)
-
-

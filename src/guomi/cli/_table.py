@@ -25,7 +25,13 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from guomi.exceptions import GuomiError
@@ -37,7 +43,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-LEGACY_FORMATS = ("fernet", "spark-gcm", "spark-cbc", "spark-ecb", "mysql-ecb", "aes-gcm-iv12", "vault", "rsa-oaep", "rsa-pkcs1")
+LEGACY_FORMATS = (
+    "fernet",
+    "spark-gcm",
+    "spark-cbc",
+    "spark-ecb",
+    "mysql-ecb",
+    "aes-gcm-iv12",
+    "vault",
+    "rsa-oaep",
+    "rsa-pkcs1",
+)
 
 
 def _errors(func: F) -> F:
@@ -87,7 +103,11 @@ def _legacy_key_bytes(text: str) -> bytes:
     if len(value) in (32, 48, 64) and all(c in "0123456789abcdefABCDEF" for c in value):
         return bytes.fromhex(value)
     try:
-        return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_" if ("-" in value or "_" in value) else None, validate=True)
+        return base64.b64decode(
+            value + "=" * (-len(value) % 4),
+            altchars=b"-_" if ("-" in value or "_" in value) else None,
+            validate=True,
+        )
     except (binascii.Error, ValueError):
         raise click.BadParameter("a legacy key is a file, hex or base64", param_hint="--legacy-key") from None
 
@@ -98,13 +118,17 @@ def _legacy(fmt: str, keys: tuple[str, ...], encoding: str | None, aad: str | No
     if not keys:
         raise click.UsageError("migrate needs --legacy-key (the old format's key)")
     if fmt == "fernet":
-        return legacy.FernetDecryptor([k.strip() if not Path(k).is_file() else Path(k).read_text().strip() for k in keys])
+        return legacy.FernetDecryptor(
+            [k.strip() if not Path(k).is_file() else Path(k).read_text().strip() for k in keys]
+        )
     if fmt == "vault":
         versions: dict[int, bytes] = {}
         for item in keys:
             number, sep, material = item.partition("=")
             if not sep or not number.isdigit():
-                raise click.BadParameter("vault keys are VERSION=KEY (the exported key, base64)", param_hint="--legacy-key")
+                raise click.BadParameter(
+                    "vault keys are VERSION=KEY (the exported key, base64)", param_hint="--legacy-key"
+                )
             versions[int(number)] = _legacy_key_bytes(material)
         return legacy.VaultTransitDecryptor(versions)
     key = _legacy_key_bytes(keys[0])
@@ -112,7 +136,9 @@ def _legacy(fmt: str, keys: tuple[str, ...], encoding: str | None, aad: str | No
     if encoding:
         kwargs["encoding"] = encoding
     if fmt.startswith("spark-"):
-        return legacy.SparkAesDecryptor(key, mode=fmt.split("-")[1].upper(), aad=aad.encode() if aad else None, **kwargs)
+        return legacy.SparkAesDecryptor(
+            key, mode=fmt.split("-")[1].upper(), aad=aad.encode() if aad else None, **kwargs
+        )
     if fmt == "mysql-ecb":
         return legacy.MySQLAesDecryptor(key, **kwargs)
     if fmt == "aes-gcm-iv12":
@@ -133,19 +159,48 @@ def _common(func: F) -> F:
             metavar="NAME[:INDEX...]",
             help="A column to process, with the blind indexes kept beside it (repeat for more).",
         ),
-        click.option("--keyset", "keyset_path", type=click.Path(dir_okay=False, path_type=Path), help="Encrypted keyset file."),
-        click.option("--kms", metavar="NAME", help="A key in the custody service (its data keys are unwrapped once per worker)."),
+        click.option(
+            "--keyset",
+            "keyset_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Encrypted keyset file.",
+        ),
+        click.option(
+            "--kms",
+            metavar="NAME",
+            help="A key in the custody service (its data keys are unwrapped once per worker).",
+        ),
         click.option(
             "--wrapped-keys",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="With --kms: the data-key document wrapped by that key (created by the first encrypt if missing).",
+            help="With --kms: the data-key document wrapped by that key (the first encrypt creates it).",
         ),
-        click.option("--table", metavar="NAME", help="Database table; for files, the table name bound into each value (default: dataset)."),
-        click.option("--sink-table", metavar="NAME", help="Table to create when SINK is a database (default: --table)."),
+        click.option(
+            "--table",
+            metavar="NAME",
+            help="Database table; for files, the table name bound into each value (default: dataset).",
+        ),
+        click.option(
+            "--sink-table", metavar="NAME", help="Table to create when SINK is a database (default: --table)."
+        ),
         click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True),
-        click.option("--workers", type=click.IntRange(min=1), help="Threads (local) or partitions (spark); default: all CPUs."),
-        click.option("--batch-rows", type=click.IntRange(min=1), default=10_000, show_default=True, help="Rows per database batch."),
-        click.option("--key-column", metavar="NAME", help="Database: the unique key to paginate on (default: the primary key)."),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Threads (local) or partitions (spark); default: all CPUs.",
+        ),
+        click.option(
+            "--batch-rows",
+            type=click.IntRange(min=1),
+            default=10_000,
+            show_default=True,
+            help="Rows per database batch.",
+        ),
+        click.option(
+            "--key-column",
+            metavar="NAME",
+            help="Database: the unique key to paginate on (default: the primary key).",
+        ),
         click.option("--dry-run", is_flag=True, help="Print the plan and stop."),
         click.option("--force", is_flag=True, help="Replace an existing output."),
     ]
@@ -154,7 +209,7 @@ def _common(func: F) -> F:
     return func
 
 
-def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> None:
+def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> None:  # noqa: PLR0912, PLR0915 (one linear CLI flow)
     from guomi.bulk import Job  # noqa: PLC0415 (pyarrow loads only for table commands)
 
     if bool(kw["keyset_path"]) == bool(kw["kms"]):
@@ -191,7 +246,10 @@ def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> N
             fd = os.open(wrapped_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(document)
-            err.print(f"created {wrapped_path}: new data keys wrapped by service key {kw['kms']!r} (keep it with the data)")
+            err.print(
+                f"created {wrapped_path}: new data keys wrapped by service key {kw['kms']!r} "
+                "(keep it with the data)"
+            )
             job_args["wrapped_keys"] = document
         else:
             raise click.UsageError(f"{wrapped_path} does not exist (only encrypt creates it)")
@@ -201,13 +259,18 @@ def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> N
         job_args["keyring"] = job_args.get("keyring") and "keyset"
         job = Job(kw["source"], kw["sink"], **job_args)
         plan = job.plan()
-        plan["keys"] = f"keyset {kw['keyset_path']}" if kw["keyset_path"] else f"custody service key {kw['kms']!r}"
+        plan["keys"] = (
+            f"keyset {kw['keyset_path']}" if kw["keyset_path"] else f"custody service key {kw['kms']!r}"
+        )
         if as_json:
             click.echo(json.dumps(plan, indent=2, ensure_ascii=False))
         else:
             grid = Table(title="plan (dry run: nothing read or written)", show_header=False)
             for name, value in plan.items():
-                grid.add_row(name, json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value))
+                grid.add_row(
+                    name,
+                    json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value),
+                )
             out.print(grid)
         return
     if isinstance(job_args.get("keyring"), _PendingKeyset):
@@ -266,18 +329,29 @@ def _print_summary(summary: Any, as_json: bool) -> None:
     for heading in ("column", "processed", "skipped", "nulls", "key versions"):
         grid.add_column(heading)
     for name, stats in summary.columns.items():
-        grid.add_row(name, f"{stats.processed:,}", f"{stats.skipped:,}", f"{stats.nulls:,}", ", ".join(map(str, sorted(stats.key_versions))))
+        grid.add_row(
+            name,
+            f"{stats.processed:,}",
+            f"{stats.skipped:,}",
+            f"{stats.nulls:,}",
+            ", ".join(map(str, sorted(stats.key_versions))),
+        )
     out.print(grid)
     rate = f"{data['rows_per_second']:,} rows/s" if data["rows_per_second"] else ""
     mib = summary.bytes / (1 << 20)
     out.print(
-        f"rows {summary.rows:,}  bytes {summary.bytes:,} ({mib:,.1f} MiB)  time {summary.seconds:.2f} s  {rate}  "
-        f"key versions {', '.join(map(str, sorted(summary.key_versions))) or '-'}  engine {summary.engine} × {summary.workers}"
+        f"rows {summary.rows:,}  bytes {summary.bytes:,} ({mib:,.1f} MiB)  "
+        f"time {summary.seconds:.2f} s  {rate}  "
+        f"key versions {', '.join(map(str, sorted(summary.key_versions))) or '-'}  "
+        f"engine {summary.engine} x {summary.workers}"
     )
     if summary.skipped:
         out.print(f"skipped {summary.skipped:,} values (already in the target state: never processed twice)")
     if summary.conflicts:
-        out.print(f"{summary.conflicts:,} rows changed by the application during the job: re-read and processed, none overwritten")
+        out.print(
+            f"{summary.conflicts:,} rows changed by the application during the job: "
+            "re-read and processed, none overwritten"
+        )
     if summary.resumed_from:
         out.print(f"resumed: {summary.resumed_from:,} rows were done by an earlier run")
 
@@ -290,7 +364,8 @@ def table() -> None:
     guomi table encrypt customers.csv customers.enc.csv --column email --column phone --keyset ks.json
     guomi table decrypt lake/ lake-plain/ --column card_no --kms cards --engine spark
     guomi table rekey postgresql://app@db/bank --table customer --column email --keyset ks.json
-    guomi table migrate old.parquet new.parquet --column ssn --from fernet --legacy-key fernet.key --keyset ks.json
+    guomi table migrate old.parquet new.parquet --column ssn --from fernet \\
+        --legacy-key fernet.key --keyset ks.json
     guomi table scan customers.csv
     """
 
@@ -299,7 +374,7 @@ def table() -> None:
 @_common
 @click.pass_context
 @_errors
-def encrypt(ctx: click.Context, **kw: Any) -> None:
+def encrypt(ctx: click.Context, /, **kw: Any) -> None:
     """Encrypt the named columns (values already encrypted are skipped and counted)."""
     _run(ctx, "encrypt", **kw)
 
@@ -308,7 +383,7 @@ def encrypt(ctx: click.Context, **kw: Any) -> None:
 @_common
 @click.pass_context
 @_errors
-def decrypt(ctx: click.Context, **kw: Any) -> None:
+def decrypt(ctx: click.Context, /, **kw: Any) -> None:
     """Decrypt the named columns (their index columns are dropped)."""
     _run(ctx, "decrypt", **kw)
 
@@ -317,7 +392,7 @@ def decrypt(ctx: click.Context, **kw: Any) -> None:
 @_common
 @click.pass_context
 @_errors
-def rekey(ctx: click.Context, **kw: Any) -> None:
+def rekey(ctx: click.Context, /, **kw: Any) -> None:
     """Re-encrypt values under older key versions with the keyring's primary version."""
     _run(ctx, "rekey", **kw)
 
@@ -326,20 +401,44 @@ def rekey(ctx: click.Context, **kw: Any) -> None:
 @_common
 @click.pass_context
 @_errors
-def reindex(ctx: click.Context, **kw: Any) -> None:
+def reindex(ctx: click.Context, /, **kw: Any) -> None:
     """Recompute the blind-index columns named with NAME:INDEX from the encrypted values."""
     _run(ctx, "reindex", **kw)
 
 
 @table.command()
 @_common
-@click.option("--from", "legacy_format", type=click.Choice(LEGACY_FORMATS), required=True, help="The legacy format of the values.")
-@click.option("--legacy-key", "legacy_keys", multiple=True, metavar="KEY", help="Its key: a file, hex or base64 (vault: VERSION=KEY; fernet: repeat for MultiFernet).")
-@click.option("--legacy-encoding", type=click.Choice(["raw", "base64", "hex"]), help="How binary legacy values are stored (default: base64 in text columns).")
+@click.option(
+    "--from",
+    "legacy_format",
+    type=click.Choice(LEGACY_FORMATS),
+    required=True,
+    help="The legacy format of the values.",
+)
+@click.option(
+    "--legacy-key",
+    "legacy_keys",
+    multiple=True,
+    metavar="KEY",
+    help="Its key: a file, hex or base64 (vault: VERSION=KEY; fernet: repeat for MultiFernet).",
+)
+@click.option(
+    "--legacy-encoding",
+    type=click.Choice(["raw", "base64", "hex"]),
+    help="How binary legacy values are stored (default: base64 in text columns).",
+)
 @click.option("--legacy-aad", metavar="TEXT", help="GCM associated data the legacy values were made with.")
 @click.pass_context
 @_errors
-def migrate(ctx: click.Context, legacy_format: str, legacy_keys: tuple[str, ...], legacy_encoding: str | None, legacy_aad: str | None, **kw: Any) -> None:
+def migrate(
+    ctx: click.Context,
+    /,
+    legacy_format: str,
+    legacy_keys: tuple[str, ...],
+    legacy_encoding: str | None,
+    legacy_aad: str | None,
+    **kw: Any,
+) -> None:
     """Decrypt AES/Fernet/Vault/RSA-era values and encrypt them as SM4 field values."""
     legacy = None if kw["dry_run"] else _legacy(legacy_format, legacy_keys, legacy_encoding, legacy_aad)
     if kw["dry_run"]:
@@ -351,7 +450,13 @@ def migrate(ctx: click.Context, legacy_format: str, legacy_keys: tuple[str, ...]
 @click.argument("source")
 @click.option("--table", metavar="NAME", help="Database: the table to scan (default: every table).")
 @click.option("-c", "--column", "columns", multiple=True, metavar="NAME", help="Only these columns (repeat).")
-@click.option("--sample", type=click.IntRange(min=1), default=1000, show_default=True, help="Rows sampled per file or table.")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Rows sampled per file or table.",
+)
 @click.pass_context
 @_errors
 def scan(ctx: click.Context, source: str, table: str | None, columns: tuple[str, ...], sample: int) -> None:
@@ -366,7 +471,17 @@ def scan(ctx: click.Context, source: str, table: str | None, columns: tuple[str,
     for finding in findings:
         rows = "" if finding.rows is None else f" ({finding.rows:,} rows)"
         grid = Table(title=f"{finding.name}{rows}")
-        for heading in ("column", "holds", "confidence", "sampled", "guomi", "PII", "legacy", "key ids", "flags"):
+        for heading in (
+            "column",
+            "holds",
+            "confidence",
+            "sampled",
+            "guomi",
+            "PII",
+            "legacy",
+            "key ids",
+            "flags",
+        ):
             grid.add_column(heading)
         for name, col in finding.columns.items():
             grid.add_row(
@@ -377,7 +492,7 @@ def scan(ctx: click.Context, source: str, table: str | None, columns: tuple[str,
                 f"{col.guomi_share:.0%}",
                 f"{col.pii_share:.0%}",
                 f"{col.legacy_share:.0%}",
-                ", ".join(f"{k}×{n}" for k, n in col.key_ids.items()) or "-",
+                ", ".join(f"{k} ({n})" for k, n in col.key_ids.items()) or "-",
                 ", ".join(col.flags) or "-",
             )
         out.print(grid)

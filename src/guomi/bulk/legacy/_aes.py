@@ -90,7 +90,9 @@ class SparkAesDecryptor(LegacyDecryptor):
 
     name = "spark aes_encrypt"
 
-    def __init__(self, key: bytes, mode: str = "GCM", aad: bytes | None = None, encoding: Encoding | None = None) -> None:
+    def __init__(
+        self, key: bytes, mode: str = "GCM", aad: bytes | None = None, encoding: Encoding | None = None
+    ) -> None:
         super().__init__(encoding)
         self._key = _aes_key(key)
         self.mode = mode.upper()
@@ -173,7 +175,12 @@ class VaultTransitDecryptor(LegacyDecryptor):
     def decrypt(self, value: str | bytes) -> bytes:
         text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
         parts = text.split(":")
-        if len(parts) != 3 or parts[0] != "vault" or not parts[1].startswith("v") or not parts[1][1:].isdigit():
+        if (
+            len(parts) != 3
+            or parts[0] != "vault"
+            or not parts[1].startswith("v")
+            or not parts[1][1:].isdigit()
+        ):
             raise LegacyFormatError("not a vault:v<N>: token")
         version = int(parts[1][1:])
         key = self._keys.get(version)

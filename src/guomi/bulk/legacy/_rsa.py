@@ -9,6 +9,7 @@ Payloads encrypted with AES still need re-encrypting to SM4 (``migrate``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import pyarrow as pa
@@ -22,7 +23,12 @@ from guomi.primitives.sm2 import SM2PublicKey
 
 __all__ = ["RsaToSm2Rewrapper", "RsaWrappedKeyDecryptor"]
 
-_HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 
 
 class RsaWrappedKeyDecryptor(LegacyDecryptor):
@@ -77,7 +83,9 @@ class RsaWrappedKeyDecryptor(LegacyDecryptor):
 class RsaToSm2Rewrapper:
     """Re-wraps RSA-wrapped data keys to SM2 (GB/T 32918.4 encryption, DER layout by default)."""
 
-    def __init__(self, unwrap: RsaWrappedKeyDecryptor, sm2_public_key: SM2PublicKey, layout: str = "der") -> None:
+    def __init__(
+        self, unwrap: RsaWrappedKeyDecryptor, sm2_public_key: SM2PublicKey, layout: str = "der"
+    ) -> None:
         self.unwrap = unwrap
         self.public_key = sm2_public_key
         self.layout = layout
