@@ -14,6 +14,7 @@ __all__ = [
     "BulkInputError",
     "BulkValueError",
     "OutputExistsError",
+    "shift_rows",
     "where",
 ]
 
@@ -41,11 +42,19 @@ class BulkError(GuomiError):
         row: int | None = None,
         column: str | None = None,
     ) -> None:
+        self.detail = message
         self.file = file
         self.row = row
         self.column = column
         place = where(file=file, row=row, column=column)
         super().__init__(f"{place}: {message}" if place else message)
+
+
+def shift_rows(exc: BulkError, offset: int) -> BulkError:
+    """The same error with its row moved by ``offset`` (workers count rows from their batch)."""
+    if exc.row is None or offset == 0:
+        return exc
+    return type(exc)(exc.detail, file=exc.file, row=exc.row + offset, column=exc.column)
 
 
 class BulkInputError(BulkError, ValueError):

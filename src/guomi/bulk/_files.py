@@ -32,6 +32,8 @@ __all__ = [
     "CsvWriter",
     "ParquetSource",
     "ParquetWriter",
+    "csv_bytes",
+    "record_boundary",
 ]
 
 CSV_BLOCK_BYTES = 4 << 20
@@ -91,66 +93,147 @@ class CsvSource:
     def schema(self) -> pa.Schema:
         return pa.schema([pa.field(n, pa.string()) for n in self.names])
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
+    def _data_offset(self) -> int:
+        """Where the first data record starts (after the header record)."""
+        with open(self.path, "rb") as f:
+            head = f.read(1 << 20)
+        cut = record_boundary(head, first=True)
+        if cut <= 0:
+            return len(head)
+        return cut
+
+    def chunks(self) -> Iterator[bytes]:
+        """The data records in blocks of about ``block_bytes``, each ending at a record boundary.
+
+        A boundary is a newline preceded by an even number of quote characters since the
+        block started (RFC 4180: quotes inside a quoted value are doubled), so a value with
+        an embedded newline is never split. Blocks parse independently, on several threads.
+        """
+        with open(self.path, "rb") as f:
+            f.seek(self._data_offset())
+            carry = b""
+            while True:
+                block = f.read(self.block_bytes)
+                if not block:
+                    if carry.strip():
+                        yield carry
+                    return
+                buf = carry + block
+                cut = record_boundary(buf)
+                if cut <= 0:
+                    if len(buf) > 16 * self.block_bytes:
+                        raise BulkInputError(
+                            "no record boundary in 16 blocks (unbalanced quotes?)", file=str(self.path)
+                        )
+                    carry = buf
+                    continue
+                yield buf[:cut]
+                carry = buf[cut:]
+
+    def parse_chunk(self, chunk: bytes) -> pa.RecordBatch:
+        """Parse one block from :meth:`chunks`; error rows count from 1 within the block."""
         bad_row: list[int | None] = []
 
         def invalid(row: pacsv.InvalidRow) -> str:
             bad_row.append(row.number)
             return "error"
 
-        def fail(exc: Exception) -> BulkInputError:
-            detail = str(exc).split("\n")[0]
-            row = None
-            if bad_row and bad_row[0] is not None:
-                row = bad_row[0] - 1  # pyarrow counts the header as row 1; ours count data rows
-            if "UTF8" in detail or "utf8" in detail or "UTF-8" in detail:
-                detail = "invalid UTF-8 in a value"
-            elif "Expected" in detail and "columns" in detail:
-                # pyarrow appends the row's text: never put values in an error message
-                detail = detail[detail.index("Expected") :].split(":")[0]
-            else:
-                detail = detail.split(":")[0]
-            return BulkInputError(f"malformed CSV row: {detail}", file=str(self.path), row=row)
-
+        header = ",".join(_csv_quote(n) for n in self.names).encode() + b"\n"
+        # A block without a quote character has no quoted values: the plain tokenizer is
+        # faster and gives the same values (no value can then hold a comma or a newline).
+        quoted = b'"' in chunk
         try:
-            reader = pacsv.open_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(block_size=self.block_bytes, use_threads=False),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={n: pa.string() for n in self.names},
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
+            table = pacsv.read_csv(
+                pa.BufferReader(header + chunk),
+                read_options=pacsv.ReadOptions(block_size=len(chunk) + len(header) + 1, use_threads=False),
+                parse_options=pacsv.ParseOptions(
+                    quote_char='"' if quoted else False,
+                    newlines_in_values=quoted,
+                    invalid_row_handler=invalid,
                 ),
+                convert_options=self._convert_options(),
             )
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise fail(exc) from None
-        try:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-                    raise fail(exc) from None
+            raise self._fail(exc, bad_row) from None
+        return (
+            table.combine_chunks().to_batches()[0]
+            if table.num_rows
+            else pa.RecordBatch.from_pylist([], self.schema())
+        )
+
+    def _convert_options(self) -> pacsv.ConvertOptions:
+        return pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in self.names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+
+    def _fail(self, exc: Exception, bad_row: list[int | None]) -> BulkInputError:
+        detail = str(exc).split("\n")[0]
+        row = None
+        if bad_row and bad_row[0] is not None:
+            row = bad_row[0] - 1  # pyarrow counts the header as row 1; ours count data rows
+        if "UTF8" in detail or "utf8" in detail or "UTF-8" in detail:
+            detail = "invalid UTF-8 in a value"
+        elif "Expected" in detail and "columns" in detail:
+            # pyarrow appends the row's text: never put values in an error message
+            detail = detail[detail.index("Expected") :].split(":")[0]
+        else:
+            detail = detail.split(":")[0]
+        return BulkInputError(f"malformed CSV row: {detail}", file=str(self.path), row=row)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Every data record, in batches (parsed on this thread)."""
+        for chunk in self.chunks():
+            batch = self.parse_chunk(chunk)
+            if batch.num_rows:
                 yield batch
-        finally:
-            reader.close()
+
+
+def record_boundary(buf: bytes, *, first: bool = False) -> int:
+    """Index just after the last (``first``: the first) newline outside quotes; -1 if none."""
+    if first:
+        pos = buf.find(b"\n")
+        while pos >= 0:
+            if buf.count(b'"', 0, pos) % 2 == 0:
+                return pos + 1
+            pos = buf.find(b"\n", pos + 1)
+        return -1
+    pos = buf.rfind(b"\n")
+    while pos >= 0:
+        if buf.count(b'"', 0, pos) % 2 == 0:
+            return pos + 1
+        pos = buf.rfind(b"\n", 0, pos)
+    return -1
+
+
+def _csv_quote(text: str) -> str:
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_bytes(batch: pa.RecordBatch, *, header: bool = False) -> bytes:
+    """A batch as CSV (values quoted where needed), for writing in order later."""
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(
+        batch, sink, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed")
+    )
+    return bytes(sink.getvalue())
 
 
 class CsvWriter:
-    """Writes record batches as CSV with a header (values quoted where needed)."""
+    """Writes record batches (or CSV bytes made by :func:`csv_bytes`) as CSV with a header."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self._writer = pacsv.CSVWriter(
-            str(path), schema, write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed")
-        )
+        self._file = open(path, "wb")  # noqa: SIM115 (closed by close())
+        self._file.write(csv_bytes(pa.RecordBatch.from_pylist([], schema), header=True))
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        self._writer.write_batch(batch)
+    def write(self, batch: pa.RecordBatch | bytes) -> None:
+        self._file.write(batch if isinstance(batch, bytes) else csv_bytes(batch))
 
     def close(self) -> None:
-        self._writer.close()
+        self._file.close()
 
 
 # ---------------------------------------------------------------- Parquet

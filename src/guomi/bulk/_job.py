@@ -17,14 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-
 from guomi.bulk import _keys
 from guomi.bulk._atomic import atomic_output, check_output
 from guomi.bulk._columns import ColumnSpec, parse_columns
 from guomi.bulk._engine_local import default_workers, ordered_map
-from guomi.bulk._errors import BulkInputError
-from guomi.bulk._files import CsvSource, CsvWriter, ParquetSource, ParquetWriter, parquet_files
+from guomi.bulk._errors import BulkError, BulkInputError, shift_rows
+from guomi.bulk._files import CsvSource, CsvWriter, ParquetSource, ParquetWriter, csv_bytes, parquet_files
 from guomi.bulk._kernel import ColumnCipher, ColumnStats
 from guomi.bulk._transform import OPERATIONS, BatchTransform, Operation, check_columns, sum_stats
 
@@ -302,6 +300,8 @@ class Job:
         return ParquetSource(path)
 
     def _run_file(self, source_path: Path, target: Path, summary: Summary, *, csv_output: bool) -> None:
+        """One file through the pool: workers parse (CSV), transform and serialize (CSV);
+        this thread only reads raw blocks and writes finished bytes, in order."""
         source = self.open_source(source_path)
         schema = source.schema()
         check_columns(schema, self.specs, source=str(source_path))
@@ -320,29 +320,31 @@ class Job:
                 no_statistics=encrypted,
                 compression=compression,
             )
+        items: Iterator[tuple[Any, int, bool]]
+        if isinstance(source, CsvSource):
+            csv_source = source
+            items = ((chunk, len(chunk), False) for chunk in csv_source.chunks())
+        else:
+            items = ((batch, batch.nbytes, end) for batch, end in source.batches_with_ends())
+
+        def work(item: tuple[Any, int, bool]) -> tuple[Any, dict[str, ColumnStats], int, int, bool]:
+            payload, nbytes, end = item
+            batch = csv_source.parse_chunk(payload) if isinstance(payload, bytes) else payload
+            out, stats = transform(batch, 1)  # rows count from 1 here; shifted when consumed
+            return (csv_bytes(out) if csv_output else out), stats, batch.num_rows, nbytes, end
+
+        offset = 0
         try:
-            for batch, stats, end_of_group in ordered_map(
-                lambda item: (*transform(item[0], item[1]), item[2]), self._numbered(source), self.workers
-            ):
-                writer.write(batch)
-                if end_of_group and isinstance(writer, ParquetWriter):
+            for data, stats, rows, nbytes, end in ordered_map(work, items, self.workers):
+                writer.write(data)
+                if end and isinstance(writer, ParquetWriter):
                     writer.end_row_group()
                 sum_stats(summary.columns, stats)
-                summary.rows += batch.num_rows
+                summary.rows += rows
+                offset += rows
                 if self.progress is not None:
-                    self.progress(batch.num_rows, batch.nbytes)
+                    self.progress(rows, nbytes)
+        except BulkError as exc:
+            raise shift_rows(exc, offset) from None
         finally:
             writer.close()
-
-    @staticmethod
-    def _numbered(source: CsvSource | ParquetSource) -> Iterator[tuple[pa.RecordBatch, int, bool]]:
-        """``(batch, first_row, ends_a_row_group)``; rows count from 1 (the header is not a row)."""
-        row = 1
-        if isinstance(source, ParquetSource):
-            for batch, end in source.batches_with_ends():
-                yield batch, row, end
-                row += batch.num_rows
-        else:
-            for batch in source.batches():
-                yield batch, row, False
-                row += batch.num_rows
