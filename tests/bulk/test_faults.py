@@ -176,3 +176,29 @@ def test_binary_values_that_start_like_a_field_value_are_encrypted(tmp_path: Pat
         tmp_path / "e2.parquet", tmp_path / "d.parquet", columns=["blob"], operation="decrypt", keyring=keyset
     ).run()
     assert pq.read_table(tmp_path / "d.parquet").column("blob").to_pylist() == values
+
+
+def test_small_blocks_keep_quoted_newlines_and_row_numbers(
+    tmp_path: Path, keyset: Keyset, monkeypatch
+) -> None:
+    """Blocks are cut only between records (a quoted value with newlines and commas is never
+    split), and an error deep in the file names its row in the file, not in its block."""
+    monkeypatch.setattr(_files, "CSV_BLOCK_BYTES", 97)
+    src = tmp_path / "q.csv"
+    rows = [
+        {"id": str(i), "email": f"u{i}@x.cn", "note": f'line1\nline2, "quoted" {i}' if i % 3 else ""}
+        for i in range(200)
+    ]
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["id", "email", "note"])
+        w.writeheader()
+        w.writerows(rows)
+    Job(src, tmp_path / "e.csv", columns=["email", "note"], keyring=keyset, workers=2).run()
+    Job(
+        tmp_path / "e.csv", tmp_path / "d.csv", columns=["email", "note"], operation="decrypt", keyring=keyset
+    ).run()
+    assert read_csv(tmp_path / "d.csv") == rows
+    with open(src, "a", encoding="utf-8") as f:
+        f.write("200,u200@x.cn,ok\n201,too,many,fields\n")
+    with pytest.raises(BulkInputError, match=r"q\.csv, row 202: malformed CSV row"):
+        Job(src, tmp_path / "e2.csv", columns=["email"], keyring=keyset, workers=2).run()

@@ -76,11 +76,11 @@ def _csv_header(path: Path) -> list[str]:
 class CsvSource:
     """A CSV file with a header row, read as strings in streaming batches."""
 
-    def __init__(self, path: str | Path, *, block_bytes: int = CSV_BLOCK_BYTES) -> None:
+    def __init__(self, path: str | Path, *, block_bytes: int | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise BulkInputError("no such file", file=str(self.path))
-        self.block_bytes = block_bytes
+        self.block_bytes = block_bytes or CSV_BLOCK_BYTES
         self.names = _csv_header(self.path)
 
     @property
