@@ -213,12 +213,12 @@ def _csv_quote(text: str) -> str:
     return text
 
 
-def csv_bytes(batch: pa.RecordBatch, *, header: bool = False) -> bytes:
-    """A batch as CSV (values quoted where needed), for writing in order later."""
+def csv_bytes(batch: pa.RecordBatch, *, plain: bool = False) -> bytes:
+    """A batch as CSV rows, for writing in order later: every string quoted (pyarrow's
+    "needed" style), or none when the caller knows no value holds a comma, quote or newline."""
     sink = pa.BufferOutputStream()
-    pacsv.write_csv(
-        batch, sink, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed")
-    )
+    style = "none" if plain else "needed"
+    pacsv.write_csv(batch, sink, write_options=pacsv.WriteOptions(include_header=False, quoting_style=style))
     return bytes(sink.getvalue())
 
 
@@ -227,7 +227,7 @@ class CsvWriter:
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self._file = open(path, "wb")  # noqa: SIM115 (closed by close())
-        self._file.write(csv_bytes(pa.RecordBatch.from_pylist([], schema), header=True))
+        self._file.write((",".join(_csv_quote(n) for n in schema.names) + "\n").encode())
 
     def write(self, batch: pa.RecordBatch | bytes) -> None:
         self._file.write(batch if isinstance(batch, bytes) else csv_bytes(batch))

@@ -33,6 +33,9 @@ Engine = Literal["local", "spark"]
 Progress = Callable[[int, int], None]
 """``progress(rows_done_delta, bytes_done_delta)`` after each batch is written."""
 
+PLAIN_SAFE = frozenset({"encrypt", "rekey", "reindex"})
+"""Operations whose new values never need CSV quoting (field values are base64url, indexes integers)."""
+
 DEFAULT_FILE_TABLE = "dataset"
 """The table name bound into the values of a file when ``table`` is not given (field.md AAD)."""
 
@@ -248,6 +251,9 @@ class Job:
             "engine": self.engine,
             "workers": self.workers,
             "force": self.force,
+            "sink_exists": (
+                self.sink is not None and self.sink_kind != "database" and Path(str(self.sink)).exists()
+            ),
         }
 
     # ------------------------------------------------------------ running
@@ -331,7 +337,12 @@ class Job:
             payload, nbytes, end = item
             batch = csv_source.parse_chunk(payload) if isinstance(payload, bytes) else payload
             out, stats = transform(batch, 1)  # rows count from 1 here; shifted when consumed
-            return (csv_bytes(out) if csv_output else out), stats, batch.num_rows, nbytes, end
+            if not csv_output:
+                return out, stats, batch.num_rows, nbytes, end
+            # A quote-free CSV block holds no comma/quote/newline in any value, and encrypt,
+            # rekey and reindex only add base64url text and integers: nothing needs quoting.
+            plain = isinstance(payload, bytes) and b'"' not in payload and self.operation in PLAIN_SAFE
+            return csv_bytes(out, plain=plain), stats, batch.num_rows, nbytes, end
 
         offset = 0
         try:
