@@ -125,3 +125,21 @@ def test_existing_output_refused_unless_force(tmp_path: Path, plain_csv: Path, k
     assert out.read_text() == "precious\n"
     Job(plain_csv, out, columns=["email"], keyring=keyset, force=True).run()
     assert len(read_csv(out)) == len(ROWS)
+
+
+def test_reindex_recomputes_index_columns(tmp_path: Path, plain_csv: Path, keyset) -> None:
+    enc, damaged, fixed = tmp_path / "e.parquet", tmp_path / "x.parquet", tmp_path / "f.parquet"
+    Job(plain_csv, enc, columns=["email:email_bidx"], keyring=keyset).run()
+    table = pq.read_table(enc)
+    good = table.column("email_bidx").to_pylist()
+    pq.write_table(
+        table.set_column(
+            table.schema.get_field_index("email_bidx"), "email_bidx", pa.array([0] * len(good), pa.int64())
+        ),
+        damaged,
+    )
+    summary = Job(damaged, fixed, columns=["email:email_bidx"], operation="reindex", keyring=keyset).run()
+    assert summary.columns["email"].processed == len(ROWS)
+    out = pq.read_table(fixed)
+    assert out.column("email_bidx").to_pylist() == good
+    assert out.column("email").to_pylist() == table.column("email").to_pylist()  # ciphertext untouched

@@ -111,3 +111,36 @@ def test_migrate_spark_aes_encrypt_output(spark, tmp_path: Path, keyset) -> None
         ).run()
         field = Field("dataset", "ssn", keyset)
         assert [field.decrypt(v) for v in pq.read_table(out).column("ssn").to_pylist()] == values
+
+
+def test_cli_engine_spark(spark, tmp_path: Path, plain_csv: Path, keyset) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from guomi.cli import cli  # noqa: PLC0415
+    from tests.bulk.conftest import PASSPHRASE  # noqa: PLC0415
+
+    ks = tmp_path / "ks.json"
+    ks.write_text(keyset.to_encrypted_json(passphrase=PASSPHRASE, iterations=100_000))
+    out = tmp_path / "enc.parquet"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "table",
+            "encrypt",
+            str(plain_csv),
+            str(out),
+            "-c",
+            "email",
+            "--keyset",
+            str(ks),
+            "--engine",
+            "spark",
+        ],
+        env={"GUOMI_PASSPHRASE": PASSPHRASE},
+    )
+    assert result.exit_code == 0, result.output
+    assert "engine spark" in result.output
+    email = Field("dataset", "email", keyset)
+    assert [email.decrypt(v) for v in pq.read_table(out).column("email").to_pylist()] == [
+        r["email"] for r in ROWS
+    ]
