@@ -242,11 +242,15 @@ class _CasWriter:
         sets = ", ".join(f"{q(c)} = b.{q('n_' + c)}" for c in self.targets)
         cas = " AND ".join(f"{t}.{q(c)} {same} b.{q('o_' + c)}" for c in checked)
         key = q(self.key.name)
-        conn.exec_driver_sql(f"UPDATE {t} SET {sets} FROM {BATCH_TABLE} AS b WHERE {t}.{key} = b.k AND {cas}")  # noqa: S608
-        landed = " AND ".join(f"{t}.{q(c)} {same} b.{q('n_' + c)}" for c in self.targets)
-        missed = conn.exec_driver_sql(
-            f"SELECT b.k FROM {BATCH_TABLE} AS b JOIN {t} ON {t}.{key} = b.k WHERE NOT ({landed})"  # noqa: S608
-        ).all()
+        updated = conn.exec_driver_sql(
+            f"UPDATE {t} SET {sets} FROM {BATCH_TABLE} AS b WHERE {t}.{key} = b.k AND {cas}"  # noqa: S608
+        ).rowcount
+        missed: Sequence[Any] = []
+        if updated != len(flat):  # some rows changed since they were read: which ones?
+            landed = " AND ".join(f"{t}.{q(c)} {same} b.{q('n_' + c)}" for c in self.targets)
+            missed = conn.exec_driver_sql(
+                f"SELECT b.k FROM {BATCH_TABLE} AS b JOIN {t} ON {t}.{key} = b.k WHERE NOT ({landed})"  # noqa: S608
+            ).all()
         if self.dialect == "sqlite":
             conn.exec_driver_sql(f"DROP TABLE temp.{BATCH_TABLE}")
         return [row[0] for row in missed]
