@@ -231,6 +231,8 @@ class _CasWriter:
             ):
                 for row in flat:
                     copy.write_row(row)
+            # a temp table has no statistics: without them the planner may hash-join the whole table
+            conn.exec_driver_sql(f"ANALYZE {BATCH_TABLE}")
             same = "IS NOT DISTINCT FROM"
         else:
             marks = ", ".join("?" for _ in names)
@@ -242,8 +244,14 @@ class _CasWriter:
         sets = ", ".join(f"{q(c)} = b.{q('n_' + c)}" for c in self.targets)
         cas = " AND ".join(f"{t}.{q(c)} {same} b.{q('o_' + c)}" for c in checked)
         key = q(self.key.name)
-        updated = conn.exec_driver_sql(
-            f"UPDATE {t} SET {sets} FROM {BATCH_TABLE} AS b WHERE {t}.{key} = b.k AND {cas}"  # noqa: S608
+        # The key range of the batch lets the database reach the rows by the primary-key index.
+        lo, hi = min(row[0] for row in flat), max(row[0] for row in flat)
+        updated = conn.execute(
+            sa.text(
+                f"UPDATE {t} SET {sets} FROM {BATCH_TABLE} AS b "  # noqa: S608
+                f"WHERE {t}.{key} = b.k AND {t}.{key} BETWEEN :lo AND :hi AND {cas}"
+            ),
+            {"lo": lo, "hi": hi},
         ).rowcount
         missed: Sequence[Any] = []
         if updated != len(flat):  # some rows changed since they were read: which ones?
