@@ -23,10 +23,13 @@ renamed when complete.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from queue import Empty, Queue
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,12 +37,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from guomi.bulk._errors import BulkError, BulkInputError, OutputExistsError
+from guomi.bulk._kernel import ColumnStats
 from guomi.bulk._transform import BatchTransform, check_columns, sum_stats
 
 if TYPE_CHECKING:
     from guomi.bulk._job import Job, Summary
 
 __all__ = ["CHECKPOINT_TABLE", "connect", "run_database"]
+
+T = TypeVar("T")
 
 CHECKPOINT_TABLE = "guomi_bulk_checkpoint"
 MAX_CAS_ROUNDS = 5
@@ -316,7 +322,39 @@ def _changed_rows(
     return list(zip(*columns, strict=True))
 
 
-def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0912, PLR0915 (one story)
+def _ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """``items`` produced on a helper thread up to ``depth`` ahead; its exceptions re-raised here."""
+    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put((True, item))
+            queue.put((False, None))
+        except BaseException as exc:  # handed to the consumer
+            queue.put((False, exc))
+
+    thread = threading.Thread(target=produce, name="guomi-bulk-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, value = queue.get()
+            if not ok:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+
+
+def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0915 (one story)
     url = str(job.source)
     engine = connect(url)
     try:
@@ -348,17 +386,26 @@ def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0912, PLR0915 (on
         last_key, done = saved if saved is not None else (None, 0)
         summary.resumed_from = done
         read_cols = [key, *(table.c[n] for n in schema.names)]
-        while True:
-            query = sa.select(*read_cols).order_by(key).limit(job.batch_rows)
-            if last_key is not None:
-                query = query.where(key > last_key)
-            with engine.connect() as conn:
-                keys, fetched = _fetch(conn, query, schema)
-            if fetched is None:
-                break
-            before = fetched
-            after, stats = transform(before, done + 1)
-            changed = _changed_rows(keys, before, after, checked, targets)
+
+        def prepared() -> Iterator[
+            tuple[list[Any], pa.RecordBatch, dict[str, ColumnStats], list[tuple[Any, ...]]]
+        ]:
+            """Read and transform batch after batch (on a helper thread, one batch ahead of the
+            writes: the database write of one batch overlaps the read and crypto of the next)."""
+            last, row = last_key, done + 1
+            while True:
+                query = sa.select(*read_cols).order_by(key).limit(job.batch_rows)
+                if last is not None:
+                    query = query.where(key > last)
+                with engine.connect() as conn:
+                    keys, fetched = _fetch(conn, query, schema)
+                if fetched is None:
+                    return
+                after, stats = transform(fetched, row)
+                yield keys, fetched, stats, _changed_rows(keys, fetched, after, checked, targets)
+                last, row = keys[-1], row + len(keys)
+
+        for keys, before, stats, changed in _ahead(prepared()):
             conflicts = 0
             with engine.begin() as conn:
                 missed = writer.write(conn, changed, checked)
