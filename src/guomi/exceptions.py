@@ -18,12 +18,12 @@ __all__ = [
     "ConflictError",
     "DecryptionError",
     "GuomiError",
+    "IndexPlanError",
     "InvalidArgumentError",
     "InvalidEncodingError",
     "InvalidKey",
     "InvalidPasswordError",
     "InvalidSignature",
-    "IndexPlanError",
     "InvalidTag",
     "NoIdentityMatchError",
     "NotFoundError",
@@ -163,4 +163,4 @@ class UnsupportedQueryError(GuomiError, ValueError):
 
 
 class IndexPlanError(GuomiError, ValueError):
-    """A blind index whose width would make it unique per row on a low-entropy column (``guomi.fields.plan``)."""
+    """A blind index so wide it would be unique per row on a low-entropy column (``guomi.fields.plan``)."""

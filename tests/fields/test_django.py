@@ -3,11 +3,11 @@ indexes and re-check; unsupported lookups raise FieldError; no plaintext in the 
 
 from __future__ import annotations
 
-
 import os
+import tempfile
 from collections.abc import Iterator
-from urllib.parse import urlparse
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -17,7 +17,14 @@ from django.conf import settings  # noqa: E402
 
 
 def _databases() -> dict[str, Any]:
-    dbs: dict[str, Any] = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    dbs: dict[str, Any] = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        # A file database for the management command, which reaches it through SQLAlchemy.
+        "file": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(tempfile.mkdtemp(), "dj.sqlite"),
+        },
+    }
     url = os.environ.get("GUOMI_TEST_POSTGRES_URL")
     if url:
         u = urlparse(url)
@@ -134,3 +141,48 @@ def test_table_holds_no_plaintext(objects: Any) -> None:
     assert "gm1." in dump
     for e in EMAILS:
         assert e not in dump
+
+
+class DjLegacy(models.Model):
+    """A model in the middle of a migration: plaintext email, field values in email_enc."""
+
+    email = models.TextField(null=True)
+    email_enc = EncryptedCharField(field=Field("tests_djlegacy", "email", KEYSET), null=True)
+
+    class Meta:
+        app_label = "tests"
+        db_table = "tests_djlegacy"
+
+
+def test_management_command_lifecycle(tmp_path: Any) -> None:
+    from django.core.management import call_command  # noqa: PLC0415
+
+    conn = connections["file"]
+    with conn.schema_editor() as editor:
+        editor.execute("DROP TABLE IF EXISTS tests_djlegacy")
+        editor.create_model(DjLegacy)
+    DjLegacy.objects.db_manager("file").bulk_create(DjLegacy(email=f"u{i}@b.cn") for i in range(300))
+    out = call_command(
+        "guomi_field", "migrate", "tests.DjLegacy.email_enc", "--plaintext-column", "email",
+        "--phase", "dual-write", "--batch", "70", "--database", "file",
+    )  # fmt: skip
+    assert out is None
+    objs = DjLegacy.objects.db_manager("file")
+    assert all(o.email == o.email_enc for o in objs.all())
+    call_command(
+        "guomi_field", "migrate", "tests.DjLegacy.email_enc", "--plaintext-column", "email",
+        "--phase", "encrypted", "--database", "file",
+    )  # fmt: skip
+    KEYSET.rotate()
+    call_command(
+        "guomi_field",
+        "rekey",
+        "tests.DjLegacy.email_enc",
+        "--plaintext-column",
+        "email",
+        "--database",
+        "file",
+    )
+    assert {o.email_enc for o in objs.all()} == {f"u{i}@b.cn" for i in range(300)}
+    with conn.schema_editor() as editor:
+        editor.delete_model(DjLegacy)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa

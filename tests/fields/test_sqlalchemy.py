@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import BigInteger, Integer, create_engine, insert, select, text, update
+from sqlalchemy import BigInteger, Integer, create_engine, insert, or_, select, text, update
 from sqlalchemy.dialects import mssql, mysql, oracle, postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -91,6 +91,13 @@ def test_unsupported_comparisons_raise_naming_the_index(engine: Any) -> None:
         select(Customer).where(Customer.email < "x")
     with pytest.raises(UnsupportedQueryError, match="substring"):
         select(Customer).where(Customer.email.contains("Bank"))
+    with pytest.raises(UnsupportedQueryError, match="OR"), Session(engine) as s:
+        s.scalars(select(Customer).where(or_(Customer.email == EMAILS[0], Customer.id == 3))).all()
+    with pytest.raises(UnsupportedQueryError, match="OR"), Session(engine) as s:
+        s.scalars(select(Customer).where(~(Customer.email == EMAILS[0]))).all()
+    with Session(engine) as s:
+        rows = s.scalars(select(Customer).where(Customer.email == EMAILS[1], Customer.id == 1)).all()
+        assert [c.id for c in rows] == [1]
     with pytest.raises(UnsupportedQueryError, match="Session"), engine.connect() as conn:
         conn.execute(select(Customer).where(Customer.email == EMAILS[0]))
 
@@ -149,3 +156,33 @@ def test_ddl_compiles_on_many_dialects() -> None:
         for idx in Customer.__table__.indexes:
             assert "CREATE INDEX" in str(CreateIndex(idx).compile(dialect=dialect))
     assert isinstance(Customer.__table__.c.email_bidx.type, BigInteger)
+
+
+reindexed = Field(
+    "account",
+    "email",
+    KEYSET,
+    indexes=[BlindIndex("email_bidx", bits=3), BlindIndex("email_bidx_v2", bits=5, key_id=KEYSET.primary_id)],
+)
+
+
+class Account(Base):
+    __tablename__ = "account"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(EncryptedType(reindexed))
+    email_bidx: Mapped[int | None] = blind_index_column(reindexed, "email_bidx")
+    email_bidx_v2: Mapped[int | None] = blind_index_column(reindexed, "email_bidx_v2")
+
+
+def test_reindex_switch_answers_old_and_new_index(engine: Any) -> None:
+    with Session(engine) as s:
+        s.add_all(Account(id=i, email=f"a{i}@bank.cn") for i in range(20))
+        s.commit()
+        # Mid-reindex: half the rows have only the old index, half only the new one.
+        s.execute(text("UPDATE account SET email_bidx_v2 = NULL WHERE id < 10"))
+        s.execute(text("UPDATE account SET email_bidx = NULL WHERE id >= 10"))
+        s.commit()
+        for i in (3, 15):
+            assert s.scalars(select(Account).where(Account.email == f"a{i}@bank.cn")).one().id == i
+        got = s.scalars(select(Account).where(Account.email.in_(["a1@bank.cn", "a19@bank.cn"]))).all()
+        assert sorted(a.id for a in got) == [1, 19]

@@ -19,6 +19,7 @@
 //! string functions, run before the MAC), as every blind-index scheme does.
 
 pub mod armour;
+pub mod mb_sm3;
 pub mod transform;
 
 use subtle::ConstantTimeEq;
@@ -390,6 +391,147 @@ impl BlindIndex {
         v as i64
     }
 
+    /// Indexes many already transformed values. Fast (HMAC) indexes of
+    /// values with the same number of SM3 blocks go eight at a time through
+    /// [`mb_sm3`]; the rest (and the slow PBKDF2 variant) one by one. Same
+    /// results as [`BlindIndex::index_transformed`].
+    pub fn index_many_transformed(&self, items: &[(u8, &[u8])], out: &mut [i64]) {
+        const PREFIX: usize = 20 + 16 + 1; // label, pack header, type tag
+        const MAX_BLOCKS: usize = 4;
+        debug_assert_eq!(INDEX_LABEL.len(), 20);
+        if self.slow_iterations != 0 {
+            for (o, (t, v)) in out.iter_mut().zip(items) {
+                *o = self.index_transformed(*t, v);
+            }
+            return;
+        }
+        let mut groups: [Vec<usize>; MAX_BLOCKS + 1] = Default::default();
+        for (i, (_, v)) in items.iter().enumerate() {
+            let nb = (PREFIX + v.len() + 9).div_ceil(64);
+            if nb <= MAX_BLOCKS {
+                groups[nb].push(i);
+            } else {
+                out[i] = self.index_transformed(items[i].0, items[i].1);
+            }
+        }
+        let (istate, ostate) = self.mac.states();
+        let mut buf = vec![0u8; 8 * MAX_BLOCKS * 64];
+        for (nb, group) in groups.iter().enumerate() {
+            let mut chunks = group.chunks_exact(8);
+            for chunk in &mut chunks {
+                let stride = nb * 64;
+                for (lane, &i) in chunk.iter().enumerate() {
+                    let (tag, v) = items[i];
+                    let m = &mut buf[lane * stride..(lane + 1) * stride];
+                    m.fill(0);
+                    m[..20].copy_from_slice(INDEX_LABEL);
+                    m[20..28].copy_from_slice(&1u64.to_le_bytes());
+                    m[28..36].copy_from_slice(&((v.len() + 1) as u64).to_le_bytes());
+                    m[36] = tag;
+                    m[PREFIX..PREFIX + v.len()].copy_from_slice(v);
+                    m[PREFIX + v.len()] = 0x80;
+                    let bits = ((64 + PREFIX + v.len()) as u64) * 8;
+                    m[stride - 8..].copy_from_slice(&bits.to_be_bytes());
+                }
+                let mut st = mb_sm3::splat_state(istate);
+                let mut block = [mb_sm3::Lanes::default(); 16];
+                for b in 0..nb {
+                    for lane in 0..8 {
+                        let m = &buf[lane * stride + b * 64..lane * stride + (b + 1) * 64];
+                        for (wi, c) in m.chunks_exact(4).enumerate() {
+                            block[wi].0[lane] = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+                        }
+                    }
+                    mb_sm3::compress8(&mut st, &block);
+                }
+                // Outer hash: H((K ^ opad) || inner digest), one block.
+                let mut ost = mb_sm3::splat_state(ostate);
+                for (wi, lanes) in st.iter().enumerate() {
+                    block[wi] = *lanes;
+                }
+                for (wi, w) in block.iter_mut().enumerate().skip(8) {
+                    *w = mb_sm3::Lanes(
+                        [match wi {
+                            8 => 0x8000_0000,
+                            15 => ((64 + 32) * 8) as u32,
+                            _ => 0,
+                        }; 8],
+                    );
+                }
+                mb_sm3::compress8(&mut ost, &block);
+                for (lane, &i) in chunk.iter().enumerate() {
+                    let v = (u64::from(ost[0].0[lane]) << 32) | u64::from(ost[1].0[lane]);
+                    out[i] = (v >> (64 - self.bits)) as i64;
+                }
+                block = [mb_sm3::Lanes::default(); 16];
+                st = [mb_sm3::Lanes::default(); 8];
+                let _ = (&block, &st);
+            }
+            for &i in chunks.remainder() {
+                out[i] = self.index_transformed(items[i].0, items[i].1);
+            }
+        }
+        buf.zeroize();
+    }
+
+    /// Indexes a batch: nulls give 0; values the kernel cannot transform
+    /// (casefold of non-ASCII text) give 0 and their positions go to
+    /// `fallback`, for the caller to transform and index raw.
+    pub fn index_batch(
+        &self,
+        values: &[Option<(u8, &[u8])>],
+        out: &mut [i64],
+        fallback: &mut Vec<usize>,
+    ) -> Result<()> {
+        let mut arena: Vec<u8> = Vec::new();
+        let mut spans: Vec<(usize, u8, usize, usize)> = Vec::with_capacity(values.len());
+        let mut direct: Vec<(usize, u8, &[u8])> = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            out[i] = 0;
+            let Some((tag, b)) = *v else { continue };
+            if self.transform == Transform::Identity {
+                direct.push((i, tag, b));
+                continue;
+            }
+            if tag != transform::TYPE_STR {
+                arena.zeroize();
+                return Err(Error::invalid_argument(format!(
+                    "value {i}: a string transform needs string values"
+                )));
+            }
+            let start = arena.len();
+            match self.transform.apply(b, &mut arena) {
+                Ok(true) => spans.push((i, transform::TYPE_STR, start, arena.len())),
+                Ok(false) => {
+                    arena.truncate(start);
+                    fallback.push(i);
+                }
+                Err(e) => {
+                    arena.zeroize();
+                    return Err(Error::new(e.kind(), format!("value {i}: {}", e.message())));
+                }
+            }
+        }
+        let mut items: Vec<(u8, &[u8])> = Vec::with_capacity(direct.len() + spans.len());
+        let mut where_: Vec<usize> = Vec::with_capacity(items.capacity());
+        for (i, t, b) in &direct {
+            items.push((*t, b));
+            where_.push(*i);
+        }
+        for (i, t, s, e) in &spans {
+            items.push((*t, &arena[*s..*e]));
+            where_.push(*i);
+        }
+        let mut hashes = vec![0i64; items.len()];
+        self.index_many_transformed(&items, &mut hashes);
+        for (i, h) in where_.iter().zip(hashes) {
+            out[*i] = h;
+        }
+        drop(items);
+        arena.zeroize();
+        Ok(())
+    }
+
     /// Applies the transform (which needs string values, type tag 0x01) and
     /// indexes. `None` when the transform cannot run here (casefold of a
     /// non-ASCII value: the caller folds it with Python's full Unicode
@@ -451,6 +593,36 @@ mod tests {
         c.encrypt_into(1, b"abc", None, &[1u8; 12], &mut a).unwrap();
         c.encrypt_into(1, b"abc", None, &[2u8; 12], &mut b).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn multi_buffer_index_matches_scalar() {
+        for slow in [0u32, 3] {
+            let idx = BlindIndex::new(&[5u8; 32], 40, slow, Transform::Identity).unwrap();
+            let values: Vec<Vec<u8>> = (0..300usize)
+                .map(|n| (0..(n % 250)).map(|k| (k * 7 + n) as u8).collect())
+                .collect();
+            let items: Vec<(u8, &[u8])> = values.iter().map(|v| (1u8, v.as_slice())).collect();
+            let mut out = vec![0i64; items.len()];
+            idx.index_many_transformed(&items, &mut out);
+            for (o, (t, v)) in out.iter().zip(&items) {
+                assert_eq!(*o, idx.index_transformed(*t, v));
+            }
+        }
+        let ci = BlindIndex::new(&[5u8; 32], 30, 0, Transform::Casefold).unwrap();
+        let vals: Vec<Option<(u8, &[u8])>> = vec![
+            Some((1, b"ABC")),
+            None,
+            Some((1, "Stra\u{df}e".as_bytes())),
+            Some((1, b"x")),
+        ];
+        let mut out = vec![0i64; 4];
+        let mut fb = Vec::new();
+        ci.index_batch(&vals, &mut out, &mut fb).unwrap();
+        assert_eq!(fb, vec![2]);
+        assert_eq!(out[0], ci.index_transformed(1, b"abc"));
+        assert_eq!(out[1], 0);
+        assert_eq!(out[3], ci.index_transformed(1, b"x"));
     }
 
     #[test]

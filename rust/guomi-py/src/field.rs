@@ -128,7 +128,7 @@ fn read_offsets(raw: &[u8], width: usize, data_len: usize) -> PyResult<Vec<usize
             "offset_width must be 4 (int32) or 8 (int64)",
         ));
     }
-    if raw.len() % width != 0 || raw.len() < width {
+    if !raw.len().is_multiple_of(width) || raw.len() < width {
         return Err(invalid_argument(format!(
             "offsets buffer must hold n+1 little-endian int{} entries",
             width * 8
@@ -567,10 +567,10 @@ impl PyFieldCipher {
             py.detach(|| encrypt_batch(cipher, &batch, &ctx, &nonces, armour, &lens, out))
                 .map_err(to_py)
         })?;
-        Ok(PyTuple::new(
+        PyTuple::new(
             py,
             [PyBytes::new(py, &out_offsets).into_any(), out.into_any()],
-        )?)
+        )
     }
 
     /// Arrow-layout decryption: returns `(offsets, data)` of the canonical
@@ -648,10 +648,10 @@ impl PyFieldCipher {
             })
             .map_err(to_py)
         })?;
-        Ok(PyTuple::new(
+        PyTuple::new(
             py,
             [PyBytes::new(py, &out_offsets).into_any(), out.into_any()],
-        )?)
+        )
     }
 }
 
@@ -666,28 +666,25 @@ fn index_batch(
     batch: &Batch<'_>,
     raw: bool,
 ) -> guomi_core::Result<(Vec<i64>, Vec<usize>)> {
-    let mut out = Vec::with_capacity(batch.values.len());
+    let mut out = vec![0i64; batch.values.len()];
     let mut fallback = Vec::new();
-    let mut scratch = Vec::new();
-    for (i, v) in batch.values.iter().enumerate() {
-        let Some((tag, b)) = v else {
-            out.push(0);
-            continue;
-        };
-        if raw {
-            out.push(idx.index_transformed(*tag, b));
-            continue;
-        }
-        match idx
-            .index(*tag, b, &mut scratch)
-            .map_err(|e| value_error(i, e))?
-        {
-            Some(h) => out.push(h),
-            None => {
-                out.push(0);
-                fallback.push(i);
+    if raw {
+        // Already transformed: straight to the (multi-buffer) HMAC.
+        let mut items = Vec::with_capacity(batch.values.len());
+        let mut at = Vec::with_capacity(batch.values.len());
+        for (i, v) in batch.values.iter().enumerate() {
+            if let Some((t, b)) = v {
+                items.push((*t, *b));
+                at.push(i);
             }
         }
+        let mut hashes = vec![0i64; items.len()];
+        idx.index_many_transformed(&items, &mut hashes);
+        for (i, h) in at.into_iter().zip(hashes) {
+            out[i] = h;
+        }
+    } else {
+        idx.index_batch(&batch.values, &mut out, &mut fallback)?;
     }
     Ok((out, fallback))
 }

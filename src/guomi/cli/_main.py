@@ -853,6 +853,9 @@ def audit_verify(c: _Ctx, path: Path) -> None:
 from guomi.cli.files import keygen  # noqa: E402
 
 cli.add_command(keygen)
+from guomi.cli._field import field as _field_group  # noqa: E402
+
+cli.add_command(_field_group)
 cli.add_command(__import__("guomi.cli._table", fromlist=["table"]).table)  # guomi table ... (bulk lane)
 
 # The 密评 evidence pack lives in guomi.cli._assess; registered here.

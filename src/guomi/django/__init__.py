@@ -2,7 +2,8 @@
 
 Layer: integration (over :mod:`guomi.fields`); needs the ``django`` extra::
 
-    email = Field("customer", "email", keyset, indexes=[BlindIndex("email_bidx"), BlindIndex("email_ci", "casefold")])
+    email = Field("customer", "email", keyset,
+                  indexes=[BlindIndex("email_bidx"), BlindIndex("email_ci", "casefold")])
 
     class Customer(models.Model):
         email = EncryptedCharField(field=email)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.core.exceptions import FieldError
-from django.db import models
-from django.db.models.expressions import Col
-from django.db.models.lookups import Lookup
+from django.core.exceptions import FieldError  # type: ignore[import-untyped]
+from django.db import models  # type: ignore[import-untyped]
+from django.db.models.expressions import Col  # type: ignore[import-untyped]
+from django.db.models.lookups import Lookup  # type: ignore[import-untyped]
 
 from guomi.exceptions import InvalidArgumentError
 from guomi.fields import Field
@@ -52,7 +52,7 @@ def _resolve(field: Field | str) -> Field:
         ) from None
 
 
-class EncryptedField(models.TextField):  # type: ignore[type-arg]
+class EncryptedField(models.TextField):  # type: ignore[misc]
     """A column of field values; any supported Python type goes in and comes back out."""
 
     description = "A value encrypted with SM4 (guomi field format)"
@@ -104,9 +104,13 @@ class EncryptedField(models.TextField):  # type: ignore[type-arg]
 def _unsupported(field: EncryptedField, lookup: str) -> str:
     where = f"{field.guomi_field.table}.{field.guomi_field.column}"
     if lookup in ("startswith", "istartswith"):
-        hint = "declare BlindIndex(name, 'prefix:N') and filter on that BlindIndexField with field.index(name, value)"
+        hint = (
+            "declare BlindIndex(name, 'prefix:N') and filter on its BlindIndexField with field.index(name, v)"
+        )
     elif lookup in ("endswith", "iendswith"):
-        hint = "declare BlindIndex(name, 'last:N') and filter on that BlindIndexField with field.index(name, value)"
+        hint = (
+            "declare BlindIndex(name, 'last:N') and filter on its BlindIndexField with field.index(name, v)"
+        )
     elif lookup in ("contains", "icontains", "regex", "iregex", "search"):
         hint = "substring search is not offered on encrypted columns (an n-gram index would leak too much)"
     elif lookup in ("lt", "lte", "gt", "gte", "range"):
@@ -145,7 +149,7 @@ class EncryptedJSONField(EncryptedField):
     pass
 
 
-class BlindIndexField(models.BigIntegerField):  # type: ignore[type-arg]
+class BlindIndexField(models.BigIntegerField):  # type: ignore[misc]
     """The indexed BIGINT blind index ``index`` of the encrypted field named ``source``."""
 
     def __init__(self, *args: Any, source: str, index: str, **kwargs: Any) -> None:
@@ -190,7 +194,7 @@ def index_fields(field: EncryptedField, *, casefold: bool = False) -> list[Blind
     return [f for f in out if gf.indexes[f.index_name].is_exact] or out
 
 
-class _BlindLookup(Lookup):  # type: ignore[type-arg]
+class _BlindLookup(Lookup):  # type: ignore[misc]
     """Equality through blind indexes; rows are re-checked by the patched queryset."""
 
     prepare_rhs = False
@@ -214,7 +218,8 @@ class _BlindLookup(Lookup):  # type: ignore[type-arg]
         if not columns:
             need = "a 'casefold' BlindIndex" if self.casefold else "a BlindIndex"
             raise FieldError(
-                f"lookup on encrypted field {field.name} needs {need} and a BlindIndexField(source={field.name!r}, ...)"
+                f"lookup on encrypted field {field.name} needs {need} "
+                f"and a BlindIndexField(source={field.name!r}, ...)"
             )
         values = [v for v in self.values() if v is not None]
         if not values:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import FieldError
-from django.db.models.signals import class_prepared
-from django.db.models.sql.where import AND, WhereNode
+from django.core.exceptions import FieldError  # type: ignore[import-untyped]
+from django.db.models.signals import class_prepared  # type: ignore[import-untyped]
+from django.db.models.sql.where import AND, WhereNode  # type: ignore[import-untyped]
 
 from guomi.django._fields import BlindIndexField, EncryptedField, _BlindLookup
 
@@ -40,15 +40,20 @@ def _blind_lookups(node: Any, conjunctive: bool = True) -> list[_BlindLookup]:
 class RecheckMixin:
     """Filters blind-index candidates by their decrypted values."""
 
+    # Provided by QuerySet (annotations only: no class attributes that would shadow them).
+    _result_cache: list[Any] | None
+    query: Any
+    model: Any
+
     def _guomi_checks(self) -> list[_BlindLookup]:
-        return _blind_lookups(self.query.where)  # type: ignore[attr-defined]
+        return _blind_lookups(self.query.where)
 
     def _fetch_all(self) -> None:
-        if self._result_cache is not None:  # type: ignore[has-type]
+        if self._result_cache is not None:
             return
         super()._fetch_all()  # type: ignore[misc]
         checks = self._guomi_checks()
-        if not checks:
+        if not checks or self._result_cache is None:
             return
         self._result_cache = [row for row in self._result_cache if all(_matches(row, c) for c in checks)]
 
@@ -64,17 +69,17 @@ class RecheckMixin:
 
     def _fetched(self) -> list[Any]:
         self._fetch_all()
-        return self._result_cache  # type: ignore[no-any-return]
+        return self._result_cache or []
 
     def update(self, **kwargs: Any) -> int:
-        model = self.model  # type: ignore[attr-defined]
+        model = self.model
         for f in model._meta.concrete_fields:
             if isinstance(f, BlindIndexField) and f.source in kwargs and f.name not in kwargs:
                 kwargs[f.name] = f.compute(kwargs[f.source])
         return super().update(**kwargs)  # type: ignore[misc,no-any-return]
 
     def bulk_update(self, objs: Any, fields: Any, batch_size: Any = None) -> int:
-        model = self.model  # type: ignore[attr-defined]
+        model = self.model
         fields = list(fields)
         objs = list(objs)
         for f in model._meta.concrete_fields:

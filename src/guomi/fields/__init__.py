@@ -27,10 +27,12 @@ from guomi.fields._codec import (
 )
 from guomi.fields._field import SUITE_IDS, Field
 from guomi.fields._index import DEFAULT_BITS, SLOW_ITERATIONS, BlindIndex, IndexPlan, plan
-from guomi.fields._keyring import KeySnapshot, Keyring, LocalKeyring, ServiceKeyring
+from guomi.fields._keyring import Keyring, KeySnapshot, LocalKeyring, ServiceKeyring
+from guomi.fields._lifecycle import CHECKPOINT_TABLE, ColumnMigration, MigrationStatus
 from guomi.fields._token import TEXT_PREFIX, FieldTokenInfo, is_field_token, token_info
 
 __all__ = [
+    "CHECKPOINT_TABLE",
     "DEFAULT_BITS",
     "SLOW_ITERATIONS",
     "SUITE_IDS",
@@ -45,12 +47,14 @@ __all__ = [
     "TYPE_JSON",
     "TYPE_STR",
     "BlindIndex",
+    "ColumnMigration",
     "Field",
     "FieldTokenInfo",
     "IndexPlan",
     "KeySnapshot",
     "Keyring",
     "LocalKeyring",
+    "MigrationStatus",
     "ServiceKeyring",
     "decode_value",
     "encode_value",

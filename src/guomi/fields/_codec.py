@@ -48,7 +48,7 @@ def _json_bytes(value: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def encode_value(value: Any) -> tuple[int, bytes]:
+def encode_value(value: Any) -> tuple[int, bytes]:  # noqa: PLR0911 (one return per type)
     """``(type_tag, canonical_bytes)`` of a supported value; a typed error for any other type."""
     # bool before int (bool is an int subclass); datetime before date (likewise).
     if isinstance(value, str):
@@ -77,7 +77,7 @@ def encode_value(value: Any) -> tuple[int, bytes]:
     )
 
 
-def decode_value(tag: int, data: bytes) -> Any:
+def decode_value(tag: int, data: bytes) -> Any:  # noqa: PLR0911 (one return per type)
     """The Python value of canonical bytes; :class:`InvalidEncodingError` if they are not canonical."""
     try:
         if tag == TYPE_STR:

@@ -4,7 +4,8 @@ Layer: ``guomi.fields``. A :class:`Field` is declared once per ``table.column`` 
 every integration (SQLAlchemy, Django, DB-API, bulk jobs):
 
 >>> from guomi.keys import Keyset
->>> email = Field("customer", "email", Keyset.generate(), indexes=[BlindIndex("email_bidx", "casefold", bits=16)])
+>>> email = Field("customer", "email", Keyset.generate(),
+...               indexes=[BlindIndex("email_bidx", "casefold", bits=16)])
 >>> token = email.encrypt("Zhang@Bank.cn", context=b"42")
 >>> email.decrypt(token, context=b"42")
 'Zhang@Bank.cn'
@@ -26,7 +27,7 @@ from typing import Any, Final
 from guomi.exceptions import InvalidArgumentError
 from guomi.fields._codec import TYPE_BYTES, TYPE_STR, decode_value, encode_value
 from guomi.fields._index import BlindIndex
-from guomi.fields._keyring import KeySnapshot, Keyring, as_keyring
+from guomi.fields._keyring import Keyring, KeySnapshot, as_keyring
 from guomi.fields._keys import column_keys, index_key, index_root
 from guomi.fields._token import token_info
 from guomi.primitives.field import BlindIndexKernel, FieldCipher
@@ -95,8 +96,8 @@ class _State:
 
     __slots__ = ("cipher", "generation", "indexes", "primary")
 
-    def __init__(self, field: Field, snap: KeySnapshot) -> None:
-        self.generation = snap.generation
+    def __init__(self, field: Field, snap: KeySnapshot, generation: object) -> None:
+        self.generation = generation
         self.primary = snap.primary
         keys = [(kid, *column_keys(m, field.table, field.column)) for kid, m in snap.material.items()]
         self.cipher = FieldCipher(
@@ -112,7 +113,12 @@ class _State:
                     "(reindex under another key_id before disabling or destroying it)"
                 )
             key = index_key(
-                index_root(material), field.table, field.column, name, idx.bits, idx.slow_iterations
+                index_root(material),
+                field.table,
+                field.column,
+                name,
+                bits=idx.bits,
+                iterations=idx.slow_iterations,
             )
             code, n = idx.kernel_transform or (0, 0)
             self.indexes[name] = BlindIndexKernel(key, idx.bits, idx.slow_iterations, code, n)
@@ -160,13 +166,13 @@ class Field:
     # ------------------------------------------------------------ keys
 
     def _kernels(self) -> _State:
-        gen = self.keyring.generation()
+        gen = (self.keyring.generation(), tuple(self.indexes))
         st = self._state
         if st is None or st.generation != gen:
             with self._lock:
                 st = self._state
                 if st is None or st.generation != gen:
-                    st = _State(self, self.keyring.snapshot())
+                    st = _State(self, self.keyring.snapshot(), gen)
                     self._state = st
         return st
 
@@ -181,7 +187,8 @@ class Field:
             return self.indexes[name]
         except KeyError:
             raise InvalidArgumentError(
-                f"field {self.table}.{self.column} has no blind index {name!r} (it has: {sorted(self.indexes)})"
+                f"field {self.table}.{self.column} has no blind index {name!r} "
+                f"(it has: {sorted(self.indexes)})"
             ) from None
 
     # ------------------------------------------------------------ encryption
@@ -190,6 +197,9 @@ class Field:
         """The ``gm1.`` text of ``value`` bound to this table, column and ``context``."""
         if value is None:
             raise InvalidArgumentError("None is stored as SQL NULL, not encrypted")
+        if context is None and (type(value) is str or type(value) is bytes):
+            fast: str = self._kernels().cipher.encrypt_list([value], None, None, False, True)[0]
+            return fast
         out: str = self.encrypt_many([value], None if context is None else [context])[0]
         return out
 
@@ -247,6 +257,12 @@ class Field:
         """The blind index ``name`` of ``value`` (a non-negative integer below ``2**bits``)."""
         if value is None:
             raise InvalidArgumentError("None has no blind index (a NULL column's index is NULL)")
+        if type(value) is str:
+            idx = self.indexes.get(name)
+            if idx is not None and idx.kernel_transform is not None:
+                hashes, fallback = self._kernels().indexes[name].index_list([value], TYPE_STR)
+                if not fallback and hashes[0] is not None:
+                    return hashes[0]
         out = self.index_many(name, [value])[0]
         assert out is not None
         return out

@@ -35,7 +35,7 @@ def _digits(s: str) -> str:
     return "".join(c for c in s if "0" <= c <= "9")
 
 
-def _named(step: str) -> tuple[Callable[[str], str], int, int]:
+def _named(step: str) -> tuple[Callable[[str], str], int, int]:  # noqa: PLR0911 (one per name)
     """(python function, kernel code, kernel parameter) of one named transform."""
     if step == "casefold":
         return str.casefold, _CASEFOLD, 0
@@ -71,7 +71,7 @@ class BlindIndex:
     ``reindex`` moves an index to another version under a new name).
     """
 
-    __slots__ = ("_py", "bits", "key_id", "kernel_transform", "name", "slow_iterations", "transform")
+    __slots__ = ("_py", "bits", "kernel_transform", "key_id", "name", "slow_iterations", "transform")
 
     def __init__(
         self,

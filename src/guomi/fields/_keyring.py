@@ -84,7 +84,11 @@ class LocalKeyring:
         self._lock = threading.Lock()
 
     def generation(self) -> object:
-        return (self._keyset.primary_id, tuple((k.id, k.status) for k in self._keyset.info()))
+        # Called on every encrypt/index: read the keyset's slots directly (same package family,
+        # read-only) instead of building KeyInfo objects; any rotation, status change or
+        # destruction changes this tuple.
+        ks = self._keyset
+        return (ks._primary, *[(k.id, k.status) for k in ks._keys.values()])
 
     def snapshot(self) -> KeySnapshot:
         gen = self.generation()
@@ -111,6 +115,7 @@ class ServiceKeyring:
             raise InvalidArgumentError("ttl must be a positive number of seconds")
         self._aead = aead
         self._wrapped = wrapped
+        self._wrapped_digest = hashlib.sha256(wrapped.encode()).hexdigest()
         self._ttl = ttl
         self._lock = threading.Lock()
         self._keyset: Keyset | None = None
@@ -137,15 +142,20 @@ class ServiceKeyring:
             self._expires = now + self._ttl
         return self._keyset
 
+    def _set_wrapped(self, text: str) -> None:
+        self._wrapped = text
+        self._wrapped_digest = hashlib.sha256(text.encode()).hexdigest()
+
     def generation(self) -> object:
+        # Called on every encrypt/index: a clock read and a tuple, the digest is cached.
         with self._lock:
             self._unwrapped()
-            return (hashlib.sha256(self._wrapped.encode()).hexdigest(), self._expires)
+            return (self._wrapped_digest, self._expires)
 
     def snapshot(self) -> KeySnapshot:
         with self._lock:
             ks = self._unwrapped()
-            gen = (hashlib.sha256(self._wrapped.encode()).hexdigest(), self._expires)
+            gen = (self._wrapped_digest, self._expires)
             if self._snap is None or self._snap.generation != gen:
                 self._snap = _snapshot_of(ks, gen)
             return self._snap
@@ -156,7 +166,7 @@ class ServiceKeyring:
         with self._lock:
             ks = self._unwrapped()
             target = aead if aead is not None else self._aead
-            self._wrapped = ks.to_encrypted_json(aead=target)
+            self._set_wrapped(ks.to_encrypted_json(aead=target))
             self._aead = target
             return self._wrapped
 
@@ -165,7 +175,7 @@ class ServiceKeyring:
         with self._lock:
             ks = self._unwrapped()
             ks.rotate()
-            self._wrapped = ks.to_encrypted_json(aead=self._aead)
+            self._set_wrapped(ks.to_encrypted_json(aead=self._aead))
             self._snap = None
             return self._wrapped
 

@@ -52,7 +52,7 @@ def index_root(data_key: bytes) -> bytes:
     return hkdf_sm3(data_key, 32, salt=SALT, info=_ROOT)
 
 
-def index_key(root: bytes, table: str, column: str, name: str, bits: int, iterations: int) -> bytes:
+def index_key(root: bytes, table: str, column: str, name: str, *, bits: int, iterations: int) -> bytes:
     """The HMAC-SM3 key of one blind index."""
     info = _INDEX + pack(
         table.encode("utf-8"),

@@ -12,6 +12,7 @@ Layer: integration. Installed once on import of :mod:`guomi.sqlalchemy`:
   candidate row's value and keeps only rows whose value really matches.
 """
 
+# ruff: noqa: S608 (the UPDATE rewrite adds bound parameters only)
 from __future__ import annotations
 
 import copy
@@ -20,12 +21,12 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.orm import Mapper, Session
-from sqlalchemy.sql import Update, visitors
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql import Update, operators, visitors
+from sqlalchemy.sql.elements import BindParameter, BooleanClauseList, Grouping
 
 from guomi.exceptions import UnsupportedQueryError
 from guomi.fields import Field
-from guomi.sqlalchemy._types import INFO_KEY, BlindMatch
+from guomi.sqlalchemy._types import INFO_KEY, BlindMatch, EncryptedType, _source_key
 
 __all__ = ["install"]
 
@@ -43,7 +44,10 @@ def _specs(mapper: Any) -> list[tuple[Field, str, str, str]]:
             if spec is None:
                 continue
             field, name = spec
-            source = next((c for c in mapper.columns if c.name == field.column), None)
+            source = next(
+                (c for c in mapper.columns if isinstance(c.type, EncryptedType) and c.type.field is field),
+                None,
+            )
             if source is None:
                 continue
             hit.append(
@@ -114,9 +118,10 @@ def _rewrite_update(stmt: Update) -> Update:
         if spec is None or col.key in names:
             continue
         field, name = spec
-        if field.column not in names:
+        source = _source_key(table, field) or field.column
+        if source not in names:
             continue
-        bind = names[field.column]
+        bind = names[source]
         if not isinstance(bind, BindParameter):
             raise UnsupportedQueryError(
                 f"UPDATE of encrypted column {field.table}.{field.column} to a SQL expression: "
@@ -133,6 +138,12 @@ def _do_orm_execute(state: Any) -> Any:
     matches = _blind_matches(state.statement)
     if not matches:
         return None
+    top = set(map(id, _conjuncts(getattr(state.statement, "whereclause", None))))
+    if any(id(m) not in top for m in matches):
+        raise UnsupportedQueryError(
+            "a comparison on an encrypted column under OR / NOT (or outside the WHERE clause) cannot be "
+            "re-checked row by row; combine it with AND only"
+        )
     result = state.invoke_statement(execution_options={_RECHECKED: True})
     frozen = result.freeze()
     keys = list(result.keys()) if hasattr(result, "keys") else []
@@ -140,6 +151,20 @@ def _do_orm_execute(state: Any) -> Any:
     filtered = copy.copy(frozen)
     filtered.data = kept  # same shape as frozen.data (rows, or objects for scalar results)
     return filtered()
+
+
+def _conjuncts(clause: Any) -> list[Any]:
+    """The AND-ed terms of a WHERE clause (a term under OR/NOT is not a conjunct)."""
+    if clause is None:
+        return []
+    if isinstance(clause, BooleanClauseList) and clause.operator is operators.and_:
+        out = []
+        for c in clause.clauses:
+            out += _conjuncts(c)
+        return out
+    if isinstance(clause, Grouping):
+        return _conjuncts(clause.element)
+    return [clause]
 
 
 def _row_matches(row: Any, keys: list[str], match: BlindMatch) -> bool:

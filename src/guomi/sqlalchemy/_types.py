@@ -74,7 +74,7 @@ class BlindMatch(ColumnElement[bool]):
 
 
 def _compile_blind_match(element: BlindMatch, compiler: Any, **kw: Any) -> str:
-    return "(" + compiler.process(element.sql, **kw) + ")"
+    return "(" + str(compiler.process(element.sql, **kw)) + ")"
 
 
 from sqlalchemy.ext.compiler import compiles  # noqa: E402
@@ -115,17 +115,19 @@ class _Comparator(TypeDecorator.Comparator):  # type: ignore[type-arg]
             kind = "BlindIndex(name, 'casefold')" if casefold else "BlindIndex(name) (no transform)"
             raise UnsupportedQueryError(
                 f"{field.table}.{field.column}: equality needs a blind index column; declare {kind} on the "
-                f"Field and blind_index_column(field, name) on the model (indexes declared: {sorted(field.indexes)}, "
+                f"Field and blind_index_column(field, name) on the model "
+                f"(indexes declared: {sorted(field.indexes)}, "
                 f"columns mapped: {sorted(columns)})"
             )
         if field.suite == "sm4-siv" and not casefold:
             # Deterministic values are equal in the database: compare ciphertexts exactly.
             tokens = field.encrypt_many(values)
-            sql = self.expr.in_(tokens) if len(tokens) != 1 else self.expr == tokens[0]  # type: ignore[operator]
-            return sql  # type: ignore[no-any-return]
+            expr: Any = self.expr
+            result: ColumnElement[bool] = expr.in_(tokens) if len(tokens) != 1 else expr == tokens[0]
+            return result
         parts = []
         for name, col in wanted_exact:
-            hashes = sorted(set(field.index_many(name, values)))
+            hashes = sorted({h for h in field.index_many(name, values) if h is not None})
             parts.append(col == hashes[0] if len(hashes) == 1 else col.in_(hashes))
         sql = parts[0] if len(parts) == 1 else or_(*parts)
         if casefold:
@@ -136,27 +138,27 @@ class _Comparator(TypeDecorator.Comparator):  # type: ignore[type-arg]
             wanted = list(values)
             predicate = lambda v: v is not None and any(v == w and type(v) is type(w) for w in wanted)  # noqa: E731
             desc = "in"
-        check = _Check(self.expr.key, getattr(self.expr, "table", None), predicate, desc)  # type: ignore[attr-defined]
+        check = _Check(str(self.expr.key), getattr(self.expr, "table", None), predicate, desc)
         return BlindMatch(sql, check)
 
-    def operate(self, op: Any, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> ColumnElement[Any]:  # noqa: PLR0911
         field = self._field()
         if other and isinstance(other[0], ClauseElement) and not isinstance(other[0], BindParameter):
             # Column-to-column comparisons (joins, the ORM's own bookkeeping) stay plain SQL.
-            return super().operate(op, *other, **kwargs)  # type: ignore[no-any-return]
+            return super().operate(op, *other, **kwargs)
         if op is operators.eq:
             if other[0] is None:
-                return super().operate(op, *other, **kwargs)  # type: ignore[no-any-return]
+                return super().operate(op, *other, **kwargs)
             return self._lookup([other[0]])
         if op is operators.in_op:
             values = list(other[0])
             if not values:
-                return literal(False)  # type: ignore[return-value]
+                return literal(False)
             return self._lookup(values)
         if op in (operators.is_, operators.is_not):
-            return super().operate(op, *other, **kwargs)  # type: ignore[no-any-return]
+            return super().operate(op, *other, **kwargs)
         if op is operators.ne and other[0] is None:
-            return super().operate(op, *other, **kwargs)  # type: ignore[no-any-return]
+            return super().operate(op, *other, **kwargs)
         raise UnsupportedQueryError(_unsupported(field, op))
 
     def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> ColumnElement[Any]:
@@ -177,11 +179,12 @@ def _unsupported(field: Field, op: Any) -> str:
         )
     elif name in ("contains_op", "endswith_op", "icontains_op", "iendswith_op", "notlike_op", "match_op"):
         hint = (
-            f"a suffix search needs BlindIndex('{field.column}_last4', 'last:4'); substring search is not offered "
+            f"a suffix search needs BlindIndex('{field.column}_last4', 'last:4'); "
+            "substring search is not offered "
             "(it would need an n-gram index that leaks far more)"
         )
     elif name in ("lt", "le", "gt", "ge", "between_op"):
-        hint = "range comparisons and ORDER BY cannot be answered by blind indexes (values are randomly encrypted)"
+        hint = "range comparisons and ORDER BY cannot be answered by blind indexes (randomized encryption)"
     elif name == "ne":
         hint = "'!=' would return nearly the whole table; select and filter the decrypted values instead"
     else:
@@ -212,7 +215,7 @@ class EncryptedType(TypeDecorator[Any]):
             self.impl = String(length)  # type: ignore[assignment]
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
-        return dialect.type_descriptor(self.impl)
+        return dialect.type_descriptor(self.impl_instance)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
@@ -234,12 +237,20 @@ class EncryptedType(TypeDecorator[Any]):
         return f"EncryptedType({self.field!r})"
 
 
+def _source_key(table: Any, field: Field) -> str | None:
+    """The key of the column that stores ``field`` in ``table`` (found by its type)."""
+    for col in getattr(table, "columns", ()):
+        if isinstance(col.type, EncryptedType) and col.type.field is field:
+            return str(col.key)
+    return None
+
+
 def _index_default(field: Field, name: str) -> Callable[[Any], Any]:
     def compute(context: Any) -> Any:
         params = context.get_current_parameters()
-        if field.column not in params:
-            return None
-        value = params[field.column]
+        column = getattr(context, "current_column", None)
+        key = _source_key(getattr(column, "table", None), field) or field.column
+        value = params.get(key)
         return None if value is None else field.index(name, value)
 
     return compute
