@@ -5,6 +5,7 @@ is a high-risk finding."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 
 from guomi.assess import ConfigError, load_config
+from guomi.primitives import sm2
+from guomi.primitives.serialization import BestAvailableEncryption, Encoding, PrivateFormat, PublicFormat
 from tests.assess.bank import build_bank
 from tests.assess.conftest import run_cli
 
@@ -179,3 +182,33 @@ def test_wrong_signing_key_and_used_output_directory(bank: Any, tmp_path: Path) 
     assert res.exit_code == 1 and "not an empty directory" in res.output
     assert sorted(p.name for p in used.iterdir()) == ["old.txt"]
     shutil.rmtree(used)
+
+
+def test_encrypted_signing_key_needs_its_passphrase(bank: Any, tmp_path: Path) -> None:
+    key = sm2.generate_private_key()
+    enc = bank.root / "signer-enc.pem"
+    enc.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(b"s3cret!")))
+    cfg = _write_config(bank, "enckey.toml", {'key = "assessor.pem"': 'key = "signer-enc.pem"'})
+    args = ["assess", "--config", str(cfg), "--no-pdf", "--out"]
+    res = run_cli([*args, str(tmp_path / "p")], bank.service.transport, bank.token)
+    assert res.exit_code == 1 and "GUOMI_SIGNING_PASSPHRASE" in res.output
+    os.environ["GUOMI_SIGNING_PASSPHRASE"] = "s3cret!"
+    try:
+        res = run_cli([*args, str(tmp_path / "q")], bank.service.transport, bank.token)
+    finally:
+        del os.environ["GUOMI_SIGNING_PASSPHRASE"]
+    assert res.exit_code == 0, res.output
+    pub = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    (tmp_path / "signer.pub").write_bytes(pub)
+    assert (
+        run_cli(["assess", "verify", str(tmp_path / "q"), "--pubkey", str(tmp_path / "signer.pub")]).exit_code
+        == 0
+    )
+
+
+def test_invalid_token_is_a_clear_error(bank: Any, tmp_path: Path) -> None:
+    bogus = "gmt." + "A" * 43
+    res = run_cli(
+        ["assess", "--config", str(bank.config), "--out", str(tmp_path / "p")], bank.service.transport, bogus
+    )
+    assert res.exit_code == 1 and "refused the token" in res.output and bogus not in res.output

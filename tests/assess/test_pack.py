@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from guomi.primitives import sm2, sm3
+from guomi.primitives.serialization import Encoding, PublicFormat
 from tests.assess.conftest import Assessed, run_cli
 
 
@@ -39,7 +41,7 @@ def test_cli_succeeds_and_writes_every_file(assessed: Assessed) -> None:
         names == ["evidence.json", "manifest.json", "manifest.json.sig", "pub.pem", "report.html"]
         and "not rendered" in json.loads((assessed.pack / "manifest.json").read_text())["report_pdf"]
     )
-    assert "4 high risk" in assessed.result.output
+    assert "7 (4 high risk)" in assessed.result.output
 
 
 def test_every_finding_with_its_source(assessed: Assessed) -> None:
@@ -50,11 +52,12 @@ def test_every_finding_with_its_source(assessed: Assessed) -> None:
         ("high", "key-outside-custody", "app.properties:2"),
         ("high", "plaintext-important-data", "bank.db#customers.mobile"),
         ("high", "weak-mode", "bank.db#cards.card_no"),
+        ("medium", "decrypt-failures", "bank.db#accounts.account_no"),
         ("medium", "decrypt-failures", "bank.db#customers.id_no"),
         ("medium", "legacy-algorithm", "bank.db#notes.memo"),
     ]
     # High-risk findings come first, numbered in order.
-    assert [f["id"] for f in ev["findings"]] == [f"F-{i:03d}" for i in range(1, 7)]
+    assert [f["id"] for f in ev["findings"]] == [f"F-{i:03d}" for i in range(1, 8)]
     assert all(f["severity"] == "high" for f in ev["findings"][:4])
     ecb = next(f for f in ev["findings"] if f["category"] == "weak-mode")
     assert "AES-ECB" in ecb["detail"]
@@ -62,17 +65,25 @@ def test_every_finding_with_its_source(assessed: Assessed) -> None:
 
 def test_coverage_figures(assessed: Assessed) -> None:
     ev = _evidence(assessed)
+    # Field values: 200 parse, their keyset (wrapped by service key `accounts`, re-wrapped at v2
+    # after the rotation) opens, every sample is decrypted: the damaged one fails.
     id_no = _row(ev, "customers.id_no")
     cov = id_no["coverage"]
-    # 200 sampled tokens, all parse under key `accounts` (v1 and v2); the damaged one fails to open.
+    assert id_no["kind"] == "guomi-field" and id_no["declared"]
     assert (cov["non_empty"], cov["guomi_valid"], cov["coverage"]) == (200, 199, 0.995)
-    assert (cov["decrypt_checked"], cov["decrypt_failed"], cov["decrypt_failures"]) == (
-        200,
-        1,
-        {"decryption_failed": 1},
-    )
-    assert cov["keys"] == {"accounts v1": 100, "accounts v2": 100}
-    assert id_no["declared"] and id_no["protection"]["suite"] == "sm4-gcm"
+    assert (cov["decrypt_checked"], cov["decrypt_failed"]) == (200, 1)
+    assert cov["decrypt_failures"] == {"InvalidTag": 1}
+    ks = cov["keyset"]
+    assert (ks["wrap"], ks["wrap_key_id"], ks["wrap_opens"]) == ("aead", "token:sm4-gcm:v2", True)
+    assert len(ks["key_ids"]) == 1
+    assert list(cov["keys"]) == [f"keyset key {ks['key_ids'][0]}, wrapped by accounts"]
+    assert id_no["protection"]["suite"] == "sm4-gcm"
+    # Service tokens: all parse under key `accounts` (v1 and v2); rewrap proves 199 open.
+    acc = _row(ev, "accounts.account_no")["coverage"]
+    assert (acc["non_empty"], acc["guomi_valid"], acc["coverage"]) == (200, 199, 0.995)
+    assert (acc["decrypt_checked"], acc["decrypt_failed"]) == (200, 1)
+    assert acc["decrypt_failures"] == {"decryption_failed": 1}
+    assert acc["keys"] == {"accounts v1": 100, "accounts v2": 100}
     mobile = _row(ev, "customers.mobile")["coverage"]
     assert (mobile["pii"], mobile["pii_values"], mobile["coverage"]) == (1.0, 200, 0.0)
     card = _row(ev, "cards.card_no")
@@ -81,6 +92,7 @@ def test_coverage_figures(assessed: Assessed) -> None:
     assert memo["kind"] == "fernet" and not memo["declared"] and memo["discovered"]
     tables = {t["table"].rsplit("#", 1)[1]: t for t in ev["coverage_per_table"]}
     assert tables["customers"]["guomi"] == 199 and tables["customers"]["pii"] == 200
+    assert tables["accounts"]["guomi"] == 199
     assert tables["cards"]["legacy"] == 200 and tables["notes"]["legacy"] == 200
     # customers.name (plain names) is neither declared nor sensitive-looking: not in the inventory.
     assert not [r for r in ev["inventory"] if r["location"].endswith("customers.name")]
@@ -116,11 +128,9 @@ def test_item_matrix_and_scores(assessed: Assessed) -> None:
     scores = ev["scores"]
     assert "not an assessment" in scores["label_en"]
     by_obj = {o["object"].rsplit("#", 1)[1]: o for o in scores["objects"]}
-    assert (
-        by_obj["customers.id_no"]["D"],
-        by_obj["customers.id_no"]["A"],
-        by_obj["customers.id_no"]["K"],
-    ) == (1, 1, 1)
+    for obj in ("customers.id_no", "accounts.account_no"):
+        o = by_obj[obj]
+        assert (o["D"], o["A"], o["K"], o["score"]) == (1, 1, 1, 100)
     assert by_obj["customers.mobile"]["score"] == 0
     assert by_obj["cards.card_no"]["A"] == 0
 
@@ -150,7 +160,8 @@ def test_signature_verifies_with_openssl(assessed: Assessed) -> None:
             [
                 "openssl", "pkeyutl", "-verify", "-rawin", "-digest", "sm3",
                 "-pkeyopt", "distid:1234567812345678", "-pubin", "-inkey", str(pub),
-                "-in", str(assessed.pack / "manifest.json"), "-sigfile", str(assessed.pack / "manifest.json.sig"),
+                "-in", str(assessed.pack / "manifest.json"),
+                "-sigfile", str(assessed.pack / "manifest.json.sig"),
             ],
             capture_output=True,
             text=True,
@@ -160,8 +171,6 @@ def test_signature_verifies_with_openssl(assessed: Assessed) -> None:
 
 
 def test_manifest_lists_every_file_with_sm3(assessed: Assessed) -> None:
-    from guomi.primitives import sm3
-
     manifest = json.loads((assessed.pack / "manifest.json").read_text())
     listed = {f["path"]: f["sm3"] for f in manifest["files"]}
     on_disk = {p.name for p in assessed.pack.iterdir()} - {"manifest.json", "manifest.json.sig"}
@@ -199,9 +208,6 @@ def test_editing_any_file_breaks_verification(assessed: Assessed, tmp_path: Path
 
 
 def test_pinned_key_rejects_another_signer(assessed: Assessed, tmp_path: Path) -> None:
-    from guomi.primitives import sm2
-    from guomi.primitives.serialization import Encoding, PublicFormat
-
     other = tmp_path / "other.pem"
     other.write_bytes(
         sm2.generate_private_key().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)

@@ -55,15 +55,39 @@ class Service:
             raise AssertionError(f"{method} {path}: {r.status_code} {r.text}")
         return r.json()["data"] if r.content else None
 
-    def encrypt(self, key: str, plaintext: bytes) -> str:
-        data = self.call("POST", f"encrypt/{key}", {"plaintext": base64.b64encode(plaintext).decode()})
-        return str(data["ciphertext"])
+    def encrypt(self, key: str, plaintext: bytes, associated_data: bytes = b"") -> str:
+        body = {"plaintext": base64.b64encode(plaintext).decode()}
+        if associated_data:
+            body["associated_data"] = base64.b64encode(associated_data).decode()
+        return str(self.call("POST", f"encrypt/{key}", body)["ciphertext"])
+
+    def decrypt(self, key: str, token: str, associated_data: bytes = b"") -> bytes:
+        body = {"ciphertext": token}
+        if associated_data:
+            body["associated_data"] = base64.b64encode(associated_data).decode()
+        return base64.b64decode(self.call("POST", f"decrypt/{key}", body)["plaintext"])
+
+    def aead(self, key: str) -> ServiceAead:
+        return ServiceAead(self, key)
 
     def token(self, policy: str, rules: list[dict[str, Any]], display_name: str) -> str:
         self.call("PUT", f"policies/{policy}", {"rules": rules})
         return str(
             self.call("POST", "auth/tokens", {"policies": [policy], "display_name": display_name})["token"]
         )
+
+
+class ServiceAead:
+    """A guomi.keys.Aead over a service key, in the SDK's byte format (token text as ASCII)."""
+
+    def __init__(self, svc: Service, key: str) -> None:
+        self.svc, self.key = svc, key
+
+    def encrypt(self, plaintext: bytes, associated_data: bytes = b"") -> bytes:
+        return self.svc.encrypt(self.key, plaintext, associated_data).encode("ascii")
+
+    def decrypt(self, ciphertext: bytes, associated_data: bytes = b"") -> bytes:
+        return self.svc.decrypt(self.key, ciphertext.decode("ascii"), associated_data)
 
 
 @contextlib.contextmanager

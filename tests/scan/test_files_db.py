@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import sqlite3
 import subprocess
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from guomi.scan import Kind, scan_database, scan_file
+from tests.kms.conftest import fresh_pg_url, needs_postgres
 from tests.scan import legacy
 
 
@@ -95,3 +98,44 @@ def test_unreachable_databases_are_findings(tmp_path: Path) -> None:
     assert scan_database(f"sqlite:///{tmp_path}/absent/x.db").error is not None
     pg = scan_database("postgresql://u:secretpw@127.0.0.1:1/db")
     assert pg.error is not None and "secretpw" not in pg.url and "***" in pg.url
+
+
+def _small_db(path: Path) -> list[str]:
+    ids = [legacy.resident_id("310101", "19800101", i) for i in range(30)]
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, id_no TEXT, memo TEXT)")
+        conn.executemany("INSERT INTO people (id_no, memo) VALUES (?, ?)", [(v, "ok") for v in ids])
+    return ids
+
+
+def test_any_sqlalchemy_url(tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy")
+    _small_db(tmp_path / "x.db")
+    found = scan_database(f"sqlite+pysqlite:///{tmp_path / 'x.db'}", sample=10)  # the SQLAlchemy path
+    assert found.error is None
+    (table,) = found.tables
+    assert (table.name, table.rows, table.columns["id_no"].kind, table.columns["id_no"].sampled) == (
+        "people",
+        30,
+        Kind.PII_RESIDENT_ID,
+        10,
+    )
+
+
+@needs_postgres
+def test_postgresql(tmp_path: Path) -> None:
+    url = fresh_pg_url()
+    ids = [legacy.resident_id("310101", "19800101", i) for i in range(30)]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE people (id SERIAL PRIMARY KEY, id_no TEXT, card BYTEA)")
+        key = os.urandom(16)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO people (id_no, card) VALUES (%s, %s)",
+                [(v, legacy.aes_ecb(key, b"c%d" % (i % 3))) for i, v in enumerate(ids)],
+            )
+    found = scan_database(url, sample=20)
+    assert found.error is None
+    (table,) = found.tables
+    assert table.rows == 30 and table.columns["id_no"].kind is Kind.PII_RESIDENT_ID
+    assert table.columns["card"].kind is Kind.AES_ECB

@@ -208,6 +208,7 @@ def _coverage(obj: _Object, facts: Facts) -> dict[str, Any]:
     f = obj.finding
     assert f is not None
     only = obj.declared.key if obj.declared is not None else None
+    keyset = next((k for k in facts.keysets if k.location == obj.location), None)
     valid = 0
     keys_used: dict[str, int] = {}
     unknown_key = 0
@@ -221,8 +222,15 @@ def _coverage(obj: _Object, facts: Facts) -> dict[str, Any]:
             else:
                 unknown_key += n
         elif key_id.startswith("field:"):
+            kid = key_id.removeprefix("field:")
+            if keyset is not None and keyset.key_ids is not None and kid not in keyset.key_ids:
+                unknown_key += n
+                continue
             valid += n
-            keys_used[f"keyset key {key_id.removeprefix('field:')}"] = n
+            wrapped = (
+                f", wrapped by {obj.declared.key}" if obj.declared is not None and obj.declared.key else ""
+            )
+            keys_used[f"keyset key {kid}{wrapped}"] = n
     check = next((c for c in facts.open_checks if c.location == obj.location), None)
     failed = 0
     if check is not None and check.checked:
@@ -247,6 +255,16 @@ def _coverage(obj: _Object, facts: Facts) -> dict[str, Any]:
         "legacy": round(f.legacy_share, 4),
         "plaintext": round(f.share(Kind.PLAINTEXT), 4),
         "keys": keys_used,
+        "keyset": None
+        if keyset is None
+        else {
+            "path": keyset.path,
+            "wrap": keyset.wrap,
+            "wrap_key_id": keyset.wrap_key_id,
+            "wrap_opens": keyset.wrap_opens,
+            "key_ids": list(keyset.key_ids) if keyset.key_ids is not None else None,
+            "note": keyset.note,
+        },
     }
 
 
@@ -327,6 +345,7 @@ def _key_rows(facts: Facts, findings: _Findings, now: float) -> list[dict[str, A
                         "who": _accessor_label(e.accessor, facts),
                         "audit_line": e.line,
                         "seq": e.seq,
+                        "detail": e.detail,
                     }
                     for e in events
                 ],
@@ -453,6 +472,17 @@ def _inventory(objs: list[_Object], facts: Facts, findings: _Findings) -> list[d
                 "guomi ciphertext that matches no known key, or does not parse",
                 "无法对应已知密钥或格式错误的 guomi 密文",
                 f"{cov['guomi_unknown_key']} under no known key version, {cov['guomi_invalid']} malformed",
+                src,
+                src,
+            )
+        ks = cov["keyset"]
+        if ks is not None and (ks["wrap_opens"] is False or (ks["note"] or "").startswith("unreadable")):
+            findings.add(
+                "high",
+                "keyset-unusable",
+                "The column's field keyset does not open: its data may be unrecoverable",
+                "字段密钥集无法解封",
+                f"{ks['path']}: wrap {ks['wrap']} {ks['wrap_key_id'] or ''} {ks['note'] or 'rewrap refused'}",
                 src,
                 src,
             )
@@ -695,9 +725,17 @@ def _items(
             "area_en": "Integrity of audit records (key management log)",
             "area_zh": "日志记录完整性",
             "requirement": "recommended 宜",
-            "status": _status(bool(chain_ok)) if audit.get("available") else "not evidenced",
+            "status": (
+                "not met"
+                if not chain_ok
+                else "partly met"
+                if audit["chain"]["keyed"] and not audit["chain"]["macs_checked"]
+                else "met"
+            )
+            if audit.get("available")
+            else "not evidenced",
             "evidence": (
-                f"chain verified: {audit['chain']['records']} records" if chain_ok else "see audit section"
+                f"chain verified: {audit['chain']['statement']}" if chain_ok else "see audit section"
             )
             if audit.get("available")
             else "no audit log",
@@ -764,7 +802,8 @@ def _score_object(
             a = 0.25
         else:
             a = 1.0
-        used = [n for n in keys if any(u.startswith(n) or "one of" in u for u in cov["keys"])]
+        declared_key = row["protection"]["key"] or ""
+        used = [n for n in keys if n in declared_key or any(n in u for u in cov["keys"])]
         if encrypted <= 0:
             k = 0.0
         elif cov["guomi_valid"] == 0:

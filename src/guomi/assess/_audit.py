@@ -11,8 +11,10 @@ and reported, never a crash (the chain check says whether the file was tampered 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ __all__ = [
     "AuditEvidence",
     "ChainResult",
     "LifecycleEvent",
+    "MacChecker",
     "parse_time",
     "read_audit_log",
     "verify_chain",
@@ -42,7 +45,11 @@ LIFECYCLE_OPERATIONS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class ChainResult:
-    """Outcome of the audit chain check, as the report states it."""
+    """Outcome of the audit chain check, as the report states it.
+
+    ``keyed`` / ``legacy`` / ``macs_checked`` come from a verifier that knows the keyed chain
+    (HMAC-SM3 per record, checked by the service); with an older verifier they stay 0/False
+    and ``statement`` says only what the SM3 chain shows."""
 
     ok: bool
     records: int
@@ -51,6 +58,10 @@ class ChainResult:
     error: str | None = None
     line: int | None = None
     method: str = "SM3 hash chain (guomi.kms.audit.verify_audit_log)"
+    keyed: int = 0
+    legacy: int = 0
+    macs_checked: bool = False
+    statement: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +75,8 @@ class LifecycleEvent:
     display_name: str | None
     seq: int | None
     line: int
+    #: what else the record says (min versions, destroyed versions, key type, error code ...)
+    detail: str = ""
 
 
 @dataclass(slots=True)
@@ -103,11 +116,31 @@ class AuditEvidence:
         }
 
 
-def verify_chain(path: Path) -> ChainResult:
-    """Checks the audit log's chain (the one adapter over ``guomi.kms.audit``'s verifier)."""
+#: (SM3 of a record body, its MAC) pairs -> which MACs the service says are genuine.
+MacChecker = Callable[[Sequence[tuple[bytes, str]]], list[bool]]
+
+
+def verify_chain(path: Path, mac_checker: MacChecker | None = None, note: str | None = None) -> ChainResult:
+    """Checks the audit log's chain: the ONE adapter over ``guomi.kms.audit``'s verifier.
+
+    When the verifier knows the keyed chain (it takes ``mac_checker``), the record MACs are
+    checked by the service through ``mac_checker`` (``POST sys/audit/verify``: 64 bytes per
+    record go to the service, never the log); otherwise only the SM3 chain is checked.
+    ``note`` says why MACs could not be checked (for the report)."""
     from guomi.kms.audit import verify_audit_log  # noqa: PLC0415 (server package, loaded only here)
 
-    r = verify_audit_log(path)
+    kwargs: dict[str, Any] = {}
+    if mac_checker is not None and "mac_checker" in inspect.signature(verify_audit_log).parameters:
+        kwargs["mac_checker"] = mac_checker
+    r = verify_audit_log(path, **kwargs)
+    statement = str(getattr(r, "statement", "") or "")
+    if not statement:
+        statement = (
+            f"{r.records} records, SM3 chain intact" if r.ok else f"BROKEN at line {r.line}: {r.error}"
+        )
+    if note and r.ok:
+        statement += f" ({note})"
+    macs_checked = bool(getattr(r, "macs_checked", False))
     return ChainResult(
         ok=bool(r.ok),
         records=r.records,
@@ -115,12 +148,23 @@ def verify_chain(path: Path) -> ChainResult:
         last_hash=r.last_hash,
         error=r.error,
         line=r.line,
+        method="SM3 chain + HMAC-SM3 record MACs checked by the service"
+        if macs_checked
+        else "SM3 hash chain (guomi.kms.audit.verify_audit_log)",
+        keyed=int(getattr(r, "keyed", 0)),
+        legacy=int(getattr(r, "legacy", 0)),
+        macs_checked=macs_checked,
+        statement=statement,
     )
 
 
-def read_audit_log(path: Path) -> AuditEvidence:
+def read_audit_log(
+    path: Path, mac_checker: MacChecker | None = None, note: str | None = None
+) -> AuditEvidence:
     """Reads the log at ``path`` and verifies its chain; a missing file raises ``OSError``."""
-    chain = verify_chain(path)
+    if not path.is_file():
+        raise FileNotFoundError(2, "No such file", str(path))
+    chain = verify_chain(path, mac_checker, note)
     ev = AuditEvidence(path=str(path), chain=chain)
     per_day: defaultdict[str, Counter[str]] = defaultdict(Counter)
     per_hour: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -161,6 +205,7 @@ def read_audit_log(path: Path) -> AuditEvidence:
                         display_name=rec.get("display_name"),
                         seq=rec.get("seq"),
                         line=lineno,
+                        detail=_detail(rec),
                     )
                 )
     ev.per_day = {d: dict(c) for d, c in sorted(per_day.items())}
@@ -168,6 +213,18 @@ def read_audit_log(path: Path) -> AuditEvidence:
     ev.operations = dict(ops.most_common())
     ev.events = dict(events)
     return ev
+
+
+_STANDARD_FIELDS = frozenset(
+    {"type", "operation", "path", "key", "request_id", "remote_addr", "token", "accessor", "result"}
+    | {"status", "seq", "time", "prev", "mac", "key_version", "display_name"}
+)
+
+
+def _detail(rec: dict[str, Any]) -> str:
+    """The record's operation-specific fields as ``name=value`` text (already safe to show:
+    the log never holds secrets in clear)."""
+    return ", ".join(f"{k}={rec[k]}" for k in sorted(rec) if k not in _STANDARD_FIELDS)
 
 
 def parse_time(text: str | None) -> float | None:

@@ -8,32 +8,37 @@ the evidence), except a token the service refuses, which stops the run
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from guomi.assess._audit import AuditEvidence, read_audit_log
-from guomi.assess._config import AssessConfig
-from guomi.assess._service import KeyRecord, ServiceReader, ServiceUnreachable
+from guomi.assess._config import AssessConfig, ImportantData
+from guomi.assess._service import HttpAead, KeyRecord, ServiceAccessError, ServiceReader, ServiceUnreachable
 from guomi.scan import (
     FIELD_FORMAT_AVAILABLE,
     DatabaseFinding,
     FileFinding,
+    Kind,
     classify_value,
     sample_column,
     scan_database,
     scan_file,
 )
 
-__all__ = ["Facts", "OpenCheck", "collect"]
+__all__ = ["Facts", "KeysetCheck", "OpenCheck", "collect"]
 
 
 @dataclass(frozen=True, slots=True)
 class OpenCheck:
-    """Sampled ciphertexts of one declared column, sent to the service's ``rewrap``."""
+    """Sampled ciphertexts of one declared column that were tried: service tokens through the
+    service's ``rewrap`` (``kind="token"``), field values with the column's keyset (``"field"``)."""
 
     location: str
     key: str
@@ -41,6 +46,23 @@ class OpenCheck:
     opened: int
     failures: dict[str, int]
     error: str | None = None
+    kind: str = "token"
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetCheck:
+    """A declared column's field keyset document: how it is wrapped, whether it opens, its key ids."""
+
+    location: str
+    path: str
+    wrap: str | None = None
+    #: for a service-wrapped keyset: the wrapping token's algorithm and key version
+    wrap_key_id: str | None = None
+    #: proved by ``rewrap`` (None: not checked)
+    wrap_opens: bool | None = None
+    #: key ids of the enabled data keys (None: the keyset was not opened)
+    key_ids: tuple[str, ...] | None = None
+    note: str | None = None
 
 
 @dataclass(slots=True)
@@ -59,6 +81,7 @@ class Facts:
     audit: AuditEvidence | None = None
     audit_error: str | None = None
     open_checks: list[OpenCheck] = field(default_factory=list)
+    keysets: list[KeysetCheck] = field(default_factory=list)
     field_format_available: bool = FIELD_FORMAT_AVAILABLE
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -103,6 +126,7 @@ def _collect_service(config: AssessConfig, facts: Facts, transport: httpx.BaseTr
                     facts.keys[name] = record
             if spec.check_decrypt:
                 _check_opens(config, facts, svc)
+            _check_keysets(config, facts, svc if spec.check_decrypt else None)
     except ServiceUnreachable as exc:
         facts.service_error = str(exc)
 
@@ -112,6 +136,8 @@ def _check_opens(config: AssessConfig, facts: Facts, svc: ServiceReader) -> None
     for item in config.system.important_data:
         if not (item.key and item.database and item.table and item.column) or item.key not in facts.keys:
             continue
+        if item.keyset:
+            continue  # field values: checked with the column's keyset (_check_keysets)
         try:
             values = sample_column(item.database, item.table, item.column, config.sample_rows)
         except Exception as exc:
@@ -119,7 +145,7 @@ def _check_opens(config: AssessConfig, facts: Facts, svc: ServiceReader) -> None
                 OpenCheck(item.location, item.key, 0, 0, {}, error=f"{type(exc).__name__}")
             )
             continue
-        tokens = [v for v in values if isinstance(v, str) and classify_value(v).kind.value == "guomi-token"]
+        tokens = [v for v in values if isinstance(v, str) and classify_value(v).kind is Kind.GUOMI_TOKEN]
         if not tokens:
             continue
         results = svc.check_opens(item.key, tokens)
@@ -130,6 +156,114 @@ def _check_opens(config: AssessConfig, facts: Facts, svc: ServiceReader) -> None
         facts.open_checks.append(
             OpenCheck(item.location, item.key, len(tokens), results.count(None), dict(failures))
         )
+
+
+def _open_keyset(
+    item: ImportantData, text: str, wrap: str, config: AssessConfig, svc: ServiceReader | None
+) -> Any:
+    """A fields keyring over the document, or a string saying why it stays closed."""
+    from guomi.fields import LocalKeyring, ServiceKeyring  # noqa: PLC0415 (only for field columns)
+    from guomi.keys import Keyset  # noqa: PLC0415
+
+    if wrap == "passphrase":
+        if config.keyset_passphrase is None:
+            return "not opened: passphrase keyset and GUOMI_KEYSET_PASSPHRASE is not set"
+        return LocalKeyring(Keyset.from_encrypted_json(text, passphrase=config.keyset_passphrase))
+    if svc is None or not item.key:
+        return "not opened: service-wrapped keyset (set check_decrypt and name its key)"
+    keyring = ServiceKeyring(HttpAead(svc, item.key), text)
+    keyring.snapshot()  # one decrypt call; raises if the token may not or the key cannot
+    return keyring
+
+
+def _check_keysets(config: AssessConfig, facts: Facts, svc: ServiceReader | None) -> None:
+    """Declared field columns: the keyset's wrapping, and (when it opens) every sampled value."""
+    for item in config.system.important_data:
+        if not (item.keyset and item.database and item.table and item.column):
+            continue
+        try:
+            text = Path(item.keyset).read_text("utf-8")
+            doc = json.loads(text)
+            wrap = str(doc["wrap"]["kind"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            facts.keysets.append(
+                KeysetCheck(item.location, item.keyset, note=f"unreadable: {type(exc).__name__}")
+            )
+            continue
+        wrap_key_id = wrap_opens = None
+        if wrap == "aead":
+            try:
+                token = base64.b64decode(doc["ciphertext"]).decode("ascii")
+            except (ValueError, UnicodeDecodeError):
+                token = ""
+            found = classify_value(token)
+            wrap_key_id = found.key_id
+            if svc is not None and item.key and found.key_id:
+                ad = (
+                    b"guomi-keyset/v1\x00"
+                    + json.dumps(doc["wrap"], sort_keys=True, separators=(",", ":")).encode()
+                )
+                wrap_opens = svc.check_opens(item.key, [token], ad) == [None]
+        try:
+            keyring = _open_keyset(item, text, wrap, config, svc)
+        except ServiceAccessError:
+            keyring = f"not opened: the token lacks `decrypt` on key {item.key!r} (optional)"
+        except Exception as exc:
+            keyring = f"not opened: {type(exc).__name__}"
+        if isinstance(keyring, str):
+            facts.keysets.append(
+                KeysetCheck(item.location, item.keyset, wrap, wrap_key_id, wrap_opens, None, keyring)
+            )
+            continue
+        ids = tuple(f"{k:08x}" for k in sorted(keyring.snapshot().material))
+        facts.keysets.append(KeysetCheck(item.location, item.keyset, wrap, wrap_key_id, wrap_opens, ids))
+        _check_field_values(item, keyring, config, facts)
+
+
+def _check_field_values(item: ImportantData, keyring: Any, config: AssessConfig, facts: Facts) -> None:
+    from guomi.fields import Field  # noqa: PLC0415 (only for field columns)
+
+    assert item.database and item.table and item.column
+    try:
+        values = sample_column(item.database, item.table, item.column, config.sample_rows)
+    except Exception as exc:
+        facts.open_checks.append(
+            OpenCheck(item.location, item.key or "", 0, 0, {}, type(exc).__name__, "field")
+        )
+        return
+    fld = Field(item.table, item.column, keyring)
+    tokens = [v for v in values if classify_value(v).kind is Kind.GUOMI_FIELD]
+    failures: defaultdict[str, int] = defaultdict(int)
+    for token in tokens:
+        try:
+            fld.decrypt(token)
+        except Exception as exc:
+            failures[type(exc).__name__] += 1
+    opened = len(tokens) - sum(failures.values())
+    facts.open_checks.append(
+        OpenCheck(item.location, item.key or "", len(tokens), opened, dict(failures), None, "field")
+    )
+
+
+def _read_audit(
+    path: Path, addr: str, token: str | None, facts: Facts, transport: httpx.BaseTransport | None
+) -> AuditEvidence:
+    """The audit log, its record MACs checked by the service when it can (keyed chain)."""
+    if token is None or facts.service_error is not None:
+        return read_audit_log(path, note="record MACs not checked: service not reachable")
+    with ServiceReader(addr, token, transport=transport) as svc:
+        try:
+            probe = svc.audit_probe()
+        except ServiceUnreachable:
+            probe = "unsupported"
+        if probe == "ok":
+            return read_audit_log(path, svc.audit_macs)
+        note = (
+            "record MACs not checked: the token lacks the `audit` capability"
+            if probe == "forbidden"
+            else None
+        )
+        return read_audit_log(path, note=note)
 
 
 def collect(config: AssessConfig, *, transport: httpx.BaseTransport | None = None) -> Facts:
@@ -150,7 +284,7 @@ def collect(config: AssessConfig, *, transport: httpx.BaseTransport | None = Non
     spec = config.service
     if spec is not None and spec.audit_log is not None:
         try:
-            facts.audit = read_audit_log(spec.audit_log)
+            facts.audit = _read_audit(spec.audit_log, spec.addr, spec.token, facts, transport)
         except OSError as exc:
             facts.audit_error = f"{spec.audit_log}: {type(exc).__name__}: {exc.strerror or exc}"
     facts.timings = {

@@ -15,7 +15,9 @@ name = "customer ID numbers"
 database = "sqlite:///bank.db"    # or: file = "exports/customers.csv"
 table = "customers"
 column = "id_no"
-key = "pii"                       # custody-service key (optional)
+key = "pii"                       # custody-service key (optional): tokens' key, or the
+                                  # key that wraps the column's field keyset
+keyset = "customers.keyset.json"  # field keyset document (optional; guomi field values)
 index_bits = 16                   # blind-index width (optional)
 
 [[system.products]]               # certified products (商用密码产品认证证书)
@@ -45,7 +47,9 @@ weight_d = 1.0
 weight_a = 1.0
 weight_k = 1.0
 ```
-Relative paths are relative to the configuration file's directory.
+Relative paths are relative to the configuration file's directory. A passphrase-wrapped
+field keyset is opened with ``GUOMI_KEYSET_PASSPHRASE``; a service-wrapped one through the
+service (needs ``decrypt`` on the wrapping key, only with ``check_decrypt``).
 """
 
 from __future__ import annotations
@@ -106,6 +110,8 @@ class ImportantData:
     key: str | None = None
     suite: str | None = None
     index_bits: int | None = None
+    #: the column's field keyset document (``Keyset.to_encrypted_json``), for guomi field values
+    keyset: str | None = None
 
     @property
     def location(self) -> str:
@@ -165,6 +171,7 @@ class AssessConfig:
     files: tuple[Path, ...]
     signing_key: Path
     signing_passphrase: bytes | None = field(default=None, repr=False)
+    keyset_passphrase: str | None = field(default=None, repr=False)
     sample_rows: int = 1000
     weights: ScoringWeights = ScoringWeights()
     source: Path | None = None
@@ -245,6 +252,7 @@ def _important(items: list[dict[str, Any]], base: Path) -> tuple[ImportantData, 
                 key=_str(d, "key", where, required=False),
                 suite=_str(d, "suite", where, required=False),
                 index_bits=bits,
+                keyset=str(_resolve(base, ks)) if (ks := _str(d, "keyset", where, required=False)) else None,
             )
         )
     return tuple(out)
@@ -273,7 +281,9 @@ def _system(doc: dict[str, Any], base: Path) -> SystemInfo:
             )
         )
     important = _list_of_tables(
-        s, "important_data", {"name", "database", "table", "column", "file", "key", "suite", "index_bits"}
+        s,
+        "important_data",
+        {"name", "database", "table", "column", "file", "key", "suite", "index_bits", "keyset"},
     )
     return SystemInfo(
         name=_str(s, "name", "system") or "",
@@ -354,6 +364,7 @@ def load_config(path: str | os.PathLike[str], *, environ: dict[str, str] | None 
         files=tuple(files),
         signing_key=_resolve(base, _str(sign, "key", "signing") or ""),
         signing_passphrase=passphrase.encode() if passphrase else None,
+        keyset_passphrase=env.get("GUOMI_KEYSET_PASSPHRASE") or None,
         sample_rows=rows,
         weights=ScoringWeights(**weights),
         source=p.resolve(),

@@ -52,7 +52,7 @@ def _signing_key(config: AssessConfig) -> sm2.SM2PrivateKey:
         raise ConfigError(f"signing.key: cannot read {config.signing_key} ({exc.strerror or exc})") from None
     try:
         return load_pem_private_key(pem, config.signing_passphrase)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # TypeError: encrypted key, no passphrase (pyca style)
         raise ConfigError(
             f"signing.key: {config.signing_key} is not a usable SM2 private key ({exc}); "
             "an encrypted key's passphrase comes from GUOMI_SIGNING_PASSPHRASE"

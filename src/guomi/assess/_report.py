@@ -184,7 +184,7 @@ def _inventory(ev: dict[str, Any]) -> str:
                 _e(r["kind_label"] or r["error"] or "-")
                 + (f'<br><span class="muted">{_e(", ".join(r["flags"]))}</span>' if r["flags"] else ""),
                 f"suite {_e(p['suite'] or '-')}<br>key {_e(p['key'] or '-')}"
-                f"<br>index {_e(p['index_bits'] or '-')} bits",
+                f"<br>index {_e(p['index_bits'] or '-')} bits" + _keyset_note(c.get("keyset")),
                 f"{_e(c.get('guomi_valid', '-'))} / {_e(c.get('non_empty', '-'))}"
                 f"<br><b>{_pct(c.get('coverage'))}</b>{dec}",
                 _pct(c.get("pii")),
@@ -206,6 +206,21 @@ def _inventory(ev: dict[str, Any]) -> str:
         rows,
         [22, 10, 18, 16, 13, 7, 7, 7],
     )
+
+
+def _keyset_note(ks: dict[str, Any] | None) -> str:
+    if not ks:
+        return ""
+    parts = [f"keyset 密钥集: {ks['wrap'] or '?'}"]
+    if ks["wrap_key_id"]:
+        parts.append(f"wrapped by {ks['wrap_key_id']}")
+    if ks["wrap_opens"] is not None:
+        parts.append("opens 可解封" if ks["wrap_opens"] else "DOES NOT OPEN 无法解封")
+    if ks["key_ids"] is not None:
+        parts.append("ids " + ", ".join(ks["key_ids"]))
+    if ks["note"]:
+        parts.append(ks["note"])
+    return f'<br><span class="muted">{_e("; ".join(parts))}</span>'
 
 
 def _algorithms(ev: dict[str, Any]) -> str:
@@ -270,7 +285,8 @@ def _keys(ev: dict[str, Any]) -> str:
         ev_rows = [
             [
                 _e(e["time"]),
-                _e(e["operation"]),
+                _e(e["operation"])
+                + (f'<br><span class="muted">{_e(e["detail"])}</span>' if e["detail"] else ""),
                 _e(e["key_version"] if e["key_version"] is not None else "-"),
                 _e(e["result"]),
                 f"<code>{_e(e['who'])}</code>",
@@ -303,9 +319,7 @@ def _audit(ev: dict[str, Any]) -> str:
     c = a["chain"]
     if c["ok"]:
         verdict = f'<span class="st-met">{_bi("Chain verified", "完整性校验通过")}</span>'
-        detail = (
-            f"{c['records']} records, last seq {c['last_seq']}, last SM3 <code>{_e(c['last_hash'])}</code>"
-        )
+        detail = f"{_e(c['statement'])}; last seq {c['last_seq']}, last SM3 <code>{_e(c['last_hash'])}</code>"
     else:
         verdict = f'<span class="st-not-met">{_bi("Chain BROKEN", "完整性校验失败")}</span>'
         detail = f"at line {_e(c['line'])}: {_e(c['error'])}; {c['records']} records verified before it"

@@ -14,17 +14,21 @@ a finding); a missing, invalid or under-privileged token is :class:`ServiceAcces
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from guomi.exceptions import GuomiError
+from guomi.exceptions import GuomiError, InvalidTag
 
-__all__ = ["KeyRecord", "ServiceAccessError", "ServiceReader", "ServiceUnreachable"]
+__all__ = ["HttpAead", "KeyRecord", "ServiceAccessError", "ServiceReader", "ServiceUnreachable"]
 
 _TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 _REWRAP_BATCH = 1000
+_AUDIT_CHUNK = 4096
+_AUDIT_CHUNK = 4096
 
 
 class ServiceUnreachable(GuomiError):
@@ -97,8 +101,13 @@ class ServiceReader:
             raise ServiceUnreachable(f"{self.addr}: {type(exc).__name__}: {exc}") from None
         if r.status_code in allow:
             return None
-        if r.status_code in (401, 403):
-            raise ServiceAccessError(f"{method} {path}: {r.status_code} {_message(r)}")
+        if r.status_code == 401:
+            raise ServiceAccessError(
+                f"the service refused the token ({method} {path}: 401 {_message(r)}); "
+                "set GUOMI_TOKEN to a valid token with list+read on the keys"
+            )
+        if r.status_code == 403:
+            raise ServiceAccessError(f"{method} {path}: 403 {_message(r)}")
         if r.status_code >= 500 or (r.status_code >= 400 and r.status_code != 404):
             raise ServiceUnreachable(f"{method} {path}: HTTP {r.status_code} {_message(r)}")
         if r.status_code == 404:
@@ -157,15 +166,18 @@ class ServiceReader:
             raw=d,
         )
 
-    def check_opens(self, key: str, ciphertexts: list[str]) -> list[str | None]:
+    def check_opens(
+        self, key: str, ciphertexts: list[str], associated_data: bytes | None = None
+    ) -> list[str | None]:
         """Per ciphertext: ``None`` if it opens under ``key`` (proved by ``rewrap``, which never
         returns plaintext), else the service's error code. Needs the ``rewrap`` capability."""
         out: list[str | None] = []
+        extra = {"associated_data": base64.b64encode(associated_data).decode()} if associated_data else {}
         for start in range(0, len(ciphertexts), _REWRAP_BATCH):
             chunk = ciphertexts[start : start + _REWRAP_BATCH]
             try:
                 data = self._request(
-                    "POST", f"rewrap/{key}", {"batch_input": [{"ciphertext": c} for c in chunk]}
+                    "POST", f"rewrap/{key}", {"batch_input": [{"ciphertext": c, **extra} for c in chunk]}
                 )
             except ServiceAccessError as exc:
                 raise ServiceAccessError(
@@ -177,6 +189,57 @@ class ServiceReader:
             for item in data["data"]["batch_results"]:
                 out.append(None if "ciphertext" in item else str(item.get("code") or "decryption_failed"))
         return out
+
+    def decrypt(self, key: str, token: str, associated_data: bytes) -> bytes:
+        """``POST decrypt/{key}`` (needs ``decrypt``): used only to open a column's keyset document."""
+        body: dict[str, Any] = {"ciphertext": token}
+        if associated_data:
+            body["associated_data"] = base64.b64encode(associated_data).decode()
+        try:
+            data = self._request("POST", f"decrypt/{key}", body, allow=(400,))
+        except ServiceAccessError as exc:
+            raise ServiceAccessError(f"opening the keyset needs `decrypt` on key {key!r} ({exc})") from None
+        if data is None:
+            raise InvalidTag("the service could not open the keyset document")
+        return base64.b64decode(data["data"]["plaintext"])
+
+    def audit_probe(self) -> str:
+        """Whether the service checks audit-record MACs for this token: ``"ok"``, ``"unsupported"``
+        (no ``sys/audit/verify``: an unkeyed log), or ``"forbidden"`` (the token lacks ``audit``)."""
+        try:
+            r = self._http.post("sys/audit/verify", json={"records": []})
+        except httpx.HTTPError as exc:
+            raise ServiceUnreachable(f"{self.addr}: {type(exc).__name__}: {exc}") from None
+        if r.status_code == 200:
+            return "ok"
+        return "forbidden" if r.status_code in (401, 403) else "unsupported"
+
+    def audit_macs(self, items: Sequence[tuple[bytes, str]]) -> list[bool]:
+        """``POST sys/audit/verify``: which (SM3(record body), MAC) pairs are genuine."""
+        out: list[bool] = []
+        for start in range(0, len(items), _AUDIT_CHUNK):
+            chunk = items[start : start + _AUDIT_CHUNK]
+            data = self._request("POST", "sys/audit/verify", {"records": [[d.hex(), m] for d, m in chunk]})
+            out += [bool(v) for v in (data or {}).get("data", {}).get("valid", [False] * len(chunk))]
+        return out
+
+
+class HttpAead:
+    """A :class:`guomi.keys.Aead` over one service key, for opening a field keyset document
+    written with ``Keyset.to_encrypted_json(aead=client.aead(name))`` (same token bytes)."""
+
+    def __init__(self, reader: ServiceReader, key: str) -> None:
+        self._reader = reader
+        self.name = key
+
+    def encrypt(self, plaintext: bytes, associated_data: bytes = b"") -> bytes:
+        raise NotImplementedError("the assessment never encrypts")
+
+    def decrypt(self, ciphertext: bytes, associated_data: bytes = b"") -> bytes:
+        return self._reader.decrypt(self.name, ciphertext.decode("ascii", "replace"), associated_data)
+
+    def __repr__(self) -> str:
+        return f"HttpAead({self.name!r})"
 
 
 def _message(r: httpx.Response) -> str:

@@ -19,7 +19,8 @@ __all__ = ["FIELD_FORMAT_AVAILABLE", "FieldInfo", "field_token_info"]
 def _load() -> Any:
     try:
         return importlib.import_module("guomi.fields")
-    except ImportError:
+    except (ImportError, AttributeError):
+        # Not installed, or a build whose compiled core predates the field kernel.
         return None
 
 
