@@ -79,6 +79,7 @@ test-rust:
 # The assessment-pack browser tests (layout, screenshot, PDF) need headless Chromium:
 # scripts/install-chromium.sh installs Debian's package when it is missing.
 test-python: $(BUILD_STAMP) $(call extras_stamp,$(TEST_EXTRAS))
+	scripts/install-jre.sh
 	scripts/install-chromium.sh >/dev/null
 	scripts/pg-test-server.sh run -- $(PY) -m pytest $(PYTEST_ARGS)
 

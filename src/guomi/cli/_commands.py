@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from guomi._extras import cli as _requires_cli  # noqa: F401 (MissingExtraError without guomi[cli])
-from guomi.cli import _assess, _audit, _auth, _field, _files, _keys, _operator, _serve, _transit
+from guomi.cli import _assess, _audit, _auth, _field, _files, _keys, _operator, _serve, _table, _transit
 from guomi.cli._app import cli
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ COMMANDS: tuple[click.Command, ...] = (
     _audit.audit,
     _files.keygen,
     _field.field,
+    _table.table,
     _assess.assess_group,
 )
 """Every top-level command of ``guomi``; ``guomi --help`` lists them by name."""

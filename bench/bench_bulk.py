@@ -1,0 +1,364 @@
+"""Same-run benchmarks of guomi.bulk (issue 12): embedded engine, Spark, in-place databases, memory.
+
+Usage (from the project root, after `make build`; short runs, the machine is shared):
+
+    PYTHONPATH=src .venv/bin/python bench/bench_bulk.py [--rows N] [--only csv,rss,spark,sqlite,pg]
+
+- csv:    the embedded engine encrypting two columns of a CSV (2 workers) vs a per-row
+          pyca/cryptography SM4-GCM loop (csv module, one cipher call per value), same file.
+- rss:    peak RSS of `guomi table encrypt` on CSV files of two sizes (bounded memory).
+- spark:  Spark local[2], the same Parquet data: guomi's SM4 columns (mapInArrow) vs Spark's
+          own aes_encrypt (AES-GCM in the JVM) on the same columns, both written as Parquet.
+- sqlite/pg: in-place encryption of a table vs the naive keyset-paginated
+          executemany(UPDATE ... WHERE id = ?) loop with pyca SM4-GCM per value.
+          pg needs GUOMI_TEST_POSTGRES_URL (scripts/pg-test-server.sh run -- ...).
+
+Time is wall clock and process CPU time (all threads); the machine is shared by other
+work, so the ratios of the same run are the figures to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from guomi.bulk import Job
+from guomi.keys import Keyset
+
+ROOT = Path(__file__).resolve().parent.parent
+COLUMNS = [
+    "id",
+    "name",
+    "id_number",
+    "mobile",
+    "branch",
+    "product",
+    "opened",
+    "balance",
+    "status",
+    "address",
+    "remark",
+]
+
+
+def write_csv(path: Path, rows: int) -> int:
+    """A bank-extract-like CSV (~200 bytes/row); encrypted columns: id_number, mobile."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for i in range(rows):
+            w.writerow(
+                [
+                    i,
+                    f"客户{i % 9973}",
+                    f"1101051949{i % 10**8:08d}",
+                    f"138{i % 10**8:08d}",
+                    f"BR{i % 500:04d}",
+                    "DEPOSIT-SAVINGS" if i % 3 else "LOAN-MORTGAGE",
+                    f"20{10 + i % 15}-0{1 + i % 9}-1{i % 10}",
+                    f"{(i * 7919) % 10**7 / 100:.2f}",
+                    "ACTIVE" if i % 11 else "DORMANT",
+                    f"上海市浦东新区世纪大道{i % 2000}号",
+                    "",
+                ]
+            )
+    return path.stat().st_size
+
+
+def pyca_row_loop(src: Path, dst: Path, key: bytes, limit: int) -> tuple[int, float, float]:
+    """The per-row anchor: csv module + pyca SM4-GCM per value + base64; returns bytes, wall, cpu."""
+    enc_cols = (COLUMNS.index("id_number"), COLUMNS.index("mobile"))
+    start, cpu = time.perf_counter(), time.process_time()
+    nbytes = 0
+    with open(src, newline="", encoding="utf-8") as f, open(dst, "w", newline="", encoding="utf-8") as out:
+        reader, writer = csv.reader(f), csv.writer(out)
+        writer.writerow(next(reader))
+        for n, row in enumerate(reader):
+            if n >= limit:
+                break
+            nbytes += sum(len(v) for v in row) + len(row)
+            for c in enc_cols:
+                nonce = os.urandom(12)
+                enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+                ct = enc.update(row[c].encode()) + enc.finalize()
+                row[c] = base64.urlsafe_b64encode(nonce + ct + enc.tag).decode()
+            writer.writerow(row)
+    return nbytes, time.perf_counter() - start, time.process_time() - cpu
+
+
+def bench_csv(tmp: Path, rows: int) -> None:
+    src = tmp / "extract.csv"
+    size = write_csv(src, rows)
+    ks = Keyset.generate()
+    best = None
+    for _ in range(3):
+        out = tmp / "enc.csv"
+        out.unlink(missing_ok=True)
+        start, cpu = time.perf_counter(), time.process_time()
+        Job(src, out, columns=["id_number", "mobile"], keyring=ks, workers=2).run()
+        wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+        if best is None or wall < best[0]:
+            best = (wall, cpu_s)
+    assert best is not None
+    limit = max(10_000, rows // 10)
+    anchor_bytes, anchor_wall, anchor_cpu = pyca_row_loop(src, tmp / "pyca.csv", os.urandom(16), limit)
+    anchor_total = anchor_bytes  # bytes of the rows the anchor processed (values + separators)
+    g_wall, g_cpu = size / best[0] / 1e6, size / best[1] / 1e6
+    a_wall, a_cpu = anchor_total / anchor_wall / 1e6, anchor_total / anchor_cpu / 1e6
+    print(f"\n## csv: {rows:,} rows, {size / 1e6:.1f} MB, 2 encrypted columns, workers=2 (best of 3)")
+    print("| contender | MB/s wall | MB/s per CPU-second | rows/s wall |")
+    print("|---|---|---|---|")
+    print(f"| guomi embedded engine | {g_wall:.1f} | {g_cpu:.1f} | {rows / best[0]:,.0f} |")
+    print(f"| pyca per-row loop ({limit:,} rows) | {a_wall:.1f} | {a_cpu:.1f} | {limit / anchor_wall:,.0f} |")
+    print(f"ratio guomi / pyca: wall {g_wall / a_wall:.1f}x, CPU {g_cpu / a_cpu:.1f}x")
+
+
+def bench_rss(tmp: Path, rows: int) -> None:
+    ks = Keyset.generate()
+    ks_path = tmp / "ks.json"
+    ks_path.write_text(ks.to_encrypted_json(passphrase="bench-passphrase", iterations=100_000))
+    print("\n## rss: peak RSS of `guomi table encrypt` (2 columns, 2 workers)")
+    print("| input | peak RSS |")
+    print("|---|---|")
+    for factor in (1, 4):
+        src = tmp / f"rss{factor}.csv"
+        size = write_csv(src, rows * factor)
+        out = tmp / f"rss{factor}.enc.csv"
+        code = (
+            "import resource, sys; from guomi.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+        )
+        env = {**os.environ, "GUOMI_PASSPHRASE": "bench-passphrase", "PYTHONPATH": str(ROOT / "src")}
+        args = [
+            "table",
+            "encrypt",
+            str(src),
+            str(out),
+            "-c",
+            "id_number",
+            "-c",
+            "mobile",
+            "--keyset",
+            str(ks_path),
+            "--workers",
+            "2",
+        ]
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True
+        )
+        peak_kib = int(proc.stderr.strip().splitlines()[-1])
+        print(f"| {size / 1e6:,.0f} MB CSV | {peak_kib / 1024:,.0f} MiB |")
+        src.unlink()
+        out.unlink()
+
+
+def bench_spark(tmp: Path, rows: int) -> None:
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from guomi.bulk._spark import spark_session  # noqa: PLC0415
+
+    spark = spark_session(2)
+    spark.sparkContext.setLogLevel("ERROR")
+    src = tmp / "spark-in.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": pa.array(range(rows), pa.int64()),
+                "id_number": [f"1101051949{i % 10**8:08d}" for i in range(rows)],
+                "mobile": [f"138{i % 10**8:08d}" for i in range(rows)],
+                "branch": [f"BR{i % 500:04d}" for i in range(rows)],
+            }
+        ),
+        src,
+        row_group_size=100_000,
+    )
+    ks = Keyset.generate()
+    key = base64.b64encode(os.urandom(16)).decode()
+    spark.read.parquet(str(src)).count()  # warm the JVM and the reader
+    times: dict[str, list[float]] = {"guomi": [], "aes": []}
+    for _ in range(3):
+        out = tmp / "spark-guomi.parquet"
+        out.unlink(missing_ok=True)
+        start = time.perf_counter()
+        Job(src, out, columns=["id_number", "mobile"], keyring=ks, engine="spark").run()
+        times["guomi"].append(time.perf_counter() - start)
+        out2 = tmp / "spark-aes"
+        shutil.rmtree(out2, ignore_errors=True)
+        start = time.perf_counter()
+        df = spark.read.parquet(str(src))
+        df.selectExpr(
+            "id",
+            f"base64(aes_encrypt(id_number, unbase64('{key}'), 'GCM')) AS id_number",
+            f"base64(aes_encrypt(mobile, unbase64('{key}'), 'GCM')) AS mobile",
+            "branch",
+        ).write.parquet(str(out2))
+        times["aes"].append(time.perf_counter() - start)
+    g, a = min(times["guomi"]), min(times["aes"])
+    print(f"\n## spark local[2]: {rows:,} rows Parquet, 2 columns encrypted, written as Parquet (best of 3)")
+    print("| contender | seconds | rows/s |")
+    print("|---|---|---|")
+    print(f"| guomi SM4-GCM field values (mapInArrow) | {g:.2f} | {rows / g:,.0f} |")
+    print(f"| Spark aes_encrypt (AES-GCM, JVM) + base64 | {a:.2f} | {rows / a:,.0f} |")
+    print(f"ratio guomi / aes_encrypt (throughput): {a / g:.2f}x")
+
+
+def _naive_sqlite(path: Path, key: bytes, batch: int) -> float:
+    conn = sqlite3.connect(path)
+    start = time.perf_counter()
+    last = -1
+    while True:
+        rows = conn.execute(
+            "SELECT id, email FROM t WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+        ).fetchall()
+        if not rows:
+            break
+        updates = []
+        for rid, email in rows:
+            nonce = os.urandom(12)
+            enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+            ct = enc.update(email.encode()) + enc.finalize()
+            updates.append((base64.urlsafe_b64encode(nonce + ct + enc.tag).decode(), rid))
+        conn.executemany("UPDATE t SET email = ? WHERE id = ?", updates)
+        conn.commit()
+        last = rows[-1][0]
+    conn.close()
+    return time.perf_counter() - start
+
+
+def _fill_sqlite(path: Path, rows: int) -> None:
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT, name TEXT)")
+    conn.executemany(
+        "INSERT INTO t VALUES (?, ?, ?)", ((i, f"user{i}@bank.cn", f"客户{i}") for i in range(rows))
+    )
+    conn.commit()
+    conn.close()
+
+
+def _warm_up(tmp: Path) -> None:
+    """Imports (SQLAlchemy, pyarrow, the field kernel) and key derivation before any timing."""
+    warm = tmp / "warm.db"
+    _fill_sqlite(warm, 100)
+    Job(f"sqlite:///{warm}", table="t", columns=["email"], keyring=Keyset.generate()).run()
+
+
+def bench_sqlite(tmp: Path, rows: int) -> None:
+    _warm_up(tmp)
+    db = tmp / "bench.db"
+    _fill_sqlite(db, rows)
+    naive = _naive_sqlite(db, os.urandom(16), 10_000)
+    _fill_sqlite(db, rows)
+    start = time.perf_counter()
+    Job(f"sqlite:///{db}", table="t", columns=["email"], keyring=Keyset.generate(), batch_rows=10_000).run()
+    guomi = time.perf_counter() - start
+    print(f"\n## sqlite in place: {rows:,} rows, 1 column, batches of 10,000")
+    print("| contender | seconds | rows/s |")
+    print("|---|---|---|")
+    print(f"| guomi (temp table + UPDATE ... FROM, CAS, checkpoint) | {guomi:.2f} | {rows / guomi:,.0f} |")
+    print(f"| naive keyset executemany(UPDATE) + pyca | {naive:.2f} | {rows / naive:,.0f} |")
+    print(f"ratio: {naive / guomi:.2f}x")
+
+
+def bench_pg(rows: int) -> None:
+    url = os.environ.get("GUOMI_TEST_POSTGRES_URL")
+    if not url:
+        print("\n## pg: skipped (no GUOMI_TEST_POSTGRES_URL)")
+        return
+    import psycopg  # noqa: PLC0415
+
+    def fill() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS bench_t")
+            conn.execute("CREATE TABLE bench_t (id BIGINT PRIMARY KEY, email TEXT, name TEXT)")
+            with conn.cursor().copy("COPY bench_t FROM STDIN") as copy:
+                for i in range(rows):
+                    copy.write_row((i, f"user{i}@bank.cn", f"客户{i}"))
+            conn.execute("VACUUM ANALYZE bench_t")
+
+    _warm_up(Path(tempfile.mkdtemp(prefix="guomi-bench-warm-")))
+    fill()
+    key = os.urandom(16)
+    start = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        last = -1
+        while True:
+            got = conn.execute(
+                "SELECT id, email FROM bench_t WHERE id > %s ORDER BY id LIMIT 10000", (last,)
+            ).fetchall()
+            if not got:
+                break
+            updates = []
+            for rid, email in got:
+                nonce = os.urandom(12)
+                enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+                ct = enc.update(email.encode()) + enc.finalize()
+                updates.append((base64.urlsafe_b64encode(nonce + ct + enc.tag).decode(), rid))
+            with conn.cursor() as cur:
+                cur.executemany("UPDATE bench_t SET email = %s WHERE id = %s", updates)
+            conn.commit()
+            last = got[-1][0]
+    naive = time.perf_counter() - start
+    fill()
+    start = time.perf_counter()
+    Job(url, table="bench_t", columns=["email"], keyring=Keyset.generate(), batch_rows=10_000).run()
+    guomi = time.perf_counter() - start
+    print(f"\n## postgresql in place: {rows:,} rows, 1 column, batches of 10,000")
+    print("| contender | seconds | rows/s |")
+    print("|---|---|---|")
+    print(
+        "| guomi (COPY into temp table + UPDATE ... FROM, CAS, checkpoint) "
+        f"| {guomi:.2f} | {rows / guomi:,.0f} |"
+    )
+    print(f"| naive keyset executemany(UPDATE) + pyca | {naive:.2f} | {rows / naive:,.0f} |")
+    print(f"ratio: {naive / guomi:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows", type=int, default=500_000, help="rows of the CSV / tables (default 500,000)"
+    )
+    parser.add_argument("--spark-rows", type=int, default=1_000_000)
+    parser.add_argument("--db-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--rss-rows", type=int, default=1_000_000, help="rows of the smaller RSS file (x4 for the larger)"
+    )
+    parser.add_argument("--only", default="csv,rss,spark,sqlite,pg")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    print(
+        f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; cpus: {os.cpu_count()}; "
+        f"load: {os.getloadavg()}"
+    )
+    with tempfile.TemporaryDirectory(prefix="guomi-bench-bulk-") as d:
+        tmp = Path(d)
+        if "csv" in only:
+            bench_csv(tmp, args.rows)
+        if "rss" in only:
+            bench_rss(tmp, args.rss_rows)
+        if "sqlite" in only:
+            bench_sqlite(tmp, args.db_rows)
+        if "pg" in only:
+            bench_pg(args.db_rows)
+        if "spark" in only:
+            bench_spark(tmp, args.spark_rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,500 @@
+"""``guomi table ...``: encrypt, decrypt, re-key, re-index, migrate and scan whole tables and datasets.
+
+Layer: ``guomi.cli``. A thin shell over :class:`guomi.bulk.Job`:
+
+    guomi table encrypt SOURCE [SINK] --column NAME[:INDEX...] ... (--keyset FILE | --kms NAME)
+                        [--engine local|spark] [--workers N] [--table T] [--dry-run] [--force]
+
+SOURCE/SINK are a ``.csv`` or ``.parquet`` file, a directory of Parquet files, or a
+database URL with ``--table`` (in place when no SINK is given). ``--keyset FILE`` reads a
+keyset written by ``Keyset.to_encrypted_json(passphrase=...)``; the passphrase comes from
+``GUOMI_PASSPHRASE`` or a prompt. A rich progress bar shows rows/s and the ETA on standard
+error; a summary (rows, bytes, columns, key versions, time) follows, or JSON with
+``guomi --json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from guomi.exceptions import GuomiError
+
+__all__ = ["table"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+LEGACY_FORMATS = (
+    "fernet",
+    "spark-gcm",
+    "spark-cbc",
+    "spark-ecb",
+    "mysql-ecb",
+    "aes-gcm-iv12",
+    "vault",
+    "rsa-oaep",
+    "rsa-pkcs1",
+)
+
+
+def _errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (GuomiError, OSError, ValueError) as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _root(ctx: click.Context) -> Any:
+    """The root group's settings (address, token, --json), when run under ``guomi``."""
+    return ctx.find_root().obj
+
+
+def _load_keyset(path: Path) -> Any:
+    from guomi.keys import Keyset  # noqa: PLC0415
+
+    passphrase = os.environ.get("GUOMI_PASSPHRASE")
+    if passphrase is None:
+        if not sys.stdin.isatty():
+            raise click.UsageError("the keyset passphrase: set GUOMI_PASSPHRASE (no terminal to prompt on)")
+        passphrase = click.prompt(f"Passphrase for {path}", hide_input=True, err=True)
+    return Keyset.from_encrypted_json(path.read_text("utf-8"), passphrase=passphrase)
+
+
+def _legacy_key_bytes(text: str) -> bytes:
+    """A key given as a file (raw bytes or text), hex, or base64."""
+    import base64  # noqa: PLC0415
+    import binascii  # noqa: PLC0415
+
+    path = Path(text)
+    if path.is_file():
+        data = path.read_bytes()
+        stripped = data.strip()
+        if stripped.startswith(b"-----BEGIN"):
+            return data
+        try:
+            return _legacy_key_bytes(stripped.decode("ascii"))
+        except (UnicodeDecodeError, click.BadParameter):
+            return data
+    value = text.strip()
+    if len(value) in (32, 48, 64) and all(c in "0123456789abcdefABCDEF" for c in value):
+        return bytes.fromhex(value)
+    try:
+        return base64.b64decode(
+            value + "=" * (-len(value) % 4),
+            altchars=b"-_" if ("-" in value or "_" in value) else None,
+            validate=True,
+        )
+    except (binascii.Error, ValueError):
+        raise click.BadParameter("a legacy key is a file, hex or base64", param_hint="--legacy-key") from None
+
+
+def _legacy(fmt: str, keys: tuple[str, ...], encoding: str | None, aad: str | None) -> Any:
+    from guomi.bulk import legacy  # noqa: PLC0415
+
+    if not keys:
+        raise click.UsageError("migrate needs --legacy-key (the old format's key)")
+    if fmt == "fernet":
+        return legacy.FernetDecryptor(
+            [k.strip() if not Path(k).is_file() else Path(k).read_text().strip() for k in keys]
+        )
+    if fmt == "vault":
+        versions: dict[int, bytes] = {}
+        for item in keys:
+            number, sep, material = item.partition("=")
+            if not sep or not number.isdigit():
+                raise click.BadParameter(
+                    "vault keys are VERSION=KEY (the exported key, base64)", param_hint="--legacy-key"
+                )
+            versions[int(number)] = _legacy_key_bytes(material)
+        return legacy.VaultTransitDecryptor(versions)
+    key = _legacy_key_bytes(keys[0])
+    kwargs: dict[str, Any] = {}
+    if encoding:
+        kwargs["encoding"] = encoding
+    if fmt.startswith("spark-"):
+        return legacy.SparkAesDecryptor(
+            key, mode=fmt.split("-")[1].upper(), aad=aad.encode() if aad else None, **kwargs
+        )
+    if fmt == "mysql-ecb":
+        return legacy.MySQLAesDecryptor(key, **kwargs)
+    if fmt == "aes-gcm-iv12":
+        return legacy.AesGcmIv12Decryptor(key, aad=aad.encode() if aad else None, **kwargs)
+    return legacy.RsaWrappedKeyDecryptor(key, padding="oaep" if fmt == "rsa-oaep" else "pkcs1v15", **kwargs)
+
+
+def _common(func: F) -> F:
+    options = [
+        click.argument("source"),
+        click.argument("sink", required=False),
+        click.option(
+            "-c",
+            "--column",
+            "columns",
+            multiple=True,
+            required=True,
+            metavar="NAME[:INDEX...]",
+            help="A column to process, with the blind indexes kept beside it (repeat for more).",
+        ),
+        click.option(
+            "--keyset",
+            "keyset_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Encrypted keyset file.",
+        ),
+        click.option(
+            "--kms",
+            metavar="NAME",
+            help="A key in the custody service (its data keys are unwrapped once per worker).",
+        ),
+        click.option(
+            "--wrapped-keys",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="With --kms: the data-key document wrapped by that key (the first encrypt creates it).",
+        ),
+        click.option(
+            "--table",
+            metavar="NAME",
+            help="Database table; for files, the table name bound into each value (default: dataset).",
+        ),
+        click.option(
+            "--sink-table", metavar="NAME", help="Table to create when SINK is a database (default: --table)."
+        ),
+        click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Threads (local) or partitions (spark); default: all CPUs.",
+        ),
+        click.option(
+            "--batch-rows",
+            type=click.IntRange(min=1),
+            default=10_000,
+            show_default=True,
+            help="Rows per database batch.",
+        ),
+        click.option(
+            "--key-column",
+            metavar="NAME",
+            help="Database: the unique key to paginate on (default: the primary key).",
+        ),
+        click.option("--dry-run", is_flag=True, help="Print the plan and stop."),
+        click.option("--force", is_flag=True, help="Replace an existing output."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> None:  # noqa: PLR0912, PLR0915 (one linear CLI flow)
+    from guomi.bulk import Job  # noqa: PLC0415 (pyarrow loads only for table commands)
+
+    if bool(kw["keyset_path"]) == bool(kw["kms"]):
+        raise click.UsageError("give exactly one of --keyset FILE or --kms NAME")
+    root = _root(ctx)
+    as_json = bool(getattr(root, "json", False))
+    job_args: dict[str, Any] = {
+        "columns": list(kw["columns"]),
+        "operation": operation,
+        "table": kw["table"],
+        "sink_table": kw["sink_table"],
+        "engine": kw["engine"],
+        "workers": kw["workers"],
+        "force": kw["force"],
+        "batch_rows": kw["batch_rows"],
+        "key_column": kw["key_column"],
+        "legacy": legacy,
+    }
+    if kw["kms"]:
+        addr, token = getattr(root, "addr", None), getattr(root, "token", None)
+        transport = getattr(root, "transport", None)
+        job_args.update(kms=kw["kms"], addr=addr, token=token, transport=transport)
+        wrapped_path: Path | None = kw["wrapped_keys"]
+        if wrapped_path is None:
+            raise click.UsageError("--kms NAME needs --wrapped-keys FILE (the data keys wrapped by that key)")
+        if kw["dry_run"]:
+            job_args["wrapped_keys"] = "(dry run)"
+        elif wrapped_path.exists():
+            job_args["wrapped_keys"] = wrapped_path.read_text("utf-8")
+        elif operation == "encrypt":
+            from guomi.bulk import new_wrapped_keys  # noqa: PLC0415
+
+            document = new_wrapped_keys(kw["kms"], addr=addr, token=token, transport=transport)
+            fd = os.open(wrapped_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(document)
+            err.print(
+                f"created {wrapped_path}: new data keys wrapped by service key {kw['kms']!r} "
+                "(keep it with the data)"
+            )
+            job_args["wrapped_keys"] = document
+        else:
+            raise click.UsageError(f"{wrapped_path} does not exist (only encrypt creates it)")
+    else:
+        job_args["keyring"] = _PendingKeyset(kw["keyset_path"])
+    if kw["dry_run"]:
+        job_args["keyring"] = job_args.get("keyring") and "keyset"
+        job = Job(kw["source"], kw["sink"], **job_args)
+        plan = job.plan()
+        plan["keys"] = (
+            f"keyset {kw['keyset_path']}" if kw["keyset_path"] else f"custody service key {kw['kms']!r}"
+        )
+        if as_json:
+            click.echo(json.dumps(plan, indent=2, ensure_ascii=False))
+        else:
+            grid = Table(title="plan (dry run: nothing read or written)", show_header=False)
+            for name, value in plan.items():
+                grid.add_row(
+                    name,
+                    json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value),
+                )
+            out.print(grid)
+        return
+    if isinstance(job_args.get("keyring"), _PendingKeyset):
+        job_args["keyring"] = _load_keyset(kw["keyset_path"])
+    job = Job(kw["source"], kw["sink"], **job_args)
+    total = _total_bytes(kw["source"])
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TextColumn("{task.fields[rate]} rows/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=as_json or not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(operation, total=total, rows=0, rate="-")
+        state = {"rows": 0}
+
+        def progress(rows: int, nbytes: int) -> None:
+            state["rows"] += rows
+            elapsed = bar.tasks[0].elapsed or 0.0
+            rate = f"{state['rows'] / elapsed:,.0f}" if elapsed > 0 else "-"
+            bar.update(task, advance=nbytes if total else rows, rows=state["rows"], rate=rate)
+
+        job.progress = progress
+        summary = job.run()
+    _print_summary(summary, as_json)
+
+
+class _PendingKeyset:
+    """Marks "a keyset file, opened only when the job really runs" (not for --dry-run)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+
+def _total_bytes(source: str) -> int | None:
+    if "://" in source:
+        return None
+    path = Path(source)
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return None
+
+
+def _print_summary(summary: Any, as_json: bool) -> None:
+    data = summary.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    grid = Table(title=f"{summary.operation}: {summary.source} → {summary.sink}", show_header=True)
+    for heading in ("column", "processed", "skipped", "nulls", "key versions"):
+        grid.add_column(heading)
+    for name, stats in summary.columns.items():
+        grid.add_row(
+            name,
+            f"{stats.processed:,}",
+            f"{stats.skipped:,}",
+            f"{stats.nulls:,}",
+            ", ".join(map(str, sorted(stats.key_versions))),
+        )
+    out.print(grid)
+    rate = f"{data['rows_per_second']:,} rows/s" if data["rows_per_second"] else ""
+    mib = summary.bytes / (1 << 20)
+    out.print(
+        f"rows {summary.rows:,}  bytes {summary.bytes:,} ({mib:,.1f} MiB)  "
+        f"time {summary.seconds:.2f} s  {rate}  "
+        f"key versions {', '.join(map(str, sorted(summary.key_versions))) or '-'}  "
+        f"engine {summary.engine} x {summary.workers}"
+    )
+    if summary.skipped:
+        out.print(f"skipped {summary.skipped:,} values (already in the target state: never processed twice)")
+    if summary.conflicts:
+        out.print(
+            f"{summary.conflicts:,} rows changed by the application during the job: "
+            "re-read and processed, none overwritten"
+        )
+    if summary.resumed_from:
+        out.print(f"resumed: {summary.resumed_from:,} rows were done by an earlier run")
+
+
+@click.group()
+def table() -> None:
+    """Encrypt, decrypt, re-key, re-index, migrate and scan whole tables and datasets.
+
+    \b
+    guomi table encrypt customers.csv customers.enc.csv --column email --column phone --keyset ks.json
+    guomi table decrypt lake/ lake-plain/ --column card_no --kms cards --engine spark
+    guomi table rekey postgresql://app@db/bank --table customer --column email --keyset ks.json
+    guomi table migrate old.parquet new.parquet --column ssn --from fernet \\
+        --legacy-key fernet.key --keyset ks.json
+    guomi table scan customers.csv
+    """
+
+
+@table.command()
+@_common
+@click.pass_context
+@_errors
+def encrypt(ctx: click.Context, /, **kw: Any) -> None:
+    """Encrypt the named columns (values already encrypted are skipped and counted)."""
+    _run(ctx, "encrypt", **kw)
+
+
+@table.command()
+@_common
+@click.pass_context
+@_errors
+def decrypt(ctx: click.Context, /, **kw: Any) -> None:
+    """Decrypt the named columns (their index columns are dropped)."""
+    _run(ctx, "decrypt", **kw)
+
+
+@table.command()
+@_common
+@click.pass_context
+@_errors
+def rekey(ctx: click.Context, /, **kw: Any) -> None:
+    """Re-encrypt values under older key versions with the keyring's primary version."""
+    _run(ctx, "rekey", **kw)
+
+
+@table.command()
+@_common
+@click.pass_context
+@_errors
+def reindex(ctx: click.Context, /, **kw: Any) -> None:
+    """Recompute the blind-index columns named with NAME:INDEX from the encrypted values."""
+    _run(ctx, "reindex", **kw)
+
+
+@table.command()
+@_common
+@click.option(
+    "--from",
+    "legacy_format",
+    type=click.Choice(LEGACY_FORMATS),
+    required=True,
+    help="The legacy format of the values.",
+)
+@click.option(
+    "--legacy-key",
+    "legacy_keys",
+    multiple=True,
+    metavar="KEY",
+    help="Its key: a file, hex or base64 (vault: VERSION=KEY; fernet: repeat for MultiFernet).",
+)
+@click.option(
+    "--legacy-encoding",
+    type=click.Choice(["raw", "base64", "hex"]),
+    help="How binary legacy values are stored (default: base64 in text columns).",
+)
+@click.option("--legacy-aad", metavar="TEXT", help="GCM associated data the legacy values were made with.")
+@click.pass_context
+@_errors
+def migrate(
+    ctx: click.Context,
+    /,
+    legacy_format: str,
+    legacy_keys: tuple[str, ...],
+    legacy_encoding: str | None,
+    legacy_aad: str | None,
+    **kw: Any,
+) -> None:
+    """Decrypt AES/Fernet/Vault/RSA-era values and encrypt them as SM4 field values."""
+    legacy = None if kw["dry_run"] else _legacy(legacy_format, legacy_keys, legacy_encoding, legacy_aad)
+    if kw["dry_run"]:
+        legacy = legacy_format
+    _run(ctx, "migrate", legacy=legacy, **kw)
+
+
+@table.command()
+@click.argument("source")
+@click.option("--table", metavar="NAME", help="Database: the table to scan (default: every table).")
+@click.option("-c", "--column", "columns", multiple=True, metavar="NAME", help="Only these columns (repeat).")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Rows sampled per file or table.",
+)
+@click.pass_context
+@_errors
+def scan(ctx: click.Context, source: str, table: str | None, columns: tuple[str, ...], sample: int) -> None:
+    """Sample SOURCE and report what each column holds: plaintext PII, guomi ciphertext (and
+    its key ids), or a legacy format (Fernet, Spark/MySQL AES, AES-GCM, Vault, RSA-wrapped keys)."""
+    from guomi.bulk._scan import report, scan_source  # noqa: PLC0415
+
+    findings = scan_source(source, table=table, columns=list(columns) or None, sample=sample)
+    if getattr(_root(ctx), "json", False):
+        click.echo(json.dumps(report(findings), indent=2, ensure_ascii=False))
+        return
+    for finding in findings:
+        rows = "" if finding.rows is None else f" ({finding.rows:,} rows)"
+        grid = Table(title=f"{finding.name}{rows}")
+        for heading in (
+            "column",
+            "holds",
+            "confidence",
+            "sampled",
+            "guomi",
+            "PII",
+            "legacy",
+            "key ids",
+            "flags",
+        ):
+            grid.add_column(heading)
+        for name, col in finding.columns.items():
+            grid.add_row(
+                name,
+                col.label,
+                f"{col.confidence:.0%}",
+                str(col.sampled),
+                f"{col.guomi_share:.0%}",
+                f"{col.pii_share:.0%}",
+                f"{col.legacy_share:.0%}",
+                ", ".join(f"{k} ({n})" for k, n in col.key_ids.items()) or "-",
+                ", ".join(col.flags) or "-",
+            )
+        out.print(grid)
+        if finding.error:
+            err.print(f"[red]{finding.name}: {finding.error}[/]")

@@ -1,0 +1,55 @@
+"""Fixtures of the bulk tests: keysets, small CSV/Parquet inputs, the fields module."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from guomi.bulk import clear_cache
+from guomi.keys import Keyset
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture
+def keyset() -> Keyset:
+    return Keyset.generate()
+
+
+ROWS = [
+    {
+        "id": str(i),
+        "name": f"客户{i}",
+        "email": f"user{i}@bank.cn",
+        "phone": f"1380000{i:04d}",
+        "note": 'a,b "q"\nline2' if i % 7 == 0 else "",
+    }
+    for i in range(1, 301)
+]
+
+
+def write_csv(path: Path, rows=ROWS) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def plain_csv(tmp_path: Path) -> Path:
+    return write_csv(tmp_path / "customers.csv")
