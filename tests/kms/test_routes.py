@@ -119,6 +119,7 @@ _SAMPLES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/sys/seal-status", None),
     ("POST", "/sys/unseal", {"reset": True}),
     ("POST", "/sys/init", {"secret_shares": 1, "secret_threshold": 1}),  # 409: already initialised
+    ("GET", "/sys/state", None),
     ("POST", "/sys/seal", None),
 ]
 
