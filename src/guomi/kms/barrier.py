@@ -229,9 +229,10 @@ class Barrier:
 
     # ------------------------------------------------------------ the state record
 
-    def read_state(self) -> State | None:
+    def read_state(self, *, again: bool = True) -> State | None:
         """The state record (``None`` on a store written before it existed); raises
         :class:`BarrierError` if it went backwards under this process."""
+        floor = self.high_water
         rec = self.storage.get(STATE_PATH)
         if rec is None:
             if self.high_water:
@@ -241,12 +242,14 @@ class Barrier:
         state = State.from_json(value, rec.revision)
         if state.generation != generation:
             raise BarrierError("the storage state record is inconsistent")
-        if state.generation < self.high_water:
+        if state.generation < floor:
+            if again:  # a concurrent commit of this process may have raised the floor meanwhile
+                return self.read_state(again=False)
             raise BarrierError(
-                f"storage rolled back: generation {state.generation} is older than {self.high_water}, "
+                f"storage rolled back: generation {state.generation} is older than {floor}, "
                 "already seen by this server"
             )
-        self.high_water = state.generation
+        self.high_water = max(self.high_water, state.generation)
         return state
 
     def genesis(self, puts: Sequence[Put]) -> list[Op]:

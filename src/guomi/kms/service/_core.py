@@ -148,6 +148,7 @@ class EngineCore:
         authenticated) again.  Only immutable objects without secrets are cached
         (token entries, policies, key metadata)."""
         barrier = self._require_unsealed()
+        seen_at = barrier.high_water  # before the read: what the state had reached by then
         rec = barrier.storage.get(path)
         hit = self._decoded.get(path)
         if rec is None:
@@ -164,12 +165,16 @@ class EngineCore:
         value, generation = barrier.open_record(path, rec.value)
         barrier.check_generation(path, generation)
         if hit is not None and generation < hit[3]:
-            # docs/spec/storage.md: a record never goes back to an older generation.
-            raise BarrierError(f"record {path!r} was replaced by an older one (replayed)")
+            # docs/spec/storage.md: a record never goes back to an older generation.  (A read
+            # that raced a newer one of another thread is stale, not replayed: read again.)
+            again = barrier.storage.get(path)
+            if again is None or barrier.open_record(path, again.value)[1] < hit[3]:
+                raise BarrierError(f"record {path!r} was replaced by an older one (replayed)")
+            return self._read_decoded(path, decode)
         obj = decode(value, rec.revision)
         if len(self._decoded) >= _DECODED_CACHE_MAX:
             self._decoded.clear()
-        self._decoded[path] = (rec.value, rec.revision, obj, generation, barrier.high_water)
+        self._decoded[path] = (rec.value, rec.revision, obj, generation, seen_at)
         return obj
 
     def read_ahead(self, token: str | None, key_names: Sequence[str]) -> Any:
