@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+import threading
 from pathlib import Path
 
 __all__ = ["StateAnchor"]
@@ -23,6 +25,8 @@ class StateAnchor:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        # Commits of several request threads save concurrently: one at a time, highest wins.
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"StateAnchor({str(self.path)!r})"
@@ -39,13 +43,13 @@ class StateAnchor:
 
     def save(self, generation: int, digest_hex: str) -> None:
         """Records a generation (never lowers the recorded one); write, fsync, rename."""
-        current = self.load() if self.path.exists() else None
-        if current is not None and current[0] > generation:
-            return
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"generation": generation, "digest": digest_hex}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        with self._lock:
+            current = self.load()
+            if current is not None and current[0] > generation:
+                return
+            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
+            with os.fdopen(fd, "w") as f:
+                json.dump({"generation": generation, "digest": digest_hex}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
