@@ -8,6 +8,14 @@ Layer: ``guomi.api``.  Both the server (``guomi.kms``) and the SDK
 from __future__ import annotations
 
 from guomi._extras import api as _requires_api  # noqa: F401 (a clear error without the extra)
+from guomi.api._batch import (
+    DECRYPT_BATCH_RESULTS,
+    ENCRYPT_BATCH_RESULTS,
+    DecryptBatchItem,
+    EncryptBatchItem,
+    FailedBatchItem,
+)
+from guomi.api._errors import ErrorCode, exception_class, exception_class_for_status
 from guomi.api._models import (
     API_VERSION,
     CAPABILITIES,
@@ -66,6 +74,7 @@ from guomi.api._models import (
     SignRequest,
     SignResponse,
     SignResult,
+    StorageState,
     TokenInfo,
     TokenResponse,
     UnsealRequest,
@@ -78,17 +87,22 @@ from guomi.api._models import (
 from guomi.api._token import (
     ALGORITHM_IDS,
     FORMAT_VERSION,
+    HEADER_SIZE,
     TokenHeader,
     format_text,
     parse_text,
+    signature_der,
 )
 
 __all__ = [
     "ALGORITHM_IDS",
     "API_VERSION",
     "CAPABILITIES",
+    "DECRYPT_BATCH_RESULTS",
     "DEFAULT_SM2_USER_ID",
+    "ENCRYPT_BATCH_RESULTS",
     "FORMAT_VERSION",
+    "HEADER_SIZE",
     "KEY_NAME_PATTERN",
     "KEY_TYPES",
     "POLICY_NAME_PATTERN",
@@ -101,17 +115,21 @@ __all__ = [
     "DataResponse",
     "DatakeyRequest",
     "DatakeyResponse",
+    "DecryptBatchItem",
     "DecryptItem",
     "DecryptRequest",
     "DecryptResponse",
     "DecryptResult",
     "Duration",
+    "EncryptBatchItem",
     "EncryptItem",
     "EncryptRequest",
     "EncryptResponse",
     "EncryptResult",
+    "ErrorCode",
     "ErrorItem",
     "ErrorResponse",
+    "FailedBatchItem",
     "HashRequest",
     "HashResponse",
     "HealthResponse",
@@ -143,6 +161,7 @@ __all__ = [
     "SignRequest",
     "SignResponse",
     "SignResult",
+    "StorageState",
     "TokenHeader",
     "TokenInfo",
     "TokenResponse",
@@ -151,7 +170,10 @@ __all__ = [
     "VerifyRequest",
     "VerifyResponse",
     "VerifyResult",
+    "exception_class",
+    "exception_class_for_status",
     "format_text",
     "is_valid_key_name",
     "parse_text",
+    "signature_der",
 ]

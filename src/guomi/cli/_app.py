@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import click
 import httpx
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
@@ -44,6 +45,7 @@ __all__ = [
     "need_key",
     "out",
     "pass_ctx",
+    "plain",
     "read_input",
     "token_arg",
     "write_output",
@@ -136,6 +138,11 @@ def write_output(data: bytes, output: str | None, *, force: bool = False) -> Non
 def ad_bytes(value: str | None) -> bytes | None:
     """``-a/--associated-data TEXT`` as UTF-8 bytes."""
     return value.encode("utf-8") if value is not None else None
+
+
+def plain(answer: BaseModel) -> dict[str, Any]:
+    """An SDK answer (a ``guomi.api`` model) as the JSON object the service sent."""
+    return answer.model_dump(mode="json", exclude_none=True)
 
 
 def emit_json(obj: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from guomi.cli._app import Ctx, emit_json, err, esc, handle_errors, out, pass_ctx, read_input
+from guomi.cli._app import Ctx, emit_json, err, esc, handle_errors, out, pass_ctx, plain, read_input
 
 __all__ = ["policy_group", "token_group"]
 
@@ -28,7 +28,7 @@ def token_group() -> None:
 def token_create(c: Ctx, policies: tuple[str, ...], ttl: str | None) -> None:
     """Create a token holding POLICIES; print it (shown only once)."""
     with c.client() as client:
-        result = client.create_token(list(policies), ttl)
+        result = plain(client.create_token(list(policies), ttl))
     if c.json:
         emit_json(result)
     else:
@@ -41,7 +41,7 @@ def token_create(c: Ctx, policies: tuple[str, ...], ttl: str | None) -> None:
 def token_lookup(c: Ctx) -> None:
     """Show the caller's own token (policies, expiry)."""
     with c.client() as client:
-        emit_json(client.lookup_self())
+        emit_json(plain(client.lookup_self()))
 
 
 @token_group.command("revoke")
@@ -98,7 +98,7 @@ def policy_write(c: Ctx, name: str, source: str | None, rules: tuple[str, ...]) 
 def policy_read(c: Ctx, name: str) -> None:
     """Print policy NAME as JSON."""
     with c.client() as client:
-        emit_json(client.read_policy(name))
+        emit_json(plain(client.read_policy(name)))
 
 
 @policy_group.command("list")

@@ -10,7 +10,18 @@ from typing import Any
 import click
 from rich.table import Table
 
-from guomi.cli._app import Ctx, emit_json, err, esc, handle_errors, out, pass_ctx, read_input, write_output
+from guomi.cli._app import (
+    Ctx,
+    emit_json,
+    err,
+    esc,
+    handle_errors,
+    out,
+    pass_ctx,
+    plain,
+    read_input,
+    write_output,
+)
 from guomi.cli._output import FORCE_HELP
 
 __all__ = ["key"]
@@ -46,7 +57,7 @@ def key_create(
         options["auto_rotate_period"] = auto_rotate_period
     with c.client() as client:
         client.create_key(name, key_type, **options)
-        info = client.read_key(name)
+        info = plain(client.read_key(name))
     _print_key(c, info)
 
 
@@ -71,7 +82,7 @@ def key_list(c: Ctx) -> None:
 def key_show(c: Ctx, name: str) -> None:
     """Show key NAME: type, versions, settings, SM2 public keys."""
     with c.client() as client:
-        info = client.read_key(name)
+        info = plain(client.read_key(name))
     _print_key(c, info)
 
 
@@ -117,7 +128,7 @@ def key_rotate(c: Ctx, name: str) -> None:
     """Add a new version to key NAME; new encryptions use it."""
     with c.client() as client:
         client.rotate_key(name)
-        info = client.read_key(name)
+        info = plain(client.read_key(name))
     if c.json:
         emit_json(info)
     else:
@@ -154,7 +165,7 @@ def key_config(
         raise click.UsageError("give at least one setting to change")
     with c.client() as client:
         client.configure_key(name, **options)
-        info = client.read_key(name)
+        info = plain(client.read_key(name))
     _print_key(c, info)
 
 
@@ -196,7 +207,7 @@ def key_restore(c: Ctx, source: str | None, name: str | None, force: bool) -> No
     """Restore a key from a backup (file, or standard input)."""
     blob = read_input(source).decode("ascii").strip()
     with c.client() as client:
-        result = client.restore_key(blob, name, force)
+        result = plain(client.restore_key(blob, name, force))
     if c.json:
         emit_json(result)
     else:

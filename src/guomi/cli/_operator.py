@@ -11,7 +11,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from guomi.cli._app import Ctx, emit_json, err, esc, handle_errors, out, pass_ctx
+from guomi.cli._app import Ctx, emit_json, err, esc, handle_errors, out, pass_ctx, plain
 
 __all__ = ["operator"]
 
@@ -31,7 +31,7 @@ def operator() -> None:
 def operator_init(c: Ctx, secret_shares: int, secret_threshold: int) -> None:
     """Create the master key, split it into shares, print the shares and the root token ONCE."""
     with c.client() as client:
-        result = client.init(secret_shares, secret_threshold)
+        result = plain(client.init(secret_shares, secret_threshold))
     if c.json:
         emit_json(result)
         return
@@ -54,11 +54,11 @@ def operator_unseal(c: Ctx, share: str | None, reset: bool) -> None:
     """Give one unseal share (prompted without echo when not given)."""
     with c.client() as client:
         if reset:
-            status = client.unseal_reset()
+            status = plain(client.unseal_reset())
         else:
             if share is None:
                 share = click.prompt("Unseal share", hide_input=True)
-            status = client.unseal(share.strip())
+            status = plain(client.unseal(share.strip()))
     _print_status(c, status)
 
 
@@ -79,7 +79,7 @@ def operator_seal(c: Ctx) -> None:
 def operator_status(c: Ctx) -> None:
     """Show whether the service is initialised and sealed (exit 2 when sealed)."""
     with c.client() as client:
-        status = client.seal_status()
+        status = plain(client.seal_status())
     _print_status(c, status)
     if status.get("sealed"):
         sys.exit(2)

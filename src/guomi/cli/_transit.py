@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from guomi.api import parse_text
+from guomi.api import parse_text, signature_der
 from guomi.cli._app import (
     Ctx,
     ad_bytes,
@@ -29,7 +29,6 @@ from guomi.cli._app import (
 )
 from guomi.cli._files import decrypt_files, encrypt_files, input_is_stream_file
 from guomi.cli._output import FORCE_HELP
-from guomi.client._keys import signature_der
 from guomi.envelope.stream import DEFAULT_MAX_ITERATIONS, MAX_ITERATIONS, MIN_ITERATIONS
 from guomi.exceptions import GuomiError
 

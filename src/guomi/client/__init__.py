@@ -7,13 +7,14 @@ from the arguments or ``GUOMI_ADDR`` / ``GUOMI_TOKEN``. ``client.aead(name)`` an
 """
 
 from guomi._extras import client as _requires_client  # noqa: F401 (a clear error without the extra)
-from guomi.client._calls import BatchResult, DataKey
+from guomi.client._calls import BatchLimits, BatchResult, DataKey
 from guomi.client._client import DEFAULT_ADDR, AsyncClient, Client
 from guomi.client._keys import ServiceAead, ServiceSigner
 
 __all__ = [
     "DEFAULT_ADDR",
     "AsyncClient",
+    "BatchLimits",
     "BatchResult",
     "Client",
     "DataKey",
