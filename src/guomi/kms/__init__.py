@@ -17,8 +17,6 @@ Inside: ``http/`` (the route table, one module per path family, and its dispatch
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guomi._extras import server as _requires_server  # noqa: F401 (a clear error without the extra)
