@@ -94,12 +94,6 @@ class EncryptedField(models.TextField):  # type: ignore[misc]
     def get_transform(self, lookup_name: str) -> Any:
         raise FieldError(_unsupported(self, lookup_name))
 
-    def contribute_to_class(self, cls: Any, name: str, private_only: bool = False) -> None:
-        super().contribute_to_class(cls, name, private_only)
-        from guomi.django._queryset import patch_managers_when_ready  # noqa: PLC0415
-
-        patch_managers_when_ready(cls)
-
 
 def _unsupported(field: EncryptedField, lookup: str) -> str:
     where = f"{field.guomi_field.table}.{field.guomi_field.column}"

@@ -18,7 +18,7 @@ from django.db.models.sql.where import AND, WhereNode  # type: ignore[import-unt
 
 from guomi.django._fields import BlindIndexField, EncryptedField, _BlindLookup
 
-__all__ = ["RecheckMixin", "patch_managers_when_ready"]
+__all__ = ["RecheckMixin"]
 
 
 def _blind_lookups(node: Any, conjunctive: bool = True) -> list[_BlindLookup]:
@@ -119,12 +119,8 @@ def _on_prepared(sender: Any, **kwargs: Any) -> None:
     _patch(sender)
 
 
-_connected = False
-
-
-def patch_managers_when_ready(model: Any) -> None:
-    """Patch the managers of ``model`` once Django has prepared the class."""
-    global _connected  # noqa: PLW0603 (one signal connection per process)
-    if not _connected:
-        class_prepared.connect(_on_prepared, weak=False)
-        _connected = True
+# Connected when the package is imported (guomi.django imports this module), so every model
+# class declared afterwards with an EncryptedField gets re-checking managers; _patch ignores
+# models without one. A module-level connection keeps _fields free of an import of this
+# module (which imports _fields).
+class_prepared.connect(_on_prepared, weak=False, dispatch_uid="guomi.django.recheck")
