@@ -14,6 +14,7 @@ import importlib.util
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,11 @@ import requests
 import uvicorn
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():
+    # Starlette 1.x suggests httpx2 for its TestClient; httpx (pinned) works as before.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from guomi.kms import Config, create_app
 

@@ -206,6 +206,11 @@ class TokenEntry:
     expires: float | None
     display_name: str | None = None
     revision: int = 0
+    #: Accessor of the token that created this one (``None``: an orphan, e.g. the root
+    #: token, a token root created as an orphan, or one stored before tokens had parents).
+    parent: str | None = None
+    #: Lifetime asked for at creation (seconds; 0 = no expiry), for renewal.
+    ttl: int = 0
 
     @property
     def is_root(self) -> bool:
@@ -225,6 +230,8 @@ class TokenEntry:
                 "created": self.created,
                 "expires": self.expires,
                 "display_name": self.display_name,
+                "parent": self.parent,
+                "ttl": self.ttl,
             }
         ).encode()
 
@@ -240,4 +247,6 @@ class TokenEntry:
             expires=None if d["expires"] is None else float(d["expires"]),
             display_name=d.get("display_name"),
             revision=revision,
+            parent=d.get("parent"),
+            ttl=int(d.get("ttl") or 0),
         )
