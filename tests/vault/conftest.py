@@ -31,6 +31,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from guomi.kms import Config, create_app
+from guomi.kms.vault import VaultMethodsProtocol
 
 IN_PROCESS_URL = "http://guomi.test"
 
@@ -89,10 +90,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(app: Any, http: str = "auto") -> tuple[uvicorn.Server, threading.Thread, str]:
-    """uvicorn on a free loopback port with the HTTP parser ``guomi server`` picks."""
+def serve(app: Any, http: Any = "auto") -> tuple[uvicorn.Server, threading.Thread, str]:
+    """uvicorn on a free loopback port with the HTTP protocol ``guomi server`` picks
+    (httptools, switching a connection to h11 at a ``LIST``)."""
     if http == "auto":
-        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+        http = VaultMethodsProtocol if importlib.util.find_spec("httptools") else "h11"
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", http=http)
