@@ -130,7 +130,8 @@ def test_finding_7_unauthenticated_requests_do_not_grow_the_log_without_bound(
         with pytest.raises(UnauthorizedError):
             engine.authenticate("gmt." + "C" * 43, CTX)
     written = len(path.read_bytes().splitlines()) - before
-    assert written <= engine.audit.denied.burst + 1  # the burst, not 5,000 records
+    # The burst (100) and what the bucket refilled meanwhile (10/s), not 5,000 records.
+    assert written <= engine.audit.denied.burst + 50
     assert engine.audit.denied.suppressed_total >= 5000 - written
 
 

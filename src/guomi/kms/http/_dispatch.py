@@ -225,13 +225,17 @@ class Dispatcher:
                 audit_path = compiled.audit_template.format_map(typed)
                 if local:
                     caller = eng.authenticate(token, ctx, audit_path)
-                    return _ok(route, route.handler(Call(eng, caller, ctx, typed, body)))
+                    return _ok(route, route.handler(Call(eng, caller, ctx, typed, body, token)))
                 name = typed.get("name")
                 with eng.read_ahead(token, (name,) if isinstance(name, str) else ()):
                     caller = eng.authenticate(token, ctx, audit_path)
-                    return _ok(route, route.handler(Call(eng, caller, ctx, typed, body)))
+                    return _ok(route, route.handler(Call(eng, caller, ctx, typed, body, token)))
             except Exception as exc:
                 status, code, message = error_of(exc)
+                # An error style may speak another protocol's statuses (Vault: 401 -> 403).
+                status_for = getattr(route.errors, "status_for", None)
+                if status_for is not None:
+                    status = status_for(status)
                 return Reply(status, route.errors(code, message))
 
         if local and route.inline and len(raw) <= _INLINE_MAX_BODY:

@@ -81,6 +81,15 @@ ROUTES = (
         summary="Minimum versions, deletion flag, automatic rotation period.",
     ),
     _keys(
+        "POST",
+        "/keys/{name}/trim",
+        lambda c: c.engine.trim_key(c.who, c.name, c.body),
+        request=api.TrimKeyRequest,
+        response=api.KeyInfo,
+        capability=("config", "delete"),
+        summary="Destroys every version below ``min_available_version`` (only retired versions).",
+    ),
+    _keys(
         "GET",
         "/keys/{name}/backup",
         lambda c: c.engine.backup_key(c.who, c.name),

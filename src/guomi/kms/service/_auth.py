@@ -7,6 +7,8 @@ creates, looks up and revokes tokens and manages the policies they name.
 
 from __future__ import annotations
 
+import math
+
 from guomi import api
 from guomi.kms import auth
 from guomi.kms._token_tree import TokenTree
@@ -30,7 +32,7 @@ class TokenOps(EngineCore):
             display_name=e.display_name,
             creation_time=iso(e.created),
             expire_time=None if e.expires is None else iso(e.expires),
-            ttl=0 if e.expires is None else max(0, int(e.expires - now)),
+            ttl=0 if e.expires is None else max(0, math.ceil(e.expires - now)),
             creation_ttl=e.ttl,
             parent=e.parent,
         )

@@ -16,7 +16,9 @@ defaults to SM3, HMACs are HMAC-SM3 on ``hmac-sm3`` keys, signatures are SM2
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -97,7 +99,8 @@ def _batch(body: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 def _item(src: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     reject_unsupported(src, context=_NO_DERIVATION, nonce=_NO_DERIVATION)
-    out = {k: src[k] for k in names if _present(src.get(k))}
+    # Empty strings are values (an empty message has an HMAC); only null means absent.
+    out = {k: src[k] for k in names if src.get(k) is not None}
     if "key_version" in names:
         v = _version(src.get("key_version"))
         if v is None:
@@ -109,11 +112,54 @@ def _item(src: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _item_error(exc: BadRequestError, src: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"error": exc.message, "code": exc.code}
+    if _present(src.get("reference")):
+        out["reference"] = str(src["reference"])
+    return out
+
+
+def _run_batch(
+    c: Call,
+    body: dict[str, Any],
+    items: list[dict[str, Any]],
+    spec: tuple[tuple[str, ...], type[BaseModel], type[BaseModel]],
+    call: Callable[[Any], Any],
+    *,
+    keep: tuple[str, ...],
+    **extra: Any,
+) -> Reply:
+    """Runs a ``batch_input``: a malformed item is reported in its place in
+    ``batch_results`` (as Vault does) and the others still run."""
+    names, item_cls, req_cls = spec
+    valid: list[Any] = []
+    slots: list[dict[str, Any] | None] = []
+    for src in items:
+        try:
+            valid.append(item_cls.model_validate(_item(src, names)))
+            slots.append(None)
+        except ValidationError as exc:
+            slots.append(_item_error(validation_error(exc), src))
+        except BadRequestError as exc:
+            slots.append(_item_error(exc, src))
+    try:
+        resp = call(model(req_cls, {"batch_input": valid, **extra}))
+    except NotFoundError as exc:
+        raise _crypto_key_missing(exc) from None
+    except BadRequestError:
+        if valid:
+            raise
+        # Every item was malformed (the engine refused the empty batch, and audited it).
+        return _batch_results(c, [s for s in slots if s is not None], body, keep)
+    done = iter(resp.batch_results)
+    return _batch_results(c, [next(done) if s is None else s for s in slots], body, keep)
+
+
 def _batch_results(c: Call, results: list[Any], body: dict[str, Any], keep: tuple[str, ...]) -> Reply:
     out: list[dict[str, Any]] = []
     failed = 0
     for r in results:
-        d = r.model_dump(exclude_none=True)
+        d = r if isinstance(r, dict) else r.model_dump(mode="json", exclude_none=True)
         if "error" in d:
             failed += 1
             out.append(d)
@@ -244,10 +290,8 @@ def _upsert(c: Call, body: dict[str, Any]) -> bool:
         return False
     reject_unsupported(body, convergent_encryption=_NO_DERIVATION)
     req = model(api.CreateKeyRequest, {"type": guomi_key_type(body.get("type"))})
-    try:
+    with contextlib.suppress(ConflictError):  # created meanwhile
         c.engine.create_key(c.who, c.name, req)
-    except ConflictError:
-        pass  # created meanwhile
     return True
 
 
@@ -257,20 +301,21 @@ def encrypt(c: Call) -> Reply:
     reject_unsupported(body, padding_scheme=_RSA_ONLY)
     items = _batch(body)
     names = ("plaintext", "associated_data", "key_version")
+
+    def run(req: Any) -> Any:
+        try:
+            return c.engine.encrypt(c.who, c.name, req)
+        except NotFoundError as exc:
+            if not _upsert(c, body):
+                raise _crypto_key_missing(exc) from None
+            return c.engine.encrypt(c.who, c.name, req)
+
     if items is not None:
-        req = model(api.EncryptRequest, {"batch_input": [_item(i, names) for i in items]})
-    else:
-        if body.get("plaintext") is None:
-            raise BadRequestError("plaintext: missing plaintext to encrypt", field="plaintext")
-        req = model(api.EncryptRequest, _item(body, names))
-    try:
-        resp = c.engine.encrypt(c.who, c.name, req)
-    except NotFoundError as exc:
-        if not _upsert(c, body):
-            raise _crypto_key_missing(exc) from None
-        resp = c.engine.encrypt(c.who, c.name, req)
-    if resp.batch_results is not None:
-        return _batch_results(c, resp.batch_results, body, ("ciphertext", "key_version"))
+        spec = (names, api.EncryptItem, api.EncryptRequest)
+        return _run_batch(c, body, items, spec, run, keep=("ciphertext", "key_version"))
+    if body.get("plaintext") is None:
+        raise BadRequestError("plaintext: missing plaintext to encrypt", field="plaintext")
+    resp = run(model(api.EncryptRequest, _item(body, names)))
     return reply(c, {"ciphertext": resp.ciphertext, "key_version": resp.key_version})
 
 
@@ -280,18 +325,19 @@ def decrypt(c: Call) -> Reply:
     reject_unsupported(body, padding_scheme=_RSA_ONLY)
     items = _batch(body)
     names = ("ciphertext", "associated_data")
+
+    def run(req: Any) -> Any:
+        return c.engine.decrypt(c.who, c.name, req)
+
     if items is not None:
-        req = model(api.DecryptRequest, {"batch_input": [_item(i, names) for i in items]})
-    else:
-        if body.get("ciphertext") is None:
-            raise BadRequestError("ciphertext: missing ciphertext to decrypt", field="ciphertext")
-        req = model(api.DecryptRequest, _item(body, names))
+        spec = (names, api.DecryptItem, api.DecryptRequest)
+        return _run_batch(c, body, items, spec, run, keep=("plaintext",))
+    if body.get("ciphertext") is None:
+        raise BadRequestError("ciphertext: missing ciphertext to decrypt", field="ciphertext")
     try:
-        resp = c.engine.decrypt(c.who, c.name, req)
+        resp = run(model(api.DecryptRequest, _item(body, names)))
     except NotFoundError as exc:
         raise _crypto_key_missing(exc) from None
-    if resp.batch_results is not None:
-        return _batch_results(c, resp.batch_results, body, ("plaintext",))
     return reply(c, {"plaintext": resp.model_dump(mode="json")["plaintext"]})
 
 
@@ -300,16 +346,17 @@ def rewrap(c: Call) -> Reply:
     body = fields(c)
     items = _batch(body)
     names = ("ciphertext", "associated_data", "key_version")
+
+    def run(req: Any) -> Any:
+        return c.engine.rewrap(c.who, c.name, req)
+
     if items is not None:
-        req = model(api.RewrapRequest, {"batch_input": [_item(i, names) for i in items]})
-    else:
-        req = model(api.RewrapRequest, _item(body, names))
+        spec = (names, api.RewrapItem, api.RewrapRequest)
+        return _run_batch(c, body, items, spec, run, keep=("ciphertext", "key_version"))
     try:
-        resp = c.engine.rewrap(c.who, c.name, req)
+        resp = run(model(api.RewrapRequest, _item(body, names)))
     except NotFoundError as exc:
         raise _crypto_key_missing(exc) from None
-    if resp.batch_results is not None:
-        return _batch_results(c, resp.batch_results, body, ("ciphertext", "key_version"))
     return reply(c, {"ciphertext": resp.ciphertext, "key_version": resp.key_version})
 
 
@@ -374,18 +421,17 @@ def sign(c: Call) -> Reply:
     prehashed = _sign_options(c, body)
     items = _batch(body)
     names = ("input", "user_id", "key_version")
+
+    def run(req: Any) -> Any:
+        return c.engine.sign(c.who, c.name, req)
+
     if items is not None:
-        req = model(
-            api.SignRequest, {"batch_input": [_item(i, names) for i in items], "prehashed": prehashed}
-        )
-    else:
-        req = model(api.SignRequest, {**_item(body, names), "prehashed": prehashed})
+        spec = (names, api.SignItem, api.SignRequest)
+        return _run_batch(c, body, items, spec, run, keep=("signature", "key_version"), prehashed=prehashed)
     try:
-        resp = c.engine.sign(c.who, c.name, req)
+        resp = run(model(api.SignRequest, {**_item(body, names), "prehashed": prehashed}))
     except NotFoundError as exc:
         raise _crypto_key_missing(exc) from None
-    if resp.batch_results is not None:
-        return _batch_results(c, resp.batch_results, body, ("signature", "key_version"))
     return reply(c, {"signature": resp.signature, "key_version": resp.key_version})
 
 
@@ -395,18 +441,17 @@ def verify(c: Call) -> Reply:
     prehashed = _sign_options(c, body)
     items = _batch(body)
     names = ("input", "signature", "hmac", "user_id")
+
+    def run(req: Any) -> Any:
+        return c.engine.verify(c.who, c.name, req)
+
     if items is not None:
-        req = model(
-            api.VerifyRequest, {"batch_input": [_item(i, names) for i in items], "prehashed": prehashed}
-        )
-    else:
-        req = model(api.VerifyRequest, {**_item(body, names), "prehashed": prehashed})
+        spec = (names, api.VerifyItem, api.VerifyRequest)
+        return _run_batch(c, body, items, spec, run, keep=("valid",), prehashed=prehashed)
     try:
-        resp = c.engine.verify(c.who, c.name, req)
+        resp = run(model(api.VerifyRequest, {**_item(body, names), "prehashed": prehashed}))
     except NotFoundError as exc:
         raise _crypto_key_missing(exc) from None
-    if resp.batch_results is not None:
-        return _batch_results(c, resp.batch_results, body, ("valid",))
     return reply(c, {"valid": resp.valid})
 
 
@@ -416,16 +461,17 @@ def hmac(c: Call) -> Reply:
     _sm3_only(c.params.get("algorithm") or body.get("algorithm"), "algorithm")
     items = _batch(body)
     names = ("input", "key_version")
+
+    def run(req: Any) -> Any:
+        return c.engine.hmac(c.who, c.name, req)
+
     if items is not None:
-        req = model(api.HmacRequest, {"batch_input": [_item(i, names) for i in items]})
-    else:
-        req = model(api.HmacRequest, _item(body, names))
+        spec = (names, api.HmacItem, api.HmacRequest)
+        return _run_batch(c, body, items, spec, run, keep=("hmac", "key_version"))
     try:
-        resp = c.engine.hmac(c.who, c.name, req)
+        resp = run(model(api.HmacRequest, _item(body, names)))
     except NotFoundError as exc:
         raise _crypto_key_missing(exc) from None
-    if resp.batch_results is not None:
-        return _batch_results(c, resp.batch_results, body, ("hmac", "key_version"))
     return reply(c, {"hmac": resp.hmac, "key_version": resp.key_version})
 
 
