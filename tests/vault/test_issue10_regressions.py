@@ -137,3 +137,30 @@ def test_finding_7_unauthenticated_requests_do_not_grow_the_log_without_bound(
 
 def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_bytes().splitlines()]
+
+
+def test_token_lookup_and_renewal_stay_within_the_tree(dev: tuple[Engine, Caller]) -> None:
+    engine, root = dev
+    parent_tok = engine.create_token(root, api.CreateTokenRequest(policies=["app"], ttl="1h"))
+    parent = engine.authenticate(parent_tok.token, CTX)
+    child_tok = engine.create_token(parent, api.CreateTokenRequest(policies=["app"], ttl="30m"))
+    stranger = engine.authenticate(_token(engine, root, ["app"]), CTX)
+    # An ancestor may look up and renew its descendant; an unrelated token may not.
+    assert engine.lookup_token(parent, accessor=child_tok.accessor).parent == parent_tok.accessor
+    with pytest.raises(ForbiddenError):
+        engine.lookup_token(stranger, token=child_tok.token)
+    with pytest.raises(ForbiddenError):
+        engine.renew_token(stranger, accessor=child_tok.accessor)
+    # Renewal never outlives the parent.
+    renewed = engine.renew_token(parent, token=child_tok.token, increment="10h")
+    assert renewed.expire_time == engine.lookup_self(parent).expire_time
+    # Orphans and by-policy revocation are root's.
+    with pytest.raises(ForbiddenError):
+        engine.create_token(parent, api.CreateTokenRequest(policies=["app"], no_parent=True))
+    with pytest.raises(ForbiddenError):
+        engine.revoke_token(parent, api.RevokeTokenRequest(policy="app"))
+    engine.revoke_token(root, api.RevokeTokenRequest(policy="app"))
+    for t in (parent_tok.token, child_tok.token):
+        with pytest.raises(UnauthorizedError):
+            engine.authenticate(t, CTX)
+    assert engine.list_token_accessors(root, "app") == []
