@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import from_json, to_json
 
+from guomi import api
 from guomi.kms.errors import BadRequestError
 from guomi.kms.service import Caller, Engine, RequestContext
 
@@ -147,7 +149,13 @@ def validation_error(exc: ValidationError, prefix: tuple[str, ...] = ()) -> BadR
 
 
 def parse_body(model: type[BaseModel], raw: bytes, *, required: bool = True) -> Any:
-    """Validates raw JSON with pydantic's Rust parser; errors become 400s naming the field."""
+    """Validates raw JSON with pydantic's Rust parser; errors become 400s naming the field.
+
+    A request with ``batch_input`` whose only errors are inside batch items is still
+    accepted (docs/spec/http-api.md §7: a failure of one item never fails the others):
+    each invalid item is replaced by its :class:`~guomi.api.BatchItemError` (code
+    ``invalid_request``, the message naming the field), which the engine passes through
+    in its place in ``batch_results``."""
     if not raw.strip():
         if not required:
             return model()
@@ -155,7 +163,42 @@ def parse_body(model: type[BaseModel], raw: bytes, *, required: bool = True) -> 
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise validation_error(exc) from None
+        partial = _with_failed_items(model, raw, exc)
+        if partial is None:
+            raise validation_error(exc) from None
+        return partial
+
+
+def _with_failed_items(model: type[BaseModel], raw: bytes, exc: ValidationError) -> BaseModel | None:
+    fields = model.model_fields.get("batch_input")
+    errors = exc.errors(include_url=False)
+    if fields is None or any(
+        len(e["loc"]) < 3 or e["loc"][0] != "batch_input" or not isinstance(e["loc"][1], int) for e in errors
+    ):
+        return None
+    doc = from_json(raw)
+    items = doc["batch_input"]
+    bad = {int(e["loc"][1]) for e in errors}
+    item_errors: dict[int, api.BatchItemError] = {}
+    for i in bad:
+        item = items[i]
+        ref = item.get("reference") if isinstance(item, dict) else None
+        msgs = "; ".join(
+            f"{_field_of(e['loc'][2:])}: {str(e.get('msg', 'invalid')).removeprefix('Value error, ')}"
+            for e in [e for e in errors if e["loc"][1] == i][:5]
+        )
+        item_errors[i] = api.BatchItemError(
+            error=msgs, code="invalid_request", reference=ref if isinstance(ref, str) else None
+        )
+    doc["batch_input"] = [it for i, it in enumerate(items) if i not in bad]
+    try:
+        req = model.model_validate_json(to_json(doc))
+    except ValidationError:
+        return None
+    good = iter(req.batch_input or [])  # type: ignore[attr-defined]
+    merged = [item_errors[i] if i in bad else next(good) for i in range(len(items))]
+    req.batch_input = merged  # type: ignore[attr-defined]
+    return req
 
 
 Kind = Literal["plaintext", "wrapped"]

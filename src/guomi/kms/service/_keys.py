@@ -234,6 +234,9 @@ class KeyOps(EngineCore):
         self._check_batch_size(len(batch))
         results: list[R | api.BatchItemError] = []
         for item in batch:
+            if isinstance(item, api.BatchItemError):  # failed validation (guomi.kms.http)
+                results.append(item)
+                continue
             try:
                 results.append(do(item))
             except (KMSError, InvalidTag, InvalidSignature) as exc:
