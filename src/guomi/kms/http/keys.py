@@ -14,7 +14,7 @@ __all__ = ["ROUTES"]
 
 
 def _keys(method: str, path: str, handler: Any, **kw: Any) -> Route:
-    return Route(method, path, handler, tag="keys", inline=False, aliases=("/transit",), **kw)
+    return Route(method, path, handler, tag="keys", inline=False, **kw)
 
 
 ROUTES = (

@@ -166,7 +166,8 @@ class TokenOps(EngineCore):
 
     def list_token_accessors(self, caller: Caller, policy: str | None = None) -> list[str]:
         """``GET auth/tokens/accessors`` (root): accessors of live tokens (holding ``policy``)."""
-        with self._op(caller, "list-tokens", "auth/tokens/accessors", None, ("root",)):
+        path = "auth/tokens/accessors" if policy is None else f"auth/tokens/policy/{policy}"
+        with self._op(caller, "list-tokens", path, None, ("root",)):
             tree = self._tree()
             if policy is None:
                 return tree.accessors()
