@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from guomi.kms import auth
@@ -9,12 +12,16 @@ from guomi.kms._token_tree import TokenTree
 from guomi.kms.auth import TokenEntry
 from guomi.kms.barrier import Barrier, Keyring
 from guomi.kms.errors import NotFoundError
-from guomi.kms.storage import MemoryStorage
+from tests.kms.conftest import BACKENDS, make_storage
 
 
-@pytest.fixture
-def tree() -> TokenTree:
-    return TokenTree(Barrier(MemoryStorage(), Keyring.generate()))
+@pytest.fixture(params=BACKENDS)
+def tree(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TokenTree]:
+    # Memory, SQLite and (when GUOMI_TEST_POSTGRES_URL is set) PostgreSQL: the tree relies on
+    # each backend's atomic compare-and-set commits.
+    storage = make_storage(request.param, tmp_path)
+    yield TokenTree(Barrier(storage, Keyring.generate()))
+    storage.close()
 
 
 def make(tree: TokenTree, parent: TokenEntry | None, policies: tuple[str, ...] = ("p",)) -> TokenEntry:
