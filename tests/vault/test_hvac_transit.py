@@ -224,3 +224,20 @@ def _ctx() -> object:
     from guomi.kms.service import RequestContext  # noqa: PLC0415
 
     return RequestContext()
+
+
+def test_no_error_crashes_inside_hvac_on_any_path(vault: hvac.Client) -> None:
+    # hvac announces itself with X-Vault-Request: guomi's own paths then answer errors in
+    # Vault's shape too, so hvac raises its exception instead of failing to parse the body.
+    assert vault.read("keys/missing") is None  # hvac's read turns InvalidPath (404) into None
+    with pytest.raises(hx.InvalidPath):
+        vault.adapter.get("/v1/keys/missing")
+    with pytest.raises(hx.InvalidRequest):
+        vault.write("keys/bad", type="bogus")
+    with pytest.raises(hx.InvalidPath):
+        vault.adapter.get("/v1/no/such/path")
+    stranger = hvac.Client(url=vault.url, token="gmt." + "D" * 43, session=vault.session)
+    with pytest.raises(hx.Forbidden):
+        stranger.read("keys")
+    with pytest.raises(hx.UnexpectedError):  # 405: a method the path does not have
+        vault.adapter.request("PATCH", "/v1/transit/keys/x")

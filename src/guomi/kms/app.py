@@ -26,7 +26,7 @@ from guomi.kms import build_engine
 from guomi.kms.config import Config
 from guomi.kms.http import ROUTES, Dispatcher, Route, docs_routes
 from guomi.kms.service import Engine
-from guomi.kms.vault import PREFIX_ERRORS, with_vault
+from guomi.kms.vault import HEADER_ERRORS, PREFIX_ERRORS, with_vault
 
 __all__ = ["ServiceApp", "app_from_env", "create_app"]
 
@@ -64,7 +64,13 @@ class ServiceApp:
         table = tuple(routes) if routes is not None else with_vault(ROUTES)
         self.routes = (*table, *docs_routes(table))
         self.state = SimpleNamespace(engine=engine, config=config)
-        self.dispatcher = Dispatcher(engine, self.routes, config.max_body_bytes, prefix_errors=PREFIX_ERRORS)
+        self.dispatcher = Dispatcher(
+            engine,
+            self.routes,
+            config.max_body_bytes,
+            prefix_errors=PREFIX_ERRORS,
+            header_errors=HEADER_ERRORS,
+        )
 
     @property
     def engine(self) -> Engine:

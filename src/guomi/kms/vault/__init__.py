@@ -7,11 +7,19 @@ protocol that accepts Vault's ``LIST`` method without giving up httptools.
 """
 
 from guomi.kms.vault._protocol import EXTRA_METHODS, VaultMethodsProtocol
-from guomi.kms.vault._routes import LISTING_PATHS, PREFIX_ERRORS, ROUTES, VAULT_ERRORS, with_vault
+from guomi.kms.vault._routes import (
+    HEADER_ERRORS,
+    LISTING_PATHS,
+    PREFIX_ERRORS,
+    ROUTES,
+    VAULT_ERRORS,
+    with_vault,
+)
 from guomi.kms.vault._shapes import VaultErrors, envelope, vault_error_body
 
 __all__ = [
     "EXTRA_METHODS",
+    "HEADER_ERRORS",
     "LISTING_PATHS",
     "PREFIX_ERRORS",
     "ROUTES",

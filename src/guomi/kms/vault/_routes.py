@@ -22,7 +22,7 @@ from guomi.kms.vault import _token as tok
 from guomi.kms.vault import _transit as tr
 from guomi.kms.vault._shapes import VaultErrors
 
-__all__ = ["LISTING_PATHS", "PREFIX_ERRORS", "ROUTES", "VAULT_ERRORS", "with_vault"]
+__all__ = ["HEADER_ERRORS", "LISTING_PATHS", "PREFIX_ERRORS", "ROUTES", "VAULT_ERRORS", "with_vault"]
 
 #: The error style of every Vault route (and of unknown paths under the Vault mounts).
 VAULT_ERRORS: ErrorStyle = VaultErrors()
@@ -31,6 +31,9 @@ PREFIX_ERRORS: tuple[tuple[str, ErrorStyle], ...] = (
     ("/v1/transit", VAULT_ERRORS),
     ("/v1/auth/token/", VAULT_ERRORS),
 )
+#: A request from a Vault client (hvac and the Vault CLI send ``X-Vault-Request: true``) gets
+#: Vault's error bodies and statuses on every path, so no error crashes inside the client.
+HEADER_ERRORS: tuple[tuple[bytes, ErrorStyle], ...] = ((b"x-vault-request", VAULT_ERRORS),)
 #: guomi's own listing routes, also served with ``LIST``.
 LISTING_PATHS = frozenset({"/keys", "/policies", "/auth/tokens/accessors"})
 
