@@ -820,6 +820,11 @@ def audit() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--offline", is_flag=True, help="Do not ask the service (GUOMI_ADDR) to check the MACs.")
 @click.option(
+    "--no-head",
+    is_flag=True,
+    help="An archived copy: check the MACs with the service but do not require its current head.",
+)
+@click.option(
     "--anchor",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A checkpoint exported earlier (guomi audit checkpoint): the log must contain its head.",
@@ -831,7 +836,9 @@ def audit() -> None:
 )
 @pass_ctx
 @_errors
-def audit_verify(c: _Ctx, path: Path, offline: bool, anchor: Path | None, public_key: Path | None) -> None:
+def audit_verify(  # noqa: PLR0917 - one parameter per click option
+    c: _Ctx, path: Path, offline: bool, no_head: bool, anchor: Path | None, public_key: Path | None
+) -> None:
     """Check audit log PATH: SM3 chain, record MACs, signed checkpoints; exit 1 on any edit,
     deletion, insertion or re-chaining.
 
@@ -849,7 +856,7 @@ def audit_verify(c: _Ctx, path: Path, offline: bool, anchor: Path | None, public
     if c.token and not offline:
         with ServiceAudit(c.addr or "http://127.0.0.1:8200", c.token, c.transport) as svc:
             head = svc.head()
-            if anchor_doc is None and int(head.get("head_seq", 0)) > 0:
+            if anchor_doc is None and not no_head and int(head.get("head_seq", 0)) > 0:
                 anchor_doc = {"head_seq": head["head_seq"], "head": head["head"]}
             result = verify_audit_log(
                 path, mac_checker=svc.check, public_key=pem or head.get("public_key"), anchor=anchor_doc
