@@ -241,3 +241,43 @@ def test_no_error_crashes_inside_hvac_on_any_path(vault: hvac.Client) -> None:
         stranger.read("keys")
     with pytest.raises(hx.UnexpectedError):  # 405: a method the path does not have
         vault.adapter.request("PATCH", "/v1/transit/keys/x")
+
+
+def test_signing_and_mac_batches(vault: hvac.Client) -> None:
+    t = transit(vault)
+    vault.write("transit/keys/bsig", type="sm2-sign")
+    vault.write("transit/keys/bmac", type="hmac-sm3")
+    items = [{"input": b64(b"one"), "reference": "a"}, {"input": b64(b"two"), "reference": "b"}]
+    sigs = t.sign_data("bsig", batch_input=items)["data"]["batch_results"]
+    assert [s["reference"] for s in sigs] == ["a", "b"]
+    checks = [{"input": i["input"], "signature": s["signature"]} for i, s in zip(items, sigs, strict=True)]
+    checks.append({"input": b64(b"three"), "signature": sigs[0]["signature"]})
+    # hvac's verify_signed_data has no batch_input: its adapter posts Vault's body as is.
+    valid = vault.adapter.post("/v1/transit/verify/bsig", json={"batch_input": checks})["data"][
+        "batch_results"
+    ]
+    assert [v["valid"] for v in valid] == [True, True, False]
+    macs = vault.adapter.post(
+        "/v1/transit/hmac/bmac", json={"batch_input": [{"input": b64(b"")}, {"input": b64(b"x")}]}
+    )["data"]
+    assert len(macs["batch_results"]) == 2 and macs["batch_results"][0]["hmac"].startswith("guomi:v1:1:")
+    # partial_failure_response_code: some items failed, some worked -> the caller's status.
+    r = vault.adapter.post(
+        "/v1/transit/decrypt/bsig-missing-key-is-fine",
+        json={"batch_input": [{"ciphertext": "x"}], "partial_failure_response_code": 207},
+        raise_exception=False,
+    )
+    assert r.status_code == 400  # the key does not exist: Vault's 400
+    t.create_key("pf")
+    good = t.encrypt_data("pf", plaintext=b64(b"ok"))["data"]["ciphertext"]
+    r = vault.adapter.post(
+        "/v1/transit/decrypt/pf",
+        json={
+            "batch_input": [{"ciphertext": good}, {"ciphertext": "bad"}],
+            "partial_failure_response_code": 207,
+        },
+        raise_exception=False,
+    )
+    assert r.status_code == 207
+    results = r.json()["data"]["batch_results"]
+    assert base64.b64decode(results[0]["plaintext"]) == b"ok" and "error" in results[1]
