@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from guomi import api
+from guomi.api import ErrorCode
 from guomi.kms import auth
 from guomi.kms.audit import AuditLog
 from guomi.kms.auth import Policy, TokenEntry
@@ -183,7 +184,7 @@ class EngineCore:
             raise UnauthorizedError("invalid or revoked token")
         if entry.expired(self.clock()):
             self._audit_denied(token_hmac, ctx, path, 401, "token_expired", accessor=entry.accessor)
-            raise UnauthorizedError("token expired", code="token_expired")
+            raise UnauthorizedError("token expired", code=ErrorCode.TOKEN_EXPIRED)
         return Caller(entry=entry, ctx=ctx, token_hmac=token_hmac)
 
     # ------------------------------------------------------------ audit
@@ -344,6 +345,6 @@ def check_key_name(name: str) -> None:
         raise BadRequestError(
             "name: key names are 1-128 characters: letters, digits, '.', '_', '-', starting with a "
             "letter or digit",
-            code="invalid_key_name",
+            code=ErrorCode.INVALID_KEY_NAME,
             field="name",
         )
