@@ -64,7 +64,7 @@ def _tidy(c: Call) -> Reply:
 
 
 def _role_write(c: Call) -> Reply:
-    raise BadRequestError("token roles are not offered; give policies and ttl", code="unsupported_option")
+    raise BadRequestError("token roles are not offered; give policies and ttl", code="unsupported_operation")
 
 
 _T = "/transit"

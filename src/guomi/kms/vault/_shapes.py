@@ -132,7 +132,7 @@ def guomi_key_type(vault_type: Any) -> str:
     raise BadRequestError(
         f"type: {vault_type!r} is {known}; guomi keys are sm4-gcm (default), sm2-sign, "
         "sm2-encrypt, hmac-sm3, and aes-256-gcm (alias aes256-gcm96) for migrating Vault data",
-        code="unsupported_key_type",
+        code="unsupported_operation",
         field="type",
     )
 
@@ -143,7 +143,7 @@ def reject_unsupported(body: dict[str, Any], **allowed_falsy: str) -> None:
     for fld, reason in allowed_falsy.items():
         value = body.get(fld)
         if value not in (None, False, "", 0, "false"):
-            raise BadRequestError(f"{fld}: {reason}", code="unsupported_option", field=fld)
+            raise BadRequestError(f"{fld}: {reason}", code="unsupported_operation", field=fld)
 
 
 def key_data(info: api.KeyInfo) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def _create(c: Call, *, orphan: bool) -> Reply:
     )
     if body.get("type") not in (None, "", "service", "default"):
         raise BadRequestError(
-            "type: only service tokens exist in guomi", code="unsupported_option", field="type"
+            "type: only service tokens exist in guomi", code="unsupported_operation", field="type"
         )
     policies = body.get("policies")
     if policies is None or policies == []:
@@ -119,7 +119,9 @@ def _create(c: Call, *, orphan: bool) -> Reply:
 def create(c: Call) -> Reply:
     """``POST auth/token/create`` (``no_parent`` for root)."""
     if c.params.get("role"):
-        raise BadRequestError("token roles are not offered; give policies and ttl", code="unsupported_option")
+        raise BadRequestError(
+            "token roles are not offered; give policies and ttl", code="unsupported_operation"
+        )
     return _create(c, orphan=False)
 
 
@@ -225,5 +227,7 @@ def list_accessors(c: Call) -> Reply:
 def no_roles(c: Call) -> Reply:
     """Token roles: none exist (reads and lists answer 404, writes are refused)."""
     if c.params.get("write"):
-        raise BadRequestError("token roles are not offered; give policies and ttl", code="unsupported_option")
+        raise BadRequestError(
+            "token roles are not offered; give policies and ttl", code="unsupported_operation"
+        )
     raise NotFoundError("no token roles exist in guomi")

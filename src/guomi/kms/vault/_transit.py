@@ -391,7 +391,7 @@ def _sm3_only(value: Any, fld: str) -> None:
         raise BadRequestError(
             f"{fld}: {value!r} is not available; SM2 signatures and HMAC-SM3 use SM3 (GB/T 32905). "
             "Leave it out or use 'sm3'",
-            code="unsupported_algorithm",
+            code="unsupported_operation",
             field=fld,
         )
 
