@@ -10,13 +10,14 @@ load (2 cores shared by the server and the load generator):
    the shape-service milestone) and by this tree.  Both run ``guomi server``
    with its default protocol (this tree: httptools + the LIST hand-over).
 2. **LIST design**: single ``encrypt`` with ``--http httptools`` (plain),
-   the default (``VaultMethodsProtocol``) and ``--http h11``; and ``LIST
+   the default (``VaultMethodsProtocol``) and ``--http h11``; ``LIST
    /v1/transit/keys`` on the default protocol and on h11 (plain httptools
-   answers 400 to LIST).
+   answers 400 to LIST), ``GET ...?list=true`` on the default and httptools.
 
     PYTHONPATH=src python bench/bench_vault.py --baseline-src /tmp/guomi-base/src [--duration 3]
 
-Load generator: an asyncio httpx client in a child process (any method).
+Servers and load generator are ``bench/bench_service.py``'s (wrk when installed, else an
+asyncio httpx client in a child process); ``LIST`` uses an httpx child of this script.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ import base64
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -67,56 +66,45 @@ print(json.dumps({"rps": len(lat)/secs, "p50_ms": lat[len(lat)//2]*1000,
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+sys.path.insert(0, str(ROOT / "bench"))
+import bench_service  # noqa: E402 - the service bench's server and load generator, reused
 
 
 class Server:
-    """``guomi server`` from source tree ``src`` in a child process, initialised and unsealed."""
+    """``bench_service.Server`` (``guomi server`` in a child process, initialised, unsealed)
+    run from source tree ``src``, with ``--http``; plus the keys these scenarios use."""
 
     def __init__(self, src: Path, data_dir: Path, http: str = "auto") -> None:
-        self.port = free_port()
-        self.addr = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, PYTHONPATH=str(src))
-        cmd = [sys.executable, "-m", "guomi.cli", "server", "--listen", f"127.0.0.1:{self.port}",
-               "--storage", f"sqlite:///{data_dir}/guomi.db", "--data-dir", str(data_dir),
-               "--http", http]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        with httpx.Client(base_url=self.addr + "/v1") as c:
-            while True:
-                try:
-                    c.get("sys/health")
-                    break
-                except httpx.HTTPError:
-                    if self.proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("server did not start") from None
-                    time.sleep(0.1)
-            init = c.post("sys/init", json={"secret_shares": 1, "secret_threshold": 1}).json()["data"]
-            c.post("sys/unseal", json={"key": init["keys_base64"][0]})
-            self.token = init["root_token"]
-            h = {"X-Vault-Token": self.token}
-            c.post("keys/bench-aead", json={}, headers=h)
+        previous = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = str(src)  # the child server imports guomi from ``src``
+        try:
+            self._inner = bench_service.Server(f"sqlite:///{data_dir}/guomi.db", data_dir, ("--http", http))
+        finally:
+            if previous is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = previous
+        self.addr, self.token = self._inner.addr, self._inner.token
+        with httpx.Client(base_url=self.addr + "/v1", headers={"Authorization": f"Bearer {self.token}"}) as c:
+            c.post("keys/bench-aead", json={})
             for i in range(20):
-                c.post(f"keys/listed-{i:02d}", json={}, headers=h)
+                c.post(f"keys/listed-{i:02d}", json={})
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        self._inner.stop()
 
 
 def load(server: Server, method: str, path: str, body: Any, duration: float, conc: int) -> dict[str, float]:
-    payload = json.dumps(body, separators=(",", ":")) if body is not None else "null"
+    """POST through ``bench_service.load`` (wrk when installed, else its httpx child).  The
+    listing scenarios (``LIST`` and ``GET ?list=true``) both use this script's httpx child:
+    wrk's own request parser (joyent http-parser) refuses ``LIST`` like httptools does."""
+    url = f"{server.addr}/v1/{path}"
+    if method == "POST":
+        return bench_service.load(url, server.token, body, duration, conc)[0]
     with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
-        f.write(payload)
+        f.write("null")
         f.flush()
-        cmd = [sys.executable, "-c", LOAD_CHILD, f"{server.addr}/v1/{path}", server.token, method, f.name,
-               str(duration), str(conc)]  # fmt: skip
+        cmd = [sys.executable, "-c", LOAD_CHILD, url, server.token, method, f.name, str(duration), str(conc)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -148,7 +136,8 @@ def main() -> None:
          {"batch_input": [{"plaintext": b64} for _ in range(1000)]}, 1000, 4),
     ]  # fmt: skip
     single = [ab[0]]
-    listing = [("LIST transit/keys (20 keys), c=32", "LIST", "transit/keys", None, 1, 32)]
+    listing = [("LIST transit/keys (21 keys), c=8", "LIST", "transit/keys", None, 1, 8)]
+    get_list = [("GET transit/keys?list=true, c=8", "GET", "transit/keys?list=true", None, 1, 8)]
     rows: list[dict[str, Any]] = []
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -157,8 +146,8 @@ def main() -> None:
         for round_no in (1, 2)[: args.rounds]:
             for label, src, http, scen in (
                 ("A baseline (no vault work), auto", args.baseline_src, "auto", ab),
-                ("B this tree, auto (httptools+LIST)", ROOT / "src", "auto", ab + listing),
-                ("B this tree, --http httptools", ROOT / "src", "httptools", single),
+                ("B this tree, auto (httptools+LIST)", ROOT / "src", "auto", ab + listing + get_list),
+                ("B this tree, --http httptools", ROOT / "src", "httptools", single + get_list),
                 ("B this tree, --http h11", ROOT / "src", "h11", single + listing),
             ):
                 d = Path(tmp) / f"{round_no}-{label.split()[0]}-{http}"
