@@ -96,6 +96,7 @@ from guomi.api._token import (
     TokenHeader,
     format_text,
     parse_text,
+    signature_der,
 )
 
 __all__ = [
@@ -185,4 +186,5 @@ __all__ = [
     "format_text",
     "is_valid_key_name",
     "parse_text",
+    "signature_der",
 ]

@@ -27,12 +27,13 @@ from typing import Any, TypeVar
 
 import click
 import httpx
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
 from guomi import __version__
+from guomi.api import signature_der
 from guomi.client import Client
-from guomi.client._keys import signature_der
 from guomi.exceptions import GuomiError, ServiceError
 
 __all__ = ["cli", "main"]
@@ -120,6 +121,11 @@ def _write_output(data: bytes, output: str | None) -> None:
 
 def _ad(value: str | None) -> bytes | None:
     return value.encode("utf-8") if value is not None else None
+
+
+def _plain(answer: BaseModel) -> dict[str, Any]:
+    """An SDK answer (a ``guomi.api`` model) as the JSON object the service sent."""
+    return answer.model_dump(mode="json", exclude_none=True)
 
 
 def _emit_json(obj: Any) -> None:
@@ -254,7 +260,7 @@ def operator() -> None:
 def operator_init(c: _Ctx, secret_shares: int, secret_threshold: int) -> None:
     """Create the master key, split it into shares, print the shares and the root token ONCE."""
     with c.client() as client:
-        result = client.init(secret_shares, secret_threshold)
+        result = _plain(client.init(secret_shares, secret_threshold))
     if c.json:
         _emit_json(result)
         return
@@ -277,11 +283,11 @@ def operator_unseal(c: _Ctx, share: str | None, reset: bool) -> None:
     """Give one unseal share (prompted without echo when not given)."""
     with c.client() as client:
         if reset:
-            status = client.unseal_reset()
+            status = _plain(client.unseal_reset())
         else:
             if share is None:
                 share = click.prompt("Unseal share", hide_input=True)
-            status = client.unseal(share.strip())
+            status = _plain(client.unseal(share.strip()))
     _print_status(c, status)
 
 
@@ -302,7 +308,7 @@ def operator_seal(c: _Ctx) -> None:
 def operator_status(c: _Ctx) -> None:
     """Show whether the service is initialised and sealed (exit 2 when sealed)."""
     with c.client() as client:
-        status = client.seal_status()
+        status = _plain(client.seal_status())
     _print_status(c, status)
     if status.get("sealed"):
         sys.exit(2)
@@ -353,7 +359,7 @@ def key_create(
         options["auto_rotate_period"] = auto_rotate_period
     with c.client() as client:
         client.create_key(name, key_type, **options)
-        info = client.read_key(name)
+        info = _plain(client.read_key(name))
     _print_key(c, info)
 
 
@@ -378,7 +384,7 @@ def key_list(c: _Ctx) -> None:
 def key_show(c: _Ctx, name: str) -> None:
     """Show key NAME: type, versions, settings, SM2 public keys."""
     with c.client() as client:
-        info = client.read_key(name)
+        info = _plain(client.read_key(name))
     _print_key(c, info)
 
 
@@ -424,7 +430,7 @@ def key_rotate(c: _Ctx, name: str) -> None:
     """Add a new version to key NAME; new encryptions use it."""
     with c.client() as client:
         client.rotate_key(name)
-        info = client.read_key(name)
+        info = _plain(client.read_key(name))
     if c.json:
         _emit_json(info)
     else:
@@ -461,7 +467,7 @@ def key_config(
         raise click.UsageError("give at least one setting to change")
     with c.client() as client:
         client.configure_key(name, **options)
-        info = client.read_key(name)
+        info = _plain(client.read_key(name))
     _print_key(c, info)
 
 
@@ -502,7 +508,7 @@ def key_restore(c: _Ctx, source: str | None, name: str | None, force: bool) -> N
     """Restore a key from a backup (file, or standard input)."""
     blob = _read_input(source).decode("ascii").strip()
     with c.client() as client:
-        result = client.restore_key(blob, name, force)
+        result = _plain(client.restore_key(blob, name, force))
     if c.json:
         _emit_json(result)
     else:
@@ -714,7 +720,7 @@ def token_group() -> None:
 def token_create(c: _Ctx, policies: tuple[str, ...], ttl: str | None) -> None:
     """Create a token holding POLICIES; print it (shown only once)."""
     with c.client() as client:
-        result = client.create_token(list(policies), ttl)
+        result = _plain(client.create_token(list(policies), ttl))
     if c.json:
         _emit_json(result)
     else:
@@ -727,7 +733,7 @@ def token_create(c: _Ctx, policies: tuple[str, ...], ttl: str | None) -> None:
 def token_lookup(c: _Ctx) -> None:
     """Show the caller's own token (policies, expiry)."""
     with c.client() as client:
-        _emit_json(client.lookup_self())
+        _emit_json(_plain(client.lookup_self()))
 
 
 @token_group.command("revoke")
@@ -784,7 +790,7 @@ def policy_write(c: _Ctx, name: str, source: str | None, rules: tuple[str, ...])
 def policy_read(c: _Ctx, name: str) -> None:
     """Print policy NAME as JSON."""
     with c.client() as client:
-        _emit_json(client.read_policy(name))
+        _emit_json(_plain(client.read_policy(name)))
 
 
 @policy_group.command("list")
