@@ -75,15 +75,9 @@ class Server:
     run from source tree ``src``, with ``--http``; plus the keys these scenarios use."""
 
     def __init__(self, src: Path, data_dir: Path, http: str = "auto") -> None:
-        previous = os.environ.get("PYTHONPATH")
-        os.environ["PYTHONPATH"] = str(src)  # the child server imports guomi from ``src``
-        try:
-            self._inner = bench_service.Server(f"sqlite:///{data_dir}/guomi.db", data_dir, ("--http", http))
-        finally:
-            if previous is None:
-                os.environ.pop("PYTHONPATH", None)
-            else:
-                os.environ["PYTHONPATH"] = previous
+        self._inner = bench_service.Server(
+            f"sqlite:///{data_dir}/guomi.db", data_dir, ("--http", http), tree=src.parent
+        )
         self.addr, self.token = self._inner.addr, self._inner.token
         with httpx.Client(base_url=self.addr + "/v1", headers={"Authorization": f"Bearer {self.token}"}) as c:
             c.post("keys/bench-aead", json={})
