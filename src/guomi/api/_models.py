@@ -99,6 +99,7 @@ __all__ = [
     "SignRequest",
     "SignResponse",
     "SignResult",
+    "StorageState",
     "TokenInfo",
     "TokenListResponse",
     "TokenLookupRequest",
@@ -285,6 +286,14 @@ class SealStatus(_Response):
     n: int
     progress: int
     version: str
+
+
+class StorageState(_Response):
+    """``GET /v1/sys/state`` (root): the storage state's generation and digest
+    (``docs/spec/storage.md``), to record outside the installation as an external anchor."""
+
+    generation: int
+    digest: str
 
 
 class HealthResponse(_Response):
