@@ -97,8 +97,14 @@ def test_min_decryption_and_encryption_versions(engine: Engine, root: Caller) ->
     engine.configure_key(root, "k", api.KeyConfigRequest(min_encryption_version=3))
     with pytest.raises(BadRequestError):
         enc(engine, root, "k", b"x", v=2)
-    # Lowering min_decryption_version again re-enables the old ciphertext (Vault semantics).
-    engine.configure_key(root, "k", api.KeyConfigRequest(min_decryption_version=1, min_encryption_version=0))
+    # Lowering min_decryption_version again (root, explicit flag; issue 10) re-enables the old ciphertext.
+    engine.configure_key(
+        root,
+        "k",
+        api.KeyConfigRequest(
+            min_decryption_version=1, min_encryption_version=0, lower_min_decryption_version=True
+        ),
+    )
     assert dec(engine, root, "k", ct1) == b"one"
     for bad in (
         api.KeyConfigRequest(min_decryption_version=9),

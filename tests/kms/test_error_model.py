@@ -107,7 +107,9 @@ def test_token_spec_and_engine_agree_on_failure_codes(engine: Engine, root: Call
     engine.rotate_key(root, "a")
     engine.configure_key(root, "a", api.KeyConfigRequest(min_decryption_version=2))
     assert code("a", ct) == version_row
-    engine.configure_key(root, "a", api.KeyConfigRequest(min_decryption_version=1))
+    engine.configure_key(
+        root, "a", api.KeyConfigRequest(min_decryption_version=1, lower_min_decryption_version=True)
+    )
     flipped = ct[:-2] + ("A" if ct[-2] != "A" else "B") + ct[-1]
     assert (
         code("a", flipped)

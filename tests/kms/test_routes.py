@@ -105,11 +105,18 @@ _SAMPLES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/keys/{name}", None),
     ("POST", "/keys/{name}/rotate", None),
     ("POST", "/keys/{name}/config", {"min_decryption_version": 1}),
+    ("POST", "/keys/{name}/trim", {"min_available_version": 1}),
     ("GET", "/keys/{name}/backup", None),
     ("DELETE", "/keys/{name}", None),
     ("POST", "/keys/restore", None),
     ("POST", "/auth/tokens", {"policies": ["enc-only"]}),
     ("GET", "/auth/tokens/self", None),
+    ("POST", "/auth/tokens/lookup", {}),
+    ("POST", "/auth/tokens/renew", {}),
+    ("GET", "/auth/tokens/accessors", None),
+    ("GET", "/auth/tokens/policy/{name}", None),
+    ("POST", "/sys/audit/verify", {"records": []}),
+    ("POST", "/sys/audit/checkpoint", None),
     ("PUT", "/policies/{name}", {"rules": [{"pattern": "x-*", "capabilities": ["read"]}]}),
     ("GET", "/policies", None),
     ("GET", "/policies/{name}", None),
@@ -159,7 +166,9 @@ def test_every_route_is_served_documented_and_answers_its_model(stack: Stack) ->
         expected = 409 if template == "/sys/init" else (204 if route.response is None else 200)
         assert r.status_code == expected, (method, path, r.text)
         if route.auth:
-            assert len(audit) == 1 and json.loads(audit[0])["path"] == path.strip("/"), audit
+            # sys/audit/checkpoint appends the signed checkpoint record before the request's own.
+            records = 2 if template == "/sys/audit/checkpoint" else 1
+            assert len(audit) == records and json.loads(audit[-1])["path"] == path.strip("/"), audit
         if r.status_code == 200:
             if route.wrap:
                 answers[template] = (
@@ -215,7 +224,8 @@ def test_aliases_are_served_but_not_documented(stack: Stack) -> None:
 def test_answers_and_one_audit_record(
     stack: Stack, path: str, content: bytes, status: int, code: str | None
 ) -> None:
-    for prefix in ("/v1/", "/v1/transit/"):
+    # guomi's error style; /v1/transit answers in Vault's own (tests/vault/test_vault_shapes.py).
+    for prefix in ("/v1/",):
         r, audit = stack.send("POST", prefix + path, content=content, headers=bearer(stack.root))
         assert r.status_code == status, r.text
         if status >= 400:

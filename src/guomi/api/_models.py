@@ -44,6 +44,9 @@ __all__ = [
     "KEY_NAME_PATTERN",
     "KEY_TYPES",
     "POLICY_NAME_PATTERN",
+    "AuditCheckpoint",
+    "AuditVerifyRequest",
+    "AuditVerifyResponse",
     "B64Bytes",
     "BackupResponse",
     "BatchItemError",
@@ -64,6 +67,7 @@ __all__ = [
     "EncryptResult",
     "ErrorItem",
     "ErrorResponse",
+    "HashAlgorithm",
     "HashRequest",
     "HashResponse",
     "HealthResponse",
@@ -97,7 +101,10 @@ __all__ = [
     "SignResult",
     "StorageState",
     "TokenInfo",
+    "TokenListResponse",
+    "TokenLookupRequest",
     "TokenResponse",
+    "TrimKeyRequest",
     "UnsealRequest",
     "VerifyItem",
     "VerifyRequest",
@@ -143,6 +150,7 @@ Capability = Literal[
     "delete",
     "list",
     "backup",
+    "audit",
 ]
 CAPABILITIES: tuple[str, ...] = (
     "encrypt",
@@ -159,6 +167,7 @@ CAPABILITIES: tuple[str, ...] = (
     "delete",
     "list",
     "backup",
+    "audit",
 )
 
 
@@ -316,6 +325,15 @@ class KeyConfigRequest(_Request):
     min_encryption_version: int | None = Field(default=None, ge=0)
     deletion_allowed: bool | None = None
     auto_rotate_period: Duration | None = None
+    #: ``min_decryption_version`` only rises; lowering it takes root and this flag (audited).
+    lower_min_decryption_version: bool = False
+
+
+class TrimKeyRequest(_Request):
+    """``POST /v1/keys/{name}/trim``: destroys every version below ``min_available_version``
+    (at most ``min_decryption_version``, and at most ``min_encryption_version`` when set)."""
+
+    min_available_version: int = Field(ge=1)
 
 
 class KeyVersionInfo(_Response):
@@ -499,12 +517,14 @@ class SignItem(_Request):
 
 
 class SignRequest(_Request):
-    """``POST /v1/sign/{name}``."""
+    """``POST /v1/sign/{name}``.  ``prehashed``: ``input`` is already the 32-byte digest
+    e = SM3(Z_A || M) of GB/T 32918.2 §6.1 (the caller computed Z_A for ``user_id``)."""
 
     input: B64Bytes | None = None
     user_id: str | None = Field(default=None, max_length=8191)
     key_version: int | None = Field(default=None, ge=1)
     batch_input: list[SignItem] | None = None
+    prehashed: bool = False
 
 
 class SignResult(_Response):
@@ -541,6 +561,8 @@ class VerifyRequest(_Request):
     hmac: str | None = None
     user_id: str | None = Field(default=None, max_length=8191)
     batch_input: list[VerifyItem] | None = None
+    #: As for sign: ``input`` is e = SM3(Z_A || M) (SM2 signatures only).
+    prehashed: bool = False
 
 
 class VerifyResult(_Response):
@@ -604,11 +626,17 @@ class RandomResponse(_Response):
     random_bytes: str
 
 
+HashAlgorithm = Literal[
+    "sm3", "sha2-224", "sha2-256", "sha2-384", "sha2-512", "sha3-224", "sha3-256", "sha3-384", "sha3-512"
+]
+
+
 class HashRequest(_Request):
-    """``POST /v1/hash``: SM3 (GB/T 32905-2016) of ``input``."""
+    """``POST /v1/hash``: SM3 (GB/T 32905-2016, the default) of ``input``, or one of Vault's
+    SHA-2 / SHA-3 names."""
 
     input: B64Bytes
-    algorithm: Literal["sm3"] = "sm3"
+    algorithm: HashAlgorithm = "sm3"
     format: Literal["base64", "hex"] = "hex"
 
 
@@ -630,6 +658,8 @@ class CreateTokenRequest(_Request):
     policies: list[str] = Field(min_length=1)
     ttl: Duration | None = None
     display_name: str | None = Field(default=None, max_length=128)
+    #: Root only: the new token has no parent (revoking the caller leaves it).
+    no_parent: bool = False
 
 
 class TokenInfo(_Response):
@@ -644,6 +674,10 @@ class TokenInfo(_Response):
     creation_time: str
     expire_time: str | None = None
     ttl: int
+    #: Lifetime asked for at creation (seconds; 0: none).
+    creation_ttl: int = 0
+    #: Accessor of the token that created this one; ``None`` for an orphan.
+    parent: str | None = None
 
 
 class TokenResponse(TokenInfo):
@@ -653,10 +687,54 @@ class TokenResponse(TokenInfo):
 
 
 class RevokeTokenRequest(_Request):
-    """``POST /v1/auth/tokens/revoke``: by ``token`` or ``accessor``; neither revokes the caller."""
+    """``POST /v1/auth/tokens/revoke``: by ``token`` or ``accessor`` (with every token it
+    created, recursively); neither revokes the caller.  ``orphan`` (root): the token's
+    children stay, as orphans.  ``policy`` (root): every token holding that policy."""
 
     token: str | None = None
     accessor: str | None = None
+    orphan: bool = False
+    policy: str | None = None
+
+
+class TokenLookupRequest(_Request):
+    """``POST /v1/auth/tokens/lookup`` and ``.../renew``: a token by value or accessor
+    (neither: the caller's own).  ``increment`` (renew): the new lifetime from now."""
+
+    token: str | None = None
+    accessor: str | None = None
+    increment: Duration | None = None
+
+
+class TokenListResponse(_Response):
+    """``GET /v1/auth/tokens/accessors``: accessors of the live tokens."""
+
+    accessors: list[str]
+
+
+class AuditVerifyRequest(_Request):
+    """``POST /v1/sys/audit/verify``: (SM3 of a record body, its MAC), hex, at most 4096."""
+
+    records: list[tuple[str, str]] = Field(max_length=4096)
+
+
+class AuditVerifyResponse(_Response):
+    """Which MACs are genuine, the log's current head and the checkpoint public key."""
+
+    valid: list[bool]
+    head_seq: int
+    head: str
+    public_key: str
+
+
+class AuditCheckpoint(_Response):
+    """A signed statement of the audit log's head, for an external anchor."""
+
+    head_seq: int
+    head: str
+    checkpoint_time: str
+    signature: str
+    public_key: str
 
 
 class PolicyRule(_Request):

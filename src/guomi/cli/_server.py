@@ -33,6 +33,14 @@ def _fastest(module: str, fallback: str) -> str:
     return module if importlib.util.find_spec(module) is not None else fallback
 
 
+def _http_protocol() -> Any:
+    if importlib.util.find_spec("httptools") is None:
+        return "h11"
+    from guomi.kms.vault import VaultMethodsProtocol  # noqa: PLC0415 (server code loads only here)
+
+    return VaultMethodsProtocol
+
+
 def build_app(*, storage: str | None, data_dir: Path | None, audit_log: Path | None, dev: bool) -> Any:
     """The ASGI application for these settings (``guomi.kms.app.create_app``)."""
     from guomi.kms.app import create_app  # noqa: PLC0415 (server code loads only for `server`)
@@ -83,7 +91,8 @@ def run_server(
         host=host,
         port=port,
         loop=_fastest("uvloop", "asyncio") if loop == "auto" else loop,
-        http=_fastest("httptools", "h11") if http == "auto" else http,
+        # httptools, handing a connection to h11 at a Vault LIST request (guomi.kms.vault).
+        http=_http_protocol() if http == "auto" else http,
         log_level=log_level,
         access_log=False,
         server_header=False,

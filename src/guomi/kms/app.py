@@ -26,6 +26,7 @@ from guomi.kms._build import build_engine
 from guomi.kms.config import Config
 from guomi.kms.http import ROUTES, Dispatcher, Route, docs_routes
 from guomi.kms.service import Engine
+from guomi.kms.vault import HEADER_ERRORS, PREFIX_ERRORS, with_vault
 
 __all__ = ["ServiceApp", "app_from_env", "create_app"]
 
@@ -61,11 +62,18 @@ class ServiceApp:
     """The ASGI application: HTTP to the :class:`~guomi.kms.http.Dispatcher`, and the lifespan
     (garbage-collector freeze, the auto-rotation thread)."""
 
-    def __init__(self, engine: Engine, config: Config, routes: Iterable[Route] = ROUTES) -> None:
-        table = tuple(routes)
+    def __init__(self, engine: Engine, config: Config, routes: Iterable[Route] | None = None) -> None:
+        # guomi's routes and the Vault-compatible surface (guomi.kms.vault) in one table.
+        table = tuple(routes) if routes is not None else with_vault(ROUTES)
         self.routes = (*table, *docs_routes(table))
         self.state = SimpleNamespace(engine=engine, config=config)
-        self.dispatcher = Dispatcher(engine, self.routes, config.max_body_bytes)
+        self.dispatcher = Dispatcher(
+            engine,
+            self.routes,
+            config.max_body_bytes,
+            prefix_errors=PREFIX_ERRORS,
+            header_errors=HEADER_ERRORS,
+        )
 
     @property
     def engine(self) -> Engine:

@@ -33,6 +33,7 @@ __all__ = [
     "ROOT_POLICY",
     "Policy",
     "TokenEntry",
+    "glob_match_steps",
     "hash_token",
     "iso",
     "new_accessor",
@@ -109,21 +110,44 @@ def validate_pattern(pattern: str) -> None:
         )
 
 
-def _glob_to_regex(pattern: str) -> re.Pattern[str]:
-    parts = []
-    for ch in pattern:
-        if ch == "*":
-            parts.append(".*")
-        elif ch == "?":
-            parts.append(".")
+def glob_match_steps(pattern: str, name: str) -> tuple[bool, int]:
+    """Whole-name glob match (``*`` any run, ``?`` one character) and the work it took.
+
+    The classic two-pointer wildcard matcher: on a mismatch it resumes just
+    after the most recent ``*``, letting that star absorb one more character.
+    Only the latest star ever needs revisiting (an earlier star can absorb
+    whatever a later one would), so each (star, name position) pair is tried
+    at most once: at most ``(len(pattern) + 1) * (len(name) + 1)`` steps, with
+    no backtracking regex over caller-chosen key names (issue 10, finding 5).
+    The step count is returned so tests can prove the bound without timing."""
+    p = n = 0
+    star = -1  # index in pattern of the latest '*'
+    resume = 0  # name position that star currently absorbs up to
+    steps = 0
+    plen, nlen = len(pattern), len(name)
+    while n < nlen:
+        steps += 1
+        if p < plen and (pattern[p] == "?" or pattern[p] == name[n]) and pattern[p] != "*":
+            p += 1
+            n += 1
+        elif p < plen and pattern[p] == "*":
+            star, resume = p, n
+            p += 1
+        elif star >= 0:
+            resume += 1
+            p, n = star + 1, resume
         else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.DOTALL)
+            return False, steps
+    while p < plen and pattern[p] == "*":
+        steps += 1
+        p += 1
+    return p == plen, steps
 
 
 def pattern_matches(pattern: str, name: str) -> bool:
-    """Whether a policy pattern covers the key name (whole-name match)."""
-    return _glob_to_regex(pattern).fullmatch(name) is not None
+    """Whether a policy pattern covers the key name (whole-name match, linear-time; see
+    :func:`glob_match_steps`)."""
+    return glob_match_steps(pattern, name)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +206,11 @@ class TokenEntry:
     expires: float | None
     display_name: str | None = None
     revision: int = 0
+    #: Accessor of the token that created this one (``None``: an orphan, e.g. the root
+    #: token, a token root created as an orphan, or one stored before tokens had parents).
+    parent: str | None = None
+    #: Lifetime asked for at creation (seconds; 0 = no expiry), for renewal.
+    ttl: int = 0
 
     @property
     def is_root(self) -> bool:
@@ -201,6 +230,8 @@ class TokenEntry:
                 "created": self.created,
                 "expires": self.expires,
                 "display_name": self.display_name,
+                "parent": self.parent,
+                "ttl": self.ttl,
             }
         ).encode()
 
@@ -216,4 +247,6 @@ class TokenEntry:
             expires=None if d["expires"] is None else float(d["expires"]),
             display_name=d.get("display_name"),
             revision=revision,
+            parent=d.get("parent"),
+            ttl=int(d.get("ttl") or 0),
         )

@@ -3,10 +3,9 @@
 Layer: ``guomi.kms.http``: parse, call the engine, serialise; no logic here.
 One module per path family declares its :class:`Route` entries; :data:`ROUTES`
 is the table the :class:`Dispatcher` serves and :func:`openapi_document`
-describes.  Families mounted also under ``/v1/transit`` (Vault's mount point
-of its transit engine) say so in their routes' ``aliases``, so a script
-written for ``$VAULT_ADDR/v1/transit/encrypt/orders`` works with only the
-address changed; aliases are left out of the OpenAPI document.
+describes.  Vault's paths (``/v1/transit/...``, ``/v1/auth/token/...``) are
+served in Vault's own shapes by :mod:`guomi.kms.vault`, whose routes the
+application puts in front of these (``guomi.kms.vault.with_vault``).
 """
 
 from __future__ import annotations

@@ -156,11 +156,15 @@ class Dispatcher:
         max_body_bytes: int,
         *,
         prefix_errors: Sequence[tuple[str, ErrorStyle]] = (),
+        header_errors: Sequence[tuple[bytes, ErrorStyle]] = (),
     ) -> None:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
         #: Error body style for unmatched paths, by path prefix (longest first).
         self.prefix_errors = sorted(prefix_errors, key=lambda pe: -len(pe[0]))
+        #: Error body style chosen by a request header, whatever the path (a Vault client
+        #: announces itself with ``X-Vault-Request``; it cannot parse guomi's error objects).
+        self.header_errors = {name.lower(): style for name, style in header_errors}
         # (number of segments, first segment) -> candidate routes in table order.
         self._index: dict[tuple[int, str], list[_Compiled]] = {}
         for route in routes:
@@ -195,9 +199,15 @@ class Dispatcher:
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         rid = request_id_of(headers).encode("ascii")
         path: str = scope.get("path", "")
+        override = None
+        if self.header_errors:
+            for k, _ in headers:
+                if k in self.header_errors:
+                    override = self.header_errors[k]
+                    break
         found = self.match(scope.get("method", ""), path)
         if isinstance(found, int):
-            style = self._errors_for(path)
+            style = override or self._errors_for(path)
             if found == 404:
                 body = style(ErrorCode.NOT_FOUND, "no such path")
             else:
@@ -206,7 +216,8 @@ class Dispatcher:
             return
         compiled, params = found
         route = compiled.route
-        raw = await self._read_body(headers, receive, send, rid, route.errors)
+        errors = override or route.errors
+        raw = await self._read_body(headers, receive, send, rid, errors)
         if raw is None:
             return
         eng = self.engine
@@ -226,14 +237,18 @@ class Dispatcher:
                 audit_path = compiled.audit_template.format_map(typed)
                 if local:
                     caller = eng.authenticate(token, ctx, audit_path)
-                    return _ok(route, route.handler(Call(eng, caller, ctx, typed, body)))
+                    return _ok(route, route.handler(Call(eng, caller, ctx, typed, body, token)))
                 name = typed.get("name")
                 with eng.read_ahead(token, (name,) if isinstance(name, str) else ()):
                     caller = eng.authenticate(token, ctx, audit_path)
-                    return _ok(route, route.handler(Call(eng, caller, ctx, typed, body)))
+                    return _ok(route, route.handler(Call(eng, caller, ctx, typed, body, token)))
             except Exception as exc:
                 status, code, message = error_of(exc)
-                return Reply(status, route.errors(code, message))
+                # An error style may speak another protocol's statuses (Vault: 401 -> 403).
+                status_for = getattr(errors, "status_for", None)
+                if status_for is not None:
+                    status = status_for(status)
+                return Reply(status, errors(code, message))
 
         if local and route.inline and len(raw) <= _INLINE_MAX_BODY:
             reply = work()

@@ -63,6 +63,8 @@ class Call:
     ctx: RequestContext
     params: dict[str, Any]
     body: Any
+    #: The bearer token as sent (Vault's lookup-self echoes it as ``id``); never logged.
+    token: str | None = field(default=None, repr=False)
 
     @property
     def who(self) -> Caller:

@@ -1,4 +1,4 @@
-"""Route ``/v1/datakey/{plaintext|wrapped}/{name}`` (also under Vault's ``/v1/transit``).
+"""Route ``/v1/datakey/{plaintext|wrapped}/{name}``.
 
 Layer: ``guomi.kms.http`` (translation only).
 """
@@ -24,7 +24,6 @@ ROUTES = (
         "``plaintext`` also needs ``decrypt``).",
         "encryption",
         body_required=False,
-        aliases=("/transit",),
         param_types={"kind": Literal["plaintext", "wrapped"]},
     ),
 )

@@ -1,4 +1,4 @@
-"""Routes ``/v1/encrypt``, ``/v1/decrypt``, ``/v1/rewrap`` (also under Vault's ``/v1/transit``).
+"""Routes ``/v1/encrypt``, ``/v1/decrypt``, ``/v1/rewrap``.
 
 Layer: ``guomi.kms.http`` (translation only).  A well-formed encrypt or decrypt
 ``batch_input`` takes the plain path: one pydantic-core JSON parse and strict
@@ -93,8 +93,6 @@ def _decrypt(c: Call) -> Any:
     return c.engine.decrypt(c.who, c.name, c.body)
 
 
-_TRANSIT = ("/transit",)
-
 ROUTES = (
     Route(
         "POST",
@@ -105,7 +103,6 @@ ROUTES = (
         ("encrypt",),
         "Ciphertext tokens for base64 plaintexts (``batch_input`` for many).",
         "encryption",
-        aliases=_TRANSIT,
         fast_parse=lambda raw: plain_batch("plaintext", True, raw),
     ),
     Route(
@@ -117,7 +114,6 @@ ROUTES = (
         ("decrypt",),
         "Plaintexts of ciphertext tokens.",
         "encryption",
-        aliases=_TRANSIT,
         fast_parse=lambda raw: plain_batch("ciphertext", False, raw),
     ),
     Route(
@@ -129,6 +125,5 @@ ROUTES = (
         ("rewrap",),
         "Re-encrypts under the latest (or a chosen) version; the plaintext never leaves.",
         "encryption",
-        aliases=_TRANSIT,
     ),
 )

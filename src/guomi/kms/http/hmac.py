@@ -20,7 +20,6 @@ ROUTES = (
         ("hmac",),
         "HMAC-SM3 of ``input`` under the named hmac-sm3 key.",
         "utility",
-        aliases=("/transit",),
     ),
     Route(
         "POST",
@@ -32,7 +31,6 @@ ROUTES = (
         "``n`` bytes (1-1024) from the OS CSPRNG.",
         "utility",
         body_required=False,
-        aliases=("/transit",),
         param_types={"n": int},
     ),
     Route(
@@ -44,6 +42,5 @@ ROUTES = (
         (),
         "SM3 digest of ``input``.",
         "utility",
-        aliases=("/transit",),
     ),
 )

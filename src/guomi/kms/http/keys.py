@@ -14,7 +14,7 @@ __all__ = ["ROUTES"]
 
 
 def _keys(method: str, path: str, handler: Any, **kw: Any) -> Route:
-    return Route(method, path, handler, tag="keys", inline=False, aliases=("/transit",), **kw)
+    return Route(method, path, handler, tag="keys", inline=False, **kw)
 
 
 ROUTES = (
@@ -79,6 +79,15 @@ ROUTES = (
         response=api.KeyInfo,
         capability=("config",),
         summary="Minimum versions, deletion flag, automatic rotation period.",
+    ),
+    _keys(
+        "POST",
+        "/keys/{name}/trim",
+        lambda c: c.engine.trim_key(c.who, c.name, c.body),
+        request=api.TrimKeyRequest,
+        response=api.KeyInfo,
+        capability=("config", "delete"),
+        summary="Destroys every version below ``min_available_version`` (only retired versions).",
     ),
     _keys(
         "GET",

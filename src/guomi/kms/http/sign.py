@@ -1,4 +1,4 @@
-"""Routes ``/v1/sign/{name}`` and ``/v1/verify/{name}`` (also under Vault's ``/v1/transit``).
+"""Routes ``/v1/sign/{name}`` and ``/v1/verify/{name}``.
 
 Layer: ``guomi.kms.http`` (translation only).
 """
@@ -20,7 +20,6 @@ ROUTES = (
         ("sign",),
         "SM2 signature (DER inside the token) of ``input`` with ``user_id``.",
         "signing",
-        aliases=("/transit",),
     ),
     Route(
         "POST",
@@ -31,6 +30,5 @@ ROUTES = (
         ("verify",),
         "``valid``: whether ``signature`` (sm2-sign) or ``hmac`` (hmac-sm3) matches ``input``.",
         "signing",
-        aliases=("/transit",),
     ),
 )

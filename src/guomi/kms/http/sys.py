@@ -84,4 +84,23 @@ ROUTES = (
         body_required=False,
         inline=False,
     ),
+    Route(
+        "POST",
+        "/sys/audit/verify",
+        lambda c: c.engine.audit_verify(c.who, c.body),
+        api.AuditVerifyRequest,
+        api.AuditVerifyResponse,
+        summary="Which audit record MACs are genuine (SM3 of each body, MAC), and the log's head.",
+        tag="sys",
+    ),
+    Route(
+        "POST",
+        "/sys/audit/checkpoint",
+        lambda c: c.engine.audit_checkpoint(c.who),
+        response=api.AuditCheckpoint,
+        summary="Appends and returns a signed head checkpoint, for an external anchor.",
+        tag="sys",
+        body_required=False,
+        inline=False,
+    ),
 )

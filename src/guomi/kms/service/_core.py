@@ -232,7 +232,11 @@ class EngineCore:
     def _audit_denied(
         self, token_hmac: str | None, ctx: RequestContext, path: str, status: int, code: str, **extra: Any
     ) -> None:
-        self._audit_write(
+        # Unauthenticated failures are rate limited (burst, then counted in one
+        # denied-summary record): a stranger cannot grow the log without bound.
+        self.audit.record_denied(
+            code,
+            type="request",
             operation="authenticate",
             path=path or None,
             request_id=ctx.request_id or None,
@@ -240,7 +244,6 @@ class EngineCore:
             token=token_hmac,
             result="denied",
             status=status,
-            error_code=code,
             **extra,
         )
 

@@ -10,7 +10,8 @@ concern, each in its own module (mirroring ``guomi.kms.http``):
 * :mod:`._keys` -- key life cycle (CRUD, compare-and-set, rotation, backup, restore);
 * :mod:`._transit` -- encrypt, decrypt, rewrap, datakey;
 * :mod:`._sign` -- sign, verify, hmac;
-* :mod:`._util` -- random, hash.
+* :mod:`._util` -- random, hash;
+* :mod:`._audit` -- the audit log's MAC check and signed checkpoints.
 
 Key types and their operations are the registry of :mod:`._keytypes`; ciphertext
 tokens are built and opened by :mod:`._token`.  The HTTP routes
@@ -20,6 +21,7 @@ method here and serialise what it returns; tests call the same methods directly.
 
 from __future__ import annotations
 
+from guomi.kms.service._audit import AuditOps
 from guomi.kms.service._auth import TokenOps
 from guomi.kms.service._seal import SealOps
 from guomi.kms.service._sign import SigningOps
@@ -29,5 +31,5 @@ from guomi.kms.service._util import UtilityOps
 __all__ = ["Engine"]
 
 
-class Engine(TransitOps, SigningOps, TokenOps, SealOps, UtilityOps):
+class Engine(TransitOps, SigningOps, TokenOps, SealOps, UtilityOps, AuditOps):
     """The transport-free custody service."""

@@ -49,6 +49,8 @@ class KeyMeta:
     auto_rotate_period: int
     created: float
     last_rotated: float
+    #: Versions below it were destroyed by ``trim`` (records written before trim existed: 1).
+    min_available_version: int = 1
     revision: int = 0
 
     def to_json(self) -> bytes:

@@ -34,6 +34,7 @@ from guomi.kms.errors import (
     BadRequestError,
     ConflictError,
     DecryptionFailedError,
+    ForbiddenError,
     KMSError,
     NotFoundError,
     PayloadTooLargeError,
@@ -301,7 +302,7 @@ class KeyOps(EngineCore):
             latest_version=meta.latest,
             min_decryption_version=meta.min_decryption_version,
             min_encryption_version=meta.min_encryption_version,
-            min_available_version=1,
+            min_available_version=meta.min_available_version,
             deletion_allowed=meta.deletion_allowed,
             auto_rotate_period=meta.auto_rotate_period,
             creation_time=iso(meta.created),
@@ -335,9 +336,17 @@ class KeyOps(EngineCore):
             return self._key_info(meta)
 
     def configure_key(self, caller: Caller, name: str, req: api.KeyConfigRequest) -> api.KeyInfo:
-        """``POST keys/{name}/config``."""
-        with self._op(caller, "config", f"keys/{name}/config", name, ("config",)):
+        """``POST keys/{name}/config``.
+
+        ``min_decryption_version`` only rises: retiring old versions is one-way.  Root
+        may lower it with ``lower_min_decryption_version`` (audited, with the old
+        value), never below ``min_available_version`` (those versions are destroyed)."""
+        with self._op(caller, "config", f"keys/{name}/config", name, ("config",)) as extra:
             period = None if req.auto_rotate_period is None else _rotate_period(req.auto_rotate_period)
+            if req.lower_min_decryption_version and not caller.entry.is_root:
+                raise ForbiddenError(
+                    "permission denied: lowering min_decryption_version needs the root policy"
+                )
 
             def change(meta: KeyMeta) -> tuple[KeyMeta, list[Op]]:
                 min_dec = req.min_decryption_version or meta.min_decryption_version
@@ -346,6 +355,21 @@ class KeyOps(EngineCore):
                     if req.min_encryption_version is None
                     else req.min_encryption_version
                 )
+                if min_dec < meta.min_decryption_version:
+                    if not req.lower_min_decryption_version:
+                        raise BadRequestError(
+                            f"min_decryption_version: only rises (now {meta.min_decryption_version}); "
+                            "retiring a version is one-way (root may lower it with "
+                            "lower_min_decryption_version: true)",
+                            field="min_decryption_version",
+                        )
+                    if min_dec < meta.min_available_version:
+                        raise BadRequestError(
+                            f"min_decryption_version: versions below {meta.min_available_version} were "
+                            "destroyed by trim",
+                            field="min_decryption_version",
+                        )
+                    extra["lowered_min_decryption_version_from"] = meta.min_decryption_version
                 if min_dec > meta.latest:
                     raise BadRequestError(
                         "min_decryption_version: above the latest version", field="min_decryption_version"
@@ -372,6 +396,43 @@ class KeyOps(EngineCore):
                 )
 
             return self._key_info(self._cas(name, change))
+
+    def trim_key(self, caller: Caller, name: str, req: api.TrimKeyRequest) -> api.KeyInfo:
+        """``POST keys/{name}/trim``: destroys every version below ``min_available_version``.
+
+        The floor is at most ``min_decryption_version`` (and ``min_encryption_version``
+        when set): only versions already retired can go.  The version records are
+        deleted in the same atomic commit that raises the floor; backups taken before
+        still hold them (destroy those too when that matters)."""
+        with self._op(caller, "trim", f"keys/{name}/trim", name, ("config", "delete")) as extra:
+            floor = req.min_available_version
+
+            def change(meta: KeyMeta) -> tuple[KeyMeta, list[Op]]:
+                bound = min(meta.min_decryption_version, meta.min_encryption_version or meta.latest)
+                if floor > bound:
+                    raise BadRequestError(
+                        f"min_available_version: at most {bound} (min_decryption_version, and "
+                        "min_encryption_version when set): only retired versions can be destroyed",
+                        field="min_available_version",
+                    )
+                if floor < meta.min_available_version:
+                    raise BadRequestError(
+                        f"min_available_version: versions below {meta.min_available_version} are "
+                        "already destroyed; the floor only rises",
+                        field="min_available_version",
+                    )
+                ops: list[Op] = [
+                    Delete(version_path(name, v)) for v in range(meta.min_available_version, floor)
+                ]
+                extra["destroyed_versions"] = [*range(meta.min_available_version, floor)]
+                return meta.evolve(min_available_version=floor), ops
+
+            meta = self._cas(name, change)
+            with self._materials_lock:
+                for k in [k for k in self._materials if k[0] == meta.uid and k[1] < floor]:
+                    del self._materials[k]
+            extra["min_available_version"] = floor
+            return self._key_info(meta)
 
     def delete_key(self, caller: Caller, name: str) -> None:
         """``DELETE keys/{name}``: only with ``deletion_allowed``; all versions in one commit."""

@@ -76,6 +76,14 @@ class Material:
         """Whether ``tag`` (a DER signature or an HMAC) matches ``message``."""
         raise _unsupported("verification")
 
+    def sign_digest(self, digest: bytes) -> str:
+        """A signature token over a precomputed e = SM3(Z_A || M) (``prehashed``)."""
+        raise _unsupported("prehashed signing")
+
+    def verify_digest(self, tag: bytes, digest: bytes) -> bool:
+        """Whether the DER signature ``tag`` matches a precomputed e = SM3(Z_A || M)."""
+        raise _unsupported("prehashed verification")
+
 
 def _unsupported(what: str) -> BadRequestError:
     return BadRequestError(f"this key type does not support {what}", code=ErrorCode.UNSUPPORTED_OPERATION)
@@ -249,6 +257,20 @@ class _Sm2SignMaterial(_Sm2Material):
         assert self.public is not None
         try:
             self.public.verify(tag, message, user_id=user_id, encoding="der")
+        except (InvalidSignature, GuomiError, ValueError):
+            return False
+        return True
+
+    def sign_digest(self, digest: bytes) -> str:
+        assert self.private is not None
+        fr = _token.frame("sm2-sign", self.version, "")
+        der = self.private.sign_digest(digest, encoding="der")
+        return _token.to_text(fr, fr.header + bytes(der)).decode("ascii")
+
+    def verify_digest(self, tag: bytes, digest: bytes) -> bool:
+        assert self.public is not None
+        try:
+            self.public.verify_digest(tag, digest, encoding="der")
         except (InvalidSignature, GuomiError, ValueError):
             return False
         return True

@@ -103,14 +103,20 @@ class SealOps(EngineCore):
         # The audit trail starts with the init itself, written BEFORE the commit: if the
         # record cannot be written nothing is initialised (fail closed), and shares are
         # never handed out for an installation whose creation went unrecorded.
-        self._audit_plain(
-            "sys/init",
-            "sys/init",
-            ctx,
-            root_accessor=entry.accessor,
-            secret_shares=req.secret_shares,
-            secret_threshold=req.secret_threshold,
-        )
+        # Keyed with the new installation's audit key, so the chain is keyed from record 1.
+        self.audit.set_key(keyring.audit_key)
+        try:
+            self._audit_plain(
+                "sys/init",
+                "sys/init",
+                ctx,
+                root_accessor=entry.accessor,
+                secret_shares=req.secret_shares,
+                secret_threshold=req.secret_threshold,
+            )
+        finally:
+            if self._keyring is None:
+                self.audit.set_key(None)
         try:
             self.storage.commit(
                 [

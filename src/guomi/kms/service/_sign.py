@@ -28,6 +28,16 @@ def _user_id(user_id: str | None) -> bytes:
     return uid
 
 
+def _digest(value: bytes) -> bytes:
+    # prehashed: the caller computed e = SM3(Z_A || M) (GB/T 32918.2 §6.1) itself.
+    if len(value) != 32:
+        raise BadRequestError(
+            "input: with prehashed, the 32-byte SM3 digest e = SM3(Z_A || M) (GB/T 32918.2)",
+            field="input",
+        )
+    return value
+
+
 class SigningOps(KeyOps):
     """``sign``, ``verify``, ``hmac``."""
 
@@ -43,6 +53,11 @@ class SigningOps(KeyOps):
                 if item.input is None:
                     raise BadRequestError("input: required", field="input")
                 v = self._encryption_version(meta, item.key_version)
+                if req.prehashed:
+                    sig = material(v).sign_digest(_digest(item.input))
+                    return api.SignResult(
+                        signature=sig, key_version=v, reference=getattr(item, "reference", None)
+                    )
                 uid = _user_id(item.user_id if item.user_id is not None else default_uid)
                 sig = material(v).sign(item.input, uid)
                 return api.SignResult(
@@ -80,6 +95,11 @@ class SigningOps(KeyOps):
                         code=ErrorCode.KEY_VERSION_DISABLED,
                         field=tag_field,
                     )
+                if req.prehashed:
+                    if tag_field != "signature":
+                        raise BadRequestError("prehashed: applies to SM2 signatures only", field="prehashed")
+                    ok = material(v).verify_digest(tag, _digest(item.input))
+                    return api.VerifyResult(valid=ok, reference=getattr(item, "reference", None))
                 uid = _user_id(item.user_id if item.user_id is not None else default_uid)
                 ok = material(v).verify(tag, item.input, uid)
                 return api.VerifyResult(valid=ok, reference=getattr(item, "reference", None))

@@ -6,6 +6,7 @@ Layer: ``guomi.kms.service`` (internal).
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 
 from guomi import api
@@ -34,6 +35,12 @@ class UtilityOps(EngineCore):
             return api.RandomResponse(random_bytes=_text(os.urandom(n), req.format))
 
     def hash(self, caller: Caller, req: api.HashRequest) -> api.HashResponse:
-        """``POST hash``: SM3 (GB/T 32905-2016)."""
-        with self._op(caller, "hash", "hash", None, ()):
-            return api.HashResponse(sum=_text(sm3_digest(req.input), req.format))
+        """``POST hash``: SM3 (GB/T 32905-2016) by default, or one of Vault's SHA-2 / SHA-3 names."""
+        with self._op(caller, "hash", "hash", None, ()) as extra:
+            if req.algorithm == "sm3":
+                digest = sm3_digest(req.input)
+            else:
+                family, bits = req.algorithm.split("-")
+                digest = hashlib.new(f"{'sha' if family == 'sha2' else 'sha3_'}{bits}", req.input).digest()
+                extra["algorithm"] = req.algorithm
+            return api.HashResponse(sum=_text(digest, req.format))
