@@ -127,6 +127,7 @@ KEY_TYPES: tuple[str, ...] = ("sm4-gcm", "sm2-sign", "sm2-encrypt", "hmac-sm3", 
 #: ``datakey`` and ``decrypt`` (it is a data key plus its decryption).
 #: ``backup`` (export of all versions, sealed for this installation) is kept
 #: apart from ``read`` because a backup can resurrect a deleted key.
+#: ``metrics`` (on any pattern, e.g. ``*``) reads ``GET sys/metrics``.
 Capability = Literal[
     "encrypt",
     "decrypt",
@@ -142,6 +143,7 @@ Capability = Literal[
     "delete",
     "list",
     "backup",
+    "metrics",
 ]
 CAPABILITIES: tuple[str, ...] = (
     "encrypt",
@@ -158,6 +160,7 @@ CAPABILITIES: tuple[str, ...] = (
     "delete",
     "list",
     "backup",
+    "metrics",
 )
 
 

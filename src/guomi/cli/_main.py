@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from guomi import __version__
+from guomi.cli._server import server
 from guomi.client import Client
 from guomi.client._keys import signature_der
 from guomi.exceptions import GuomiError, ServiceError
@@ -170,70 +171,9 @@ def main() -> None:
 # ---------------------------------------------------------------- server
 
 
-@cli.command()
-@click.option(
-    "--listen",
-    default="127.0.0.1:8200",
-    show_default=True,
-    metavar="HOST:PORT",
-    help="Address to listen on.",
-)
-@click.option(
-    "--storage",
-    metavar="URL",
-    help="sqlite:///PATH (default: DATA_DIR/guomi.db), postgresql://..., or memory://",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".guomi-data"),
-    show_default=True,
-    help="Directory for the SQLite store and the audit log.",
-)
-@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), help="Audit log file.")
-@click.option("--dev", is_flag=True, help="Throw-away in-memory service, one share, auto-unsealed. NOT SAFE.")
-@click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
-@click.option(
-    "--loop",
-    type=click.Choice(["auto", "uvloop", "asyncio"]),
-    default="auto",
-    show_default=True,
-    help="Event loop (auto: uvloop when installed).",
-)
-@click.option(
-    "--http",
-    "http_impl",
-    type=click.Choice(["auto", "httptools", "h11"]),
-    default="auto",
-    show_default=True,
-    help="HTTP parser (auto: httptools when installed).",
-)
-@_errors
-def server(
-    *,
-    listen: str,
-    storage: str | None,
-    data_dir: Path,
-    audit_log: Path | None,
-    dev: bool,
-    log_level: str,
-    loop: str,
-    http_impl: str,
-) -> None:
-    """Run the custody service (uvicorn, one process)."""
-    from guomi.cli._server import run_server  # noqa: PLC0415 (server deps load only here)
-
-    run_server(
-        listen=listen,
-        storage=storage,
-        data_dir=data_dir,
-        audit_log=audit_log,
-        dev=dev,
-        log_level=log_level,
-        console=err,
-        loop=loop,
-        http=http_impl,
-    )
+# `guomi server` lives in guomi.cli._server (settings, TLS, start-up checks; server deps load
+# only when it runs).
+cli.add_command(server)
 
 
 # ---------------------------------------------------------------- operator
