@@ -31,7 +31,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["StartupError", "parse_listen", "redact_url", "run_server", "server"]
+__all__ = ["SettingsError", "StartupError", "parse_listen", "redact_url", "run_server", "server"]
 
 EXIT_STARTUP = 1
 EXIT_USAGE = 2
@@ -39,6 +39,14 @@ EXIT_USAGE = 2
 
 class StartupError(Exception):
     """The server cannot start; the message is the one line shown to the operator."""
+
+    exit_status = EXIT_STARTUP
+
+
+class SettingsError(StartupError):
+    """The settings themselves are wrong (exit status 2, as a usage error)."""
+
+    exit_status = EXIT_USAGE
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -166,7 +174,7 @@ def server(config_file: Path | None, check_config: bool, **flags: Any) -> None:
             sys.exit(_check_config(settings, console))
         run_server(settings, console=console)
     except StartupError as exc:
-        _fail(console, str(exc), EXIT_STARTUP)
+        _fail(console, str(exc), exc.exit_status)
 
 
 def _fail(console: Console, message: str, status: int) -> NoReturn:
@@ -276,7 +284,7 @@ def run_server(settings: Any, *, console: Console) -> None:
     """Check, bind, open, then serve until interrupted (see the module docstring)."""
     problems = settings.check()
     if problems:
-        raise StartupError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        raise SettingsError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     from guomi.kms.config import ConfigError  # noqa: PLC0415
     from guomi.kms.runtime import BootstrapLock, OperationsGuard, server_ssl_context  # noqa: PLC0415
 
@@ -285,7 +293,7 @@ def run_server(settings: Any, *, console: Console) -> None:
         try:
             ssl_context = server_ssl_context(settings)
         except ConfigError as exc:
-            raise StartupError(str(exc)) from None
+            raise SettingsError(str(exc)) from None
     host, port = parse_listen(settings.listen)
     sock = _bind(host, port)
     try:
