@@ -31,7 +31,9 @@ def server_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`guomi ARGS` to completion (for commands that must fail fast)."""
     return subprocess.run(
         [sys.executable, "-m", "guomi.cli", *args],
@@ -124,22 +126,71 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 
 def _issue(d: Path, name: str, subject: str, ca: str, ext: str) -> None:
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-             f"{name}.key", "-subj", subject, "-out", f"{name}.csr", cwd=d)
+    _openssl(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-subj",
+        subject,
+        "-out",
+        f"{name}.csr",
+        cwd=d,
+    )
     (d / f"{name}.ext").write_text(ext)
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-             "-CAcreateserial", "-days", "2", "-out", f"{name}.pem", "-extfile", f"{name}.ext", cwd=d)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        f"{ca}.pem",
+        "-CAkey",
+        f"{ca}.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        f"{name}.pem",
+        "-extfile",
+        f"{name}.ext",
+        cwd=d,
+    )
 
 
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     d = tmp_path_factory.mktemp("certs")
     for ca in ("ca", "rogue-ca"):
-        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2", "-subj", f"/CN=guomi test {ca}",
-                 cwd=d)
-    _issue(d, "server", "/CN=127.0.0.1", "ca",
-           "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        _openssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            f"{ca}.key",
+            "-out",
+            f"{ca}.pem",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN=guomi test {ca}",
+            cwd=d,
+        )
+    _issue(
+        d,
+        "server",
+        "/CN=127.0.0.1",
+        "ca",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    )
     _issue(d, "client", "/O=bank/CN=app-a", "ca", "extendedKeyUsage=clientAuth\n")
     _issue(d, "client2", "/O=bank/CN=app-b", "ca", "extendedKeyUsage=clientAuth\n")
     _issue(d, "rogue", "/O=bank/CN=app-a", "rogue-ca", "extendedKeyUsage=clientAuth\n")

@@ -46,8 +46,17 @@ def test_cli_init_with_the_bootstrap_token(server_factory: Any, tmp_path: Path) 
     env = server_env(GUOMI_ADDR=f"http://127.0.0.1:{s.port}")
     refused = run_cli("operator", "init", "--shares", "3", "--threshold", "2", env=env)
     assert refused.returncode == 1 and "bootstrap" in refused.stderr
-    ok = run_cli("--token", "operator-chosen-0123456789", "operator", "init", "--shares", "3",
-                 "--threshold", "2", env=env)
+    ok = run_cli(
+        "--token",
+        "operator-chosen-0123456789",
+        "operator",
+        "init",
+        "--shares",
+        "3",
+        "--threshold",
+        "2",
+        env=env,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "Root token:" in ok.stdout
 
@@ -58,7 +67,9 @@ def test_bootstrap_token_file(server_factory: Any, tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
     token = f.read_text().strip()
     assert token not in s.output
-    r = httpx.post(f"http://127.0.0.1:{s.port}/v1/sys/init", json=INIT, headers={"Authorization": f"Bearer {token}"})
+    r = httpx.post(
+        f"http://127.0.0.1:{s.port}/v1/sys/init", json=INIT, headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 200
     assert not f.exists()  # used once, then removed
 

@@ -6,21 +6,22 @@ from pathlib import Path
 
 import pytest
 
+from guomi.cli._server import server
 from guomi.kms.config import ConfigError, ServerSettings, resolve_settings
 
 from .conftest import run_cli, server_env
 
 
 def test_every_flag_is_a_config_key() -> None:
-    from guomi.cli._server import server
-
     flags = {p.name for p in server.params} - {"config_file", "check_config", "help"}
     assert flags == set(ServerSettings.field_names()) - {"pkcs11_pin"}
 
 
 def test_precedence_file_env_flags(tmp_path: Path) -> None:
     f = tmp_path / "s.toml"
-    f.write_text('listen = "127.0.0.1:9000"\nread_timeout = 3.5\nmax_connections = 7\n[server]\nseal = "shamir"\n')
+    f.write_text(
+        'listen = "127.0.0.1:9000"\nread_timeout = 3.5\nmax_connections = 7\n[server]\nseal = "shamir"\n'
+    )
     s = resolve_settings(config_file=f, environ={"GUOMI_READ_TIMEOUT": "2", "GUOMI_DEV": "true"}, flags={})
     assert (s.listen, s.read_timeout, s.max_connections, s.dev) == ("127.0.0.1:9000", 2.0, 7, True)
     s = resolve_settings(config_file=f, environ={"GUOMI_READ_TIMEOUT": "2"}, flags={"read_timeout": 1.0})
@@ -78,6 +79,7 @@ def test_check_config_refuses(args: list[str], fragment: str) -> None:
 
 
 def test_insecure_no_tls_allows_plain_http_off_loopback() -> None:
-    r = run_cli("server", "--listen", "0.0.0.0:8200", "--insecure-no-tls", "--storage", "memory://",
-                "--check-config")
+    r = run_cli(
+        "server", "--listen", "0.0.0.0:8200", "--insecure-no-tls", "--storage", "memory://", "--check-config"
+    )
     assert r.returncode == 0, r.stderr

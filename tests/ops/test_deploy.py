@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from guomi.kms.config import load_config_file, resolve_settings
+
 from .conftest import ROOT
 
 DEPLOY = ROOT / "deploy"
@@ -19,8 +21,11 @@ def _systemd_analyze() -> str:
     if tool is None:
         # Debian's systemd package brings it (the test machine is Debian).
         if shutil.which("apt-get") is not None:
-            subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq", "systemd"],
-                           capture_output=True, check=False)
+            subprocess.run(
+                ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq", "systemd"],
+                capture_output=True,
+                check=False,
+            )
         tool = shutil.which("systemd-analyze")
     if tool is None:
         pytest.skip("systemd-analyze is not available and could not be installed")
@@ -52,8 +57,6 @@ def test_unit_runs_config_check_and_hardening() -> None:
 
 
 def test_sample_config_is_valid(tmp_path: Path) -> None:
-    from guomi.kms.config import load_config_file, resolve_settings
-
     settings = resolve_settings(config_file=DEPLOY / "server.toml", environ={}, flags={})
     assert set(load_config_file(DEPLOY / "server.toml")) <= set(settings.field_names())
     assert settings.tls_client_ca is not None and settings.listen == "0.0.0.0:8200"
@@ -75,6 +78,11 @@ def test_container_file_builds() -> None:
     builder = _builder()
     if builder is None:
         pytest.skip("no container builder (docker/podman/buildah with a running engine) on this machine")
-    r = subprocess.run([*builder, "-f", str(DEPLOY / "Containerfile"), "-t", "guomi-test", str(ROOT)],
-                       capture_output=True, text=True, check=False, timeout=3000)
+    r = subprocess.run(
+        [*builder, "-f", str(DEPLOY / "Containerfile"), "-t", "guomi-test", str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=3000,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

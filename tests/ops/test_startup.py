@@ -20,8 +20,13 @@ def _one_error_line(stderr: str) -> str:
 
 def test_unreachable_postgres_is_one_line_with_password_redacted() -> None:
     port = free_port()  # nothing listens there
-    r = run_cli("server", "--storage", f"postgresql://guomi:hunter2secret@127.0.0.1:{port}/guomi",
-                "--listen", f"127.0.0.1:{free_port()}")
+    r = run_cli(
+        "server",
+        "--storage",
+        f"postgresql://guomi:hunter2secret@127.0.0.1:{port}/guomi",
+        "--listen",
+        f"127.0.0.1:{free_port()}",
+    )
     assert r.returncode != 0
     line = _one_error_line(r.stderr)
     assert "unreachable" in line

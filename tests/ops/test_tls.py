@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import Certs
+from .conftest import Certs, run_cli
 
 
-def _ctx(certs: Certs, *, cert: str | None = None, key: str | None = None, version: Any = None) -> ssl.SSLContext:
+def _ctx(
+    certs: Certs, *, cert: str | None = None, key: str | None = None, version: Any = None
+) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(certs.ca))
     if version is not None:
         ctx.minimum_version = ctx.maximum_version = version
@@ -56,9 +58,12 @@ def test_old_tls_versions_refused(server_factory: Any, certs: Certs) -> None:
 def test_client_certificate_required(server_factory: Any, certs: Certs) -> None:
     s = server_factory(
         "--dev",
-        "--tls-cert", str(certs.server_cert),
-        "--tls-key", str(certs.server_key),
-        "--tls-client-ca", str(certs.ca),
+        "--tls-cert",
+        str(certs.server_cert),
+        "--tls-key",
+        str(certs.server_key),
+        "--tls-client-ca",
+        str(certs.ca),
     )
     assert "client certificates required" in s.output
     assert _health(s.port, _ctx(certs, cert=str(certs.client_cert), key=str(certs.client_key))) == 200
@@ -71,8 +76,6 @@ def test_client_certificate_required(server_factory: Any, certs: Certs) -> None:
 
 
 def test_plain_http_refused_off_loopback_at_start(certs: Certs) -> None:
-    from .conftest import run_cli
-
     r = run_cli("server", "--dev", "--listen", "0.0.0.0:18299")
     assert r.returncode == 2
     assert "non-loopback" in r.stderr and "--insecure-no-tls" in r.stderr

@@ -66,7 +66,7 @@ _DOCS_CSP = (
 
 def _assets_dir() -> Path | None:
     try:
-        import swagger_ui_bundle  # noqa: PLC0415 - optional: the docs page only
+        import swagger_ui_bundle  # type: ignore[import-untyped]  # noqa: PLC0415 - the docs page only
     except ImportError:
         return None
     return Path(swagger_ui_bundle.swagger_ui_path)

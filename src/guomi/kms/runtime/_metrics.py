@@ -101,8 +101,8 @@ class Metrics:
             "# HELP guomi_errors_total Error answers by HTTP status and service error code.",
             "# TYPE guomi_errors_total counter",
         ]
-        for (status, code), n in errors:
-            lines.append(f'guomi_errors_total{{status="{status}",code="{code}"}} {n}')
+        for (err_status, code), count in errors:
+            lines.append(f'guomi_errors_total{{status="{err_status}",code="{code}"}} {count}')
         lines += [
             "# HELP guomi_key_operations_total Key operations (requests on key paths), by outcome.",
             "# TYPE guomi_key_operations_total counter",

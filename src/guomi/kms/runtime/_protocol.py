@@ -100,7 +100,7 @@ def guarded_http_protocol(*, read_timeout: float, max_connections: int) -> type[
         def on_message_begin(self) -> None:
             super().on_message_begin()
             if self._tls_extension is not None:
-                self.scope["extensions"] = {"tls": dict(self._tls_extension)}
+                self.scope["extensions"] = {"tls": dict(self._tls_extension)}  # type: ignore[dict-item]
 
         def on_message_complete(self) -> None:
             self._disarm()
