@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from guomi import __version__
+from guomi.cli._seal_lifecycle import generate_root, rekey, rotate
 from guomi.cli._server import server
 from guomi.client import Client
 from guomi.client._keys import signature_der
@@ -182,6 +183,12 @@ cli.add_command(server)
 @cli.group()
 def operator() -> None:
     """Initialise, unseal, seal and inspect the service."""
+
+
+# generate-root, rekey, rotate: guomi.cli._seal_lifecycle (the ops lane).
+operator.add_command(generate_root)
+operator.add_command(rekey)
+operator.add_command(rotate)
 
 
 @operator.command("init")

@@ -311,6 +311,7 @@ def run_server(settings: Any, *, console: Console) -> None:
             bootstrap=bootstrap,
             unseal_rate_per_minute=settings.unseal_rate_per_minute,
             seal=seal,
+            lifecycle=_lifecycle(engine, seal),
         )
         scheme = "https" if ssl_context is not None else "http"
         if settings.dev:
@@ -349,6 +350,18 @@ def _open_seal(settings: Any, engine: Any, console: Console) -> Any:
         # Keep serving sealed: custodians can still unseal with the recovery shares.
         console.print(f"[bold red]error:[/] PKCS#11 seal: {escape(str(exc))}; the service stays sealed")
     return seal
+
+
+def _lifecycle(engine: Any, seal: Any) -> Any:
+    """generate-root / rekey / rotate; with the PKCS#11 seal a rekey re-wraps the new master key."""
+    from guomi.kms.seal import SealLifecycle  # noqa: PLC0415
+
+    if seal is None:
+        return SealLifecycle(engine)
+    from guomi.kms.seal.pkcs11 import WRAPPED_MASTER_PATH  # noqa: PLC0415
+    from guomi.kms.storage import Put  # noqa: PLC0415
+
+    return SealLifecycle(engine, master_hook=lambda master: [Put(WRAPPED_MASTER_PATH, seal.wrap(master))])
 
 
 def _announce_bootstrap(console: Console, lock: Any, show: bool, file: Path | None) -> None:

@@ -16,6 +16,14 @@ The barrier key lives in the **keyring**, itself stored (as the only
 encrypted-by-something-else record, next to the plaintext seal
 configuration) under a key derived from the master key; the master key is
 rebuilt from Shamir shares at unseal and never stored.
+
+**Rotation** (``guomi operator rotate``) adds a barrier key of the next term without
+touching the keyring: the new key is stored at ``core/keyring-upgrade/<term>``, sealed by
+the barrier under the previous term's key, in one create-only write (a crash leaves the
+old or the new key set, never neither).  A barrier walks these upgrade records when it is
+built and whenever it meets a record of a term it does not know yet (another server
+rotated), so every term stays readable (a keyring of versions) and new records are
+sealed under the newest term.
 """
 
 from __future__ import annotations
@@ -31,10 +39,11 @@ from guomi.exceptions import InvalidTag
 from guomi.kms._crypto import NONCE_SIZE, derive, sm4gcm
 from guomi.kms.storage import Delete, Op, Put, Record, Storage
 
-__all__ = ["KEYRING_PATH", "SEAL_CONFIG_PATH", "Barrier", "BarrierError", "Keyring"]
+__all__ = ["KEYRING_PATH", "KEYRING_UPGRADE_PREFIX", "SEAL_CONFIG_PATH", "Barrier", "BarrierError", "Keyring"]
 
 SEAL_CONFIG_PATH = "core/seal-config"
 KEYRING_PATH = "core/keyring"
+KEYRING_UPGRADE_PREFIX = "core/keyring-upgrade/"
 _FORMAT = 1
 _KEYRING_AD = b"guomi/keyring/v1"
 _WRAP_LABEL = b"guomi/keyring/v1/wrap"
@@ -119,12 +128,51 @@ class Barrier:
 
     def __init__(self, storage: Storage, keyring: Keyring) -> None:
         self.storage = storage
-        self._term = keyring.term
-        self._cipher = sm4gcm(keyring.barrier_key)
-        self._term_bytes = struct.pack(">I", keyring.term)
+        self._ciphers = {keyring.term: sm4gcm(keyring.barrier_key)}
+        self._set_newest(keyring.term)
+        self._follow_upgrades()
 
     def __repr__(self) -> str:
         return f"Barrier(storage={self.storage.kind}, term={self._term})"
+
+    @property
+    def term(self) -> int:
+        """The newest term: the one new records are sealed under."""
+        return self._term
+
+    def _set_newest(self, term: int) -> None:
+        self._term = term
+        self._cipher = self._ciphers[term]
+        self._term_bytes = struct.pack(">I", term)
+
+    def _follow_upgrades(self) -> None:
+        """Learns the keys of later terms from their upgrade records (each sealed under the
+        term before it), in order."""
+        while True:
+            nxt = self._term + 1
+            path = f"{KEYRING_UPGRADE_PREFIX}{nxt}"
+            rec = self.storage.get(path)
+            if rec is None:
+                return
+            doc = json.loads(self.open(path, rec.value))
+            if int(doc["term"]) != nxt:
+                raise BarrierError(f"record {path!r} names the wrong term")
+            self._ciphers[nxt] = sm4gcm(base64.b64decode(doc["barrier_key"]))
+            self._set_newest(nxt)
+
+    def rotate(self) -> int:
+        """Adds a fresh barrier key of the next term (create-only write of its upgrade record);
+        returns the new term.  :class:`~guomi.kms.storage.StorageConflict` if another server
+        rotated at the same moment (nothing written; the caller may retry)."""
+        self._follow_upgrades()
+        nxt = self._term + 1
+        path = f"{KEYRING_UPGRADE_PREFIX}{nxt}"
+        key = os.urandom(16)
+        body = json.dumps({"term": nxt, "barrier_key": _b64(key)}).encode()
+        self.storage.commit([Put(path, self.seal(path, body), 0)])
+        self._ciphers[nxt] = sm4gcm(key)
+        self._set_newest(nxt)
+        return nxt
 
     def _ad(self, path: str) -> bytes:
         return _BARRIER_AD + self._term_bytes + path.encode("utf-8")
@@ -139,11 +187,16 @@ class Barrier:
         if len(blob) < _HEAD.size + NONCE_SIZE + 16:
             raise BarrierError(f"record {path!r} is truncated")
         fmt, term = _HEAD.unpack_from(blob)
-        if fmt != _FORMAT or term != self._term:
+        cipher = self._ciphers.get(term)
+        if cipher is None and fmt == _FORMAT and term > self._term:
+            self._follow_upgrades()  # another server rotated the barrier key
+            cipher = self._ciphers.get(term)
+        if fmt != _FORMAT or cipher is None:
             raise BarrierError(f"record {path!r} has an unknown format or keyring term")
         n = _HEAD.size
+        ad = self._ad(path) if term == self._term else _BARRIER_AD + struct.pack(">I", term) + path.encode()
         try:
-            return self._cipher.decrypt(blob[n : n + NONCE_SIZE], blob[n + NONCE_SIZE :], self._ad(path))
+            return cipher.decrypt(blob[n : n + NONCE_SIZE], blob[n + NONCE_SIZE :], ad)
         except InvalidTag:
             raise BarrierError(f"record {path!r} failed authentication (tampered or moved)") from None
 

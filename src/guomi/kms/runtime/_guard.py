@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from guomi.kms.runtime._bootstrap import BootstrapLock
+from guomi.kms.runtime._lifecycle_routes import LIFECYCLE_PATHS, handle_lifecycle
 from guomi.kms.runtime._metrics import Metrics, route_family
 
 __all__ = ["OperationsGuard"]
@@ -137,9 +138,11 @@ class OperationsGuard:
         unseal_rate_per_minute: int = 30,
         metrics: Metrics | None = None,
         seal: Any = None,
+        lifecycle: Any = None,
     ) -> None:
         self.app = app
         self.seal = seal
+        self.lifecycle = lifecycle
         self.engine = engine
         self.bootstrap = bootstrap
         self.metrics = metrics or Metrics()
@@ -174,6 +177,8 @@ class OperationsGuard:
             await self._init(scope, receive, send)
         elif method == "POST" and path == "/v1/sys/unseal":
             await self._unseal(scope, receive, send)
+        elif path in LIFECYCLE_PATHS and self.lifecycle is not None:
+            await self._lifecycle(scope, receive, send, method, path)
         elif method == "GET" and path == "/v1/sys/metrics":
             await self._metrics(scope, send)
         elif method == "GET" and (path == "/v1/docs" or path.startswith("/v1/docs/")):
@@ -280,6 +285,32 @@ class OperationsGuard:
             for s in pending:
                 found |= hmac.compare_digest(s, share)
             return found
+
+    # ------------------------------------------------------------ generate-root, rekey, rotate
+
+    async def _lifecycle(self, scope: Scope, receive: Receive, send: Send, method: str, path: str) -> None:
+        from guomi.kms.service import RequestContext  # noqa: PLC0415
+
+        client = scope.get("client") or ("unknown", 0)
+        if method != "GET" and path != "/v1/sys/rotate":
+            wait = self._unseal_window.admit(str(client[0]), time.monotonic())
+            if wait > 0:
+                await _answer(
+                    send,
+                    429,
+                    _error("too_many_requests", "too many share submissions from this address; retry later"),
+                    extra=[(b"retry-after", str(int(wait) + 1).encode())],
+                )
+                return
+        body = await _read_body(receive, _MAX_SYS_BODY)
+        if body is None:
+            await _answer(send, 413, _error("payload_too_large", "request body too large"))
+            return
+        rid = _header(scope, b"x-request-id") or ""
+        ctx = RequestContext(request_id=rid[:64], remote_addr=str(client[0]))
+        await handle_lifecycle(
+            self.lifecycle, self.engine, method, path, body=body, token=_bearer(scope), ctx=ctx, send=send
+        )
 
     # ------------------------------------------------------------ sys/metrics
 
