@@ -451,7 +451,7 @@ def test_dev_mode_warns_and_background_scan_rotates(capsys: pytest.CaptureFixtur
     clock.advance(3601)
 
     async def run() -> int:
-        async with app.router.lifespan_context(app):
+        async with app.lifespan_context():
             for _ in range(200):
                 v = e.read_key(root, "k").latest_version
                 if v > 1:

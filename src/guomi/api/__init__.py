@@ -7,6 +7,13 @@ Layer: ``guomi.api``.  Both the server (``guomi.kms``) and the SDK
 
 from __future__ import annotations
 
+from guomi.api._batch import (
+    DECRYPT_BATCH_RESULTS,
+    ENCRYPT_BATCH_RESULTS,
+    DecryptBatchItem,
+    EncryptBatchItem,
+    FailedBatchItem,
+)
 from guomi.api._models import (
     API_VERSION,
     CAPABILITIES,
@@ -77,6 +84,7 @@ from guomi.api._models import (
 from guomi.api._token import (
     ALGORITHM_IDS,
     FORMAT_VERSION,
+    HEADER_SIZE,
     TokenHeader,
     format_text,
     parse_text,
@@ -86,8 +94,11 @@ __all__ = [
     "ALGORITHM_IDS",
     "API_VERSION",
     "CAPABILITIES",
+    "DECRYPT_BATCH_RESULTS",
     "DEFAULT_SM2_USER_ID",
+    "ENCRYPT_BATCH_RESULTS",
     "FORMAT_VERSION",
+    "HEADER_SIZE",
     "KEY_NAME_PATTERN",
     "KEY_TYPES",
     "POLICY_NAME_PATTERN",
@@ -100,17 +111,20 @@ __all__ = [
     "DataResponse",
     "DatakeyRequest",
     "DatakeyResponse",
+    "DecryptBatchItem",
     "DecryptItem",
     "DecryptRequest",
     "DecryptResponse",
     "DecryptResult",
     "Duration",
+    "EncryptBatchItem",
     "EncryptItem",
     "EncryptRequest",
     "EncryptResponse",
     "EncryptResult",
     "ErrorItem",
     "ErrorResponse",
+    "FailedBatchItem",
     "HashRequest",
     "HashResponse",
     "HealthResponse",

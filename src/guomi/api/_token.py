@@ -19,6 +19,7 @@ from guomi.exceptions import InvalidEncodingError
 __all__ = [
     "ALGORITHM_IDS",
     "FORMAT_VERSION",
+    "HEADER_SIZE",
     "MAX_KEY_VERSION",
     "TEXT_PREFIX",
     "TokenHeader",

@@ -1,33 +1,30 @@
-"""Routes ``/v1/datakey/{plaintext|wrapped}/{name}``.
+"""Route ``/v1/datakey/{plaintext|wrapped}/{name}`` (also under Vault's ``/v1/transit``).
 
-Layer: ``guomi.kms.http`` (translation only).  Bodies are parsed by
-:func:`~guomi.kms.http._common.dispatch` with pydantic's Rust JSON parser.
+Layer: ``guomi.kms.http`` (translation only).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-
 from guomi import api
-from guomi.kms.http._common import ERROR_RESPONSES, body_doc, dispatch
+from guomi.kms.http._routes import Route
 
-router = APIRouter(tags=["encryption"], responses=ERROR_RESPONSES)
+__all__ = ["ROUTES"]
 
-
-@router.post(
-    "/datakey/{kind}/{name}",
-    response_model=api.DataResponse[api.DatakeyResponse],
-    openapi_extra=body_doc(api.DatakeyRequest, required=False),
-)
-async def datakey(request: Request, kind: Literal["plaintext", "wrapped"], name: str) -> Response:
-    """A fresh 128-bit SM4 data key, wrapped under ``name`` (and in plaintext on that path)."""
-    return await dispatch(
-        request,
-        f"datakey/{kind}/{name}",
+ROUTES = (
+    Route(
+        "POST",
+        "/datakey/{kind}/{name}",
+        lambda c: c.engine.datakey(c.who, c.name, c.params["kind"], c.body),
         api.DatakeyRequest,
-        lambda eng, c, b: eng.datakey(c, name, kind, b),
-        optional=True,
-    )
+        api.DatakeyResponse,
+        ("datakey",),
+        "A fresh 128-bit SM4 data key, wrapped under ``name`` (and in plaintext on that path; "
+        "``plaintext`` also needs ``decrypt``).",
+        "encryption",
+        body_required=False,
+        aliases=("/transit",),
+        param_types={"kind": Literal["plaintext", "wrapped"]},
+    ),
+)

@@ -5,105 +5,88 @@ Layer: ``guomi.kms.http`` (translation only).  Writes run in the thread pool.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from typing import Any
 
 from guomi import api
-from guomi.kms.http._common import ERROR_RESPONSES, NoBody, body_doc, dispatch
+from guomi.kms.http._routes import Route
 
-router = APIRouter(tags=["keys"], responses=ERROR_RESPONSES)
-
-
-@router.get("/keys", response_model=api.DataResponse[api.KeyListResponse])
-async def list_keys(request: Request) -> Response:
-    """Names of the keys the caller may ``list``."""
-    return await dispatch(
-        request, "keys", NoBody, lambda eng, c, _: eng.list_keys(c), optional=True, admin=True
-    )
+__all__ = ["ROUTES"]
 
 
-@router.post(
-    "/keys/restore",
-    response_model=api.DataResponse[api.KeyInfo],
-    openapi_extra=body_doc(api.RestoreRequest),
+def _keys(method: str, path: str, handler: Any, **kw: Any) -> Route:
+    return Route(method, path, handler, tag="keys", inline=False, aliases=("/transit",), **kw)
+
+
+ROUTES = (
+    _keys(
+        "GET",
+        "/keys",
+        lambda c: c.engine.list_keys(c.who),
+        summary="Names of the keys the caller may ``list``.",
+        response=api.KeyListResponse,
+        body_required=False,
+    ),
+    _keys(
+        "POST",
+        "/keys/restore",
+        lambda c: c.engine.restore_key(c.who, c.body),
+        request=api.RestoreRequest,
+        response=api.KeyInfo,
+        capability=("create",),
+        summary="Recreates a key from a backup made by this installation.",
+    ),
+    _keys(
+        "POST",
+        "/keys/{name}",
+        lambda c: c.engine.create_key(c.who, c.name, c.body),
+        request=api.CreateKeyRequest,
+        response=api.KeyInfo,
+        capability=("create",),
+        summary="A new key (``type`` defaults to ``sm4-gcm``), version 1.",
+        body_required=False,
+    ),
+    _keys(
+        "GET",
+        "/keys/{name}",
+        lambda c: c.engine.read_key(c.who, c.name),
+        response=api.KeyInfo,
+        capability=("read",),
+        summary="Metadata, versions, SM2 public keys.",
+        body_required=False,
+    ),
+    _keys(
+        "DELETE",
+        "/keys/{name}",
+        lambda c: c.engine.delete_key(c.who, c.name),
+        capability=("delete",),
+        summary="Deletes the key and every version (only when ``deletion_allowed``).",
+        body_required=False,
+    ),
+    _keys(
+        "POST",
+        "/keys/{name}/rotate",
+        lambda c: c.engine.rotate_key(c.who, c.name),
+        response=api.KeyInfo,
+        capability=("rotate",),
+        summary="A new latest version.",
+        body_required=False,
+    ),
+    _keys(
+        "POST",
+        "/keys/{name}/config",
+        lambda c: c.engine.configure_key(c.who, c.name, c.body),
+        request=api.KeyConfigRequest,
+        response=api.KeyInfo,
+        capability=("config",),
+        summary="Minimum versions, deletion flag, automatic rotation period.",
+    ),
+    _keys(
+        "GET",
+        "/keys/{name}/backup",
+        lambda c: c.engine.backup_key(c.who, c.name),
+        response=api.BackupResponse,
+        capability=("backup",),
+        summary="Every version, sealed so only this installation can restore it.",
+        body_required=False,
+    ),
 )
-async def restore_key(request: Request) -> Response:
-    """Recreates a key from a backup made by this installation."""
-    return await dispatch(
-        request, "keys/restore", api.RestoreRequest, lambda eng, c, b: eng.restore_key(c, b), admin=True
-    )
-
-
-@router.post(
-    "/keys/{name}",
-    response_model=api.DataResponse[api.KeyInfo],
-    openapi_extra=body_doc(api.CreateKeyRequest, required=False),
-)
-async def create_key(request: Request, name: str) -> Response:
-    """A new key (``type`` defaults to ``sm4-gcm``), version 1."""
-    return await dispatch(
-        request,
-        f"keys/{name}",
-        api.CreateKeyRequest,
-        lambda eng, c, b: eng.create_key(c, name, b),
-        optional=True,
-        admin=True,
-    )
-
-
-@router.get("/keys/{name}", response_model=api.DataResponse[api.KeyInfo])
-async def read_key(request: Request, name: str) -> Response:
-    """Metadata, versions, SM2 public keys."""
-    return await dispatch(
-        request, f"keys/{name}", NoBody, lambda eng, c, _: eng.read_key(c, name), optional=True, admin=True
-    )
-
-
-@router.delete("/keys/{name}", status_code=204)
-async def delete_key(request: Request, name: str) -> Response:
-    """Deletes the key and every version (only when ``deletion_allowed``)."""
-    return await dispatch(
-        request, f"keys/{name}", NoBody, lambda eng, c, _: eng.delete_key(c, name), optional=True, admin=True
-    )
-
-
-@router.post("/keys/{name}/rotate", response_model=api.DataResponse[api.KeyInfo])
-async def rotate_key(request: Request, name: str) -> Response:
-    """A new latest version."""
-    return await dispatch(
-        request,
-        f"keys/{name}/rotate",
-        NoBody,
-        lambda eng, c, _: eng.rotate_key(c, name),
-        optional=True,
-        admin=True,
-    )
-
-
-@router.post(
-    "/keys/{name}/config",
-    response_model=api.DataResponse[api.KeyInfo],
-    openapi_extra=body_doc(api.KeyConfigRequest),
-)
-async def configure_key(request: Request, name: str) -> Response:
-    """Minimum versions, deletion flag, automatic rotation period."""
-    return await dispatch(
-        request,
-        f"keys/{name}/config",
-        api.KeyConfigRequest,
-        lambda eng, c, b: eng.configure_key(c, name, b),
-        admin=True,
-    )
-
-
-@router.get("/keys/{name}/backup", response_model=api.DataResponse[api.BackupResponse])
-async def backup_key(request: Request, name: str) -> Response:
-    """Every version, sealed so only this installation can restore it."""
-    return await dispatch(
-        request,
-        f"keys/{name}/backup",
-        NoBody,
-        lambda eng, c, _: eng.backup_key(c, name),
-        optional=True,
-        admin=True,
-    )

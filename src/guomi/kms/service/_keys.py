@@ -1,290 +1,463 @@
-"""Key metadata, per-version key material, and the token constructions of docs/spec/token.md.
+"""Key life cycle: create, read, list, rotate, configure, delete, back up, restore.
 
-Layer: ``guomi.kms.service`` (internal).  Storage layout (all through the barrier):
+Layer: ``guomi.kms.service`` (internal).  Also the key-record helpers the
+transit and signing concerns use: loading metadata, version material (cached
+per process by the key's random ``uid`` and version: versions never change
+once written, and the metadata read on every operation tells whether a
+version still exists), the version windows and the compare-and-set loop.
 
-* ``keymeta/<name>``: one small JSON record (type, latest version, minimum
-  versions, deletion flag, rotation period, a random ``uid``).  Its storage
-  revision is the compare-and-set handle for every change of the key.
-* ``keyver/<name>/<version, 10 digits>``: one record per version holding its
-  secret.  An operation reads the metadata plus at most the one version it
-  uses, so the cost does not grow with the number of versions (Vault keeps all
-  versions in one record, which grows without bound).
+Concurrency: every change of a key is one atomic storage commit guarded by a
+compare-and-set on the metadata record's revision; on a conflict the change
+is recomputed from a fresh read (bounded retries), so concurrent rotations in
+one process or in several servers sharing PostgreSQL yield consecutive
+versions.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
-import struct
-from dataclasses import dataclass, field, replace
-from typing import Any
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from guomi.api import TokenHeader, format_text, parse_text
-from guomi.exceptions import GuomiError, InvalidEncodingError, InvalidTag
-from guomi.kms._crypto import (
-    NONCE_SIZE,
-    TAG_SIZE,
-    AeadCipher,
-    aes256gcm,
-    ct_equal,
-    derive,
-    hmac_sm3,
-    sm4gcm,
+from guomi import api
+from guomi.exceptions import InvalidSignature, InvalidTag
+from guomi.kms import auth
+from guomi.kms._crypto import sm4gcm
+from guomi.kms.auth import iso
+from guomi.kms.errors import (
+    BadRequestError,
+    ConflictError,
+    DecryptionFailedError,
+    KMSError,
+    NotFoundError,
+    PayloadTooLargeError,
 )
-from guomi.kms.errors import BadRequestError, DecryptionFailedError
-from guomi.primitives import serialization, sm2
-from guomi.primitives.sm2 import SM2PrivateKey
+from guomi.kms.service._context import Caller
+from guomi.kms.service._core import EngineCore
+from guomi.kms.service._keyrecords import KeyMeta, meta_path, version_path, versions_prefix
+from guomi.kms.service._keytypes import KeyType, Material, Operation, key_type
+from guomi.kms.storage import Delete, Op, Put, StorageConflict, StorageError
 
-__all__ = [
-    "AEAD_TYPES",
-    "KeyMeta",
-    "Material",
-    "decrypt_token",
-    "encrypt_token",
-    "hmac_token",
-    "meta_path",
-    "new_version_record",
-    "parse_signature_token",
-    "sign_token",
-    "version_path",
-    "versions_prefix",
-]
+__all__ = ["KeyOps"]
 
-AEAD_TYPES = frozenset({"sm4-gcm", "aes-256-gcm"})
-ENCRYPTION_TYPES = frozenset({"sm4-gcm", "aes-256-gcm", "sm2-encrypt"})
+_CAS_RETRIES = 64
+_BACKUP_PREFIX = "guomi-backup:v1:"
+_BACKUP_AD = b"guomi/backup/v1"
 
-_ENC_LABEL = b"guomi/token/v1/enc"
-_COMMIT_LABEL = b"guomi/token/v1/commit"
-_AD_PREFIX = b"guomi/token/v1\x00"
-_COMMIT_SIZE = 32
+R = TypeVar("R")
 
 
-def meta_path(name: str) -> str:
-    """Storage path of a key's metadata."""
-    return f"keymeta/{name}"
+class KeyOps(EngineCore):
+    """Key records and the key life cycle."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._materials: OrderedDict[tuple[str, int], Material] = OrderedDict()
+        self._materials_lock = threading.Lock()
 
-def versions_prefix(name: str) -> str:
-    """Storage prefix of a key's version records."""
-    return f"keyver/{name}/"
+    def _forget_keys(self) -> None:
+        super()._forget_keys()
+        with self._materials_lock:
+            self._materials.clear()
 
+    # ------------------------------------------------------------ key records
 
-def version_path(name: str, version: int) -> str:
-    """Storage path of one version (zero-padded so listings sort numerically)."""
-    return f"keyver/{name}/{version:010d}"
+    def _load_meta(self, name: str) -> KeyMeta:
+        meta = self._read_decoded(meta_path(name), KeyMeta.from_json)
+        if meta is None:
+            raise NotFoundError(f"no key named {name!r}")
+        return meta
 
+    def _key_for(self, name: str, operation: Operation, *, rotate: bool = False) -> tuple[KeyMeta, KeyType]:
+        """The key's metadata and type, 400 ``unsupported_operation`` unless it can do ``operation``;
+        with ``rotate``, an automatic rotation that is due happens first."""
+        meta = self._load_meta(name)
+        kt = key_type(meta.type)
+        if not kt.supports(operation):
+            raise BadRequestError(
+                f"key {name!r} is a {meta.type} key and cannot {operation}", code="unsupported_operation"
+            )
+        return (self._maybe_auto_rotate(meta) if rotate else meta), kt
 
-@dataclass(frozen=True, slots=True)
-class KeyMeta:
-    """A key's metadata (no secret)."""
-
-    name: str
-    type: str
-    uid: str
-    latest: int
-    min_decryption_version: int
-    min_encryption_version: int
-    deletion_allowed: bool
-    auto_rotate_period: int
-    created: float
-    last_rotated: float
-    revision: int = 0
-
-    def to_json(self) -> bytes:
-        """Storage form (without the revision, which belongs to the store)."""
-        d = {k: getattr(self, k) for k in self.__slots__ if k != "revision"}
-        return json.dumps(d).encode()
-
-    @classmethod
-    def from_json(cls, blob: bytes, revision: int) -> KeyMeta:
-        """From the storage form."""
-        d: dict[str, Any] = json.loads(blob)
-        return cls(**d, revision=revision)
-
-    def evolve(self, **changes: Any) -> KeyMeta:
-        """A copy with ``changes``."""
-        return replace(self, **changes)
-
-
-@dataclass(slots=True)
-class Material:
-    """One version's key material, ready to use; secrets hidden from repr."""
-
-    version: int
-    type: str
-    created: float
-    secret: bytes = field(repr=False)
-    public_pem: str | None = None
-    aead: AeadCipher | None = field(default=None, repr=False)
-    commit_key: bytes | None = field(default=None, repr=False)
-    private: Any = field(default=None, repr=False)
-    public: Any = field(default=None, repr=False)
-    #: Cached per key name: (binary header, AD prefix, text prefix); no secrets.
-    token_parts: dict[str, tuple[bytes, bytes, bytes]] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_record(cls, key_type: str, blob: bytes) -> Material:
-        """Builds usable objects (ciphers, SM2 keys) from a version record."""
-        d = json.loads(blob)
-        secret = base64.b64decode(d["secret"])
-        m = cls(
-            version=int(d["version"]),
-            type=key_type,
-            created=float(d["created"]),
-            secret=secret,
-            public_pem=d.get("public_key"),
-        )
-        if key_type == "sm4-gcm":
-            m.aead = sm4gcm(derive(secret, _ENC_LABEL, 16))
-            m.commit_key = derive(secret, _COMMIT_LABEL, 32)
-        elif key_type == "aes-256-gcm":
-            m.aead = aes256gcm(derive(secret, _ENC_LABEL, 32))
-            m.commit_key = derive(secret, _COMMIT_LABEL, 32)
-        elif key_type in ("sm2-sign", "sm2-encrypt"):
-            m.private = SM2PrivateKey.from_private_value(int.from_bytes(secret, "big"))
-            m.public = m.private.public_key()
+    def _material(self, meta: KeyMeta, version: int) -> Material:
+        ck = (meta.uid, version)
+        with self._materials_lock:
+            m = self._materials.get(ck)
+            if m is not None:
+                self._materials.move_to_end(ck)
+                return m
+        barrier = self._require_unsealed()
+        rec = barrier.get(version_path(meta.name, version))
+        if rec is None:
+            raise NotFoundError(f"key {meta.name!r} has no version {version}")
+        m = key_type(meta.type).load(rec.value)
+        with self._materials_lock:
+            self._materials[ck] = m
+            while len(self._materials) > self.config.material_cache_size:
+                self._materials.popitem(last=False)
         return m
 
+    def _material_memo(self, meta: KeyMeta) -> Callable[[int], Material]:
+        """:meth:`_material` memoised for one request: a batch takes the cache lock once
+        per version it uses instead of once per item."""
+        local: dict[int, Material] = {}
 
-def new_version_record(key_type: str, version: int, now: float) -> bytes:
-    """A fresh version: 32 random bytes, or an SM2 key pair (GB/T 32918.1 §6.1)."""
-    public_pem = None
-    if key_type in ("sm2-sign", "sm2-encrypt"):
-        priv = sm2.generate_private_key()
-        secret = int(priv.private_value).to_bytes(32, "big")
-        public_pem = (
-            priv.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-            .decode("ascii")
+        def get(version: int) -> Material:
+            m = local.get(version)
+            if m is None:
+                m = local[version] = self._material(meta, version)
+            return m
+
+        return get
+
+    def _cas(self, name: str, change: Callable[[KeyMeta], tuple[KeyMeta, list[Op]]]) -> KeyMeta:
+        """Applies ``change`` (new metadata + extra ops) with compare-and-set, retrying on conflict."""
+        barrier = self._require_unsealed()
+        for _ in range(_CAS_RETRIES):
+            meta = self._load_meta(name)
+            new_meta, ops = change(meta)
+            ops = [*ops, Put(meta_path(name), new_meta.to_json(), meta.revision)]
+            try:
+                rev = barrier.commit(ops)
+            except StorageConflict:
+                time.sleep(0.0005 + (os.urandom(1)[0] / 255) * 0.002)
+                continue
+            return new_meta.evolve(revision=rev)
+        raise ConflictError(f"key {name!r} is changing too fast; retry", code="cas_conflict")
+
+    def _next_version(self, meta: KeyMeta, now: float) -> tuple[KeyMeta, list[Op]]:
+        v = meta.latest + 1
+        rec = key_type(meta.type).new_version_record(v, now)
+        return meta.evolve(latest=v, last_rotated=now), [Put(version_path(meta.name, v), rec, 0)]
+
+    def _rotate(self, name: str) -> KeyMeta:
+        return self._cas(name, lambda meta: self._next_version(meta, self.clock()))
+
+    def _maybe_auto_rotate(self, meta: KeyMeta) -> KeyMeta:
+        if meta.auto_rotate_period <= 0 or self.clock() - meta.last_rotated < meta.auto_rotate_period:
+            return meta
+        period = meta.auto_rotate_period
+
+        def change(cur: KeyMeta) -> tuple[KeyMeta, list[Op]]:
+            now = self.clock()
+            if cur.auto_rotate_period <= 0 or now - cur.last_rotated < period:
+                return cur, []  # someone else rotated meanwhile: rewrite unchanged (cheap, rare)
+            return self._next_version(cur, now)
+
+        return self._cas(meta.name, change)
+
+    def rotate_due_keys(self) -> list[str]:
+        """Background task: rotates every key whose ``auto_rotate_period`` has elapsed."""
+        if self.sealed:
+            return []
+        rotated = []
+        barrier = self._require_unsealed()
+        for name in barrier.list("keymeta/"):
+            try:
+                meta = self._load_meta(name)
+                new = self._maybe_auto_rotate(meta)
+            except (KMSError, StorageError):
+                continue
+            if new.latest != meta.latest:
+                rotated.append(name)
+                self._audit_write(
+                    operation="auto-rotate",
+                    path=f"keys/{name}/rotate",
+                    key=name,
+                    key_version=new.latest,
+                    result="ok",
+                    status=200,
+                )
+        return rotated
+
+    def _encryption_version(self, meta: KeyMeta, requested: int | None) -> int:
+        v = meta.latest if requested is None else requested
+        if v < 1 or v > meta.latest:
+            raise BadRequestError(f"key_version: key has no version {v}", field="key_version")
+        if meta.min_encryption_version and v < meta.min_encryption_version:
+            raise BadRequestError(
+                "key_version: below the key's min_encryption_version",
+                code="key_version_disabled",
+                field="key_version",
+            )
+        if v < meta.min_decryption_version:
+            raise BadRequestError(
+                "key_version: below the key's min_decryption_version",
+                code="key_version_disabled",
+                field="key_version",
+            )
+        return v
+
+    def _decryption_version(self, meta: KeyMeta, v: int) -> int:
+        if v > meta.latest:
+            raise DecryptionFailedError("ciphertext names a key version that does not exist")
+        if v < meta.min_decryption_version:
+            raise DecryptionFailedError(
+                "ciphertext key version is below the key's min_decryption_version",
+                code="key_version_disabled",
+            )
+        return v
+
+    # ------------------------------------------------------------ batches
+
+    def _check_batch_size(self, n: int) -> None:
+        if not n:
+            raise BadRequestError("batch_input: must not be empty", field="batch_input")
+        if n > self.config.max_batch_items:
+            raise PayloadTooLargeError(
+                f"batch_input: at most {self.config.max_batch_items} items",
+                code="batch_too_large",
+                field="batch_input",
+            )
+
+    def _batch(
+        self,
+        single: Any,
+        batch: Sequence[Any] | None,
+        single_fields: Sequence[str],
+        do: Callable[[Any], R],
+    ) -> tuple[R | None, list[R | api.BatchItemError] | None]:
+        """``(do(single), None)``, or ``(None, results)`` for ``batch_input`` with per-item errors."""
+        if batch is None:
+            return do(single), None
+        if any(getattr(single, f) is not None for f in single_fields):
+            raise BadRequestError(
+                "batch_input: give either batch_input or the single-item fields, not both",
+                field="batch_input",
+            )
+        self._check_batch_size(len(batch))
+        results: list[R | api.BatchItemError] = []
+        for item in batch:
+            if isinstance(item, api.BatchItemError):  # failed validation (guomi.kms.http)
+                results.append(item)
+                continue
+            try:
+                results.append(do(item))
+            except (KMSError, InvalidTag, InvalidSignature) as exc:
+                results.append(batch_item_error(exc, getattr(item, "reference", None)))
+        return None, results
+
+    # ------------------------------------------------------------ key life cycle
+
+    def create_key(self, caller: Caller, name: str, req: api.CreateKeyRequest) -> api.KeyInfo:
+        """``POST keys/{name}``: version 1 of a new key (409 if the name is taken)."""
+        with self._op(caller, "create", f"keys/{name}", name, ("create",)) as extra:
+            period = _rotate_period(req.auto_rotate_period)
+            now = self.clock()
+            meta = KeyMeta(
+                name=name,
+                type=req.type,
+                uid=os.urandom(16).hex(),
+                latest=1,
+                min_decryption_version=1,
+                min_encryption_version=0,
+                deletion_allowed=req.deletion_allowed,
+                auto_rotate_period=period,
+                created=now,
+                last_rotated=now,
+            )
+            rec = key_type(req.type).new_version_record(1, now)
+            try:
+                rev = self._require_unsealed().commit(
+                    [Put(version_path(name, 1), rec, 0), Put(meta_path(name), meta.to_json(), 0)]
+                )
+            except StorageConflict:
+                raise ConflictError(f"a key named {name!r} already exists", code="key_exists") from None
+            extra["key_version"] = 1
+            extra["key_type"] = req.type
+            return self._key_info(meta.evolve(revision=rev))
+
+    def _key_info(self, meta: KeyMeta) -> api.KeyInfo:
+        versions: dict[str, api.KeyVersionInfo] = {}
+        lo = max(meta.min_decryption_version, meta.latest - self.config.key_info_versions + 1, 1)
+        for v in range(meta.latest, lo - 1, -1):
+            try:
+                m = self._material(meta, v)
+            except NotFoundError:
+                continue
+            versions[str(v)] = api.KeyVersionInfo(creation_time=iso(m.created), public_key=m.public_pem)
+        kt = key_type(meta.type)
+        return api.KeyInfo(
+            name=meta.name,
+            type=meta.type,  # type: ignore[arg-type]
+            latest_version=meta.latest,
+            min_decryption_version=meta.min_decryption_version,
+            min_encryption_version=meta.min_encryption_version,
+            min_available_version=1,
+            deletion_allowed=meta.deletion_allowed,
+            auto_rotate_period=meta.auto_rotate_period,
+            creation_time=iso(meta.created),
+            last_rotation_time=iso(meta.last_rotated),
+            supports_encryption=kt.supports("encrypt"),
+            supports_decryption=kt.supports("decrypt"),
+            supports_signing=kt.supports("sign"),
+            supports_hmac=kt.supports("hmac"),
+            keys=dict(sorted(versions.items(), key=lambda kv: int(kv[0]))),
         )
-    else:
-        secret = os.urandom(32)
-    return json.dumps(
-        {
-            "version": version,
-            "created": now,
-            "secret": base64.b64encode(secret).decode("ascii"),
-            "public_key": public_pem,
-        }
-    ).encode()
+
+    def read_key(self, caller: Caller, name: str) -> api.KeyInfo:
+        """``GET keys/{name}``: metadata, recent versions, SM2 public keys."""
+        with self._op(caller, "read", f"keys/{name}", name, ("read",)):
+            return self._key_info(self._load_meta(name))
+
+    def list_keys(self, caller: Caller) -> api.KeyListResponse:
+        """``GET keys``: the names the caller has ``list`` on."""
+        with self._op(caller, "list", "keys", None, ()):
+            names = self._require_unsealed().list("keymeta/")
+            if not caller.entry.is_root:
+                policies = self._policies(caller.entry.policies)
+                names = [n for n in names if any("list" in p.capabilities_for(n) for p in policies)]
+            return api.KeyListResponse(keys=names)
+
+    def rotate_key(self, caller: Caller, name: str) -> api.KeyInfo:
+        """``POST keys/{name}/rotate``: version latest+1, one atomic commit with the metadata."""
+        with self._op(caller, "rotate", f"keys/{name}/rotate", name, ("rotate",)) as extra:
+            meta = self._rotate(name)
+            extra["key_version"] = meta.latest
+            return self._key_info(meta)
+
+    def configure_key(self, caller: Caller, name: str, req: api.KeyConfigRequest) -> api.KeyInfo:
+        """``POST keys/{name}/config``."""
+        with self._op(caller, "config", f"keys/{name}/config", name, ("config",)):
+            period = None if req.auto_rotate_period is None else _rotate_period(req.auto_rotate_period)
+
+            def change(meta: KeyMeta) -> tuple[KeyMeta, list[Op]]:
+                min_dec = req.min_decryption_version or meta.min_decryption_version
+                min_enc = (
+                    meta.min_encryption_version
+                    if req.min_encryption_version is None
+                    else req.min_encryption_version
+                )
+                if min_dec > meta.latest:
+                    raise BadRequestError(
+                        "min_decryption_version: above the latest version", field="min_decryption_version"
+                    )
+                if min_enc > meta.latest:
+                    raise BadRequestError(
+                        "min_encryption_version: above the latest version", field="min_encryption_version"
+                    )
+                if min_enc and min_enc < min_dec:
+                    raise BadRequestError(
+                        "min_encryption_version: must be 0 or >= min_decryption_version",
+                        field="min_encryption_version",
+                    )
+                return (
+                    meta.evolve(
+                        min_decryption_version=min_dec,
+                        min_encryption_version=min_enc,
+                        deletion_allowed=(
+                            meta.deletion_allowed if req.deletion_allowed is None else req.deletion_allowed
+                        ),
+                        auto_rotate_period=meta.auto_rotate_period if period is None else period,
+                    ),
+                    [],
+                )
+
+            return self._key_info(self._cas(name, change))
+
+    def delete_key(self, caller: Caller, name: str) -> None:
+        """``DELETE keys/{name}``: only with ``deletion_allowed``; all versions in one commit."""
+        with self._op(caller, "delete", f"keys/{name}", name, ("delete",)):
+            barrier = self._require_unsealed()
+            for _ in range(_CAS_RETRIES):
+                meta = self._load_meta(name)
+                if not meta.deletion_allowed:
+                    raise BadRequestError(
+                        f"key {name!r} does not allow deletion (set deletion_allowed first)",
+                        code="deletion_not_allowed",
+                    )
+                prefix = versions_prefix(name)
+                ops: list[Op] = [Delete(prefix + s) for s in barrier.list(prefix)]
+                ops.append(Delete(meta_path(name), meta.revision))
+                try:
+                    barrier.commit(ops)
+                except StorageConflict:
+                    continue
+                with self._materials_lock:
+                    for k in [k for k in self._materials if k[0] == meta.uid]:
+                        del self._materials[k]
+                return
+            raise ConflictError(f"key {name!r} is changing too fast; retry", code="cas_conflict")
+
+    def backup_key(self, caller: Caller, name: str) -> api.BackupResponse:
+        """``GET keys/{name}/backup``: metadata and every version, sealed for this installation."""
+        with self._op(caller, "backup", f"keys/{name}/backup", name, ("backup",)) as extra:
+            barrier = self._require_unsealed()
+            keyring = self._require_keyring()
+            meta = self._load_meta(name)
+            prefix = versions_prefix(name)
+            versions = []
+            for s in barrier.list(prefix):
+                rec = barrier.get(prefix + s)
+                if rec is not None:
+                    versions.append(base64.b64encode(rec.value).decode("ascii"))
+            body = json.dumps({"meta": json.loads(meta.to_json()), "versions": versions}).encode()
+            nonce = os.urandom(12)
+            blob = nonce + sm4gcm(keyring.backup_key).encrypt(nonce, body, _BACKUP_AD)
+            extra["key_version"] = meta.latest
+            return api.BackupResponse(
+                backup=_BACKUP_PREFIX + base64.urlsafe_b64encode(blob).rstrip(b"=").decode("ascii")
+            )
+
+    def restore_key(self, caller: Caller, req: api.RestoreRequest) -> api.KeyInfo:
+        """``POST keys/restore``: recreates a key from a backup of this installation."""
+        self._require_unsealed()
+        keyring = self._require_keyring()
+        blob_text = req.backup
+        if not blob_text.startswith(_BACKUP_PREFIX):
+            raise BadRequestError("backup: not a guomi key backup", field="backup")
+        try:
+            raw = base64.urlsafe_b64decode(blob_text[len(_BACKUP_PREFIX) :] + "=" * (-len(blob_text) % 4))
+            body = sm4gcm(keyring.backup_key).decrypt(raw[:12], raw[12:], _BACKUP_AD)
+            d = json.loads(body)
+            src_meta = KeyMeta.from_json(json.dumps(d["meta"]).encode(), 0)
+            version_blobs = [base64.b64decode(v) for v in d["versions"]]
+        except (ValueError, InvalidTag, KeyError, TypeError):
+            raise BadRequestError(
+                "backup: damaged, or made by another installation", code="invalid_backup", field="backup"
+            ) from None
+        name = req.name or src_meta.name
+        need = ("create", "delete") if req.force else ("create",)
+        with self._op(caller, "restore", "keys/restore", name, need) as extra:
+            barrier = self._require_unsealed()
+            existing = barrier.get(meta_path(name))
+            if existing is not None and not req.force:
+                raise ConflictError(f"a key named {name!r} exists (use force)", code="key_exists")
+            ops: list[Op] = []
+            if existing is not None:
+                prefix = versions_prefix(name)
+                ops += [Delete(prefix + s) for s in barrier.list(prefix)]
+            meta = src_meta.evolve(name=name, uid=os.urandom(16).hex())
+            for vb in version_blobs:
+                v = int(json.loads(vb)["version"])
+                ops.append(Put(version_path(name, v), vb, None if existing is not None else 0))
+            ops.append(Put(meta_path(name), meta.to_json(), existing.revision if existing else 0))
+            try:
+                rev = barrier.commit(ops)
+            except StorageConflict:
+                raise ConflictError(
+                    f"key {name!r} changed during restore; retry", code="cas_conflict"
+                ) from None
+            extra["key_version"] = meta.latest
+            return self._key_info(meta.evolve(revision=rev))
 
 
-def _token_ad(header: bytes, name: str, caller_ad: bytes | None) -> bytes:
-    # docs/spec/token.md §5: explicit lengths so (name, caller AD) pairs cannot collide.
-    n = name.encode("ascii")
-    ad = caller_ad or b""
-    return _AD_PREFIX + header + struct.pack(">H", len(n)) + n + struct.pack(">I", len(ad)) + ad
+def batch_item_error(exc: Exception, reference: str | None) -> api.BatchItemError:
+    """A failed batch item: the service error's code and message, else a vague ``invalid``."""
+    if isinstance(exc, KMSError):
+        return api.BatchItemError(error=exc.message, code=exc.code, reference=reference)
+    return api.BatchItemError(error="failed", code="invalid", reference=reference)
 
 
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
-_pack_u32 = struct.Struct(">I").pack
-
-
-def encrypt_token(name: str, m: Material, plaintext: bytes, caller_ad: bytes | None) -> str:
-    """A ciphertext token (docs/spec/token.md §6-7)."""
-    return encrypt_token_ascii(name, m, plaintext, caller_ad).decode("ascii")
-
-
-def encrypt_token_ascii(
-    name: str, m: Material, plaintext: bytes, caller_ad: bytes | None, nonce: bytes | None = None
-) -> bytes:
-    """:func:`encrypt_token` as ASCII bytes: the batch path joins these into the JSON
-    response directly (a token needs no JSON escaping: ``guomi:v1:<n>:`` + base64url).
-
-    ``nonce``: NONCE_SIZE bytes the caller drew from ``os.urandom`` (a batch draws all its
-    nonces in one call: each ``os.urandom`` releases and retakes the GIL, and with the
-    server's other threads waiting that cost more than the encryption); default: drawn here."""
-    fixed = m.token_parts.get(name)
-    if fixed is None:
-        # Per (version, key name): header, the AD up to the caller's part, the text prefix.
-        header = TokenHeader(1, m.type, m.version).encode()
-        n = name.encode("ascii")
-        fixed = (header, _AD_PREFIX + header + struct.pack(">H", len(n)) + n, b"guomi:v1:%d:" % m.version)
-        m.token_parts[name] = fixed
-    header, ad_head, text_prefix = fixed
-    ad = ad_head + (_pack_u32(len(caller_ad)) + caller_ad if caller_ad else b"\x00\x00\x00\x00")
-    if nonce is None:
-        nonce = os.urandom(NONCE_SIZE)
-    if m.aead is not None and m.commit_key is not None:
-        commitment = hmac_sm3(m.commit_key, _COMMIT_LABEL + nonce + ad)
-        blob = header + nonce + commitment + m.aead.encrypt(nonce, plaintext, ad)
-    elif m.type == "sm2-encrypt":
-        dek = os.urandom(16)
-        wrapped = m.public.encrypt(dek, layout="der")
-        body = sm4gcm(dek).encrypt(nonce, plaintext, ad)
-        blob = header + struct.pack(">H", len(wrapped)) + wrapped + nonce + body
-    else:
-        raise BadRequestError(f"key type {m.type} does not support encryption", code="unsupported_operation")
-    # Same text as guomi.api.format_text (unpadded base64url), without the extra copies.
-    return text_prefix + binascii.b2a_base64(blob, newline=False).translate(_URLSAFE).rstrip(b"=")
-
-
-def parse_token(token: str, key_type: str) -> tuple[TokenHeader, bytes]:
-    """Parses a token and checks it was made by a key of ``key_type``."""
-    try:
-        header, blob = parse_text(token)
-    except InvalidEncodingError as exc:
-        raise DecryptionFailedError(f"ciphertext: {exc}", code="invalid_ciphertext") from None
-    if header.algorithm != key_type:
-        raise DecryptionFailedError()
-    return header, blob
-
-
-def decrypt_token(name: str, m: Material, header: TokenHeader, blob: bytes, caller_ad: bytes | None) -> bytes:
-    """Opens a token parsed by :func:`parse_token` with its version's material."""
-    hdr = blob[:6]
-    ad = _token_ad(hdr, name, caller_ad)
-    body = blob[6:]
-    try:
-        if m.aead is not None and m.commit_key is not None:
-            if len(body) < NONCE_SIZE + _COMMIT_SIZE + TAG_SIZE:
-                raise DecryptionFailedError()
-            nonce = body[:NONCE_SIZE]
-            commitment = body[NONCE_SIZE : NONCE_SIZE + _COMMIT_SIZE]
-            if not ct_equal(commitment, hmac_sm3(m.commit_key, _COMMIT_LABEL + nonce + ad)):
-                raise DecryptionFailedError()
-            return m.aead.decrypt(nonce, body[NONCE_SIZE + _COMMIT_SIZE :], ad)
-        if m.type == "sm2-encrypt":
-            if len(body) < 2:
-                raise DecryptionFailedError()
-            (n,) = struct.unpack_from(">H", body)
-            if len(body) < 2 + n + NONCE_SIZE + TAG_SIZE:
-                raise DecryptionFailedError()
-            dek = m.private.decrypt(body[2 : 2 + n], layout="der")
-            if len(dek) != 16:
-                raise DecryptionFailedError()
-            nonce = body[2 + n : 2 + n + NONCE_SIZE]
-            return sm4gcm(dek).decrypt(nonce, body[2 + n + NONCE_SIZE :], ad)
-    except (InvalidTag, GuomiError, ValueError):
-        raise DecryptionFailedError() from None
-    raise DecryptionFailedError()
-
-
-def sign_token(m: Material, message: bytes, user_id: bytes) -> str:
-    """``guomi:v1:<v>:<header || DER signature>`` (docs/spec/token.md §8)."""
-    header_obj = TokenHeader(1, "sm2-sign", m.version)
-    der = m.private.sign(message, user_id=user_id, encoding="der")
-    return format_text(header_obj, header_obj.encode() + bytes(der))
-
-
-def parse_signature_token(token: str, algorithm: str, field_name: str) -> tuple[int, bytes]:
-    """(key version, signature or tag bytes) of a ``sign`` / ``hmac`` token."""
-    try:
-        header, blob = parse_text(token)
-    except InvalidEncodingError as exc:
-        raise BadRequestError(f"{field_name}: {exc}", code="invalid_signature", field=field_name) from None
-    if header.algorithm != algorithm:
+def _rotate_period(value: int | str | None) -> int:
+    seconds = auth.parse_duration(value, field_name="auto_rotate_period")
+    if 0 < seconds < 60:
         raise BadRequestError(
-            f"{field_name}: made by a {header.algorithm} key, not {algorithm}",
-            code="invalid_signature",
-            field=field_name,
+            "auto_rotate_period: 0 (off) or at least 60 seconds", field="auto_rotate_period"
         )
-    return header.key_version, blob[6:]
-
-
-def hmac_token(m: Material, message: bytes) -> str:
-    """``guomi:v1:<v>:<header || HMAC-SM3(secret, message)>``."""
-    header_obj = TokenHeader(1, "hmac-sm3", m.version)
-    return format_text(header_obj, header_obj.encode() + hmac_sm3(m.secret, message))
+    return seconds

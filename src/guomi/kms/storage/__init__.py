@@ -16,6 +16,7 @@ from guomi.kms.storage._protocol import (
     StorageConflict,
     StorageError,
 )
+from guomi.kms.storage._readahead import ReadAheadStorage
 from guomi.kms.storage.memory import MemoryStorage
 from guomi.kms.storage.sqlite import SQLiteStorage
 
@@ -24,6 +25,7 @@ __all__ = [
     "MemoryStorage",
     "Op",
     "Put",
+    "ReadAheadStorage",
     "Record",
     "SQLiteStorage",
     "Storage",

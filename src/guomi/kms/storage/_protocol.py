@@ -17,9 +17,9 @@ on each):
   :class:`StorageConflict` and changes nothing;
 * reads are never served from a cache that could hide another server's write.
 
-Optional: ``get_many(paths) -> list[Record | None]`` reads several records in one
-round trip (PostgreSQL and memory have it; the engine uses it, when present, to
-fetch a request's token record and key metadata together).
+:meth:`Storage.get_many` reads several records in one round trip (PostgreSQL does
+it in one query; the others loop): :class:`~guomi.kms.storage.ReadAheadStorage`
+uses it to fetch a request's token record and key metadata together.
 """
 
 from __future__ import annotations
@@ -84,6 +84,10 @@ class Storage(Protocol):
         """The record at ``path``, or ``None``."""
         ...
 
+    def get_many(self, paths: Sequence[str]) -> list[Record | None]:
+        """The records at ``paths`` (``None`` where absent), in one round trip where possible."""
+        ...
+
     def list(self, prefix: str) -> list[str]:
         """Sorted paths starting with ``prefix``, with the prefix removed."""
         ...
@@ -106,7 +110,14 @@ class Storage(Protocol):
 
 
 class SingleOps:
-    """``put`` / ``delete`` for backends that implement ``commit``."""
+    """``put`` / ``delete`` for backends that implement ``commit`` (and a looping ``get_many``)."""
+
+    def get(self, path: str) -> Record | None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def get_many(self, paths: Sequence[str]) -> list[Record | None]:
+        """One :meth:`get` per path (backends with a cheaper way override it)."""
+        return [self.get(p) for p in paths]
 
     def commit(self, ops: Sequence[Op]) -> int:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -1,0 +1,60 @@
+"""Plain-value forms of batch results, for the server's high-volume batch path.
+
+Layer: ``guomi.api``.  A 1,000-item encrypt or decrypt batch is answered
+without a pydantic object per item: the engine returns plain dicts of these
+``TypedDict`` shapes and the HTTP layer serialises the list with
+:data:`ENCRYPT_BATCH_RESULTS` / :data:`DECRYPT_BATCH_RESULTS` (pydantic-core,
+in Rust).  The JSON is exactly what :class:`~guomi.api.EncryptResponse` /
+:class:`~guomi.api.DecryptResponse` write for their ``batch_results`` (a
+contract test in ``tests/kms/test_api_models.py`` checks it), so clients see
+one schema whichever path served them.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired
+
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict
+
+__all__ = [
+    "DECRYPT_BATCH_RESULTS",
+    "ENCRYPT_BATCH_RESULTS",
+    "DecryptBatchItem",
+    "EncryptBatchItem",
+    "FailedBatchItem",
+]
+
+
+class EncryptBatchItem(TypedDict):
+    """:class:`~guomi.api.EncryptResult` as a dict."""
+
+    ciphertext: str
+    key_version: int
+    reference: NotRequired[str]
+
+
+class DecryptBatchItem(TypedDict):
+    """:class:`~guomi.api.DecryptResult` as a dict; ``plaintext`` is already base64 text."""
+
+    plaintext: str
+    key_version: int
+    reference: NotRequired[str]
+
+
+class FailedBatchItem(TypedDict):
+    """:class:`~guomi.api.BatchItemError` as a dict."""
+
+    error: str
+    code: str
+    reference: NotRequired[str]
+
+
+#: Serialises the ``batch_results`` list of a plain encrypt batch.
+ENCRYPT_BATCH_RESULTS: TypeAdapter[list[EncryptBatchItem | FailedBatchItem]] = TypeAdapter(
+    list[EncryptBatchItem | FailedBatchItem]
+)
+#: Serialises the ``batch_results`` list of a plain decrypt batch.
+DECRYPT_BATCH_RESULTS: TypeAdapter[list[DecryptBatchItem | FailedBatchItem]] = TypeAdapter(
+    list[DecryptBatchItem | FailedBatchItem]
+)
