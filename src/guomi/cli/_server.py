@@ -299,6 +299,7 @@ def run_server(settings: Any, *, console: Console) -> None:
     try:
         app, engine = build_service(settings)
         seal = _open_seal(settings, engine, console)
+        app = _with_lifecycle_routes(app, engine, seal)
         bootstrap = None
         if not engine.is_initialized():
             bootstrap, show = BootstrapLock.from_settings(
@@ -311,7 +312,6 @@ def run_server(settings: Any, *, console: Console) -> None:
             bootstrap=bootstrap,
             unseal_rate_per_minute=settings.unseal_rate_per_minute,
             seal=seal,
-            lifecycle=_lifecycle(engine, seal),
         )
         scheme = "https" if ssl_context is not None else "http"
         if settings.dev:
@@ -352,16 +352,22 @@ def _open_seal(settings: Any, engine: Any, console: Console) -> Any:
     return seal
 
 
-def _lifecycle(engine: Any, seal: Any) -> Any:
-    """generate-root / rekey / rotate; with the PKCS#11 seal a rekey re-wraps the new master key."""
+def _with_lifecycle_routes(app: Any, engine: Any, seal: Any) -> Any:
+    """The service with the generate-root / rekey / rotate routes added to its table; with the
+    PKCS#11 seal a rekey also re-wraps the new master key in the token (same commit)."""
+    from guomi.kms.app import ServiceApp  # noqa: PLC0415
+    from guomi.kms.http import ROUTES  # noqa: PLC0415
+    from guomi.kms.runtime import lifecycle_routes  # noqa: PLC0415
     from guomi.kms.seal import SealLifecycle  # noqa: PLC0415
 
     if seal is None:
-        return SealLifecycle(engine)
-    from guomi.kms.seal.pkcs11 import WRAPPED_MASTER_PATH  # noqa: PLC0415
-    from guomi.kms.storage import Put  # noqa: PLC0415
+        life = SealLifecycle(engine)
+    else:
+        from guomi.kms.seal.pkcs11 import WRAPPED_MASTER_PATH  # noqa: PLC0415
+        from guomi.kms.storage import Put  # noqa: PLC0415
 
-    return SealLifecycle(engine, master_hook=lambda master: [Put(WRAPPED_MASTER_PATH, seal.wrap(master))])
+        life = SealLifecycle(engine, master_hook=lambda master: [Put(WRAPPED_MASTER_PATH, seal.wrap(master))])
+    return ServiceApp(engine, app.state.config, (*ROUTES, *lifecycle_routes(life)))
 
 
 def _announce_bootstrap(console: Console, lock: Any, show: bool, file: Path | None) -> None:

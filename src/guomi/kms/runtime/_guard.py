@@ -12,8 +12,6 @@ Layer: ``guomi.kms.runtime``.  Wraps the service's ASGI application (whatever it
   stranger cannot wipe custodians' progress.
 * ``GET /v1/sys/metrics``: Prometheus text, for a token whose policy grants the ``metrics``
   capability (or root); 401/403 otherwise.
-* ``GET /v1/docs``: Swagger UI from assets served by the service itself (the pinned
-  ``swagger-ui-bundle`` package), so the page works on a network with no way out.
 """
 
 from __future__ import annotations
@@ -26,11 +24,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from pathlib import Path
 from typing import Any
 
 from guomi.kms.runtime._bootstrap import BootstrapLock
-from guomi.kms.runtime._lifecycle_routes import LIFECYCLE_PATHS, handle_lifecycle
+from guomi.kms.runtime._lifecycle_routes import LIFECYCLE_PATHS
 from guomi.kms.runtime._metrics import Metrics, route_family
 
 __all__ = ["OperationsGuard"]
@@ -44,33 +41,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _MAX_SYS_BODY = 64 * 1024
-_DOC_ASSETS = {
-    "swagger-ui.css": "text/css",
-    "swagger-ui-bundle.js": "application/javascript",
-    "favicon-32x32.png": "image/png",
-}
-_DOCS_HTML = b"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>guomi custody service - API</title>
-<link rel="icon" type="image/png" href="/v1/docs/assets/favicon-32x32.png">
-<link rel="stylesheet" href="/v1/docs/assets/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="/v1/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/v1/docs/assets/init.js"></script></body></html>
-"""
-_DOCS_INIT = (
-    b'window.ui = SwaggerUIBundle({url: "/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true});\n'
-)
-_DOCS_CSP = (
-    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
-)
-
-
-def _assets_dir() -> Path | None:
-    try:
-        import swagger_ui_bundle  # type: ignore[import-untyped]  # noqa: PLC0415 - the docs page only
-    except ImportError:
-        return None
-    return Path(swagger_ui_bundle.swagger_ui_path)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -138,16 +108,13 @@ class OperationsGuard:
         unseal_rate_per_minute: int = 30,
         metrics: Metrics | None = None,
         seal: Any = None,
-        lifecycle: Any = None,
     ) -> None:
         self.app = app
         self.seal = seal
-        self.lifecycle = lifecycle
         self.engine = engine
         self.bootstrap = bootstrap
         self.metrics = metrics or Metrics()
         self._unseal_window = _Window(unseal_rate_per_minute)
-        self._assets = _assets_dir()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -177,12 +144,10 @@ class OperationsGuard:
             await self._init(scope, receive, send)
         elif method == "POST" and path == "/v1/sys/unseal":
             await self._unseal(scope, receive, send)
-        elif path in LIFECYCLE_PATHS and self.lifecycle is not None:
-            await self._lifecycle(scope, receive, send, method, path)
+        elif path in LIFECYCLE_PATHS and method != "GET" and path != "/v1/sys/rotate":
+            await self._share_gated(scope, receive, send)
         elif method == "GET" and path == "/v1/sys/metrics":
             await self._metrics(scope, send)
-        elif method == "GET" and (path == "/v1/docs" or path.startswith("/v1/docs/")):
-            await self._docs(path, send)
         else:
             await self.app(scope, receive, send)
 
@@ -286,31 +251,21 @@ class OperationsGuard:
                 found |= hmac.compare_digest(s, share)
             return found
 
-    # ------------------------------------------------------------ generate-root, rekey, rotate
+    # ------------------------------------------------------------ generate-root, rekey
 
-    async def _lifecycle(self, scope: Scope, receive: Receive, send: Send, method: str, path: str) -> None:
-        from guomi.kms.service import RequestContext  # noqa: PLC0415
-
+    async def _share_gated(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Share submissions of generate-root and rekey count against the unseal window."""
         client = scope.get("client") or ("unknown", 0)
-        if method != "GET" and path != "/v1/sys/rotate":
-            wait = self._unseal_window.admit(str(client[0]), time.monotonic())
-            if wait > 0:
-                await _answer(
-                    send,
-                    429,
-                    _error("too_many_requests", "too many share submissions from this address; retry later"),
-                    extra=[(b"retry-after", str(int(wait) + 1).encode())],
-                )
-                return
-        body = await _read_body(receive, _MAX_SYS_BODY)
-        if body is None:
-            await _answer(send, 413, _error("payload_too_large", "request body too large"))
+        wait = self._unseal_window.admit(str(client[0]), time.monotonic())
+        if wait > 0:
+            await _answer(
+                send,
+                429,
+                _error("too_many_requests", "too many share submissions from this address; retry later"),
+                extra=[(b"retry-after", str(int(wait) + 1).encode())],
+            )
             return
-        rid = _header(scope, b"x-request-id") or ""
-        ctx = RequestContext(request_id=rid[:64], remote_addr=str(client[0]))
-        await handle_lifecycle(
-            self.lifecycle, self.engine, method, path, body=body, token=_bearer(scope), ctx=ctx, send=send
-        )
+        await self.app(scope, receive, send)
 
     # ------------------------------------------------------------ sys/metrics
 
@@ -336,23 +291,6 @@ class OperationsGuard:
             return
         text = self.metrics.render(sealed=engine.sealed, initialized=engine.is_initialized())
         await _answer(send, 200, text.encode(), b"text/plain; version=0.0.4; charset=utf-8")
-
-    # ------------------------------------------------------------ docs
-
-    async def _docs(self, path: str, send: Send) -> None:
-        csp = [(b"content-security-policy", _DOCS_CSP), (b"cache-control", b"no-cache")]
-        if path in ("/v1/docs", "/v1/docs/"):
-            await _answer(send, 200, _DOCS_HTML, b"text/html; charset=utf-8", csp)
-            return
-        name = path.removeprefix("/v1/docs/assets/")
-        if name == "init.js":
-            await _answer(send, 200, _DOCS_INIT, b"application/javascript", csp)
-            return
-        if name in _DOC_ASSETS and self._assets is not None:
-            data = await asyncio.to_thread((self._assets / name).read_bytes)
-            await _answer(send, 200, data, _DOC_ASSETS[name].encode(), [(b"cache-control", b"max-age=86400")])
-            return
-        await _answer(send, 404, _error("not_found", "no such path"))
 
 
 def _error_code(body: bytes) -> str | None:

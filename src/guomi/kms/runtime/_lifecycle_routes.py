@@ -1,29 +1,80 @@
-"""HTTP routes of the root and seal life cycle (Vault's paths): ``sys/generate-root/*``,
+"""Route-table entries of the root and seal life cycle (Vault's paths): ``sys/generate-root/*``,
 ``sys/rekey/*``, ``sys/rotate``.
 
-Layer: ``guomi.kms.runtime``.  Translation only: parse the JSON body, call
-:class:`~guomi.kms.seal.SealLifecycle` in a worker thread (it reads and writes storage), answer
-``{"data": ...}`` or the usual ``{"errors": [...]}``.  generate-root and rekey are gated by
-unseal shares (as in Vault) and throttled with the unseal submissions; cancelling needs the
+Layer: ``guomi.kms.runtime``.  Translation only: each :class:`~guomi.kms.http.Route` parses
+its body with the models below and calls :class:`~guomi.kms.seal.SealLifecycle`.
+generate-root and rekey are gated by unseal shares (as in Vault; they are throttled with the
+unseal submissions by :class:`~guomi.kms.runtime.OperationsGuard`); cancelling needs the
 attempt's nonce; ``sys/rotate`` needs a root token.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import functools
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from guomi.kms.errors import BadRequestError, ForbiddenError, KMSError
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["LIFECYCLE_PATHS", "handle_lifecycle"]
+from guomi import api
+from guomi.kms.errors import BadRequestError, ForbiddenError
+from guomi.kms.http import Call, Reply, Route
 
-Message = MutableMapping[str, Any]
-Send = Callable[[Message], Awaitable[None]]
+__all__ = [
+    "LIFECYCLE_PATHS",
+    "NonceRequest",
+    "RekeyInitRequest",
+    "ShareRequest",
+    "lifecycle_routes",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NonceRequest(_Body):
+    """Cancels the attempt with this nonce."""
+
+    nonce: str = Field(min_length=1, max_length=64)
+
+
+class ShareRequest(_Body):
+    """One share (base64) for the attempt with this nonce."""
+
+    nonce: str = Field(min_length=1, max_length=64)
+    key: api.B64Bytes
+
+
+class RekeyInitRequest(_Body):
+    """New number of shares and threshold."""
+
+    secret_shares: int = Field(ge=1, le=255)
+    secret_threshold: int = Field(ge=1, le=255)
+
+
+class LifecycleStatus(BaseModel):
+    """Progress of an attempt (fields as Vault's; only those that apply are present)."""
+
+    model_config = ConfigDict(extra="allow")
+    started: bool | None = None
+    nonce: str | None = None
+    progress: int | None = None
+    required: int | None = None
+    complete: bool | None = None
+    #: generate-root, at the start only: the one-time pad (base64), shown to the initiator.
+    otp: str | None = None
+    #: generate-root, when complete: base64(new root token XOR otp).
+    encoded_token: str | None = None
+    #: rekey, when the old quorum is complete: the NEW shares, to be verified.
+    keys_base64: list[str] | None = None
+    verification_nonce: str | None = None
+    #: rotate: the new barrier key's term.
+    term: int | None = None
+
+
+def _data(result: dict[str, Any]) -> Reply:
+    return Reply(200, json.dumps({"data": result}, separators=(",", ":")).encode())
+
 
 LIFECYCLE_PATHS = frozenset(
     {
@@ -37,109 +88,109 @@ LIFECYCLE_PATHS = frozenset(
 )
 
 
-def _json(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        raise BadRequestError("body: not valid JSON") from None
-    if not isinstance(doc, dict):
-        raise BadRequestError("body: expected a JSON object")
-    return doc
+def lifecycle_routes(lifecycle: Any) -> tuple[Route, ...]:
+    """The routes over one :class:`~guomi.kms.seal.SealLifecycle`."""
+    life = lifecycle
 
+    def root_cancel(c: Call) -> Reply:
+        life._check_nonce(life._root, c.body.nonce, "generate-root")
+        life.root_cancel(c.ctx)
+        return _data(life.root_status())
 
-def _share(doc: dict[str, Any]) -> bytes:
-    key = doc.get("key")
-    if not isinstance(key, str):
-        raise BadRequestError("key: a base64 share is required", field="key")
-    try:
-        return base64.b64decode(key, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequestError("key: not valid base64", field="key") from None
+    def rekey_cancel(c: Call) -> Reply:
+        status = life.rekey_status()
+        if c.body.nonce not in (status["nonce"], status["verification_nonce"]):
+            raise BadRequestError("nonce: does not match the rekey in progress", field="nonce")
+        life.rekey_cancel(c.ctx)
+        return _data(life.rekey_status())
 
+    def rotate(c: Call) -> Reply:
+        if not c.who.entry.is_root:
+            raise ForbiddenError("permission denied: sys/rotate needs the root policy")
+        return _data(life.rotate(c.ctx))
 
-def _nonce(doc: dict[str, Any]) -> str | None:
-    n = doc.get("nonce")
-    return n if isinstance(n, str) else None
-
-
-def _int(doc: dict[str, Any], name: str) -> int:
-    v = doc.get(name)
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise BadRequestError(f"{name}: an integer is required", field=name)
-    return v
-
-
-def _dispatch(  # noqa: PLR0911 - one return per route
-    lifecycle: Any, engine: Any, method: str, path: str, *, doc: dict[str, Any], token: str | None, ctx: Any
-) -> Any:
-    route = (method, path.removeprefix("/v1/sys/"))
-    match route:
-        case ("GET", "generate-root/attempt"):
-            return lifecycle.root_status()
-        case ("POST", "generate-root/attempt"):
-            return lifecycle.root_start(ctx)
-        case ("DELETE", "generate-root/attempt"):
-            lifecycle._check_nonce(lifecycle._root, _nonce(doc), "generate-root")
-            lifecycle.root_cancel(ctx)
-            return lifecycle.root_status()
-        case ("POST", "generate-root/update"):
-            return lifecycle.root_update(_nonce(doc), _share(doc), ctx)
-        case ("GET", "rekey/init"):
-            return lifecycle.rekey_status()
-        case ("POST", "rekey/init"):
-            return lifecycle.rekey_start(_int(doc, "secret_shares"), _int(doc, "secret_threshold"), ctx)
-        case ("DELETE", "rekey/init"):
-            status = lifecycle.rekey_status()
-            nonce = _nonce(doc)
-            if nonce not in (status["nonce"], status["verification_nonce"]) or not nonce:
-                raise BadRequestError("nonce: does not match the rekey in progress", field="nonce")
-            lifecycle.rekey_cancel(ctx)
-            return lifecycle.rekey_status()
-        case ("POST", "rekey/update"):
-            return lifecycle.rekey_update(_nonce(doc), _share(doc), ctx)
-        case ("POST", "rekey/verify"):
-            return lifecycle.rekey_verify(_nonce(doc), _share(doc), ctx)
-        case ("POST", "rotate"):
-            caller = engine.authenticate(token, ctx, "sys/rotate")
-            if not caller.entry.is_root:
-                raise ForbiddenError("permission denied: sys/rotate needs the root policy")
-            return lifecycle.rotate(ctx)
-    return None
-
-
-async def handle_lifecycle(
-    lifecycle: Any,
-    engine: Any,
-    method: str,
-    path: str,
-    *,
-    body: bytes,
-    token: str | None,
-    ctx: Any,
-    send: Send,
-) -> None:
-    """Answers one life-cycle request."""
-    try:
-        doc = _json(body)
-        result = await asyncio.to_thread(
-            functools.partial(_dispatch, lifecycle, engine, method, path, doc=doc, token=token, ctx=ctx)
-        )
-        if result is None:
-            status, payload = (
-                405,
-                {"errors": [{"code": "method_not_allowed", "message": "method not allowed"}]},
-            )
-        else:
-            status, payload = 200, {"data": result}
-    except KMSError as exc:
-        status, payload = exc.status, {"errors": [{"code": exc.code, "message": exc.message}]}
-    data = json.dumps(payload).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(data)).encode()),
-        (b"cache-control", b"no-store"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": data})
+    common: dict[str, Any] = {"response": LifecycleStatus, "tag": "sys", "inline": False}
+    open_: dict[str, Any] = {**common, "auth": False}
+    return (
+        Route(
+            "GET",
+            "/sys/generate-root/attempt",
+            lambda c: _data(life.root_status()),
+            summary="Progress of the generate-root attempt.",
+            body_required=False,
+            **open_,
+        ),
+        Route(
+            "POST",
+            "/sys/generate-root/attempt",
+            lambda c: _data(life.root_start(c.ctx)),
+            summary="Starts generate-root; the answer holds the one-time pad (otp), shown once.",
+            body_required=False,
+            **open_,
+        ),
+        Route(
+            "DELETE",
+            "/sys/generate-root/attempt",
+            root_cancel,
+            NonceRequest,
+            summary="Cancels the attempt (its nonce required).",
+            **open_,
+        ),
+        Route(
+            "POST",
+            "/sys/generate-root/update",
+            lambda c: _data(life.root_update(c.body.nonce, c.body.key, c.ctx)),
+            ShareRequest,
+            summary="One unseal share; at the threshold, encoded_token = base64(root token XOR otp).",
+            **open_,
+        ),
+        Route(
+            "GET",
+            "/sys/rekey/init",
+            lambda c: _data(life.rekey_status()),
+            summary="Progress of the rekey and of its verification.",
+            body_required=False,
+            **open_,
+        ),
+        Route(
+            "POST",
+            "/sys/rekey/init",
+            lambda c: _data(life.rekey_start(c.body.secret_shares, c.body.secret_threshold, c.ctx)),
+            RekeyInitRequest,
+            summary="Starts a rekey to new shares and threshold.",
+            **open_,
+        ),
+        Route(
+            "DELETE",
+            "/sys/rekey/init",
+            rekey_cancel,
+            NonceRequest,
+            summary="Cancels the rekey (its nonce required); the old shares stay valid.",
+            **open_,
+        ),
+        Route(
+            "POST",
+            "/sys/rekey/update",
+            lambda c: _data(life.rekey_update(c.body.nonce, c.body.key, c.ctx)),
+            ShareRequest,
+            summary="One OLD share; at the threshold, the new shares (keys_base64), not yet in force.",
+            **open_,
+        ),
+        Route(
+            "POST",
+            "/sys/rekey/verify",
+            lambda c: _data(life.rekey_verify(c.body.nonce, c.body.key, c.ctx)),
+            ShareRequest,
+            summary="One NEW share; at the new threshold the new shares replace the old, in one commit.",
+            **open_,
+        ),
+        Route(
+            "POST",
+            "/sys/rotate",
+            rotate,
+            capability=("root",),
+            body_required=False,
+            summary="A new barrier key; records under older keys stay readable.",
+            **common,
+        ),
+    )
