@@ -122,3 +122,51 @@ def test_connection_limit(server_factory: Any) -> None:
         for c in held:
             c.close()
     assert httpx.get(f"http://127.0.0.1:{s.port}/v1/sys/health").status_code == 200
+
+
+def test_token_bound_to_a_certificate_is_refused_over_another(server_factory: Any, certs: Certs) -> None:
+    s = server_factory(
+        "--dev",
+        "--tls-cert",
+        str(certs.server_cert),
+        "--tls-key",
+        str(certs.server_key),
+        "--tls-client-ca",
+        str(certs.ca),
+    )
+    root = re.search(r"GUOMI_TOKEN=(\S+)", s.output)
+    assert root
+    a = _ctx(certs, cert=str(certs.client_cert), key=str(certs.client_key))
+    b = _ctx(certs, cert=str(certs.other_client_cert), key=str(certs.other_client_key))
+    base = f"https://127.0.0.1:{s.port}/v1"
+    h = {"Authorization": f"Bearer {root.group(1)}"}
+    with (
+        httpx.Client(verify=a, base_url=base, timeout=10) as ca,
+        httpx.Client(verify=b, base_url=base, timeout=10) as cb,
+    ):
+        assert ca.post("keys/orders", json={}, headers=h).status_code == 200
+        r = ca.post(
+            "auth/tokens", headers=h, json={"policies": ["root"], "bound_cert_subject": "CN=app-a,O=bank"}
+        )
+        assert r.status_code == 200, r.text
+        bound = {"Authorization": f"Bearer {r.json()['data']['token']}"}
+        assert r.json()["data"]["bound_cert_subject"] == "CN=app-a,O=bank"
+        assert ca.post("encrypt/orders", json={"plaintext": "aGk="}, headers=bound).status_code == 200
+        r = cb.post("encrypt/orders", json={"plaintext": "aGk="}, headers=bound)
+        assert r.status_code == 401
+        assert r.json()["errors"][0]["code"] == "token_bound_elsewhere"
+        # Unbound tokens work over either certificate.
+        assert cb.post("encrypt/orders", json={"plaintext": "aGk="}, headers=h).status_code == 200
+
+
+def test_token_bound_to_a_certificate_is_refused_without_tls(server_factory: Any) -> None:
+    s = server_factory("--dev")
+    root = re.search(r"GUOMI_TOKEN=(\S+)", s.output)
+    assert root
+    with httpx.Client(base_url=f"http://127.0.0.1:{s.port}/v1") as c:
+        h = {"Authorization": f"Bearer {root.group(1)}"}
+        c.post("keys/orders", json={}, headers=h)
+        r = c.post("auth/tokens", headers=h, json={"policies": ["root"], "bound_cert_subject": "CN=app-a"})
+        bound = {"Authorization": f"Bearer {r.json()['data']['token']}"}
+        r = c.post("encrypt/orders", json={"plaintext": "aGk="}, headers=bound)
+        assert r.status_code == 401 and r.json()["errors"][0]["code"] == "token_bound_elsewhere"

@@ -624,6 +624,9 @@ class CreateTokenRequest(_Request):
     policies: list[str] = Field(min_length=1)
     ttl: Duration | None = None
     display_name: str | None = Field(default=None, max_length=128)
+    #: Binds the token to a TLS client certificate subject (RFC 4514, as the server shows
+    #: it, e.g. ``CN=app-a,O=bank``): presented over any other certificate, or none, it is refused.
+    bound_cert_subject: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
 class TokenInfo(_Response):
@@ -638,6 +641,8 @@ class TokenInfo(_Response):
     creation_time: str
     expire_time: str | None = None
     ttl: int
+    #: The client certificate subject the token is bound to, if any.
+    bound_cert_subject: str | None = None
 
 
 class TokenResponse(TokenInfo):

@@ -182,6 +182,8 @@ class TokenEntry:
     expires: float | None
     display_name: str | None = None
     revision: int = 0
+    #: TLS client certificate subject the token is bound to (``None``: not bound).
+    bound_cert_subject: str | None = None
 
     @property
     def is_root(self) -> bool:
@@ -201,6 +203,7 @@ class TokenEntry:
                 "created": self.created,
                 "expires": self.expires,
                 "display_name": self.display_name,
+                **({"bound_cert_subject": self.bound_cert_subject} if self.bound_cert_subject else {}),
             }
         ).encode()
 
@@ -216,4 +219,5 @@ class TokenEntry:
             expires=None if d["expires"] is None else float(d["expires"]),
             display_name=d.get("display_name"),
             revision=revision,
+            bound_cert_subject=d.get("bound_cert_subject"),
         )

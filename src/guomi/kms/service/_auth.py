@@ -30,6 +30,7 @@ class TokenOps(EngineCore):
             creation_time=iso(e.created),
             expire_time=None if e.expires is None else iso(e.expires),
             ttl=0 if e.expires is None else max(0, int(e.expires - now)),
+            bound_cert_subject=e.bound_cert_subject,
         )
 
     def create_token(self, caller: Caller, req: api.CreateTokenRequest) -> api.TokenResponse:
@@ -66,6 +67,7 @@ class TokenOps(EngineCore):
                 created=now,
                 expires=expires,
                 display_name=req.display_name,
+                bound_cert_subject=req.bound_cert_subject,
             )
             barrier.commit(
                 [
