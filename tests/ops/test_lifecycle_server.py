@@ -3,6 +3,7 @@ and SIGKILL at every step of rekey and rotate leaving the old or the new state, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -12,8 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
-from .conftest import Server, run_cli, server_env, start_server
+from guomi.cli import cli
+
+from .conftest import Server, start_server
 
 INIT = {"secret_shares": 3, "secret_threshold": 2}
 
@@ -63,13 +67,18 @@ def _decrypts(base: str, root: str, ct: str) -> bool:
 def test_cli_generate_root_and_rekey(tmp_path: Path) -> None:
     s, shares, _root, ct = _install(tmp_path)
     try:
-        env = server_env(GUOMI_ADDR=f"http://127.0.0.1:{s.port}")
+        runner = CliRunner()
+        env = {"GUOMI_ADDR": f"http://127.0.0.1:{s.port}", "GUOMI_TOKEN": ""}
+
+        def run_cli(*args: str, env: dict[str, str]) -> Any:  # in process: no interpreter start-up
+            return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+
         started = run_cli("--json", "operator", "generate-root", "--init", env=env)
-        assert started.returncode == 0, started.stderr
+        assert started.exit_code == 0, started.output
         attempt = json.loads(started.stdout)
         for share in shares[1:3]:
             step = run_cli("--json", "operator", "generate-root", "--nonce", attempt["nonce"], share, env=env)
-            assert step.returncode == 0, step.stderr
+            assert step.exit_code == 0, step.output
         encoded = json.loads(step.stdout)["encoded_token"]
         decoded = run_cli("operator", "generate-root", "--decode", encoded, "--otp", attempt["otp"], env=env)
         new_root = decoded.stdout.strip()
@@ -82,7 +91,7 @@ def test_cli_generate_root_and_rekey(tmp_path: Path) -> None:
         bad = run_cli(
             "operator", "generate-root", "--nonce", attempt["nonce"], "Av" + "A" * 42 + "=", env=env
         )
-        assert bad.returncode == 1 and "shares_invalid" in bad.stderr
+        assert bad.exit_code == 1 and "shares_invalid" in bad.stderr
         # rekey: 3 -> 4 shares, threshold 3, verified, old shares retired.
         started = json.loads(
             run_cli(
@@ -103,7 +112,7 @@ def test_cli_generate_root_and_rekey(tmp_path: Path) -> None:
                 share,
                 env=env,
             )
-            assert done.returncode == 0, done.stderr
+            assert done.exit_code == 0, done.output
         assert json.loads(done.stdout)["complete"] is True
         rotated = run_cli("--token", new_root, "--json", "operator", "rotate", env=env)
         assert json.loads(rotated.stdout)["term"] == 2
@@ -138,10 +147,8 @@ def _kill_during(server: Server, request: Any, delay: float) -> None:
 
 
 def _ignore(request: Any) -> None:
-    try:
+    with contextlib.suppress(httpx.HTTPError):
         request()
-    except httpx.HTTPError:
-        pass
 
 
 @pytest.mark.slow
@@ -149,7 +156,7 @@ def test_sigkill_during_rekey_leaves_old_or_new_shares(tmp_path: Path) -> None:
     s, current, root, ct = _install(tmp_path)
     switched = kept = 0
     try:
-        for delay in (0.0, 0.001, 0.003, 0.006, 0.012, 0.03, 0.08):
+        for delay in (0.0, 0.002, 0.01, 0.05):
             base = f"http://127.0.0.1:{s.port}/v1"
             started = httpx.post(f"{base}/sys/rekey/init", json=INIT).json()["data"]
             for share in current[:2]:
@@ -178,7 +185,7 @@ def test_sigkill_during_rekey_leaves_old_or_new_shares(tmp_path: Path) -> None:
             assert _decrypts(base, root, ct)
     finally:
         s.stop()
-    assert switched + kept == 7
+    assert switched + kept == 4
 
 
 @pytest.mark.slow
@@ -187,7 +194,7 @@ def test_sigkill_during_rotate_keeps_every_record_readable(tmp_path: Path) -> No
     h = {"Authorization": f"Bearer {root}"}
     cts = [ct]
     try:
-        for delay in (0.0, 0.001, 0.003, 0.01, 0.03):
+        for delay in (0.0, 0.003, 0.03):
             base = f"http://127.0.0.1:{s.port}/v1"
             r = httpx.post(f"{base}/encrypt/orders", json={"plaintext": "aGk="}, headers=h)
             cts.append(r.json()["data"]["ciphertext"])
