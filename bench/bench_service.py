@@ -47,6 +47,8 @@ from guomi.kms.config import Config  # noqa: E402
 from guomi.kms.service import RequestContext  # noqa: E402
 
 KIB = b"\xa5" * 1024
+#: `guomi server --bootstrap-token`: what sys/init needs (the init lock).
+BOOTSTRAP = "guomi-bench-bootstrap-0001"
 
 
 @dataclass
@@ -87,7 +89,7 @@ class Server:
             sys.executable, "-m", "guomi.cli", "server",
             "--listen", f"127.0.0.1:{self.port}",
             "--storage", storage,
-            "--data-dir", str(data_dir), *extra,
+            "--data-dir", str(data_dir), "--bootstrap-token", BOOTSTRAP, *extra,
         ]  # fmt: skip
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.token = ""
@@ -103,7 +105,8 @@ class Server:
                         raise RuntimeError(f"server did not start: {log}") from None
                     time.sleep(0.1)
             if not health.get("initialized"):
-                init = c.init(1, 1)
+                with Client(self.addr, BOOTSTRAP) as locked:  # the init lock's one-time token
+                    init = locked.init(1, 1)
                 self.token = init["root_token"]
                 c.unseal(init["keys_base64"][0])
         self.client = Client(self.addr, self.token, timeout=60)
