@@ -217,7 +217,8 @@ class Dispatcher:
             client_cert_subject=tls.get("client_cert_name") if tls else None,
         )
         token = bearer_token(headers) if route.auth else None
-        local = eng.storage.kind in _LOCAL_STORES
+        # PostgreSQL with its LISTEN/NOTIFY read cache connected answers reads from memory too.
+        local = eng.storage.kind in _LOCAL_STORES or getattr(eng.storage, "reads_cached", False)
 
         def work() -> Reply:
             try:
