@@ -21,6 +21,7 @@ drops the idle ones too, so the next request reconnects.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,9 +46,12 @@ class PostgresStorage(SingleOps):
 
     kind = "postgresql"
 
-    def __init__(self, url: str, *, cache: bool = True) -> None:
+    def __init__(self, url: str, *, cache: bool | None = None) -> None:
         import psycopg  # noqa: PLC0415 - SQLite-only installations never load it
 
+        if cache is None:
+            # GUOMI_PG_READ_CACHE=0 turns the cache off (A/B measurements, diagnosis).
+            cache = os.environ.get("GUOMI_PG_READ_CACHE", "1") not in ("0", "false", "off")
         self._psycopg: Any = psycopg
         self._url = url
         self._pool: Pool[Any] = Pool(self._open, lambda c: c.close(), max_idle=32)
