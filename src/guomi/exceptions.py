@@ -13,10 +13,12 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyFinalizedError",
+    "AuditUnavailableError",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
     "DecryptionError",
+    "DecryptionFailedError",
     "GuomiError",
     "InvalidArgumentError",
     "InvalidEncodingError",
@@ -32,8 +34,11 @@ __all__ = [
     "SealedError",
     "ServiceError",
     "ServiceUnavailableError",
+    "StorageIntegrityError",
+    "StorageUnavailableError",
     "StreamError",
     "StreamFormatError",
+    "TooManyRequestsError",
     "UnsupportedAlgorithmError",
 ]
 
@@ -79,61 +84,142 @@ class UnsupportedAlgorithmError(GuomiError):
 
 
 class ServiceError(GuomiError):
-    """The custody service answered with an error (raised by ``guomi.client``).
+    """An error of the custody service: raised by the server (``guomi.kms``) and, from the
+    service's answer, by the SDK (``guomi.client``).
 
-    ``status`` is the HTTP status, ``code`` the service's machine-readable error code
-    (``{"errors": [{"code": ..., "message": ...}]}``), ``errors`` every error object it sent.
-    Subclasses name the common statuses so callers can catch what they handle.
+    ``status`` is the HTTP status, ``code`` the machine-readable error code (one of
+    :class:`guomi.api.ErrorCode`; ``{"errors": [{"code": ..., "message": ...}]}`` on the
+    wire), ``field`` the request field at fault when known, ``errors`` every error object
+    the service sent (SDK side).  Subclasses name the statuses and codes callers handle;
+    each has a default ``status`` and ``code``.
     """
+
+    status: int = 500
+    code: str = "internal"
 
     def __init__(
         self,
         message: str,
         *,
-        status: int = 0,
-        code: str = "",
+        status: int | None = None,
+        code: str | None = None,
+        field: str | None = None,
         errors: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.field = field
         self.errors = errors if errors is not None else []
 
 
 class BadRequestError(ServiceError, ValueError):
     """400: the request was malformed or named a bad value (the message names the field)."""
 
+    status = 400
+    code = "invalid_request"
+
+
+class DecryptionFailedError(BadRequestError):
+    """400: a ciphertext token could not be opened (deliberately says no more), or names a
+    key version that is unavailable (``key_version_disabled``)."""
+
+    code = "decryption_failed"
+
+    def __init__(self, message: str = "ciphertext could not be decrypted", **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
 
 class AuthenticationError(ServiceError):
-    """401: no token, or the token is unknown, expired or revoked."""
+    """401: no token, or the token is unknown, expired (``token_expired``) or revoked."""
+
+    status = 401
+    code = "unauthorized"
 
 
 class PermissionDeniedError(ServiceError):
     """403: the token's policies do not grant this capability on this key."""
 
+    status = 403
+    code = "forbidden"
+
 
 class NotFoundError(ServiceError):
-    """404: no such key (or path)."""
+    """404: no such key, policy, accessor (or path)."""
+
+    status = 404
+    code = "not_found"
 
 
 class ConflictError(ServiceError):
     """409: the request conflicts with the current state (key exists, already initialised...)."""
 
+    status = 409
+    code = "conflict"
+
 
 class PayloadTooLargeError(ServiceError):
     """413: the body or the batch is larger than the service accepts."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class TooManyRequestsError(ServiceError):
+    """429: too many unseal or share submissions from one address; retry after ``Retry-After``."""
+
+    status = 429
+    code = "too_many_requests"
+
+
+class StorageIntegrityError(ServiceError):
+    """500: a stored record failed its integrity check (tampered, moved, replayed or rolled back)."""
+
+    status = 500
+    code = "storage_integrity"
 
 
 class NotInitializedError(ServiceError):
     """501: the service has not been initialised (``guomi operator init``)."""
 
+    status = 501
+    code = "not_initialized"
+
 
 class ServiceUnavailableError(ServiceError):
-    """503: the service cannot serve now (sealed, or the audit log cannot be written)."""
+    """503: the service cannot serve now (sealed, storage down, audit log unwritable)."""
+
+    status = 503
+    code = "storage_unavailable"
 
 
 class SealedError(ServiceUnavailableError):
     """503 because the service is sealed: an operator must unseal it with key shares."""
+
+    code = "sealed"
+
+    def __init__(self, message: str = "the service is sealed", **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class StorageUnavailableError(ServiceUnavailableError):
+    """503: the storage backend failed (I/O, lost database connection); retry later."""
+
+    code = "storage_unavailable"
+
+
+class AuditUnavailableError(ServiceUnavailableError):
+    """503: the audit record could not be written, so no result was returned (fail closed)."""
+
+    code = "audit_unavailable"
+
+    def __init__(
+        self, message: str = "the audit log cannot be written; request refused", **kw: object
+    ) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
 
 
 class StreamError(GuomiError):

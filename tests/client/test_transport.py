@@ -19,9 +19,11 @@ import pytest
 
 from guomi.client import AsyncClient, Client
 from guomi.exceptions import (
+    AuditUnavailableError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    DecryptionFailedError,
     InvalidEncodingError,
     NotFoundError,
     NotInitializedError,
@@ -30,6 +32,7 @@ from guomi.exceptions import (
     SealedError,
     ServiceError,
     ServiceUnavailableError,
+    StorageUnavailableError,
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -109,7 +112,11 @@ def test_batch_associated_data_length_must_match() -> None:
         (413, "too_large", PayloadTooLargeError),
         (501, "not_initialized", NotInitializedError),
         (503, "sealed", SealedError),
-        (503, "audit_unavailable", ServiceUnavailableError),
+        (503, "audit_unavailable", AuditUnavailableError),
+        (503, "storage_unavailable", StorageUnavailableError),
+        (400, "decryption_failed", DecryptionFailedError),
+        (400, "key_version_disabled", BadRequestError),
+        (503, "a_code_from_a_newer_server", ServiceUnavailableError),
         (500, "internal", ServiceError),
     ],
 )

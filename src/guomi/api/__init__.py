@@ -14,6 +14,7 @@ from guomi.api._batch import (
     EncryptBatchItem,
     FailedBatchItem,
 )
+from guomi.api._errors import ErrorCode, exception_class, exception_class_for_status
 from guomi.api._models import (
     API_VERSION,
     CAPABILITIES,
@@ -122,6 +123,7 @@ __all__ = [
     "EncryptRequest",
     "EncryptResponse",
     "EncryptResult",
+    "ErrorCode",
     "ErrorItem",
     "ErrorResponse",
     "FailedBatchItem",
@@ -164,6 +166,8 @@ __all__ = [
     "VerifyRequest",
     "VerifyResponse",
     "VerifyResult",
+    "exception_class",
+    "exception_class_for_status",
     "format_text",
     "is_valid_key_name",
     "parse_text",

@@ -1,8 +1,11 @@
 """Turn a custody-service error answer into the matching :mod:`guomi.exceptions` type.
 
 Layer: ``guomi.client`` (internal). The service answers errors as
-``{"errors": [{"code": "...", "message": "..."}]}`` (SERVICE.md); the status picks the
-exception class, and the first error's ``code`` is kept on it so callers can branch on it.
+``{"errors": [{"code": "...", "message": "..."}]}`` (``docs/spec/http-api.md`` §2).
+The first error's ``code`` picks the exception class (:func:`guomi.api.exception_class`:
+the same class the server raised); a code this SDK does not know (a newer server)
+falls back to the HTTP status.  The code is kept on the exception so callers can
+branch on it.
 """
 
 from __future__ import annotations
@@ -10,30 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from guomi.exceptions import (
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    NotFoundError,
-    NotInitializedError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    SealedError,
-    ServiceError,
-    ServiceUnavailableError,
-)
+from guomi.api import exception_class
+from guomi.exceptions import ServiceError
 
-_BY_STATUS: dict[int, type[ServiceError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    413: PayloadTooLargeError,
-    422: BadRequestError,
-    501: NotInitializedError,
-    503: ServiceUnavailableError,
-}
+__all__ = ["error_for"]
 
 
 def _errors_of(body: Any) -> list[dict[str, str]]:
@@ -44,10 +27,10 @@ def _errors_of(body: Any) -> list[dict[str, str]]:
             for err in errors:
                 if isinstance(err, Mapping):
                     out.append({str(k): str(v) for k, v in err.items() if isinstance(v, (str, int))})
-                elif isinstance(err, str):
-                    out.append({"code": "error", "message": err})
+                elif isinstance(err, str):  # Vault's style: a list of messages
+                    out.append({"code": "", "message": err})
         elif isinstance(body.get("detail"), str):
-            out.append({"code": "error", "message": str(body["detail"])})
+            out.append({"code": "", "message": str(body["detail"])})
     return out
 
 
@@ -56,9 +39,5 @@ def error_for(status: int, body: Any, method: str, path: str) -> ServiceError:
     errors = _errors_of(body)
     code = errors[0].get("code", "") if errors else ""
     text = "; ".join(e.get("message", e.get("code", "")) for e in errors) or f"HTTP {status}"
-    cls = _BY_STATUS.get(status)
-    if cls is None:
-        cls = BadRequestError if 400 <= status < 500 else ServiceError
-    if status == 503 and ("seal" in code or "seal" in text.lower()):
-        cls = SealedError
-    return cls(f"{method} /v1/{path}: {text}", status=status, code=code, errors=errors)
+    cls = exception_class(code, status)
+    return cls(f"{method} /v1/{path}: {text}", status=status, code=code or None, errors=errors)

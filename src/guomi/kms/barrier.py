@@ -35,7 +35,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from guomi.exceptions import InvalidTag
+from guomi.exceptions import GuomiError, InvalidTag
 from guomi.kms._crypto import NONCE_SIZE, derive, sm4gcm
 from guomi.kms.storage import Delete, Op, Put, Record, Storage
 
@@ -50,7 +50,7 @@ _WRAP_LABEL = b"guomi/keyring/v1/wrap"
 _BARRIER_AD = b"guomi/barrier/v1\x00"
 
 
-class BarrierError(Exception):
+class BarrierError(GuomiError):
     """A stored record failed authentication or is malformed (tampered or moved)."""
 
 

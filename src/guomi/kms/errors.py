@@ -1,14 +1,38 @@
-"""Errors of the custody service, each carrying its HTTP status and stable error code.
+"""The errors the custody service raises: the service classes of :mod:`guomi.exceptions`.
 
-Layer: ``guomi.kms`` (engine and HTTP share them; the HTTP layer turns them into
-``{"errors": [{"code", "message"}]}``).  Messages name the field or the problem
-and never contain key material, plaintext or tokens.
+Layer: ``guomi.kms``.  There is one hierarchy: the server raises the same
+:class:`guomi.exceptions.ServiceError` subclasses the SDK raises from an error
+answer, each carrying its HTTP ``status``, its ``code`` (a
+:class:`guomi.api.ErrorCode`) and the ``field`` at fault.  The HTTP layer
+turns them into ``{"errors": [{"code", "message"}]}``.  Messages name the
+field or the problem and never contain key material, plaintext or tokens.
+
+:data:`KMSError` is the server's name for the base class, :data:`ForbiddenError`
+and :data:`UnauthorizedError` its names for the 403 and 401 classes (the same
+class objects, kept for code written against the earlier module).
 """
 
 from __future__ import annotations
 
+from guomi.exceptions import (
+    AuditUnavailableError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DecryptionFailedError,
+    NotFoundError,
+    NotInitializedError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    SealedError,
+    ServiceError,
+    StorageIntegrityError,
+    StorageUnavailableError,
+)
+
 __all__ = [
     "AuditUnavailableError",
+    "AuthenticationError",
     "BadRequestError",
     "ConflictError",
     "DecryptionFailedError",
@@ -17,118 +41,16 @@ __all__ = [
     "NotFoundError",
     "NotInitializedError",
     "PayloadTooLargeError",
+    "PermissionDeniedError",
     "SealedError",
     "StorageIntegrityError",
     "StorageUnavailableError",
     "UnauthorizedError",
 ]
 
-
-class KMSError(Exception):
-    """Base class: ``status`` (HTTP) and ``code`` (machine-readable) travel to the client."""
-
-    status = 500
-    code = "internal"
-
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        self.field = field
-
-
-class BadRequestError(KMSError):
-    """400: the request is malformed or names an unacceptable value."""
-
-    status = 400
-    code = "invalid_request"
-
-
-class DecryptionFailedError(BadRequestError):
-    """400: a ciphertext token could not be opened (deliberately says no more)."""
-
-    code = "decryption_failed"
-
-    def __init__(
-        self, message: str = "ciphertext could not be decrypted", *, code: str | None = None
-    ) -> None:
-        super().__init__(message, code=code)
-
-
-class UnauthorizedError(KMSError):
-    """401: no token, or an unknown, expired or revoked one."""
-
-    status = 401
-    code = "unauthorized"
-
-
-class ForbiddenError(KMSError):
-    """403: the token's policies do not grant the capability."""
-
-    status = 403
-    code = "forbidden"
-
-
-class NotFoundError(KMSError):
-    """404: no such key, policy or path."""
-
-    status = 404
-    code = "not_found"
-
-
-class ConflictError(KMSError):
-    """409: the request conflicts with the current state."""
-
-    status = 409
-    code = "conflict"
-
-
-class PayloadTooLargeError(KMSError):
-    """413: the body or the batch exceeds the configured limits."""
-
-    status = 413
-    code = "payload_too_large"
-
-
-class NotInitializedError(KMSError):
-    """501: ``sys/init`` has not been run."""
-
-    status = 501
-    code = "not_initialized"
-
-
-class SealedError(KMSError):
-    """503: the service is sealed; no key is in memory."""
-
-    status = 503
-    code = "sealed"
-
-    def __init__(self, message: str = "the service is sealed", **kw: str | None) -> None:
-        super().__init__(message, **kw)
-
-
-class StorageUnavailableError(KMSError):
-    """503: the storage backend failed (I/O, lost database connection); retry later."""
-
-    status = 503
-    code = "storage_unavailable"
-
-
-class StorageIntegrityError(KMSError):
-    """500: a stored record failed barrier authentication (tampered, moved or corrupted)."""
-
-    status = 500
-    code = "storage_integrity"
-
-
-class AuditUnavailableError(KMSError):
-    """503: the audit record could not be written, so no result is returned (fail closed)."""
-
-    status = 503
-    code = "audit_unavailable"
-
-    def __init__(
-        self, message: str = "the audit log cannot be written; request refused", **kw: str | None
-    ) -> None:
-        super().__init__(message, **kw)
+#: The base of every service error (:class:`guomi.exceptions.ServiceError`).
+KMSError = ServiceError
+#: 403 (:class:`guomi.exceptions.PermissionDeniedError`).
+ForbiddenError = PermissionDeniedError
+#: 401 (:class:`guomi.exceptions.AuthenticationError`).
+UnauthorizedError = AuthenticationError

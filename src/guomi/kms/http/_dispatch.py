@@ -41,6 +41,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from guomi.api import ErrorCode
 from guomi.kms.barrier import BarrierError
 from guomi.kms.errors import KMSError
 from guomi.kms.http._routes import GUOMI_ERRORS, Call, ErrorStyle, Reply, Route, parse_body, validation_error
@@ -100,13 +101,13 @@ def error_of(exc: BaseException) -> tuple[int, str, str]:
         return exc.status, exc.code, exc.message
     if isinstance(exc, StorageError):
         log.error("storage failure: %s", type(exc).__name__)
-        return 503, "storage_unavailable", "storage unavailable"
+        return 503, ErrorCode.STORAGE_UNAVAILABLE, "storage unavailable"
     if isinstance(exc, BarrierError):
         log.error("a stored record failed authentication (tampering or corruption)")
-        return 500, "storage_integrity", "a stored record failed its integrity check"
+        return 500, ErrorCode.STORAGE_INTEGRITY, "a stored record failed its integrity check"
     # Log the type only: an exception message could quote request data.
     log.error("internal error handling a request: %s", type(exc).__name__)
-    return 500, "internal", "internal error"
+    return 500, ErrorCode.INTERNAL, "internal error"
 
 
 class _Compiled:
@@ -198,9 +199,9 @@ class Dispatcher:
         if isinstance(found, int):
             style = self._errors_for(path)
             if found == 404:
-                body = style("not_found", "no such path")
+                body = style(ErrorCode.NOT_FOUND, "no such path")
             else:
-                body = style("method_not_allowed", "Method Not Allowed")
+                body = style(ErrorCode.METHOD_NOT_ALLOWED, "Method Not Allowed")
             await _reply(send, Reply(found, body), rid)
             return
         compiled, params = found
@@ -258,7 +259,7 @@ class Dispatcher:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    body = errors("payload_too_large", f"request body larger than {limit} bytes")
+                    body = errors(ErrorCode.PAYLOAD_TOO_LARGE, f"request body larger than {limit} bytes")
                     await _reply(send, Reply(413, body), rid, close=True)
                     return None
         chunks: list[bytes] = []
@@ -270,7 +271,9 @@ class Dispatcher:
             chunk = msg.get("body", b"")
             received += len(chunk)
             if received > limit:
-                await _reply(send, Reply(413, errors("payload_too_large", "request body too large")), rid)
+                await _reply(
+                    send, Reply(413, errors(ErrorCode.PAYLOAD_TOO_LARGE, "request body too large")), rid
+                )
                 return None
             chunks.append(chunk)
             if not msg.get("more_body", False):

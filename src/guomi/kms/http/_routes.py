@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import from_json, to_json
 
 from guomi import api
+from guomi.api import ErrorCode
 from guomi.kms.errors import BadRequestError
 from guomi.kms.service import Caller, Engine, RequestContext
 
@@ -138,12 +139,12 @@ def validation_error(exc: ValidationError, prefix: tuple[str, ...] = ()) -> BadR
     """A 400 naming the failing fields (at most five), ``invalid_json`` for malformed JSON."""
     errors = exc.errors(include_url=False)
     if any(e.get("type") == "json_invalid" for e in errors):
-        return BadRequestError("body: malformed JSON", code="invalid_json")
+        return BadRequestError("body: malformed JSON", code=ErrorCode.INVALID_JSON)
     msgs = []
     for e in errors[:5]:
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
         msgs.append(f"{_field_of((*prefix, *e.get('loc', ())))}: {msg}")
-    return BadRequestError("; ".join(msgs), code="invalid_request")
+    return BadRequestError("; ".join(msgs), code=ErrorCode.INVALID_REQUEST)
 
 
 def parse_body(model: type[BaseModel], raw: bytes, *, required: bool = True) -> Any:
@@ -157,7 +158,7 @@ def parse_body(model: type[BaseModel], raw: bytes, *, required: bool = True) -> 
     if not raw.strip():
         if not required:
             return model()
-        raise BadRequestError("body: a JSON object is required", code="invalid_request")
+        raise BadRequestError("body: a JSON object is required", code=ErrorCode.INVALID_REQUEST)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -186,7 +187,7 @@ def _with_failed_items(model: type[BaseModel], raw: bytes, exc: ValidationError)
             for e in [e for e in errors if e["loc"][1] == i][:5]
         )
         item_errors[i] = api.BatchItemError(
-            error=msgs, code="invalid_request", reference=ref if isinstance(ref, str) else None
+            error=msgs, code=ErrorCode.INVALID_REQUEST, reference=ref if isinstance(ref, str) else None
         )
     doc["batch_input"] = [it for i, it in enumerate(items) if i not in bad]
     try:

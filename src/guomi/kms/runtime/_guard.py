@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from guomi.api import ErrorCode
 from guomi.kms.runtime._bootstrap import BootstrapLock
 from guomi.kms.runtime._lifecycle_routes import LIFECYCLE_PATHS
 from guomi.kms.runtime._metrics import Metrics, route_family
@@ -164,7 +165,7 @@ class OperationsGuard:
                         send,
                         401,
                         _error(
-                            "bootstrap_token_required",
+                            ErrorCode.BOOTSTRAP_TOKEN_REQUIRED,
                             "sys/init needs the one-time bootstrap token the server printed at start "
                             "(header X-Guomi-Bootstrap-Token, or Authorization: Bearer; "
                             "guomi --token TOKEN operator init)",
@@ -215,7 +216,9 @@ class OperationsGuard:
             await _answer(
                 send,
                 429,
-                _error("too_many_requests", "too many unseal submissions from this address; retry later"),
+                _error(
+                    ErrorCode.TOO_MANY_REQUESTS, "too many unseal submissions from this address; retry later"
+                ),
                 extra=[(b"retry-after", str(int(wait) + 1).encode())],
             )
             return
@@ -229,7 +232,7 @@ class OperationsGuard:
                 send,
                 403,
                 _error(
-                    "reset_denied",
+                    ErrorCode.RESET_DENIED,
                     "reset: give one of the shares already submitted in this round as key "
                     "(only a custodian can reset unseal progress)",
                 ),
@@ -261,7 +264,9 @@ class OperationsGuard:
             await _answer(
                 send,
                 429,
-                _error("too_many_requests", "too many share submissions from this address; retry later"),
+                _error(
+                    ErrorCode.TOO_MANY_REQUESTS, "too many share submissions from this address; retry later"
+                ),
                 extra=[(b"retry-after", str(int(wait) + 1).encode())],
             )
             return

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from guomi.api import ErrorCode
 from guomi.kms import auth
 from guomi.kms.auth import ROOT_POLICY, TokenEntry
 from guomi.kms.barrier import KEYRING_PATH, SEAL_CONFIG_PATH, Barrier, BarrierError, Keyring
@@ -121,7 +122,7 @@ class SealLifecycle:
     @staticmethod
     def _check_nonce(attempt: _Attempt | None, nonce: str | None, what: str) -> _Attempt:
         if attempt is None:
-            raise NotFoundError(f"no {what} attempt in progress", code="no_attempt")
+            raise NotFoundError(f"no {what} attempt in progress", code=ErrorCode.NO_ATTEMPT)
         if not nonce or not hmac.compare_digest(nonce.encode(), attempt.nonce.encode()):
             raise BadRequestError("nonce: does not match the attempt in progress", field="nonce")
         return attempt
@@ -146,7 +147,7 @@ class SealLifecycle:
             raise BadRequestError(
                 "key: the shares do not reconstruct this installation's master key; the attempt was "
                 "cancelled and nothing changed",
-                code="shares_invalid",
+                code=ErrorCode.SHARES_INVALID,
                 field="key",
             ) from None
         finally:
@@ -373,7 +374,7 @@ class SealLifecycle:
         """One NEW share; at the new threshold the switch happens, in one commit."""
         pending = self._pending()
         if pending is None:
-            raise NotFoundError("no rekey waiting for verification", code="no_attempt")
+            raise NotFoundError("no rekey waiting for verification", code=ErrorCode.NO_ATTEMPT)
         threshold = int(pending["threshold"])
         with self._lock:
             if self._verify is None or self._verify.nonce != pending["nonce"]:
@@ -397,7 +398,7 @@ class SealLifecycle:
             self._audit("sys/rekey/verify", ctx, "shares_invalid")
             raise BadRequestError(
                 "key: these are not the new shares; verification progress was reset and nothing changed",
-                code="shares_invalid",
+                code=ErrorCode.SHARES_INVALID,
                 field="key",
             ) from None
         finally:

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from guomi import api
+from guomi.api import ErrorCode
 from guomi.kms import auth
 from guomi.kms.audit import AuditLog
 from guomi.kms.auth import Policy, TokenEntry
@@ -184,7 +185,7 @@ class EngineCore:
             raise UnauthorizedError("invalid or revoked token")
         if entry.expired(self.clock()):
             self._audit_denied(token_hmac, ctx, path, 401, "token_expired", accessor=entry.accessor)
-            raise UnauthorizedError("token expired", code="token_expired")
+            raise UnauthorizedError("token expired", code=ErrorCode.TOKEN_EXPIRED)
         bound = entry.bound_cert_subject
         if bound is not None and not hmac.compare_digest(
             bound.encode("utf-8"), (ctx.client_cert_subject or "").encode("utf-8")
@@ -192,7 +193,7 @@ class EngineCore:
             # Bound to a client certificate: over another certificate (or none) it is refused.
             self._audit_denied(token_hmac, ctx, path, 401, "token_bound_elsewhere", accessor=entry.accessor)
             raise UnauthorizedError(
-                "this token is bound to another client certificate", code="token_bound_elsewhere"
+                "this token is bound to another client certificate", code=ErrorCode.TOKEN_BOUND_ELSEWHERE
             )
         return Caller(entry=entry, ctx=ctx, token_hmac=token_hmac)
 
@@ -351,6 +352,6 @@ def check_key_name(name: str) -> None:
         raise BadRequestError(
             "name: key names are 1-128 characters: letters, digits, '.', '_', '-', starting with a "
             "letter or digit",
-            code="invalid_key_name",
+            code=ErrorCode.INVALID_KEY_NAME,
             field="name",
         )

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from guomi import api
+from guomi.api import ErrorCode
 from guomi.exceptions import InvalidSignature, InvalidTag
 from guomi.kms import auth
 from guomi.kms._crypto import sm4gcm
@@ -80,7 +81,8 @@ class KeyOps(EngineCore):
         kt = key_type(meta.type)
         if not kt.supports(operation):
             raise BadRequestError(
-                f"key {name!r} is a {meta.type} key and cannot {operation}", code="unsupported_operation"
+                f"key {name!r} is a {meta.type} key and cannot {operation}",
+                code=ErrorCode.UNSUPPORTED_OPERATION,
             )
         return (self._maybe_auto_rotate(meta) if rotate else meta), kt
 
@@ -128,7 +130,7 @@ class KeyOps(EngineCore):
                 time.sleep(0.0005 + (os.urandom(1)[0] / 255) * 0.002)
                 continue
             return new_meta.evolve(revision=rev)
-        raise ConflictError(f"key {name!r} is changing too fast; retry", code="cas_conflict")
+        raise ConflictError(f"key {name!r} is changing too fast; retry", code=ErrorCode.CAS_CONFLICT)
 
     def _next_version(self, meta: KeyMeta, now: float) -> tuple[KeyMeta, list[Op]]:
         v = meta.latest + 1
@@ -182,24 +184,28 @@ class KeyOps(EngineCore):
         if meta.min_encryption_version and v < meta.min_encryption_version:
             raise BadRequestError(
                 "key_version: below the key's min_encryption_version",
-                code="key_version_disabled",
+                code=ErrorCode.KEY_VERSION_DISABLED,
                 field="key_version",
             )
         if v < meta.min_decryption_version:
             raise BadRequestError(
                 "key_version: below the key's min_decryption_version",
-                code="key_version_disabled",
+                code=ErrorCode.KEY_VERSION_DISABLED,
                 field="key_version",
             )
         return v
 
     def _decryption_version(self, meta: KeyMeta, v: int) -> int:
+        # docs/spec/token.md §6: a version outside the window is key_version_disabled.
         if v > meta.latest:
-            raise DecryptionFailedError("ciphertext names a key version that does not exist")
+            raise DecryptionFailedError(
+                "ciphertext names a key version above the key's latest version",
+                code=ErrorCode.KEY_VERSION_DISABLED,
+            )
         if v < meta.min_decryption_version:
             raise DecryptionFailedError(
                 "ciphertext key version is below the key's min_decryption_version",
-                code="key_version_disabled",
+                code=ErrorCode.KEY_VERSION_DISABLED,
             )
         return v
 
@@ -211,7 +217,7 @@ class KeyOps(EngineCore):
         if n > self.config.max_batch_items:
             raise PayloadTooLargeError(
                 f"batch_input: at most {self.config.max_batch_items} items",
-                code="batch_too_large",
+                code=ErrorCode.BATCH_TOO_LARGE,
                 field="batch_input",
             )
 
@@ -267,7 +273,9 @@ class KeyOps(EngineCore):
                     [Put(version_path(name, 1), rec, 0), Put(meta_path(name), meta.to_json(), 0)]
                 )
             except StorageConflict:
-                raise ConflictError(f"a key named {name!r} already exists", code="key_exists") from None
+                raise ConflictError(
+                    f"a key named {name!r} already exists", code=ErrorCode.KEY_EXISTS
+                ) from None
             extra["key_version"] = 1
             extra["key_type"] = req.type
             return self._key_info(meta.evolve(revision=rev))
@@ -369,7 +377,7 @@ class KeyOps(EngineCore):
                 if not meta.deletion_allowed:
                     raise BadRequestError(
                         f"key {name!r} does not allow deletion (set deletion_allowed first)",
-                        code="deletion_not_allowed",
+                        code=ErrorCode.DELETION_NOT_ALLOWED,
                     )
                 prefix = versions_prefix(name)
                 ops: list[Op] = [Delete(prefix + s) for s in barrier.list(prefix)]
@@ -382,7 +390,7 @@ class KeyOps(EngineCore):
                     for k in [k for k in self._materials if k[0] == meta.uid]:
                         del self._materials[k]
                 return
-            raise ConflictError(f"key {name!r} is changing too fast; retry", code="cas_conflict")
+            raise ConflictError(f"key {name!r} is changing too fast; retry", code=ErrorCode.CAS_CONFLICT)
 
     def backup_key(self, caller: Caller, name: str) -> api.BackupResponse:
         """``GET keys/{name}/backup``: metadata and every version, sealed for this installation."""
@@ -419,7 +427,9 @@ class KeyOps(EngineCore):
             version_blobs = [base64.b64decode(v) for v in d["versions"]]
         except (ValueError, InvalidTag, KeyError, TypeError):
             raise BadRequestError(
-                "backup: damaged, or made by another installation", code="invalid_backup", field="backup"
+                "backup: damaged, or made by another installation",
+                code=ErrorCode.INVALID_BACKUP,
+                field="backup",
             ) from None
         name = req.name or src_meta.name
         need = ("create", "delete") if req.force else ("create",)
@@ -427,7 +437,7 @@ class KeyOps(EngineCore):
             barrier = self._require_unsealed()
             existing = barrier.get(meta_path(name))
             if existing is not None and not req.force:
-                raise ConflictError(f"a key named {name!r} exists (use force)", code="key_exists")
+                raise ConflictError(f"a key named {name!r} exists (use force)", code=ErrorCode.KEY_EXISTS)
             ops: list[Op] = []
             if existing is not None:
                 prefix = versions_prefix(name)
@@ -441,17 +451,19 @@ class KeyOps(EngineCore):
                 rev = barrier.commit(ops)
             except StorageConflict:
                 raise ConflictError(
-                    f"key {name!r} changed during restore; retry", code="cas_conflict"
+                    f"key {name!r} changed during restore; retry", code=ErrorCode.CAS_CONFLICT
                 ) from None
             extra["key_version"] = meta.latest
             return self._key_info(meta.evolve(revision=rev))
 
 
 def batch_item_error(exc: Exception, reference: str | None) -> api.BatchItemError:
-    """A failed batch item: the service error's code and message, else a vague ``invalid``."""
+    """A failed batch item: the service error's code and message (a verification failure
+    that escaped as such: the vague ``decryption_failed`` / ``invalid_signature``)."""
     if isinstance(exc, KMSError):
         return api.BatchItemError(error=exc.message, code=exc.code, reference=reference)
-    return api.BatchItemError(error="failed", code="invalid", reference=reference)
+    code = ErrorCode.INVALID_SIGNATURE if isinstance(exc, InvalidSignature) else ErrorCode.DECRYPTION_FAILED
+    return api.BatchItemError(error="failed", code=code, reference=reference)
 
 
 def _rotate_period(value: int | str | None) -> int:

@@ -22,7 +22,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from guomi.api import TokenHeader
+from guomi.api import ErrorCode, TokenHeader
 from guomi.exceptions import GuomiError, InvalidSignature, InvalidTag
 from guomi.kms._crypto import NONCE_SIZE, TAG_SIZE, AeadCipher, aes256gcm, ct_equal, derive, hmac_sm3, sm4gcm
 from guomi.kms.errors import BadRequestError, DecryptionFailedError
@@ -78,7 +78,7 @@ class Material:
 
 
 def _unsupported(what: str) -> BadRequestError:
-    return BadRequestError(f"this key type does not support {what}", code="unsupported_operation")
+    return BadRequestError(f"this key type does not support {what}", code=ErrorCode.UNSUPPORTED_OPERATION)
 
 
 class KeyType:

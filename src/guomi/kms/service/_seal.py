@@ -13,6 +13,7 @@ import json
 import os
 
 from guomi import __version__, api
+from guomi.api import ErrorCode
 from guomi.kms import auth
 from guomi.kms.auth import ROOT_POLICY, TokenEntry
 from guomi.kms.barrier import KEYRING_PATH, SEAL_CONFIG_PATH, Barrier, BarrierError, Keyring
@@ -76,7 +77,7 @@ class SealOps(EngineCore):
                 field="secret_threshold",
             )
         if self.is_initialized():
-            raise ConflictError("the service is already initialised", code="already_initialized")
+            raise ConflictError("the service is already initialised", code=ErrorCode.ALREADY_INITIALIZED)
         master = os.urandom(_MASTER_KEY_SIZE)
         shares = shamir.split(master, req.secret_shares, req.secret_threshold)
         keyring = Keyring.generate()
@@ -117,7 +118,9 @@ class SealOps(EngineCore):
                 ]
             )
         except StorageConflict:
-            raise ConflictError("the service is already initialised", code="already_initialized") from None
+            raise ConflictError(
+                "the service is already initialised", code=ErrorCode.ALREADY_INITIALIZED
+            ) from None
         del master
         self._initialized = True
         return api.InitResponse(
@@ -172,7 +175,7 @@ class SealOps(EngineCore):
                 raise BadRequestError(
                     "key: the shares do not reconstruct this installation's master key; "
                     "unseal progress was reset",
-                    code="unseal_failed",
+                    code=ErrorCode.UNSEAL_FAILED,
                     field="key",
                 ) from None
             finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from guomi import api
+from guomi.api import ErrorCode
 from guomi.kms.errors import BadRequestError
 from guomi.kms.service import _token
 from guomi.kms.service._context import Caller
@@ -76,7 +77,7 @@ class SigningOps(KeyOps):
                 if v > meta.latest or v < meta.min_decryption_version:
                     raise BadRequestError(
                         f"{tag_field}: key version unavailable (below min_decryption_version or unknown)",
-                        code="key_version_disabled",
+                        code=ErrorCode.KEY_VERSION_DISABLED,
                         field=tag_field,
                     )
                 uid = _user_id(item.user_id if item.user_id is not None else default_uid)

@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass
 from functools import lru_cache
 
-from guomi.api import HEADER_SIZE, TokenHeader, parse_text
+from guomi.api import HEADER_SIZE, ErrorCode, TokenHeader, parse_text
 from guomi.exceptions import InvalidEncodingError
 from guomi.kms._crypto import NONCE_SIZE, TAG_SIZE, AeadCipher, ct_equal, hmac_sm3
 from guomi.kms.errors import BadRequestError, DecryptionFailedError
@@ -113,7 +113,7 @@ def parse(token: str, algorithm: str) -> tuple[TokenHeader, bytes]:
     try:
         header, blob = parse_text(token)
     except InvalidEncodingError as exc:
-        raise DecryptionFailedError(f"ciphertext: {exc}", code="invalid_ciphertext") from None
+        raise DecryptionFailedError(f"ciphertext: {exc}", code=ErrorCode.INVALID_CIPHERTEXT) from None
     if header.algorithm != algorithm:
         raise DecryptionFailedError()
     return header, blob[HEADER_SIZE:]
@@ -124,11 +124,13 @@ def parse_signature(token: str, algorithm: str, field_name: str) -> tuple[int, b
     try:
         header, blob = parse_text(token)
     except InvalidEncodingError as exc:
-        raise BadRequestError(f"{field_name}: {exc}", code="invalid_signature", field=field_name) from None
+        raise BadRequestError(
+            f"{field_name}: {exc}", code=ErrorCode.INVALID_SIGNATURE, field=field_name
+        ) from None
     if header.algorithm != algorithm:
         raise BadRequestError(
             f"{field_name}: made by a {header.algorithm} key, not {algorithm}",
-            code="invalid_signature",
+            code=ErrorCode.INVALID_SIGNATURE,
             field=field_name,
         )
     return header.key_version, blob[HEADER_SIZE:]

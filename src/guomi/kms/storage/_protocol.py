@@ -28,10 +28,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from guomi.exceptions import GuomiError
+
 __all__ = ["Delete", "Op", "Put", "Record", "SingleOps", "Storage", "StorageConflict", "StorageError"]
 
 
-class StorageError(Exception):
+class StorageError(GuomiError):
     """The backend failed (I/O, connection); the message names no stored value."""
 
 
