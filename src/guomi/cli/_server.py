@@ -31,13 +31,15 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from guomi.exceptions import GuomiError
+
 __all__ = ["SettingsError", "StartupError", "parse_listen", "redact_url", "run_server", "server"]
 
 EXIT_STARTUP = 1
 EXIT_USAGE = 2
 
 
-class StartupError(Exception):
+class StartupError(GuomiError):
     """The server cannot start; the message is the one line shown to the operator."""
 
     exit_status = EXIT_STARTUP

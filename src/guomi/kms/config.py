@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from guomi.exceptions import GuomiError
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -82,7 +84,7 @@ class Config:
 # ---------------------------------------------------------------- the server process
 
 
-class ConfigError(ValueError):
+class ConfigError(GuomiError, ValueError):
     """A server setting is missing, unknown or invalid; the message names it (never a secret)."""
 
 

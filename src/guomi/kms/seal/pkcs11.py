@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from guomi.exceptions import GuomiError
 from guomi.kms.seal import shamir
 
 __all__ = ["WRAPPED_MASTER_PATH", "Pkcs11Seal", "SealDeviceError", "auto_unseal", "store_wrapped_master"]
@@ -37,7 +38,7 @@ _AD = b"guomi/seal/pkcs11/v1\x00" + WRAPPED_MASTER_PATH.encode()
 _IV_SIZE = 12
 
 
-class SealDeviceError(Exception):
+class SealDeviceError(GuomiError):
     """The PKCS#11 module, token or key is unavailable or refused; the message says which
     (never the PIN)."""
 
