@@ -75,7 +75,7 @@ def test_bootstrap_token_file(server_factory: Any, tmp_path: Path) -> None:
 
 
 def test_unseal_rate_limited_and_reset_needs_a_share(server_factory: Any, tmp_path: Path) -> None:
-    s = server_factory("--data-dir", str(tmp_path / "d"), "--unseal-rate-per-minute", "4")
+    s = server_factory("--data-dir", str(tmp_path / "d"), "--unseal-rate-per-minute", "5")
     token = _printed_token(s.output)
     with httpx.Client(base_url=f"http://127.0.0.1:{s.port}/v1") as c:
         init = c.post("sys/init", json=INIT, headers={"X-Guomi-Bootstrap-Token": token}).json()["data"]
@@ -86,11 +86,14 @@ def test_unseal_rate_limited_and_reset_needs_a_share(server_factory: Any, tmp_pa
         assert r.status_code == 403 and r.json()["errors"][0]["code"] == "reset_denied"
         bogus = base64.b64encode(bytes([2]) + os.urandom(32)).decode()
         assert c.post("sys/unseal", json={"reset": True, "key": bogus}).status_code == 403
+        # ...nor poison it: a bogus share is refused before it joins the progress.
+        r = c.post("sys/unseal", json={"key": bogus})
+        assert r.status_code == 400 and "not a share of this installation" in r.json()["errors"][0]["message"]
         assert c.get("sys/seal-status").json()["data"]["progress"] == 1
-        # ...the custodian who gave a share can.
-        r = c.post("sys/unseal", json={"reset": True, "key": share})
+        # ...a custodian can (with any share of the installation).
+        r = c.post("sys/unseal", json={"reset": True, "key": init["keys_base64"][2]})
         assert r.status_code == 200 and r.json()["data"]["progress"] == 0
-        # Four submissions a minute from this address: the fifth is refused.
+        # Five submissions a minute from this address: the sixth is refused.
         r = c.post("sys/unseal", json={"key": share})
         assert r.status_code == 429
         assert r.json()["errors"][0]["code"] == "too_many_requests"

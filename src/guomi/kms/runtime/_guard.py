@@ -7,9 +7,11 @@ Layer: ``guomi.kms.runtime``.  Wraps the service's ASGI application (whatever it
   ``Authorization: Bearer``); 401 ``bootstrap_token_required`` otherwise, and nothing
   reaches the engine.  After the first successful init the token is forgotten.
 * ``POST /v1/sys/unseal``: at most ``unseal_rate_per_minute`` submissions per client
-  address and minute (429 ``too_many_requests`` with ``Retry-After``); ``reset`` is accepted
-  only together with a share already submitted in the current round (``key``), so a
-  stranger cannot wipe custodians' progress.
+  address and minute (429 ``too_many_requests`` with ``Retry-After``); a share that does not
+  match the installation's share commitments (:mod:`guomi.kms.seal._shares`, stored here
+  after ``sys/init``) is refused before it joins the progress; ``reset`` is accepted only
+  with a share of the installation or of the current round (``key``), so a stranger can
+  neither poison nor wipe the custodians' progress.
 * ``GET /v1/sys/metrics``: Prometheus text, for a token whose policy grants the ``metrics``
   capability (or root); 401/403 otherwise.
 """
@@ -17,6 +19,8 @@ Layer: ``guomi.kms.runtime``.  Wraps the service's ASGI application (whatever it
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hmac
 import json
 import logging
@@ -182,10 +186,22 @@ class OperationsGuard:
         if status == 200:
             if lock is not None:
                 lock.consume()
+            await self._store_share_check(held)
             if self.seal is not None:
                 await self._wrap_master(held)
         for msg in held:
             await send(msg)
+
+    async def _store_share_check(self, held: list[Message]) -> None:
+        """Commitments of the fresh shares, so a bogus share is refused before the quorum."""
+        from guomi.kms.seal._shares import share_check_record  # noqa: PLC0415
+
+        body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+        try:
+            shares = [base64.b64decode(s) for s in json.loads(body)["data"]["keys_base64"]]
+            await asyncio.to_thread(self.engine.storage.commit, [share_check_record(shares, 0)])
+        except Exception as exc:  # the answer (the only copy of the shares) goes out regardless
+            log.error("share commitments not stored (%s): bogus shares are caught only at the quorum", exc)
 
     async def _wrap_master(self, held: list[Message]) -> None:
         """PKCS#11 seal: the new master key, rebuilt from the fresh shares, wrapped by the token.
@@ -227,7 +243,18 @@ class OperationsGuard:
             await _answer(send, 413, _error("payload_too_large", "request body too large"))
             return
         reset, share = _reset_request(body)
-        if reset and not self._share_in_progress(share):
+        known = await asyncio.to_thread(self._share_known, share) if share else None
+        if not reset and known is False and self.engine.sealed:
+            await _answer(
+                send,
+                400,
+                _error(
+                    ErrorCode.INVALID_REQUEST,
+                    "key: not a share of this installation (nothing was added to the unseal progress)",
+                ),
+            )
+            return
+        if reset and not (known or self._share_in_progress(share)):
             await _answer(
                 send,
                 403,
@@ -239,6 +266,11 @@ class OperationsGuard:
             )
             return
         await self.app(scope, _replay(body), send)
+
+    def _share_known(self, share: bytes) -> bool | None:
+        from guomi.kms.seal._shares import share_is_known  # noqa: PLC0415
+
+        return share_is_known(self.engine.storage, share)
 
     def _share_in_progress(self, share: bytes | None) -> bool:
         if not share:
@@ -338,19 +370,17 @@ def _replay(body: bytes) -> Receive:
 
 def _reset_request(body: bytes) -> tuple[bool, bytes | None]:
     """(is a reset, the share given with it) — malformed bodies are left to the service."""
-    import base64  # noqa: PLC0415
-    import binascii  # noqa: PLC0415
-
     try:
         doc = json.loads(body)
     except ValueError:
         return False, None
-    if not isinstance(doc, dict) or doc.get("reset") is not True:
+    if not isinstance(doc, dict):
         return False, None
+    reset = doc.get("reset") is True
     key = doc.get("key")
     if not isinstance(key, str):
-        return True, None
+        return reset, None
     try:
-        return True, base64.b64decode(key, validate=True)
+        return reset, base64.b64decode(key, validate=True)
     except (binascii.Error, ValueError):
-        return True, None
+        return reset, None

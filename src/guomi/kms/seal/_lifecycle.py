@@ -43,6 +43,7 @@ from guomi.kms.auth import ROOT_POLICY, TokenEntry
 from guomi.kms.barrier import KEYRING_PATH, SEAL_CONFIG_PATH, Barrier, BarrierError, Keyring
 from guomi.kms.errors import BadRequestError, ConflictError, NotFoundError
 from guomi.kms.seal import shamir
+from guomi.kms.seal._shares import share_check_record, share_is_known
 from guomi.kms.storage import Delete, Put, StorageConflict
 
 __all__ = ["REKEY_PENDING_PATH", "SealLifecycle", "decode_root_token"]
@@ -127,6 +128,14 @@ class SealLifecycle:
             raise BadRequestError("nonce: does not match the attempt in progress", field="nonce")
         return attempt
 
+    def _add_current_share(self, attempt: _Attempt, share: bytes | None) -> None:
+        """A share of the CURRENT seal: checked against the stored commitments first."""
+        if share is not None and share_is_known(self.engine.storage, share) is False:
+            raise BadRequestError(
+                "key: not a share of this installation (nothing was added to the attempt)", field="key"
+            )
+        self._add_share(attempt, share)
+
     @staticmethod
     def _add_share(attempt: _Attempt, share: bytes | None) -> None:
         if share is None or len(share) != 1 + _MASTER_KEY_SIZE or share[0] == 0:
@@ -198,7 +207,7 @@ class SealLifecycle:
         threshold = int(self._config()["threshold"])
         with self._lock:
             attempt = self._check_nonce(self._root, nonce, "generate-root")
-            self._add_share(attempt, share)
+            self._add_current_share(attempt, share)
             if len(attempt.shares) < threshold:
                 return {
                     "started": True,
@@ -307,7 +316,7 @@ class SealLifecycle:
         threshold = int(self._config()["threshold"])
         with self._lock:
             attempt = self._check_nonce(self._rekey, nonce, "rekey")
-            self._add_share(attempt, share)
+            self._add_current_share(attempt, share)
             if len(attempt.shares) < threshold:
                 return {
                     "started": True,
@@ -330,6 +339,7 @@ class SealLifecycle:
         try:
             shares = shamir.split(master, attempt.new_shares, attempt.new_threshold)
             extra = self.master_hook(master) if self.master_hook is not None else []
+            extra.append(share_check_record(shares))  # the new shares' commitments, same commit
             pending = {
                 "nonce": _new_nonce(),
                 "shares": attempt.new_shares,
