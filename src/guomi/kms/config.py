@@ -136,7 +136,7 @@ class ServerSettings:
     max_batch_items: int = 10_000
     #: One-time bootstrap token that ``sys/init`` requires (``None``: a fresh one is made at
     #: start and printed to the console, or read from / written to ``bootstrap_token_file``).
-    bootstrap_token: str | None = None
+    bootstrap_token: str | None = field(default=None, repr=False)
     bootstrap_token_file: Path | None = None
     #: Unseal submissions accepted per client address and minute (HTTP 429 beyond).
     unseal_rate_per_minute: int = 30
