@@ -80,8 +80,8 @@ def cluster(url: str, n: int, cache: bool, tmp: Path) -> tuple[list[Server], str
         init = c.init(1, 1)
     for s in servers:
         with Client(s.addr) as c:
-            c.unseal(init["keys_base64"][0])
-    token = init["root_token"]
+            c.unseal(init.keys_base64[0])
+    token = init.root_token
     with Client(servers[0].addr, token) as c:
         c.create_key("bench")
     return servers, token

@@ -15,6 +15,13 @@ many concurrent requests in a separate process. Results are printed as a Markdow
 for bench/RESULTS.md.
 
     .venv/bin/python bench/bench_service.py [--duration 5] [--connections 32] [--no-postgres]
+
+Same-run A/B of two trees (e.g. before and after a redesign), interleaved, on SQLite:
+single 1 KiB encrypt (req/s, p99) and 1,000-item batch encrypt and decrypt (items/s),
+each tree's server run by the same interpreter with ``PYTHONPATH`` at that tree's ``src``;
+the medians and the spread (min-max) over the rounds are printed:
+
+    .venv/bin/python bench/bench_service.py --ab /path/to/other/tree [--rounds 3] [--duration 3]
 """
 
 from __future__ import annotations
@@ -82,16 +89,22 @@ def cpu_model() -> str:
 class Server:
     """``guomi server`` in a child process, initialised (1 share) and unsealed."""
 
-    def __init__(self, storage: str, data_dir: Path, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, storage: str, data_dir: Path, extra: tuple[str, ...] = (), tree: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.addr = f"http://127.0.0.1:{self.port}"
         cmd = [
             sys.executable, "-m", "guomi.cli", "server",
             "--listen", f"127.0.0.1:{self.port}",
             "--storage", storage,
-            "--data-dir", str(data_dir), "--bootstrap-token", BOOTSTRAP, *extra,
+            "--data-dir", str(data_dir), *extra,
         ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The init lock's token by environment: a tree from before the lock ignores it.
+        env = dict(os.environ, GUOMI_BOOTSTRAP_TOKEN=BOOTSTRAP)
+        if tree is not None:  # serve that tree's code (same interpreter and dependencies)
+            env["PYTHONPATH"] = str(tree / "src")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         self.token = ""
         with Client(self.addr) as c:
             deadline = time.monotonic() + 30
@@ -104,11 +117,11 @@ class Server:
                         log = self.proc.stderr.read().decode() if self.proc.stderr else ""
                         raise RuntimeError(f"server did not start: {log}") from None
                     time.sleep(0.1)
-            if not health.get("initialized"):
+            if not health.initialized:
                 with Client(self.addr, BOOTSTRAP) as locked:  # the init lock's one-time token
                     init = locked.init(1, 1)
-                self.token = init["root_token"]
-                c.unseal(init["keys_base64"][0])
+                self.token = init.root_token
+                c.unseal(init.keys_base64[0])
         self.client = Client(self.addr, self.token, timeout=60)
 
     def stop(self) -> None:
@@ -323,13 +336,98 @@ def bench_variants(tmp: Path, args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+def bench_ab(other: Path, tmp: Path, args: argparse.Namespace) -> list[Row]:
+    """Interleaved rounds of the A/B scenarios on a server of ``other`` ("before") and of this
+    tree ("after"), each on its own fresh SQLite store; the order alternates per round."""
+    b64 = base64.b64encode(KIB).decode()
+    rows: list[Row] = []
+    trees = [("before", other.resolve()), ("after", ROOT)]
+    for round_no in range(args.rounds):
+        for label, tree in trees if round_no % 2 == 0 else trees[::-1]:
+            d = tmp / f"ab-{label}-{round_no}"
+            server = Server(f"sqlite:///{d}.db", d, tree=tree)
+            try:
+                server.client.create_key("ab")
+                tokens = [r.unwrap() for r in server.client.encrypt_batch("ab", [KIB] * 1000)]
+                for name, path, body, items in (
+                    ("encrypt 1 KiB, c=4", "encrypt/ab", {"plaintext": b64}, 1),
+                    (
+                        "encrypt batch 1000 x 1 KiB, c=4",
+                        "encrypt/ab",
+                        {"batch_input": [{"plaintext": b64}] * 1000},
+                        1000,
+                    ),
+                    (
+                        "decrypt batch 1000 x 1 KiB, c=4",
+                        "decrypt/ab",
+                        {"batch_input": [{"ciphertext": t} for t in tokens]},
+                        1000,
+                    ),
+                ):
+                    url = f"{server.addr}/v1/{path}"
+                    load(url, server.token, body, 1.0, 4)  # warm-up
+                    r, tool = load(url, server.token, body, args.duration, 4)
+                    row = Row(
+                        label,
+                        name,
+                        r["rps"],
+                        r["rps"] * items,
+                        r["p50_ms"],
+                        r["p99_ms"],
+                        int(r["errors"]),
+                        tool,
+                    )
+                    rows.append(row)
+                    print(f"  round {round_no + 1} {label:6} {name:34} {row.rps:9.0f} req/s  "
+                          f"{row.items_per_s:10.0f} items/s  p99 {row.p99_ms:.2f} ms  errors {row.errors}",
+                          flush=True)  # fmt: skip
+            finally:
+                server.stop()
+    return rows
+
+
+def print_ab(rows: list[Row]) -> None:
+    """Median and spread (min-max) per tree and scenario, and the after/before ratio of medians."""
+    print("| operation | before: median (min-max) | after: median (min-max) | after / before |")
+    print("|---|---:|---:|---:|")
+    for name in dict.fromkeys(r.scenario for r in rows):
+        cells = []
+        medians = []
+        for label in ("before", "after"):
+            vals = [r.items_per_s for r in rows if r.scenario == name and r.backend == label]
+            p99 = [r.p99_ms for r in rows if r.scenario == name and r.backend == label]
+            med = statistics.median(vals)
+            medians.append(med)
+            unit = "req/s" if name.startswith("encrypt 1 KiB") else "items/s"
+            extra = (
+                f"; p99 {statistics.median(p99):.2f} ms ({min(p99):.2f}-{max(p99):.2f})"
+                if unit == "req/s"
+                else ""
+            )
+            cells.append(f"{med:,.0f} ({min(vals):,.0f}-{max(vals):,.0f}) {unit}{extra}")
+        print(f"| {name} | {cells[0]} | {cells[1]} | {medians[1] / medians[0]:.2f}x |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per scenario")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--variants", action="store_true", help="also compare uvloop+httptools with asyncio+h11")
+    ap.add_argument("--ab", type=Path, help="only a same-run A/B against the tree at this path (SQLite)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the A/B (interleaved)")
     args = ap.parse_args()
+    if args.ab is not None:
+        print(
+            f"# bench_service --ab {args.ab}  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  "
+            f"CPU: {cpu_model()}  cores: {os.cpu_count()}  load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+        with tempfile.TemporaryDirectory(prefix="guomi-bench-ab-") as tmp:
+            ab_rows = bench_ab(args.ab, Path(tmp), args)
+        print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+        print_ab(ab_rows)
+        return
 
     print(f"# bench_service  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  CPU: {cpu_model()}  "
           f"cores: {os.cpu_count()}  python {platform.python_version()}  "

@@ -27,11 +27,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
 
+from guomi.api import HealthResponse
 from guomi.client import Client
 from guomi.exceptions import ConflictError, ServiceError
 
@@ -72,7 +72,7 @@ def start_server(listen: str, data_dir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd)
 
 
-def wait_ready(client: Client, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> dict[str, Any]:
+def wait_ready(client: Client, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> HealthResponse:
     """Poll ``sys/health`` until the server answers (any status)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -90,7 +90,7 @@ def init_or_unseal(client: Client, data_dir: Path) -> str:
     """Initialise a fresh service (saving its secrets) or unseal it from the saved file."""
     secrets_path = data_dir / SECRETS_FILE
     health = client.health()
-    if not health.get("initialized"):
+    if not health.initialized:
         bootstrap = (data_dir / BOOTSTRAP_FILE).read_text("ascii").strip()
         with Client(client.address, bootstrap) as locked:
             result = locked.init(SHARES, THRESHOLD)
@@ -101,8 +101,8 @@ def init_or_unseal(client: Client, data_dir: Path) -> str:
                     "WARNING": "DEMO ONLY. In production each unseal share goes to a different "
                     "custodian and the root token is revoked after setup; never store them "
                     "together, and never next to the data.",
-                    "keys_base64": result["keys_base64"],
-                    "root_token": result["root_token"],
+                    "keys_base64": result.keys_base64,
+                    "root_token": result.root_token,
                     "secret_threshold": THRESHOLD,
                 },
                 f,
@@ -127,10 +127,10 @@ def init_or_unseal(client: Client, data_dir: Path) -> str:
             "or point GUOMI_DATA_DIR at a fresh directory."
         )
     saved = json.loads(secrets_path.read_text())
-    if client.health().get("sealed"):
+    if client.health().sealed:
         for share in saved["keys_base64"][: saved.get("secret_threshold", THRESHOLD)]:
             status = client.unseal(share)
-            if not status.get("sealed"):
+            if not status.sealed:
                 break
         console.print("[green]Unsealed[/] with shares from the saved file.")
     token: str = saved["root_token"]
@@ -163,7 +163,7 @@ def demonstrate(client: Client) -> None:
     _check(aead.decrypt(aead.encrypt(b"field value", b"ctx"), b"ctx") == b"field value", "aead")
 
     client.rotate_key(name)
-    version = client.read_key(name)["latest_version"]
+    version = client.read_key(name).latest_version
     console.print(f"rotate   -> latest version {version}")
     rewrapped = client.rewrap(name, token, ad)
     console.print(f"rewrap   -> {rewrapped}  (the plaintext never left the service)")

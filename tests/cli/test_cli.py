@@ -135,9 +135,9 @@ def test_operator_status_seal_unseal() -> None:
         assert status["sealed"] is False
         sh("operator", "seal")
         assert sh("operator", "status", ok=False).exit_code == 2
-        sh("operator", "unseal", init["keys_base64"][0])
+        sh("operator", "unseal", init.keys_base64[0])
         # The second share is prompted for (no echo) when not on the command line.
-        sh("operator", "unseal", input=init["keys_base64"][1] + "\n")
+        sh("operator", "unseal", input=init.keys_base64[1] + "\n")
         assert json.loads(sh("--json", "operator", "status").stdout)["sealed"] is False
 
 
@@ -151,7 +151,7 @@ def test_operator_init_prints_shares_once() -> None:
         again = sh("operator", "init", ok=False)
         assert again.exit_code == 1 and "409" in again.stderr
         with Client("http://guomi.test", transport=transport) as c:
-            assert c.health()["sealed"] is True
+            assert c.health().sealed is True
     finally:
         transport.shutdown()
 

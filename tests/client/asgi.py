@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from guomi import api
 from guomi.client import Client
 from guomi.kms.app import create_app
 from guomi.kms.config import Config
@@ -71,15 +72,15 @@ def make_app(**config: Any) -> Any:
 
 
 @contextlib.contextmanager
-def running(app: Any, shares: int = 1, threshold: int = 1) -> Iterator[tuple[Client, dict[str, Any]]]:
+def running(app: Any, shares: int = 1, threshold: int = 1) -> Iterator[tuple[Client, api.InitResponse]]:
     """An initialised, unsealed app and a root-token client on it; yields (client, init answer)."""
     transport = SyncASGITransport(app)
     try:
         with Client("http://guomi.test", transport=transport) as anonymous:
             init = anonymous.init(shares, threshold)
-            for share in init["keys_base64"][:threshold]:
+            for share in init.keys_base64[:threshold]:
                 anonymous.unseal(share)
-        with Client("http://guomi.test", token=init["root_token"], transport=transport) as client:
+        with Client("http://guomi.test", token=init.root_token, transport=transport) as client:
             yield client, init
     finally:
         transport.shutdown()

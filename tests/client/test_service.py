@@ -23,6 +23,7 @@ from guomi.exceptions import (
     InvalidSignature,
     InvalidTag,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     SealedError,
     ServiceError,
@@ -38,10 +39,10 @@ def other(transport: SyncASGITransport, token: str | None) -> Client:
 
 def test_health_and_seal_status(root: Client) -> None:
     health = root.health()
-    assert health["initialized"] is True
-    assert health["sealed"] is False
+    assert health.initialized is True
+    assert health.sealed is False
     status = root.seal_status()
-    assert status["sealed"] is False and status["initialized"] is True
+    assert status.sealed is False and status.initialized is True
 
 
 def test_encrypt_decrypt_with_associated_data(root: Client) -> None:
@@ -86,8 +87,8 @@ def test_rotate_rewrap_and_min_decryption_version(root: Client) -> None:
     v1 = root.encrypt("rot", b"payload")
     root.rotate_key("rot")
     info = root.read_key("rot")
-    assert info["latest_version"] == 2
-    assert set(info["keys"]) == {"1", "2"}
+    assert info.latest_version == 2
+    assert set(info.keys) == {"1", "2"}
     v2 = root.encrypt("rot", b"payload")
     assert v2.startswith("guomi:v1:2:")
     assert root.decrypt("rot", v1) == b"payload"
@@ -97,7 +98,7 @@ def test_rotate_rewrap_and_min_decryption_version(root: Client) -> None:
     batch = root.rewrap_batch("rot", [v1, v2])
     assert all(r.unwrap().startswith("guomi:v1:2:") for r in batch)
     root.configure_key("rot", min_decryption_version=2)
-    assert root.read_key("rot")["min_decryption_version"] == 2
+    assert root.read_key("rot").min_decryption_version == 2
     with pytest.raises(BadRequestError):
         root.decrypt("rot", v1)
     assert root.decrypt("rot", rewrapped) == b"payload"
@@ -226,11 +227,11 @@ def test_backup_restore(root: Client) -> None:
     root.restore_key(blob)
     assert root.decrypt("bk", t1) == b"one"
     assert root.decrypt("bk", t2) == b"two"
-    assert root.read_key("bk")["latest_version"] == 2
+    assert root.read_key("bk").latest_version == 2
     with pytest.raises(ConflictError):
         root.restore_key(blob)
     root.restore_key(blob, name="bk-copy")
-    assert root.read_key("bk-copy")["latest_version"] == 2
+    assert root.read_key("bk-copy").latest_version == 2
 
 
 def test_tokens_and_policies(root: Client, transport: SyncASGITransport) -> None:
@@ -238,10 +239,10 @@ def test_tokens_and_policies(root: Client, transport: SyncASGITransport) -> None
     root.create_key("payroll")
     root.write_policy("orders-writer", [{"pattern": "orders-*", "capabilities": ["encrypt"]}])
     assert "orders-writer" in root.list_policies()
-    assert root.read_policy("orders-writer")["rules"][0]["pattern"] == "orders-*"
+    assert root.read_policy("orders-writer").rules[0].pattern == "orders-*"
     issued = root.create_token(["orders-writer"], ttl="1h")
-    token = issued["token"]
-    assert issued["policies"] == ["orders-writer"]
+    token = issued.token
+    assert issued.policies == ["orders-writer"]
     with other(transport, token) as app_client:
         ct = app_client.encrypt("orders-eu", b"x")
         with pytest.raises(PermissionDeniedError):
@@ -253,10 +254,10 @@ def test_tokens_and_policies(root: Client, transport: SyncASGITransport) -> None
         with pytest.raises(PermissionDeniedError):
             app_client.create_token(["root"])
         me = app_client.lookup_self()
-        assert me["policies"] == ["orders-writer"]
+        assert me.policies == ["orders-writer"]
         assert "token" not in me
     # A denial changed nothing.
-    assert root.read_key("orders-eu")["latest_version"] == 1
+    assert root.read_key("orders-eu").latest_version == 1
     root.revoke_token(token)
     with other(transport, token) as revoked, pytest.raises(AuthenticationError):
         revoked.encrypt("orders-eu", b"x")
@@ -277,21 +278,21 @@ def test_seal_blocks_key_operations_until_unsealed() -> None:
         root.seal()
         with pytest.raises(SealedError):
             root.encrypt("s", b"x")
-        assert root.health()["sealed"] is True
-        progress = root.unseal(init["keys_base64"][2])
-        assert progress["sealed"] is True and progress["progress"] == 1
-        assert root.unseal(init["keys_base64"][0])["sealed"] is False
+        assert root.health().sealed is True
+        progress = root.unseal(init.keys_base64[2])
+        assert progress.sealed is True and progress.progress == 1
+        assert root.unseal(init.keys_base64[0]).sealed is False
         assert root.decrypt("s", token) == b"kept"
 
 
 def test_unseal_with_a_wrong_share_fails() -> None:
     with running(make_app(), shares=2, threshold=2) as (root, init):
         root.seal()
-        forged = "A" * len(init["keys_base64"][0])
-        root.unseal(init["keys_base64"][0])
+        forged = "A" * len(init.keys_base64[0])
+        root.unseal(init.keys_base64[0])
         with pytest.raises(ServiceError):
             root.unseal(forged)
-        assert root.health()["sealed"] is True
+        assert root.health().sealed is True
 
 
 def test_init_twice_conflicts(root: Client) -> None:
@@ -306,8 +307,8 @@ def test_async_client_over_asgi_transport() -> None:
         transport = httpx.ASGITransport(app=app)
         async with AsyncClient("http://guomi.test", transport=transport) as anonymous:
             init = await anonymous.init(1, 1)
-            await anonymous.unseal(init["keys_base64"][0])
-        async with AsyncClient("http://guomi.test", init["root_token"], transport=transport) as c:
+            await anonymous.unseal(init.keys_base64[0])
+        async with AsyncClient("http://guomi.test", init.root_token, transport=transport) as c:
             await c.create_key("async", deletion_allowed=True)
             tokens = await asyncio.gather(*(c.encrypt("async", bytes([i]) * i) for i in range(16)))
             plain = await asyncio.gather(*(c.decrypt("async", t) for t in tokens))
@@ -338,7 +339,7 @@ def test_service_signature_verifies_with_openssl(root: Client, tmp_path: Path) -
     root.create_key("interop", "sm2-sign")
     message = b"ledger 2026-11-24"
     der = root.signer("interop", user_id="bank-A").sign(message)
-    pem = root.read_key("interop")["keys"]["1"]["public_key"]
+    pem = root.read_key("interop").keys["1"].public_key
     (tmp_path / "pub.pem").write_text(pem)
     (tmp_path / "msg").write_bytes(message)
     (tmp_path / "sig").write_bytes(der)
@@ -354,3 +355,17 @@ def test_service_signature_verifies_with_openssl(root: Client, tmp_path: Path) -
     good = openssl_verify("bank-A")
     assert good.returncode == 0, good.stderr
     assert openssl_verify("1234567812345678").returncode != 0
+
+
+def test_big_batches_are_split_under_the_server_limits() -> None:
+    from guomi.client import BatchLimits  # noqa: PLC0415
+
+    with running(make_app(max_batch_items=5, max_body_bytes=8192)) as (root, _):
+        root.create_key("many")
+        plaintexts = [b"%03d" % i * (i % 50) for i in range(40)]
+        small = Client("http://guomi.test", token=root.token, transport=root._http._transport,  # type: ignore[attr-defined]
+                       batch_limits=BatchLimits(max_items=5, max_body_bytes=8192))  # fmt: skip
+        tokens = [r.unwrap() for r in small.encrypt_batch("many", plaintexts)]
+        assert [r.unwrap() for r in small.decrypt_batch("many", tokens)] == plaintexts
+        with pytest.raises(PayloadTooLargeError):  # unsplit, the server refuses
+            root.encrypt_batch("many", plaintexts)

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from guomi.client import AsyncClient, Client
+from guomi import api
+from guomi.client import AsyncClient, BatchLimits, Client
 from guomi.exceptions import (
     AuditUnavailableError,
     AuthenticationError,
@@ -140,9 +141,11 @@ def test_audit_503_is_not_reported_as_sealed() -> None:
 
 
 def test_health_returns_body_even_when_sealed() -> None:
-    _, transport = recorder({"initialized": True, "sealed": True, "version": "0.1.0"}, 503)
+    _, transport = recorder(
+        {"initialized": True, "sealed": True, "version": "0.1.0", "server_time_utc": 1}, 503
+    )
     with Client("http://x", transport=transport) as c:
-        assert c.health()["sealed"] is True
+        assert c.health().sealed is True
 
 
 def test_non_json_answer_is_an_encoding_error() -> None:
@@ -181,7 +184,7 @@ def test_arguments_override_environment(monkeypatch: pytest.MonkeyPatch) -> None
 def test_names_are_one_path_segment() -> None:
     seen, transport = recorder({"data": {"name": "x"}})
     with Client("http://x", token="t", transport=transport) as c:
-        c.read_key("../sys/seal")
+        c.delete_key("../sys/seal")
     assert seen[0].url.raw_path == b"/v1/keys/..%2Fsys%2Fseal"
 
 
@@ -229,3 +232,62 @@ def test_sdk_never_imports_the_server() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_batches_split_under_the_service_limits() -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        items = body(request)["batch_input"]
+        results = [
+            {"ciphertext": "guomi:v1:1:" + it["plaintext"].rstrip("="), "key_version": 1} for it in items
+        ]
+        return httpx.Response(200, json={"data": {"batch_results": results}})
+
+    limits = BatchLimits(max_items=4, max_body_bytes=2048)
+    plaintexts = [bytes([i]) * (i * 20) for i in range(20)]
+    with Client("http://x", token="t", transport=httpx.MockTransport(handle), batch_limits=limits) as c:
+        out = c.encrypt_batch("k", plaintexts)
+    assert len(seen) > 20 // 4  # split by count, and by size where the items are large
+    for req in seen:
+        assert 1 <= len(body(req)["batch_input"]) <= 4 and len(req.content) <= 2048
+    sent = [it["plaintext"] for req in seen for it in body(req)["batch_input"]]
+    assert sent == [base64.b64encode(p).decode() for p in plaintexts]  # order kept
+    assert [r.unwrap() for r in out] == ["guomi:v1:1:" + s.rstrip("=") for s in sent]
+
+
+def test_answers_are_the_api_models_and_requests_are_checked_before_io() -> None:
+    info = {
+        "name": "k", "type": "sm2-sign", "latest_version": 2, "min_decryption_version": 1,
+        "min_encryption_version": 0, "min_available_version": 1, "deletion_allowed": False,
+        "auto_rotate_period": 0, "creation_time": "t", "last_rotation_time": "t",
+        "supports_encryption": False, "supports_decryption": False, "supports_signing": True,
+        "supports_hmac": False, "keys": {"2": {"creation_time": "t", "public_key": "PEM"}},
+    }  # fmt: skip
+    seen, transport = recorder({"data": info})
+    with Client("http://x", token="t", transport=transport) as c:
+        got = c.read_key("k")
+        assert isinstance(got, api.KeyInfo) and got.keys["2"].public_key == "PEM"
+        with pytest.raises(BadRequestError, match="key_version"):
+            c.encrypt("k", b"x", key_version=0)
+        with pytest.raises(BadRequestError, match="type"):
+            c.create_key("k", "rsa-2048")
+    assert len(seen) == 1
+
+
+def test_batch_item_errors_carry_their_code() -> None:
+    answer = {
+        "data": {
+            "batch_results": [
+                {"error": "bad", "code": "decryption_failed"},
+                {"plaintext": "QQ==", "key_version": 1},
+            ]
+        }
+    }
+    _, transport = recorder(answer)
+    with Client("http://x", token="t", transport=transport) as c:
+        first, second = c.decrypt_batch("k", ["guomi:v1:1:AA", "guomi:v1:1:AB"])
+    assert first.code == "decryption_failed" and not first.ok and second.unwrap() == b"A"
+    with pytest.raises(DecryptionFailedError):
+        first.unwrap()

@@ -248,7 +248,7 @@ def test_backup_restore_roundtrip_rename_and_force(engine: Engine, root: Caller)
     engine.rotate_key(root, "k")
     cts = [enc(engine, root, "k", b"one", v=1), enc(engine, root, "k", b"two")]
     blob = engine.backup_key(root, "k").backup
-    assert blob.startswith("guomi-backup:v1:")
+    assert blob.startswith("guomi-backup:v2:k:")
     engine.delete_key(root, "k")
     info = engine.restore_key(root, api.RestoreRequest(backup=blob))
     assert info.latest_version == 2

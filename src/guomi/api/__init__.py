@@ -89,6 +89,7 @@ from guomi.api._token import (
     TokenHeader,
     format_text,
     parse_text,
+    signature_der,
 )
 
 __all__ = [
@@ -171,4 +172,5 @@ __all__ = [
     "format_text",
     "is_valid_key_name",
     "parse_text",
+    "signature_der",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "algorithm_name",
     "format_text",
     "parse_text",
+    "signature_der",
 ]
 
 #: Format version of the token layout, independent of key versions.
@@ -124,3 +125,14 @@ def parse_text(token: str) -> tuple[TokenHeader, bytes]:
     if header.key_version != int(text_version):
         raise InvalidEncodingError("token key version in text and binary differ")
     return header, blob
+
+
+def signature_der(signature: str) -> bytes:
+    """The DER ``SEQUENCE {r, s}`` inside an ``sm2-sign`` signature token
+    ``guomi:v1:<version>:<data>`` (``docs/spec/token.md`` §8): ``data`` is the 6-byte header
+    (format, algorithm, key version) followed by the DER signature, which verifies with
+    any SM2 implementation (``openssl pkeyutl -verify -rawin -digest sm3``)."""
+    header, blob = parse_text(signature)
+    if header.algorithm != "sm2-sign":
+        raise InvalidEncodingError(f"token is a {header.algorithm} token, not an sm2-sign signature")
+    return blob[HEADER_SIZE:]

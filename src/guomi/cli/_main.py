@@ -27,14 +27,15 @@ from typing import Any, TypeVar
 
 import click
 import httpx
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
 from guomi import __version__
+from guomi.api import signature_der
 from guomi.cli._seal_lifecycle import generate_root, rekey, rotate
 from guomi.cli._server import server
 from guomi.client import Client
-from guomi.client._keys import signature_der
 from guomi.exceptions import GuomiError, ServiceError
 
 __all__ = ["cli", "main"]
@@ -124,6 +125,11 @@ def _ad(value: str | None) -> bytes | None:
     return value.encode("utf-8") if value is not None else None
 
 
+def _plain(answer: BaseModel) -> dict[str, Any]:
+    """An SDK answer (a ``guomi.api`` model) as the JSON object the service sent."""
+    return answer.model_dump(mode="json", exclude_none=True)
+
+
 def _emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))
 
@@ -201,7 +207,7 @@ operator.add_command(rotate)
 def operator_init(c: _Ctx, secret_shares: int, secret_threshold: int) -> None:
     """Create the master key, split it into shares, print the shares and the root token ONCE."""
     with c.client() as client:
-        result = client.init(secret_shares, secret_threshold)
+        result = _plain(client.init(secret_shares, secret_threshold))
     if c.json:
         _emit_json(result)
         return
@@ -224,11 +230,11 @@ def operator_unseal(c: _Ctx, share: str | None, reset: bool) -> None:
     """Give one unseal share (prompted without echo when not given)."""
     with c.client() as client:
         if reset:
-            status = client.unseal_reset()
+            status = _plain(client.unseal_reset())
         else:
             if share is None:
                 share = click.prompt("Unseal share", hide_input=True)
-            status = client.unseal(share.strip())
+            status = _plain(client.unseal(share.strip()))
     _print_status(c, status)
 
 
@@ -249,7 +255,7 @@ def operator_seal(c: _Ctx) -> None:
 def operator_status(c: _Ctx) -> None:
     """Show whether the service is initialised and sealed (exit 2 when sealed)."""
     with c.client() as client:
-        status = client.seal_status()
+        status = _plain(client.seal_status())
     _print_status(c, status)
     if status.get("sealed"):
         sys.exit(2)
@@ -300,7 +306,7 @@ def key_create(
         options["auto_rotate_period"] = auto_rotate_period
     with c.client() as client:
         client.create_key(name, key_type, **options)
-        info = client.read_key(name)
+        info = _plain(client.read_key(name))
     _print_key(c, info)
 
 
@@ -325,7 +331,7 @@ def key_list(c: _Ctx) -> None:
 def key_show(c: _Ctx, name: str) -> None:
     """Show key NAME: type, versions, settings, SM2 public keys."""
     with c.client() as client:
-        info = client.read_key(name)
+        info = _plain(client.read_key(name))
     _print_key(c, info)
 
 
@@ -371,7 +377,7 @@ def key_rotate(c: _Ctx, name: str) -> None:
     """Add a new version to key NAME; new encryptions use it."""
     with c.client() as client:
         client.rotate_key(name)
-        info = client.read_key(name)
+        info = _plain(client.read_key(name))
     if c.json:
         _emit_json(info)
     else:
@@ -408,7 +414,7 @@ def key_config(
         raise click.UsageError("give at least one setting to change")
     with c.client() as client:
         client.configure_key(name, **options)
-        info = client.read_key(name)
+        info = _plain(client.read_key(name))
     _print_key(c, info)
 
 
@@ -449,7 +455,7 @@ def key_restore(c: _Ctx, source: str | None, name: str | None, force: bool) -> N
     """Restore a key from a backup (file, or standard input)."""
     blob = _read_input(source).decode("ascii").strip()
     with c.client() as client:
-        result = client.restore_key(blob, name, force)
+        result = _plain(client.restore_key(blob, name, force))
     if c.json:
         _emit_json(result)
     else:
@@ -661,7 +667,7 @@ def token_group() -> None:
 def token_create(c: _Ctx, policies: tuple[str, ...], ttl: str | None) -> None:
     """Create a token holding POLICIES; print it (shown only once)."""
     with c.client() as client:
-        result = client.create_token(list(policies), ttl)
+        result = _plain(client.create_token(list(policies), ttl))
     if c.json:
         _emit_json(result)
     else:
@@ -674,7 +680,7 @@ def token_create(c: _Ctx, policies: tuple[str, ...], ttl: str | None) -> None:
 def token_lookup(c: _Ctx) -> None:
     """Show the caller's own token (policies, expiry)."""
     with c.client() as client:
-        _emit_json(client.lookup_self())
+        _emit_json(_plain(client.lookup_self()))
 
 
 @token_group.command("revoke")
@@ -731,7 +737,7 @@ def policy_write(c: _Ctx, name: str, source: str | None, rules: tuple[str, ...])
 def policy_read(c: _Ctx, name: str) -> None:
     """Print policy NAME as JSON."""
     with c.client() as client:
-        _emit_json(client.read_policy(name))
+        _emit_json(_plain(client.read_policy(name)))
 
 
 @policy_group.command("list")

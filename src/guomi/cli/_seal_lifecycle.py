@@ -19,8 +19,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from guomi.client._calls import Call, data_of
-from guomi.exceptions import GuomiError, ServiceError
+from guomi.client._calls import Call
+from guomi.exceptions import GuomiError, InvalidEncodingError, ServiceError
 
 __all__ = ["generate_root", "rekey", "rotate"]
 
@@ -44,6 +44,14 @@ def _errors(func: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def data_of(answer: Any) -> dict[str, Any]:
+    """The ``data`` object of an answer."""
+    inner = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(inner, dict):
+        raise InvalidEncodingError("service answer has no JSON object under 'data'")
+    return inner
 
 
 def _call(obj: Any, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -6,13 +6,14 @@ from the arguments or ``GUOMI_ADDR`` / ``GUOMI_TOKEN``. ``client.aead(name)`` an
 :class:`guomi.keys.Signer`.
 """
 
-from guomi.client._calls import BatchResult, DataKey
+from guomi.client._calls import BatchLimits, BatchResult, DataKey
 from guomi.client._client import DEFAULT_ADDR, AsyncClient, Client
 from guomi.client._keys import ServiceAead, ServiceSigner
 
 __all__ = [
     "DEFAULT_ADDR",
     "AsyncClient",
+    "BatchLimits",
     "BatchResult",
     "Client",
     "DataKey",

@@ -1,15 +1,19 @@
 """``Client`` and ``AsyncClient``: the Python SDK of the guomi custody service.
 
-Layer: ``guomi.client`` — imports ``guomi.keys`` (for the protocols its key handles satisfy),
-``guomi.primitives`` (to load SM2 public keys) and ``guomi.exceptions``; never ``guomi.kms``,
-so an application can use the SDK without the server's code or dependencies.
+Layer: ``guomi.client`` — imports ``guomi.api`` (the wire contract it shares with the
+server), ``guomi.primitives`` (to load SM2 public keys, only when asked) and
+``guomi.exceptions``; never ``guomi.kms``, so an application can use the SDK without the
+server's code or dependencies.  Its key handles satisfy the ``guomi.keys`` protocols
+structurally, without importing them.
 
 Every method maps to one path of the HTTP API (see ``docs/spec/http-api.md``); arguments
-and results are ``bytes`` where the API carries base64, and ciphertext tokens are ``str``.
-Errors raise :class:`guomi.exceptions.ServiceError` subclasses chosen by HTTP status
-(:class:`~guomi.exceptions.AuthenticationError` 401,
-:class:`~guomi.exceptions.PermissionDeniedError` 403, :class:`~guomi.exceptions.NotFoundError`
-404, :class:`~guomi.exceptions.SealedError` 503, ...).
+and results are ``bytes`` where the API carries base64, ciphertext tokens are ``str``, and
+structured answers are the ``guomi.api`` response models (:class:`~guomi.api.KeyInfo`,
+:class:`~guomi.api.SealStatus`, :class:`~guomi.api.TokenResponse`, ...).  Errors raise the
+:class:`guomi.exceptions.ServiceError` subclass of the answer's error code
+(:class:`~guomi.exceptions.AuthenticationError`, :class:`~guomi.exceptions.PermissionDeniedError`,
+:class:`~guomi.exceptions.DecryptionFailedError`, :class:`~guomi.exceptions.SealedError`, ...;
+the status decides for a code this SDK does not know).
 
 The address and token come from the arguments or from ``GUOMI_ADDR`` / ``GUOMI_TOKEN``.
 Pass ``transport=httpx.ASGITransport(app)`` (or ``httpx.MockTransport``) to talk to an
@@ -20,14 +24,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
+from guomi import api
 from guomi.client import _calls
-from guomi.client._calls import BatchResult, Call, DataKey
+from guomi.client._calls import Batch, BatchLimits, BatchResult, Call, DataKey
 from guomi.client._errors import error_for
 from guomi.client._keys import ServiceAead, ServiceSigner
 from guomi.exceptions import InvalidEncodingError, ServiceError
@@ -71,8 +76,10 @@ def _finish(call: Call[T], response: httpx.Response) -> T:
 class _Base:
     """What the sync and async clients share: settings and request construction."""
 
-    def __init__(self, addr: str | None, token: str | None) -> None:
+    def __init__(self, addr: str | None, token: str | None, batch_limits: BatchLimits | None) -> None:
         self._base_url, self.token = _settings(addr, token)
+        #: Batches above these limits are sent as several requests (results joined in order).
+        self.batch_limits = batch_limits or BatchLimits()
 
     @property
     def address(self) -> str:
@@ -114,8 +121,9 @@ class Client(_Base):
         transport: httpx.BaseTransport | None = None,
         timeout: float = _DEFAULT_TIMEOUT,
         verify: bool | str = True,
+        batch_limits: BatchLimits | None = None,
     ) -> None:
-        super().__init__(addr, token)
+        super().__init__(addr, token, batch_limits)
         self._http = httpx.Client(
             base_url=self._base_url, transport=transport, timeout=timeout, verify=verify
         )
@@ -128,6 +136,9 @@ class Client(_Base):
                 f"cannot reach the service at {self.address}: {exc}", code="unreachable"
             ) from exc
         return _finish(call, response)
+
+    def _run_batch(self, batch: Batch[T]) -> list[T]:
+        return [result for call in batch.calls for result in self._run(call)]
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -151,23 +162,23 @@ class Client(_Base):
         return ServiceSigner(self, name, user_id)
 
     # -- sys
-    def health(self) -> dict[str, Any]:
+    def health(self) -> api.HealthResponse:
         """``GET sys/health`` (initialized, sealed, version), whatever its status."""
         return self._run(_calls.health())
 
-    def init(self, secret_shares: int = 5, secret_threshold: int = 3) -> dict[str, Any]:
+    def init(self, secret_shares: int = 5, secret_threshold: int = 3) -> api.InitResponse:
         """``POST sys/init``: returns the shares and the root token (shown only once)."""
         return self._run(_calls.init(secret_shares, secret_threshold))
 
-    def unseal(self, share: str) -> dict[str, Any]:
+    def unseal(self, share: str) -> api.SealStatus:
         """``POST sys/unseal`` with one share; returns ``sealed`` and ``progress``."""
         return self._run(_calls.unseal(share))
 
-    def unseal_reset(self) -> dict[str, Any]:
+    def unseal_reset(self) -> api.SealStatus:
         """Forget the shares given so far."""
         return self._run(_calls.unseal(reset=True))
 
-    def seal_status(self) -> dict[str, Any]:
+    def seal_status(self) -> api.SealStatus:
         """``GET sys/seal-status``."""
         return self._run(_calls.seal_status())
 
@@ -176,7 +187,7 @@ class Client(_Base):
         self._run(_calls.seal())
 
     # -- keys
-    def create_key(self, name: str, key_type: str = "sm4-gcm", **options: Any) -> dict[str, Any]:
+    def create_key(self, name: str, key_type: str = "sm4-gcm", **options: Any) -> api.KeyInfo:
         """``POST keys/{name}`` (options: ``deletion_allowed``, ``auto_rotate_period``, ...)."""
         return self._run(_calls.create_key(name, key_type, options))
 
@@ -184,15 +195,15 @@ class Client(_Base):
         """``GET keys``."""
         return self._run(_calls.list_keys())
 
-    def read_key(self, name: str) -> dict[str, Any]:
+    def read_key(self, name: str) -> api.KeyInfo:
         """``GET keys/{name}``."""
         return self._run(_calls.read_key(name))
 
-    def rotate_key(self, name: str) -> dict[str, Any]:
+    def rotate_key(self, name: str) -> api.KeyInfo:
         """``POST keys/{name}/rotate``."""
         return self._run(_calls.rotate_key(name))
 
-    def configure_key(self, name: str, **options: Any) -> dict[str, Any]:
+    def configure_key(self, name: str, **options: Any) -> api.KeyInfo:
         """``POST keys/{name}/config`` (``min_decryption_version``, ``deletion_allowed``, ...)."""
         return self._run(_calls.configure_key(name, options))
 
@@ -204,7 +215,7 @@ class Client(_Base):
         """``GET keys/{name}/backup``."""
         return self._run(_calls.backup_key(name))
 
-    def restore_key(self, backup: str, name: str | None = None, force: bool = False) -> dict[str, Any]:
+    def restore_key(self, backup: str, name: str | None = None, force: bool = False) -> api.KeyInfo:
         """``POST keys/restore``."""
         return self._run(_calls.restore_key(backup, name, force))
 
@@ -226,7 +237,7 @@ class Client(_Base):
         associated_data: Sequence[bytes | None] | bytes | None = None,
     ) -> list[BatchResult[str]]:
         """``batch_input`` encryption: one result per item, in order."""
-        return self._run(_calls.encrypt_batch(name, plaintexts, associated_data))
+        return self._run_batch(_calls.encrypt_batch(name, plaintexts, associated_data, self.batch_limits))
 
     def decrypt(self, name: str, ciphertext: str | bytes, associated_data: bytes | None = None) -> bytes:
         """``POST decrypt/{name}``: the plaintext."""
@@ -239,7 +250,7 @@ class Client(_Base):
         associated_data: Sequence[bytes | None] | bytes | None = None,
     ) -> list[BatchResult[bytes]]:
         """``batch_input`` decryption: one result per item, in order."""
-        return self._run(_calls.decrypt_batch(name, ciphertexts, associated_data))
+        return self._run_batch(_calls.decrypt_batch(name, ciphertexts, associated_data, self.batch_limits))
 
     def rewrap(
         self,
@@ -258,7 +269,7 @@ class Client(_Base):
         associated_data: Sequence[bytes | None] | bytes | None = None,
     ) -> list[BatchResult[str]]:
         """``batch_input`` rewrap."""
-        return self._run(_calls.rewrap_batch(name, ciphertexts, associated_data))
+        return self._run_batch(_calls.rewrap_batch(name, ciphertexts, associated_data, self.batch_limits))
 
     def datakey(
         self,
@@ -299,11 +310,11 @@ class Client(_Base):
         return self._run(_calls.hash_(data))
 
     # -- auth and policies
-    def create_token(self, policies: Sequence[str], ttl: str | None = None) -> dict[str, Any]:
+    def create_token(self, policies: Sequence[str], ttl: str | None = None) -> api.TokenResponse:
         """``POST auth/tokens``: the answer's ``token`` is shown once."""
         return self._run(_calls.create_token(policies, ttl))
 
-    def lookup_self(self) -> dict[str, Any]:
+    def lookup_self(self) -> api.TokenInfo:
         """``GET auth/tokens/self``."""
         return self._run(_calls.lookup_self())
 
@@ -311,11 +322,11 @@ class Client(_Base):
         """``POST auth/tokens/revoke``."""
         self._run(_calls.revoke_token(token, accessor))
 
-    def write_policy(self, name: str, rules: Sequence[Mapping[str, Any]]) -> None:
+    def write_policy(self, name: str, rules: Sequence[api.PolicyRule | dict[str, Any]]) -> api.PolicyResponse:
         """``PUT policies/{name}``."""
-        self._run(_calls.write_policy(name, rules))
+        return self._run(_calls.write_policy(name, rules))
 
-    def read_policy(self, name: str) -> dict[str, Any]:
+    def read_policy(self, name: str) -> api.PolicyResponse:
         """``GET policies/{name}``."""
         return self._run(_calls.read_policy(name))
 
@@ -340,8 +351,9 @@ class AsyncClient(_Base):
         timeout: float = _DEFAULT_TIMEOUT,
         verify: bool | str = True,
         limits: httpx.Limits | None = None,
+        batch_limits: BatchLimits | None = None,
     ) -> None:
-        super().__init__(addr, token)
+        super().__init__(addr, token, batch_limits)
         self._http = httpx.AsyncClient(
             base_url=self._base_url,
             transport=transport,
@@ -359,6 +371,9 @@ class AsyncClient(_Base):
             ) from exc
         return _finish(call, response)
 
+    async def _run_batch(self, batch: Batch[T]) -> list[T]:
+        return [result for call in batch.calls for result in await self._run(call)]
+
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
@@ -371,23 +386,23 @@ class AsyncClient(_Base):
     ) -> None:
         await self.aclose()
 
-    async def health(self) -> dict[str, Any]:
+    async def health(self) -> api.HealthResponse:
         """See :meth:`Client.health`."""
         return await self._run(_calls.health())
 
-    async def init(self, secret_shares: int = 5, secret_threshold: int = 3) -> dict[str, Any]:
+    async def init(self, secret_shares: int = 5, secret_threshold: int = 3) -> api.InitResponse:
         """See :meth:`Client.init`."""
         return await self._run(_calls.init(secret_shares, secret_threshold))
 
-    async def unseal(self, share: str) -> dict[str, Any]:
+    async def unseal(self, share: str) -> api.SealStatus:
         """See :meth:`Client.unseal`."""
         return await self._run(_calls.unseal(share))
 
-    async def unseal_reset(self) -> dict[str, Any]:
+    async def unseal_reset(self) -> api.SealStatus:
         """See :meth:`Client.unseal_reset`."""
         return await self._run(_calls.unseal(reset=True))
 
-    async def seal_status(self) -> dict[str, Any]:
+    async def seal_status(self) -> api.SealStatus:
         """See :meth:`Client.seal_status`."""
         return await self._run(_calls.seal_status())
 
@@ -395,7 +410,7 @@ class AsyncClient(_Base):
         """See :meth:`Client.seal`."""
         await self._run(_calls.seal())
 
-    async def create_key(self, name: str, key_type: str = "sm4-gcm", **options: Any) -> dict[str, Any]:
+    async def create_key(self, name: str, key_type: str = "sm4-gcm", **options: Any) -> api.KeyInfo:
         """See :meth:`Client.create_key`."""
         return await self._run(_calls.create_key(name, key_type, options))
 
@@ -403,15 +418,15 @@ class AsyncClient(_Base):
         """See :meth:`Client.list_keys`."""
         return await self._run(_calls.list_keys())
 
-    async def read_key(self, name: str) -> dict[str, Any]:
+    async def read_key(self, name: str) -> api.KeyInfo:
         """See :meth:`Client.read_key`."""
         return await self._run(_calls.read_key(name))
 
-    async def rotate_key(self, name: str) -> dict[str, Any]:
+    async def rotate_key(self, name: str) -> api.KeyInfo:
         """See :meth:`Client.rotate_key`."""
         return await self._run(_calls.rotate_key(name))
 
-    async def configure_key(self, name: str, **options: Any) -> dict[str, Any]:
+    async def configure_key(self, name: str, **options: Any) -> api.KeyInfo:
         """See :meth:`Client.configure_key`."""
         return await self._run(_calls.configure_key(name, options))
 
@@ -423,7 +438,7 @@ class AsyncClient(_Base):
         """See :meth:`Client.backup_key`."""
         return await self._run(_calls.backup_key(name))
 
-    async def restore_key(self, backup: str, name: str | None = None, force: bool = False) -> dict[str, Any]:
+    async def restore_key(self, backup: str, name: str | None = None, force: bool = False) -> api.KeyInfo:
         """See :meth:`Client.restore_key`."""
         return await self._run(_calls.restore_key(backup, name, force))
 
@@ -444,7 +459,9 @@ class AsyncClient(_Base):
         associated_data: Sequence[bytes | None] | bytes | None = None,
     ) -> list[BatchResult[str]]:
         """See :meth:`Client.encrypt_batch`."""
-        return await self._run(_calls.encrypt_batch(name, plaintexts, associated_data))
+        return await self._run_batch(
+            _calls.encrypt_batch(name, plaintexts, associated_data, self.batch_limits)
+        )
 
     async def decrypt(
         self, name: str, ciphertext: str | bytes, associated_data: bytes | None = None
@@ -459,7 +476,9 @@ class AsyncClient(_Base):
         associated_data: Sequence[bytes | None] | bytes | None = None,
     ) -> list[BatchResult[bytes]]:
         """See :meth:`Client.decrypt_batch`."""
-        return await self._run(_calls.decrypt_batch(name, ciphertexts, associated_data))
+        return await self._run_batch(
+            _calls.decrypt_batch(name, ciphertexts, associated_data, self.batch_limits)
+        )
 
     async def rewrap(
         self,
@@ -478,7 +497,9 @@ class AsyncClient(_Base):
         associated_data: Sequence[bytes | None] | bytes | None = None,
     ) -> list[BatchResult[str]]:
         """See :meth:`Client.rewrap_batch`."""
-        return await self._run(_calls.rewrap_batch(name, ciphertexts, associated_data))
+        return await self._run_batch(
+            _calls.rewrap_batch(name, ciphertexts, associated_data, self.batch_limits)
+        )
 
     async def datakey(
         self,
@@ -519,11 +540,11 @@ class AsyncClient(_Base):
         """See :meth:`Client.hash`."""
         return await self._run(_calls.hash_(data))
 
-    async def create_token(self, policies: Sequence[str], ttl: str | None = None) -> dict[str, Any]:
+    async def create_token(self, policies: Sequence[str], ttl: str | None = None) -> api.TokenResponse:
         """See :meth:`Client.create_token`."""
         return await self._run(_calls.create_token(policies, ttl))
 
-    async def lookup_self(self) -> dict[str, Any]:
+    async def lookup_self(self) -> api.TokenInfo:
         """See :meth:`Client.lookup_self`."""
         return await self._run(_calls.lookup_self())
 
@@ -531,11 +552,13 @@ class AsyncClient(_Base):
         """See :meth:`Client.revoke_token`."""
         await self._run(_calls.revoke_token(token, accessor))
 
-    async def write_policy(self, name: str, rules: Sequence[Mapping[str, Any]]) -> None:
+    async def write_policy(
+        self, name: str, rules: Sequence[api.PolicyRule | dict[str, Any]]
+    ) -> api.PolicyResponse:
         """See :meth:`Client.write_policy`."""
-        await self._run(_calls.write_policy(name, rules))
+        return await self._run(_calls.write_policy(name, rules))
 
-    async def read_policy(self, name: str) -> dict[str, Any]:
+    async def read_policy(self, name: str) -> api.PolicyResponse:
         """See :meth:`Client.read_policy`."""
         return await self._run(_calls.read_policy(name))
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from guomi.api import parse_text
-from guomi.api._token import HEADER_SIZE
+from guomi.api import signature_der
 from guomi.exceptions import BadRequestError, InvalidEncodingError, InvalidTag, ServiceError
 
 if TYPE_CHECKING:
+    from guomi.api import KeyInfo
     from guomi.client._client import Client
     from guomi.primitives.sm2 import SM2PublicKey
 
@@ -55,18 +55,6 @@ class ServiceAead:
         return f"ServiceAead({self.name!r})"
 
 
-def signature_der(signature: str) -> bytes:
-    """The DER ``SEQUENCE {r, s}`` inside a service signature token ``guomi:v1:<version>:<data>``.
-
-    ``data`` is the binary token: a 6-byte header (format, algorithm ``sm2-sign``, key
-    version) followed by the DER signature (``docs/spec/token.md`` §8).
-    """
-    header, blob = parse_text(signature)
-    if header.algorithm != "sm2-sign":
-        raise InvalidEncodingError(f"token is a {header.algorithm} token, not an sm2-sign signature")
-    return blob[HEADER_SIZE:]
-
-
 class ServiceSigner:
     """``sign/{name}`` for an ``sm2-sign`` key as a :class:`guomi.keys.Signer`.
 
@@ -103,22 +91,9 @@ class ServiceSigner:
         return f"ServiceSigner({self.name!r})"
 
 
-def _latest_public_key_pem(info: dict[str, object]) -> str:
-    """Find the newest version's ``public_key`` PEM in a ``GET keys/{name}`` answer."""
-    versions = info.get("keys") or info.get("versions")
-    latest = info.get("latest_version")
-    if isinstance(versions, dict) and versions:
-        chosen = versions.get(str(latest)) if latest is not None else None
-        if chosen is None:
-            chosen = versions[max(versions, key=int)]
-        if isinstance(chosen, dict) and isinstance(chosen.get("public_key"), str):
-            return str(chosen["public_key"])
-    if isinstance(versions, list) and versions:
-        items = [v for v in versions if isinstance(v, dict)]
-        if items:
-            chosen = max(items, key=lambda v: int(v.get("version", 0)))
-            if isinstance(chosen.get("public_key"), str):
-                return str(chosen["public_key"])
-    if isinstance(info.get("public_key"), str):
-        return str(info["public_key"])
-    raise InvalidEncodingError("key metadata carries no SM2 public key")
+def _latest_public_key_pem(info: KeyInfo) -> str:
+    """The newest version's ``public_key`` PEM in a ``GET keys/{name}`` answer."""
+    version = info.keys.get(str(info.latest_version))
+    if version is None or version.public_key is None:
+        raise InvalidEncodingError("key metadata carries no SM2 public key for its latest version")
+    return version.public_key

@@ -1,13 +1,15 @@
 """The key custody service: sealed keystore, versioned keys, encryption as a service.
 
-Layer: ``guomi.kms`` (above ``guomi.api``, ``guomi.keys``, ``guomi.primitives``).
+Layer: ``guomi.kms`` (above ``guomi.api`` and ``guomi.primitives``).
 
-* :func:`create_app` — the ASGI application (FastAPI; OpenAPI at ``/v1/openapi.json``).
+* :func:`create_app` — the ASGI application (one route table served by one dispatcher;
+  OpenAPI at ``/v1/openapi.json``, ``/v1/docs``).
 * :func:`build_engine` — the transport-free engine (``service.Engine``) over a storage
   URL, with its audit log; what :func:`create_app` wraps.
 * :func:`verify_audit_log` — ``guomi audit verify FILE``.
 
-Inside: ``http/`` (routes, one module per path family), ``service/`` (engine),
+Inside: ``http/`` (the route table, one module per path family, and its dispatcher),
+``service/`` (the engine, one module per concern; key types; tokens),
 ``storage/`` (memory, SQLite, PostgreSQL), ``seal/`` (Shamir), ``barrier``
 (encryption of every stored record), ``auth`` (tokens, policies), ``audit``
 (hash-chained log).  See docs/spec/http-api.md and docs/spec/token.md.
@@ -51,7 +53,8 @@ def build_engine(config: Config) -> Engine:
 
 
 def __getattr__(name: str) -> Any:
-    # The ASGI app pulls in FastAPI; import it only when asked for.
+    # The ASGI app pulls in the HTTP stack (and FastAPI for its OpenAPI document); import
+    # it only when asked for.
     if name == "create_app":
         from guomi.kms.app import create_app  # noqa: PLC0415 - lazy: FastAPI only when asked
 

@@ -37,6 +37,7 @@ from guomi.kms.errors import (
     KMSError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
 )
 from guomi.kms.service._context import Caller
 from guomi.kms.service._core import EngineCore
@@ -47,8 +48,12 @@ from guomi.kms.storage import Delete, Op, Put, StorageConflict, StorageError
 __all__ = ["KeyOps"]
 
 _CAS_RETRIES = 64
-_BACKUP_PREFIX = "guomi-backup:v1:"
-_BACKUP_AD = b"guomi/backup/v1"
+#: ``guomi-backup:v2:<key name>:<base64url(nonce || SM4-GCM(backup key, body, AD))>``.
+_BACKUP_PREFIX = "guomi-backup:v2:"
+_BACKUP_AD = b"guomi/backup/v2"
+#: Version 1 (no name binding): still opened, by root only.
+_BACKUP_PREFIX_V1 = "guomi-backup:v1:"
+_BACKUP_AD_V1 = b"guomi/backup/v1"
 
 R = TypeVar("R")
 
@@ -393,7 +398,9 @@ class KeyOps(EngineCore):
             raise ConflictError(f"key {name!r} is changing too fast; retry", code=ErrorCode.CAS_CONFLICT)
 
     def backup_key(self, caller: Caller, name: str) -> api.BackupResponse:
-        """``GET keys/{name}/backup``: metadata and every version, sealed for this installation."""
+        """``GET keys/{name}/backup``: metadata and every version, sealed for this installation
+        and bound to the key's name (``guomi-backup:v2:<name>:<sealed>``, the name in the
+        associated data: editing it breaks the seal)."""
         with self._op(caller, "backup", f"keys/{name}/backup", name, ("backup",)) as extra:
             barrier = self._require_unsealed()
             keyring = self._require_keyring()
@@ -406,34 +413,57 @@ class KeyOps(EngineCore):
                     versions.append(base64.b64encode(rec.value).decode("ascii"))
             body = json.dumps({"meta": json.loads(meta.to_json()), "versions": versions}).encode()
             nonce = os.urandom(12)
-            blob = nonce + sm4gcm(keyring.backup_key).encrypt(nonce, body, _BACKUP_AD)
+            blob = nonce + sm4gcm(keyring.backup_key).encrypt(nonce, body, _backup_ad(name))
             extra["key_version"] = meta.latest
-            return api.BackupResponse(
-                backup=_BACKUP_PREFIX + base64.urlsafe_b64encode(blob).rstrip(b"=").decode("ascii")
-            )
+            text = base64.urlsafe_b64encode(blob).rstrip(b"=").decode("ascii")
+            return api.BackupResponse(backup=f"{_BACKUP_PREFIX}{name}:{text}")
 
     def restore_key(self, caller: Caller, req: api.RestoreRequest) -> api.KeyInfo:
-        """``POST keys/restore``: recreates a key from a backup of this installation."""
+        """``POST keys/restore``: recreates a key from a backup of this installation.
+
+        Authorised and audited before the blob is opened (a caller without the rights
+        learns nothing about a blob, and every attempt leaves an audit record).  Needs
+        ``create`` on the target (and ``delete`` with ``force``); under another name than
+        the backed-up key's, also every capability the caller holds on the target must be
+        held on the source name (the copy grants nothing the original did not), or root.
+        Version 1 backups (not bound to a name) are restored by root only."""
         self._require_unsealed()
         keyring = self._require_keyring()
-        blob_text = req.backup
-        if not blob_text.startswith(_BACKUP_PREFIX):
-            raise BadRequestError("backup: not a guomi key backup", field="backup")
         try:
-            raw = base64.urlsafe_b64decode(blob_text[len(_BACKUP_PREFIX) :] + "=" * (-len(blob_text) % 4))
-            body = sm4gcm(keyring.backup_key).decrypt(raw[:12], raw[12:], _BACKUP_AD)
-            d = json.loads(body)
-            src_meta = KeyMeta.from_json(json.dumps(d["meta"]).encode(), 0)
-            version_blobs = [base64.b64decode(v) for v in d["versions"]]
-        except (ValueError, InvalidTag, KeyError, TypeError):
-            raise BadRequestError(
-                "backup: damaged, or made by another installation",
-                code=ErrorCode.INVALID_BACKUP,
-                field="backup",
-            ) from None
-        name = req.name or src_meta.name
+            source, sealed = _parse_backup(req.backup)
+            unreadable: BadRequestError | None = None
+        except BadRequestError as exc:
+            source, sealed, unreadable = None, b"", exc
+        name = req.name or source
         need = ("create", "delete") if req.force else ("create",)
+        # With no name known (an unreadable or version 1 backup and no "name"), the
+        # authorisation is root's (key None); the parse error is raised inside the scope.
         with self._op(caller, "restore", "keys/restore", name, need) as extra:
+            if unreadable is not None:
+                raise unreadable
+            if name is None:
+                raise BadRequestError("name: required to restore a version 1 backup", field="name")
+            if source is None and not caller.entry.is_root:
+                raise PermissionDeniedError(
+                    "permission denied: a version 1 backup (not bound to a key name) needs root"
+                )
+            if source is not None and name != source:
+                self._check_rename(caller, source, name)
+                extra["source_key"] = source
+            try:
+                ad = _backup_ad(source) if source is not None else _BACKUP_AD_V1
+                body = sm4gcm(keyring.backup_key).decrypt(sealed[:12], sealed[12:], ad)
+                d = json.loads(body)
+                src_meta = KeyMeta.from_json(json.dumps(d["meta"]).encode(), 0)
+                version_blobs = [base64.b64decode(v) for v in d["versions"]]
+            except (ValueError, InvalidTag, KeyError, TypeError):
+                raise BadRequestError(
+                    "backup: damaged, or made by another installation",
+                    code=ErrorCode.INVALID_BACKUP,
+                    field="backup",
+                ) from None
+            if source is not None and src_meta.name != source:
+                raise BadRequestError("backup: damaged", code=ErrorCode.INVALID_BACKUP, field="backup")
             barrier = self._require_unsealed()
             existing = barrier.get(meta_path(name))
             if existing is not None and not req.force:
@@ -455,6 +485,41 @@ class KeyOps(EngineCore):
                 ) from None
             extra["key_version"] = meta.latest
             return self._key_info(meta.evolve(revision=rev))
+
+    def _check_rename(self, caller: Caller, source: str, target: str) -> None:
+        """A renamed restore may not widen what the caller can do with the key material."""
+        if caller.entry.is_root:
+            return
+        wider = (self.capabilities(caller, target) - {"create", "delete"}) - self.capabilities(caller, source)
+        if wider:
+            raise PermissionDeniedError(
+                f"permission denied: restoring {source!r} as {target!r} needs, on {source!r}, every "
+                f"capability held on {target!r} (missing: {'+'.join(sorted(wider))})"
+            )
+
+
+def _backup_ad(name: str) -> bytes:
+    # The key name in the associated data: a backup cannot be re-labelled (issue 10 finding 3).
+    return _BACKUP_AD + b"\x00" + name.encode("ascii")
+
+
+def _parse_backup(text: str) -> tuple[str | None, bytes]:
+    """(source key name, or None for a version 1 backup; the sealed bytes), without opening it."""
+    if text.startswith(_BACKUP_PREFIX):
+        source, sep, data = text[len(_BACKUP_PREFIX) :].partition(":")
+        if not sep or not api.is_valid_key_name(source):
+            raise BadRequestError("backup: not a guomi key backup", field="backup")
+    elif text.startswith(_BACKUP_PREFIX_V1):
+        source, data = None, text[len(_BACKUP_PREFIX_V1) :]
+    else:
+        raise BadRequestError("backup: not a guomi key backup", field="backup")
+    try:
+        sealed = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    except ValueError:
+        raise BadRequestError(
+            "backup: not valid base64url", code=ErrorCode.INVALID_BACKUP, field="backup"
+        ) from None
+    return source, sealed
 
 
 def batch_item_error(exc: Exception, reference: str | None) -> api.BatchItemError:
