@@ -11,7 +11,8 @@ server or any other sharing the database, evicts it:
 * one listener thread per process holds a dedicated connection doing ``LISTEN`` and evicts
   the paths it is told about;
 * a commit evicts its own paths locally before it returns (a server sees its own writes at
-  once), and a compare-and-set conflict evicts the paths involved (the retry reads fresh);
+  once; its own notifications, recognised by the sending backend's PID, are then skipped),
+  and a compare-and-set conflict evicts the paths involved (the retry reads fresh);
 * a read that raced with an eviction is not cached (a global eviction counter is compared
   before and after the database read), so a stale value never outlives its notification;
 * while the listener is not connected (start, database restart) nothing is served from the
@@ -70,9 +71,13 @@ def payloads(paths: Iterable[str]) -> list[str]:
 class NotifyCache:
     """Records by path, valid while the listener is connected."""
 
-    def __init__(self, connect: Callable[[], Any], channel: str) -> None:
+    def __init__(self, connect: Callable[[], Any], channel: str, own_pids: set[int] | None = None) -> None:
         self._connect = connect
         self.channel = channel
+        #: Backend PIDs of this process's own (open) connections: their commits were evicted
+        #: locally already, so their notifications are skipped (an open backend's PID cannot
+        #: belong to another server).
+        self._own = own_pids if own_pids is not None else set()
         self._records: dict[str, Record] = {}
         self._lock = threading.Lock()
         #: Bumped by every eviction; a read caches its result only if it did not move.
@@ -146,7 +151,8 @@ class NotifyCache:
                 backoff = 0.1
                 while not self._stop.is_set():
                     for note in conn.notifies(timeout=0.5):
-                        self.evict(note.payload.split("\n"))
+                        if note.pid not in self._own:
+                            self.evict(note.payload.split("\n"))
             except Exception as exc:
                 if not self._stop.is_set():
                     log.warning(

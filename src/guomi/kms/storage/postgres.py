@@ -54,7 +54,9 @@ class PostgresStorage(SingleOps):
             cache = os.environ.get("GUOMI_PG_READ_CACHE", "1") not in ("0", "false", "off")
         self._psycopg: Any = psycopg
         self._url = url
-        self._pool: Pool[Any] = Pool(self._open, lambda c: c.close(), max_idle=32)
+        self._own_pids: set[int] = set()
+        self._pid_of: dict[int, int] = {}
+        self._pool: Pool[Any] = Pool(self._open_own, self._close_own, max_idle=32)
         try:
             with self._pool.connection() as conn, conn.transaction():
                 # Serialise schema creation between servers starting together.
@@ -64,7 +66,9 @@ class PostgresStorage(SingleOps):
         except psycopg.Error as exc:
             raise StorageError(f"cannot initialise PostgreSQL store: {type(exc).__name__}") from None
         self._channel = channel_for(schema)
-        self._cache: NotifyCache | None = NotifyCache(self._open, self._channel) if cache else None
+        self._cache: NotifyCache | None = (
+            NotifyCache(self._open, self._channel, self._own_pids) if cache else None
+        )
         if self._cache is not None:
             self._cache.wait_live(5.0)
 
@@ -72,6 +76,18 @@ class PostgresStorage(SingleOps):
     def reads_cached(self) -> bool:
         """Reads are (mostly) answered from memory: the invalidation listener is connected."""
         return self._cache is not None and self._cache.live
+
+    def _open_own(self) -> Any:
+        conn = self._open()
+        pid = int(conn.info.backend_pid)
+        self._own_pids.add(pid)
+        self._pid_of[id(conn)] = pid
+        return conn
+
+    def _close_own(self, conn: Any) -> None:
+        # The PID captured at open (a broken connection may no longer report it).
+        self._own_pids.discard(self._pid_of.pop(id(conn), -1))
+        conn.close()
 
     def _open(self) -> Any:
         try:
