@@ -9,6 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
+
+from guomi.cli import cli
 
 from .conftest import Certs, run_cli
 
@@ -36,6 +39,16 @@ def test_dev_with_tls(server_factory: Any, certs: Certs) -> None:
     assert _health(s.port, _ctx(certs)) == 200
     assert _health(s.port, _ctx(certs, version=ssl.TLSVersion.TLSv1_2)) == 200
     assert _health(s.port, _ctx(certs, version=ssl.TLSVersion.TLSv1_3)) == 200
+    # The CLI over TLS, trusting the CA through SSL_CERT_FILE (as the SDK does).
+    root = re.search(r"GUOMI_TOKEN=(\S+)", s.output)
+    assert root
+    env = {
+        "GUOMI_ADDR": f"https://127.0.0.1:{s.port}",
+        "GUOMI_TOKEN": root.group(1),
+        "SSL_CERT_FILE": str(certs.ca),
+    }
+    r = CliRunner().invoke(cli, ["key", "create", "orders"], env=env)
+    assert r.exit_code == 0, r.output
     # Plain HTTP to the TLS port gets no HTTP answer.
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{s.port}/v1/sys/health", timeout=5)
