@@ -29,7 +29,7 @@ from guomi.kms.errors import ForbiddenError, StorageIntegrityError, Unauthorized
 from guomi.kms.http import ROUTES, Call, Dispatcher, Reply, Route
 from guomi.kms.http.encrypt import plain_batch
 from guomi.kms.service import Engine, RequestContext
-from guomi.kms.storage import MemoryStorage, StorageError
+from guomi.kms.storage import Delete, MemoryStorage, StorageError
 from guomi.kms.storage.sqlite import SQLiteStorage
 
 from .conftest import fresh_pg_url, init_unseal, needs_postgres
@@ -119,6 +119,7 @@ _SAMPLES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/sys/seal-status", None),
     ("POST", "/sys/unseal", {"reset": True}),
     ("POST", "/sys/init", {"secret_shares": 1, "secret_threshold": 1}),  # 409: already initialised
+    ("GET", "/sys/state", None),
     ("POST", "/sys/seal", None),
 ]
 
@@ -419,6 +420,7 @@ def test_postgres_get_many_and_http_with_read_ahead() -> None:
         got = storage.get_many(["a/2", "missing", "a/1"])
         assert [g.value if g else None for g in got] == [b"two", None, b"one"]
         assert got[2] is not None and got[2].revision == r1
+        storage.commit([Delete("a/1"), Delete("a/2")])  # not barrier records: the engine would refuse them
         e = Engine(storage, AuditLog(MemorySink()), Config())
         root = e.authenticate(init_unseal(e).root_token, RequestContext())
         e.create_key(root, "orders", api.CreateKeyRequest())

@@ -108,6 +108,6 @@ class ServerProcess:
     def unseal(self, shares: list[str]) -> None:
         with self.client() as c:
             for share in shares:
-                if not c.unseal(share)["sealed"]:
+                if not c.unseal(share).sealed:
                     return
             raise AssertionError("still sealed after all shares")

@@ -74,9 +74,9 @@ async def check(clients: list[AsyncClient], tally: Tally) -> None:
     for c in clients:
         for name in KEYS:
             info = await c.read_key(name)
-            latest = info["latest_version"]
+            latest = info.latest_version
             assert latest == 1 + tally.rotations[name], (name, latest, tally.rotations[name])
-            assert set(info["keys"]) == {str(v) for v in range(1, latest + 1)}
+            assert set(info.keys) == {str(v) for v in range(1, latest + 1)}
         # Every token from any worker on any server decrypts here, in batches.
         for name in KEYS:
             mine = [(t, pt) for k, t, pt in tally.tokens if k == name]
@@ -106,8 +106,8 @@ def test_in_process_workers() -> None:
         transport = httpx.ASGITransport(app=app)
         async with AsyncClient("http://guomi.test", transport=transport) as anonymous:
             init = await anonymous.init(1, 1)
-            await anonymous.unseal(init["keys_base64"][0])
-        async with AsyncClient("http://guomi.test", init["root_token"], transport=transport) as c:
+            await anonymous.unseal(init.keys_base64[0])
+        async with AsyncClient("http://guomi.test", init.root_token, transport=transport) as c:
             return await scenario([c], workers=12, seconds=2.0)
 
     tally = asyncio.run(go())
@@ -123,9 +123,9 @@ def test_two_servers_one_postgres(tmp_path: Path) -> None:
         async def go() -> Tally:
             async with AsyncClient(a.addr, BOOTSTRAP_TOKEN) as anonymous:
                 init = await anonymous.init(1, 1)
-            a.unseal(init["keys_base64"])
-            b.unseal(init["keys_base64"])
-            token = init["root_token"]
+            a.unseal(init.keys_base64)
+            b.unseal(init.keys_base64)
+            token = init.root_token
             async with AsyncClient(a.addr, token) as ca, AsyncClient(b.addr, token) as cb:
                 return await scenario([ca, cb], workers=8, seconds=3.0)
 

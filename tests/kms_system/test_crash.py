@@ -84,17 +84,17 @@ def check(client: Client, ledger: Ledger) -> None:
         allowed = {ledger.latest[name]}
         if flight == ("rotate", name):
             allowed.add(ledger.latest[name] + 1)
-        assert info["latest_version"] in allowed, (name, info["latest_version"], allowed)
+        assert info.latest_version in allowed, (name, info.latest_version, allowed)
         # GET keys/{name} lists the newest 100 versions (Config.key_info_versions): a fast
         # server rotates a key more than 100 times before the kill.
-        first = max(1, info["latest_version"] - 99)
-        assert set(info["keys"]) == {str(v) for v in range(first, info["latest_version"] + 1)}
-        ledger.latest[name] = info["latest_version"]
+        first = max(1, info.latest_version - 99)
+        assert set(info.keys) == {str(v) for v in range(first, info.latest_version + 1)}
+        ledger.latest[name] = info.latest_version
         options = {ledger.deletion_allowed[name]}
         if flight is not None and flight[0] == "config" and flight[1][0] == name:
             options.add(flight[1][1])
-        assert info["deletion_allowed"] in options
-        ledger.deletion_allowed[name] = info["deletion_allowed"]
+        assert info.deletion_allowed in options
+        ledger.deletion_allowed[name] = info.deletion_allowed
     for name in KEYS:
         mine = [(token, pt) for k, token, pt in ledger.tokens if k == name]
         if mine:
@@ -110,7 +110,7 @@ def check(client: Client, ledger: Ledger) -> None:
         # so "base"'s tokens do not open under the new name; test_backup_restore covers
         # restoring under the same name.)
         info = client.read_key(target)
-        assert info["latest_version"] == 2 and set(info["keys"]) == {"1", "2"}
+        assert info.latest_version == 2 and set(info.keys) == {"1", "2"}
         for version in (1, 2):
             token = client.encrypt(target, b"after restore", key_version=version)
             assert client.decrypt(target, token) == b"after restore"
@@ -124,7 +124,7 @@ def test_sigkill_during_rotate_config_restore(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data").start()
     with server.client() as anonymous:
         init = anonymous.init(1, 1)
-    shares, token = init["keys_base64"], init["root_token"]
+    shares, token = init.keys_base64, init.root_token
     server.unseal(shares)
     ledger = Ledger()
     with server.client(token) as c:
@@ -176,7 +176,7 @@ def test_sigkill_during_init(tmp_path: Path, round_no: int) -> None:
     def do_init() -> None:
         try:
             with server.client(timeout=5) as c:
-                answer.update(c.init(3, 2))
+                answer.update(c.init(3, 2).model_dump())
         except ServiceError:
             pass
 
@@ -191,18 +191,18 @@ def test_sigkill_during_init(tmp_path: Path, round_no: int) -> None:
             health = c.health()
             if answer:
                 # Confirmed: the shares that were handed out must open the store.
-                assert health["initialized"] is True
+                assert health.initialized is True
                 server.unseal(answer["keys_base64"][1:])
                 with server.client(answer["root_token"]) as root:
                     root.create_key("after-crash")
                     assert root.decrypt("after-crash", root.encrypt("after-crash", b"x")) == b"x"
-            elif health["initialized"]:
+            elif health.initialized:
                 # Committed but the answer was lost: a consistent, sealed, initialised store.
-                assert health["sealed"] is True
-                assert c.seal_status()["t"] == 2
+                assert health.sealed is True
+                assert c.seal_status().t == 2
             else:
                 # Not committed: a clean, uninitialised store that init can still set up.
                 init = c.init(1, 1)
-                server.unseal(init["keys_base64"])
+                server.unseal(init.keys_base64)
     finally:
         server.kill()

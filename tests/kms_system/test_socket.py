@@ -45,7 +45,7 @@ def test_cli_and_sdk_over_tcp(tmp_path: Path) -> None:
         assert dec.returncode == 0 and dec.stdout == b"over the wire"
         with server.client(token) as c:
             assert c.decrypt("tcp", ciphertext) == b"over the wire"
-            assert c.health()["sealed"] is False
+            assert c.health().sealed is False
         # The SQLite store and the audit log live in the data directory; the log verifies.
         assert (tmp_path / "data" / "guomi.db").exists()
         audit = guomi("audit", "verify", str(tmp_path / "data" / "audit.log"), env=env)
@@ -102,7 +102,7 @@ def test_server_dev_mode(tmp_path: Path) -> None:
                     break
                 except Exception:
                     time.sleep(0.05)
-            assert health["sealed"] is False
+            assert health.sealed is False
             c.create_key("dev")
             assert c.decrypt("dev", c.encrypt("dev", b"x")) == b"x"
         assert not any(tmp_path.iterdir()), "dev mode must not write a data directory"

@@ -95,6 +95,7 @@ __all__ = [
     "SignRequest",
     "SignResponse",
     "SignResult",
+    "StorageState",
     "TokenInfo",
     "TokenResponse",
     "UnsealRequest",
@@ -279,6 +280,14 @@ class SealStatus(_Response):
     n: int
     progress: int
     version: str
+
+
+class StorageState(_Response):
+    """``GET /v1/sys/state`` (root): the storage state's generation and digest
+    (``docs/spec/storage.md``), to record outside the installation as an external anchor."""
+
+    generation: int
+    digest: str
 
 
 class HealthResponse(_Response):

@@ -17,6 +17,8 @@ Inside: ``http/`` (the route table, one module per path family, and its dispatch
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guomi.kms.audit import AuditLog, AuditVerifyResult, FileSink, MemorySink, verify_audit_log
@@ -49,7 +51,10 @@ def build_engine(config: Config) -> Engine:
     storage = open_storage(config.resolved_storage_url())
     path = config.resolved_audit_path()
     sink = FileSink(path, fsync=config.audit_fsync) if path is not None else MemorySink()
-    return Engine(storage, AuditLog(sink), config)
+    anchor = Path(config.data_dir) / "state-anchor.json" if config.data_dir is not None else None
+    # The external anchor of docs/spec/storage.md §4 (until the server configuration has it).
+    floor = int(os.environ.get("GUOMI_MIN_STATE_GENERATION", "0") or 0)
+    return Engine(storage, AuditLog(sink), config, state_anchor=anchor, min_state_generation=floor)
 
 
 def __getattr__(name: str) -> Any:

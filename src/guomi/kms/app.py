@@ -47,11 +47,14 @@ DEV_WARNING = """
 
 
 def _auto_rotate_loop(engine: Engine, interval: float, stop: threading.Event) -> None:
+    # Also the periodic storage check (docs/spec/storage.md): a store that no longer matches
+    # its state record seals the service.
     while not stop.wait(interval):
         try:
             engine.rotate_due_keys()
+            engine.verify_storage()
         except Exception as exc:
-            log.warning("auto-rotation scan failed: %s", type(exc).__name__)
+            log.warning("auto-rotation / storage scan failed: %s", type(exc).__name__)
 
 
 class ServiceApp:

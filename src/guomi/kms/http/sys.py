@@ -63,6 +63,17 @@ ROUTES = (
         inline=False,
     ),
     Route(
+        "GET",
+        "/sys/state",
+        lambda c: c.engine.storage_state(c.who),
+        response=api.StorageState,
+        capability=("root",),
+        summary="The storage state's generation and digest, to record as an external anchor (root).",
+        tag="sys",
+        body_required=False,
+        inline=False,
+    ),
+    Route(
         "POST",
         "/sys/seal",
         lambda c: c.engine.seal(c.who),

@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -46,6 +47,7 @@ from guomi.kms.errors import (
     StorageUnavailableError,
     UnauthorizedError,
 )
+from guomi.kms.service._anchor import StateAnchor
 from guomi.kms.service._context import Caller, RequestContext
 from guomi.kms.service._keyrecords import meta_path
 from guomi.kms.storage import ReadAheadStorage, Storage, StorageError
@@ -73,6 +75,8 @@ class EngineCore:
         config: Config | None = None,
         *,
         clock: Callable[[], float] = _now,
+        state_anchor: Path | None = None,
+        min_state_generation: int = 0,
     ) -> None:
         self.storage = storage
         self.audit = audit
@@ -87,9 +91,14 @@ class EngineCore:
         self._initialized = False
         #: Dev mode only: the root token of the installation :meth:`dev_init` created.
         self.dev_root_token: str | None = None
+        #: The local anchor of the storage state (docs/spec/storage.md), if any.
+        self.state_anchor = StateAnchor(state_anchor) if state_anchor is not None else None
+        #: An external anchor: unseal refuses a store whose state generation is lower.
+        self.min_state_generation = min_state_generation
         # path -> (stored sealed bytes, revision, decoded object) of token, policy and key
         # metadata records: see _read_decoded.
-        self._decoded: dict[str, tuple[bytes, int, Any]] = {}
+        # (stored bytes, revision, decoded object, record generation, state generation when read)
+        self._decoded: dict[str, tuple[bytes, int, Any, int, int]] = {}
 
     def __repr__(self) -> str:
         return f"Engine(storage={self.storage.kind}, sealed={self._barrier is None})"
@@ -140,17 +149,33 @@ class EngineCore:
         authenticated) again.  Only immutable objects without secrets are cached
         (token entries, policies, key metadata)."""
         barrier = self._require_unsealed()
+        seen_at = barrier.high_water  # before the read: what the state had reached by then
         rec = barrier.storage.get(path)
-        if rec is None:
-            return None
         hit = self._decoded.get(path)
+        if rec is None:
+            if hit is not None:
+                # Gone since last read: only a commit (a newer generation) may delete it.
+                del self._decoded[path]
+                state = barrier.read_state()
+                if state is not None and state.generation <= hit[4]:
+                    raise BarrierError(f"record {path!r} vanished without a commit (deleted in storage)")
+            return None
         if hit is not None and hit[1] == rec.revision and hit[0] == rec.value:
             obj: T = hit[2]
             return obj
-        obj = decode(barrier.open(path, rec.value), rec.revision)
+        value, generation = barrier.open_record(path, rec.value)
+        barrier.check_generation(path, generation)
+        if hit is not None and generation < hit[3]:
+            # docs/spec/storage.md: a record never goes back to an older generation.  (A read
+            # that raced a newer one of another thread is stale, not replayed: read again.)
+            again = barrier.storage.get(path)
+            if again is None or barrier.open_record(path, again.value)[1] < hit[3]:
+                raise BarrierError(f"record {path!r} was replaced by an older one (replayed)")
+            return self._read_decoded(path, decode)
+        obj = decode(value, rec.revision)
         if len(self._decoded) >= _DECODED_CACHE_MAX:
             self._decoded.clear()
-        self._decoded[path] = (rec.value, rec.revision, obj)
+        self._decoded[path] = (rec.value, rec.revision, obj, generation, seen_at)
         return obj
 
     def read_ahead(self, token: str | None, key_names: Sequence[str]) -> Any:

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 
 from guomi import __version__, api
 from guomi.api import ErrorCode
 from guomi.kms import auth
 from guomi.kms.auth import ROOT_POLICY, TokenEntry
-from guomi.kms.barrier import KEYRING_PATH, SEAL_CONFIG_PATH, Barrier, BarrierError, Keyring
-from guomi.kms.errors import BadRequestError, ConflictError, NotInitializedError
+from guomi.kms.barrier import KEYRING_PATH, SEAL_CONFIG_PATH, Barrier, BarrierError, Keyring, State
+from guomi.kms.errors import BadRequestError, ConflictError, NotInitializedError, StorageIntegrityError
 from guomi.kms.seal import shamir
 from guomi.kms.service._context import Caller, RequestContext
 from guomi.kms.service._core import EngineCore
 from guomi.kms.storage import Put, StorageConflict
 
 __all__ = ["SealOps"]
+
+log = logging.getLogger("guomi.kms")
 
 _MASTER_KEY_SIZE = 32
 
@@ -113,8 +116,7 @@ class SealOps(EngineCore):
                 [
                     Put(SEAL_CONFIG_PATH, seal_cfg, 0),
                     Put(KEYRING_PATH, keyring.wrap(master), 0),
-                    Put(tpath, barrier.seal(tpath, entry.to_json()), 0),
-                    Put(apath, barrier.seal(apath, entry.token_id.encode()), 0),
+                    *barrier.genesis([Put(tpath, entry.to_json()), Put(apath, entry.token_id.encode())]),
                 ]
             )
         except StorageConflict:
@@ -180,27 +182,95 @@ class SealOps(EngineCore):
                 ) from None
             finally:
                 del master
-            self._install(keyring)
+            barrier = Barrier(self._reads, keyring)
+            self._check_storage_state(barrier)
+            self._install(keyring, barrier)
         self._audit_plain("sys/unseal", "sys/unseal", ctx)
         return self.seal_status()
 
-    def _install(self, keyring: Keyring) -> None:
+    def _install(self, keyring: Keyring, barrier: Barrier) -> None:
         self._decoded.clear()
         self._keyring = keyring
         self.audit.set_key(keyring.audit_key)
-        self._barrier = Barrier(self._reads, keyring)
+        barrier.on_commit = self._save_anchor
+        self._barrier = barrier
+
+    def _check_storage_state(self, barrier: Barrier) -> State:
+        """Unseal refuses a store that fails the state check (docs/spec/storage.md): every
+        record against the sealed state record, the state against the local anchor and the
+        operator's external anchor.  The service stays sealed, with a clear message."""
+        try:
+            state = barrier.verify()
+            anchor = self.state_anchor.load() if self.state_anchor is not None else None
+        except (BarrierError, ValueError) as exc:
+            log.error("refusing to unseal: %s", exc)
+            raise StorageIntegrityError(f"refusing to unseal: {exc}") from None
+        problem = None
+        if state.generation < self.min_state_generation:
+            problem = (
+                f"the storage state is at generation {state.generation}, below the external anchor "
+                f"{self.min_state_generation}: the database was rolled back"
+            )
+        elif anchor is not None and state.generation < anchor[0]:
+            problem = (
+                f"the storage state is at generation {state.generation}, older than generation {anchor[0]} "
+                f"recorded in {self.state_anchor.path if self.state_anchor else ''}: the database was "
+                "rolled back (restored from an older copy)"
+            )
+        elif anchor is not None and state.generation == anchor[0] and state.digest_hex != anchor[1]:
+            problem = "the storage state differs from the anchor's at the same generation (database replaced)"
+        if problem is not None:
+            log.error("refusing to unseal: %s", problem)
+            raise StorageIntegrityError(f"refusing to unseal: {problem}")
+        self._save_anchor(state)
+        return state
+
+    def _save_anchor(self, state: State) -> None:
+        if self.state_anchor is not None:
+            self.state_anchor.save(state.generation, state.digest_hex)
+
+    def verify_storage(self) -> bool:
+        """Background check of every record against the state record (and the anchor).
+
+        On a failure the service seals itself (it must not serve from a store it cannot
+        trust) and logs why; returns whether the store passed."""
+        barrier = self._barrier
+        if barrier is None:
+            return True
+        try:
+            state = barrier.verify()
+        except BarrierError as exc:
+            log.error("storage integrity check failed, sealing: %s", exc)
+            self._audit_write(
+                operation="verify-storage", result="error", status=500, error_code="storage_integrity"
+            )
+            self._drop_keys()
+            return False
+        self._save_anchor(state)
+        return True
+
+    def storage_state(self, caller: Caller) -> api.StorageState:
+        """``GET sys/state`` (root): the generation and digest to record as an external anchor."""
+        with self._op(caller, "storage-state", "sys/state", None, ("root",)):
+            state = self._require_unsealed().read_state()
+            if state is None:
+                raise StorageIntegrityError("the storage state record is missing")
+            return api.StorageState(generation=state.generation, digest=state.digest_hex)
 
     def seal(self, caller: Caller) -> api.SealStatus:
         """Drops every key from memory (root only)."""
         with self._op(caller, "seal", "sys/seal", None, ("root",)):
             pass
+        self._drop_keys()
+        return self.seal_status()
+
+    def _drop_keys(self) -> None:
         with self._lock:
             self._barrier = None
             self._keyring = None
             self._unseal_shares.clear()
         self.audit.set_key(None)
         self._forget_keys()
-        return self.seal_status()
 
     def dev_init(self) -> str:
         """Dev mode: initialise with one share, unseal, return the root token."""

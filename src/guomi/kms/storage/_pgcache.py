@@ -16,7 +16,13 @@ server or any other sharing the database, evicts it:
 * a read that raced with an eviction is not cached (a global eviction counter is compared
   before and after the database read), so a stale value never outlives its notification;
 * while the listener is not connected (start, database restart) nothing is served from the
-  cache; when it reconnects the cache starts empty (notifications sent meanwhile were lost).
+  cache; when it reconnects the cache starts empty (notifications sent meanwhile were lost);
+* records under ``core/`` (the storage state record, keyring, seal configuration) are never
+  cached, and whenever this process reads a state record (``core/state``: every barrier
+  commit does, before it reads the records it replaces) whose revision differs from the last
+  one it saw, the whole cache is dropped first: a write's view of the store, and the state
+  digest it computes, always come from records at least as new as the state it is based on
+  (its compare-and-set on the state record then rules out anything in between).
 
 So the only staleness is the notification's delivery time after another server's commit
 (sub-millisecond on one node; the same order as the request that raced with it).  Revoking
@@ -83,6 +89,8 @@ class NotifyCache:
         #: Bumped by every eviction; a read caches its result only if it did not move.
         self._seq = 0
         self._live = False
+        #: Revision of the last state record this process saw (read or committed).
+        self._state_rev: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="guomi-pg-listen", daemon=True)
         self._thread.start()
@@ -131,6 +139,19 @@ class NotifyCache:
             self._seq += 1
             for p in paths:
                 self._records.pop(p, None)
+
+    def observe_state(self, revision: int) -> None:
+        """A state record read from the database: if it moved, drop everything cached."""
+        with self._lock:
+            if self._state_rev != revision:
+                self._seq += 1
+                self._records.clear()
+                self._state_rev = revision
+
+    def state_committed(self, revision: int) -> None:
+        """This process committed the state record at ``revision`` (its paths already evicted)."""
+        with self._lock:
+            self._state_rev = revision
 
     def _reset(self, live: bool) -> None:
         with self._lock:

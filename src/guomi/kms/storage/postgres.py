@@ -31,6 +31,13 @@ from guomi.kms.storage._protocol import Op, Put, Record, SingleOps, StorageConfl
 
 __all__ = ["PostgresStorage"]
 
+#: Never served from the read cache: the barrier's own records (state, keyring, seal
+#: configuration), read rarely and decisive for integrity checks.
+_UNCACHED = "core/"
+#: The barrier's state record (``guomi.kms.barrier.STATE_PATH``): its revision moves with
+#: every barrier commit, so seeing a new one drops the read cache (see ``_pgcache``).
+_STATE_PATH = "core/state"
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS guomi_kv (
     path text PRIMARY KEY COLLATE "C",
@@ -103,6 +110,11 @@ class PostgresStorage(SingleOps):
 
     def get(self, path: str) -> Record | None:
         cache = self._cache
+        if cache is not None and path.startswith(_UNCACHED):
+            rec = self._get(path)
+            if path == _STATE_PATH:
+                cache.observe_state(rec.revision if rec is not None else 0)
+            return rec
         if cache is not None:
             hit = cache.get(path)
             if hit is not None:
@@ -125,7 +137,7 @@ class PostgresStorage(SingleOps):
         """Several records in one round trip (one statement: a consistent snapshot), in order;
         from the cache when it holds them all."""
         cache = self._cache
-        if cache is None:
+        if cache is None or any(p.startswith(_UNCACHED) for p in paths):
             return self._get_many(paths)
         hits = [cache.get(p) for p in paths]
         if all(h is not None for h in hits):
@@ -168,7 +180,10 @@ class PostgresStorage(SingleOps):
                 # Delivered to every listener (this server's too) if and only if this commits.
                 for payload in payloads(paths):
                     conn.execute("SELECT pg_notify(%s, %s)", (self._channel, payload))
-                return rev
+            if self._cache is not None and _STATE_PATH in paths:
+                self._cache.evict(paths)
+                self._cache.state_committed(rev)
+            return rev
         except StorageConflict:
             raise
         except self._psycopg.Error as exc:
