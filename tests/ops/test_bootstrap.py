@@ -4,6 +4,7 @@ server first; anyone could reset or poison unseal progress)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import stat
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from click.testing import CliRunner
+
+from guomi.cli import cli
 
 from .conftest import run_cli, server_env
 
@@ -104,3 +108,18 @@ def test_dev_mode_needs_no_bootstrap(server_factory: Any) -> None:
     s = server_factory("--dev")
     assert "bootstrap token" not in s.output
     assert httpx.get(f"http://127.0.0.1:{s.port}/v1/sys/health").status_code == 200
+
+
+def test_cli_unseal_reset_with_a_share(server_factory: Any, tmp_path: Path) -> None:
+    s = server_factory("--data-dir", str(tmp_path / "d"))
+    token = _printed_token(s.output)
+    base = f"http://127.0.0.1:{s.port}/v1"
+    init = httpx.post(f"{base}/sys/init", json=INIT, headers={"X-Guomi-Bootstrap-Token": token}).json()[
+        "data"
+    ]
+    httpx.post(f"{base}/sys/unseal", json={"key": init["keys_base64"][0]})
+    runner = CliRunner()
+    env = {"GUOMI_ADDR": f"http://127.0.0.1:{s.port}", "GUOMI_TOKEN": ""}
+    r = runner.invoke(cli, ["--json", "operator", "unseal", "--reset", init["keys_base64"][1]], env=env)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["progress"] == 0

@@ -223,14 +223,18 @@ def operator_init(c: _Ctx, secret_shares: int, secret_threshold: int) -> None:
 
 @operator.command("unseal")
 @click.argument("share", required=False)
-@click.option("--reset", is_flag=True, help="Forget the shares given so far.")
+@click.option(
+    "--reset", is_flag=True, help="Forget the shares given so far (needs one share of the installation)."
+)
 @pass_ctx
 @_errors
 def operator_unseal(c: _Ctx, share: str | None, reset: bool) -> None:
     """Give one unseal share (prompted without echo when not given)."""
     with c.client() as client:
         if reset:
-            status = _plain(client.unseal_reset())
+            if share is None:
+                share = click.prompt("Unseal share (proves you are a custodian)", hide_input=True)
+            status = _plain(client.unseal_reset(share.strip()))
         else:
             if share is None:
                 share = click.prompt("Unseal share", hide_input=True)
