@@ -135,7 +135,8 @@ def main() -> None:
                 finally:
                     for s in servers:
                         s.stop()
-                label = f"1 server, {'LISTEN/NOTIFY cache' if cache else 'no cache (before)'}, run {run + 1}"
+                kind = "LISTEN/NOTIFY cache" if cache else "no cache (before)"
+                label = f"1 server, {kind}, c={args.connections}, run {run + 1}"
                 rows.append((label, r))
                 report(label, r)
         for n in (1, 2, 4):
