@@ -81,6 +81,7 @@ test-rust:
 test-python: $(BUILD_STAMP) $(call extras_stamp,$(TEST_EXTRAS))
 	scripts/install-jre.sh
 	scripts/install-chromium.sh >/dev/null
+	scripts/install-softhsm.sh
 	scripts/pg-test-server.sh run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 ## lint: ruff, ruff format --check, mypy --strict, import-linter (a contract per layer),

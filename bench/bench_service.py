@@ -54,6 +54,8 @@ from guomi.kms.config import Config  # noqa: E402
 from guomi.kms.service import RequestContext  # noqa: E402
 
 KIB = b"\xa5" * 1024
+#: `guomi server --bootstrap-token`: what sys/init needs (the init lock).
+BOOTSTRAP = "guomi-bench-bootstrap-0001"
 
 
 @dataclass
@@ -98,7 +100,8 @@ class Server:
             "--storage", storage,
             "--data-dir", str(data_dir), *extra,
         ]  # fmt: skip
-        env = dict(os.environ)
+        # The init lock's token by environment: a tree from before the lock ignores it.
+        env = dict(os.environ, GUOMI_BOOTSTRAP_TOKEN=BOOTSTRAP)
         if tree is not None:  # serve that tree's code (same interpreter and dependencies)
             env["PYTHONPATH"] = str(tree / "src")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -115,7 +118,8 @@ class Server:
                         raise RuntimeError(f"server did not start: {log}") from None
                     time.sleep(0.1)
             if not health.initialized:
-                init = c.init(1, 1)
+                with Client(self.addr, BOOTSTRAP) as locked:  # the init lock's one-time token
+                    init = locked.init(1, 1)
                 self.token = init.root_token
                 c.unseal(init.keys_base64[0])
         self.client = Client(self.addr, self.token, timeout=60)

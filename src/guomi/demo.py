@@ -40,6 +40,7 @@ from guomi.exceptions import ConflictError, ServiceError
 console = Console(highlight=False, soft_wrap=True)
 
 SECRETS_FILE = "operator-init.json"
+BOOTSTRAP_FILE = "bootstrap-token"
 SHARES, THRESHOLD = 5, 3
 
 
@@ -87,6 +88,9 @@ def _pick_listen(wanted: str) -> str:
 def start_server(listen: str, data_dir: Path) -> subprocess.Popen[bytes]:
     """``guomi server`` as a child process (so Ctrl-C here stops it cleanly)."""
     cmd = [sys.executable, "-m", "guomi.cli", "server", "--listen", listen, "--data-dir", str(data_dir)]
+    # The init lock: the server writes its one-time bootstrap token here (0600) and this demo
+    # presents it to sys/init (guomi server prints it on its console otherwise).
+    cmd += ["--bootstrap-token-file", str(data_dir / BOOTSTRAP_FILE)]
     return subprocess.Popen(cmd)
 
 
@@ -109,7 +113,9 @@ def init_or_unseal(client: Client, data_dir: Path) -> str:
     secrets_path = data_dir / SECRETS_FILE
     health = client.health()
     if not health.initialized:
-        result = client.init(SHARES, THRESHOLD)
+        bootstrap = (data_dir / BOOTSTRAP_FILE).read_text("ascii").strip()
+        with Client(client.address, bootstrap) as locked:
+            result = locked.init(SHARES, THRESHOLD)
         fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(

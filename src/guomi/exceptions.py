@@ -40,6 +40,7 @@ __all__ = [
     "StorageUnavailableError",
     "StreamError",
     "StreamFormatError",
+    "TooManyRequestsError",
     "UnsupportedAlgorithmError",
     "UnsupportedQueryError",
 ]
@@ -168,6 +169,13 @@ class PayloadTooLargeError(ServiceError):
 
     status = 413
     code = "payload_too_large"
+
+
+class TooManyRequestsError(ServiceError):
+    """429: too many unseal or share submissions from one address; retry after ``Retry-After``."""
+
+    status = 429
+    code = "too_many_requests"
 
 
 class StorageIntegrityError(ServiceError):

@@ -23,6 +23,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: The init lock's one-time token these servers start with (``guomi server --bootstrap-token``);
+#: anonymous clients present it, so their ``init`` passes the lock.
+BOOTSTRAP_TOKEN = "guomi-test-bootstrap-token-0001"
+
+
 class _PortTaken(RuntimeError):
     pass
 
@@ -56,7 +61,7 @@ class ServerProcess:
 
     def _start(self, timeout: float) -> ServerProcess:
         cmd = [sys.executable, "-m", "guomi.cli", "server", "--listen", f"127.0.0.1:{self.port}"]
-        cmd += ["--data-dir", str(self.data_dir)]
+        cmd += ["--data-dir", str(self.data_dir), "--bootstrap-token", BOOTSTRAP_TOKEN]
         if self.storage:
             cmd += ["--storage", self.storage]
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -97,7 +102,8 @@ class ServerProcess:
                 self.kill()
 
     def client(self, token: str | None = None, **kwargs: Any) -> Client:
-        return Client(self.addr, token, **kwargs)
+        """A client with ``token``; without one it presents the bootstrap token (init lock)."""
+        return Client(self.addr, token or BOOTSTRAP_TOKEN, **kwargs)
 
     def unseal(self, shares: list[str]) -> None:
         with self.client() as c:

@@ -25,7 +25,7 @@ import httpx
 from guomi.client import AsyncClient
 from guomi.exceptions import ServiceError
 from tests.client.asgi import make_app
-from tests.kms_system.proc import ServerProcess
+from tests.kms_system.proc import BOOTSTRAP_TOKEN, ServerProcess
 from tests.postgres import fresh_schema_url
 
 KEYS = ("shared-a", "shared-b", "shared-c")
@@ -121,7 +121,7 @@ def test_two_servers_one_postgres(tmp_path: Path) -> None:
     try:
 
         async def go() -> Tally:
-            async with AsyncClient(a.addr) as anonymous:
+            async with AsyncClient(a.addr, BOOTSTRAP_TOKEN) as anonymous:
                 init = await anonymous.init(1, 1)
             a.unseal(init.keys_base64)
             b.unseal(init.keys_base64)

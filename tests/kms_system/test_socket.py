@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.kms_system.proc import ROOT, ServerProcess, free_port
+from tests.kms_system.proc import BOOTSTRAP_TOKEN, ROOT, ServerProcess, free_port
 
 
 def guomi(*args: str, env: dict[str, str], input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -28,7 +28,9 @@ def test_cli_and_sdk_over_tcp(tmp_path: Path) -> None:
     try:
         env = dict(os.environ, GUOMI_ADDR=server.addr, PYTHONPATH=str(ROOT / "src"))
         env.pop("GUOMI_TOKEN", None)
-        init = guomi("operator", "init", "--shares", "1", "--threshold", "1", env=env)
+        # The init lock: `operator init` presents the server's one-time bootstrap token.
+        boot = ["--token", BOOTSTRAP_TOKEN]
+        init = guomi(*boot, "operator", "init", "--shares", "1", "--threshold", "1", env=env)
         assert init.returncode == 0, init.stderr
         lines = init.stdout.decode().splitlines()
         share = next(x for x in lines if x.startswith("Unseal share 1:")).split(": ", 1)[1]

@@ -27,6 +27,7 @@ from guomi.exceptions import (
     ServiceUnavailableError,
     StorageIntegrityError,
     StorageUnavailableError,
+    TooManyRequestsError,
 )
 
 __all__ = ["ErrorCode", "exception_class", "exception_class_for_status"]
@@ -48,6 +49,18 @@ class ErrorCode(StrEnum):
     UNSEAL_FAILED = "unseal_failed"
     UNAUTHORIZED = "unauthorized"
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - an error code, not a secret
+    #: A token bound to a TLS client certificate presented over another one (or none).
+    TOKEN_BOUND_ELSEWHERE = "token_bound_elsewhere"  # noqa: S105 - an error code
+    #: ``sys/init`` without the server's one-time bootstrap token (the init lock).
+    BOOTSTRAP_TOKEN_REQUIRED = "bootstrap_token_required"  # noqa: S105 - an error code
+    #: Unseal progress reset without a share of the current round.
+    RESET_DENIED = "reset_denied"
+    #: Shares of generate-root / rekey that do not rebuild the master key (nothing changed).
+    SHARES_INVALID = "shares_invalid"
+    #: No generate-root / rekey attempt in progress.
+    NO_ATTEMPT = "no_attempt"
+    #: Too many unseal / share submissions from one address (``Retry-After`` says when).
+    TOO_MANY_REQUESTS = "too_many_requests"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -84,13 +97,19 @@ _STATUS: dict[ErrorCode, int] = {
             ErrorCode.INVALID_BACKUP,
             ErrorCode.INVALID_SIGNATURE,
             ErrorCode.UNSEAL_FAILED,
+            ErrorCode.SHARES_INVALID,
         ),
         400,
     ),
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.TOKEN_EXPIRED: 401,
+    ErrorCode.TOKEN_BOUND_ELSEWHERE: 401,
+    ErrorCode.BOOTSTRAP_TOKEN_REQUIRED: 401,
     ErrorCode.FORBIDDEN: 403,
+    ErrorCode.RESET_DENIED: 403,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.NO_ATTEMPT: 404,
+    ErrorCode.TOO_MANY_REQUESTS: 429,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.CONFLICT: 409,
     ErrorCode.KEY_EXISTS: 409,
@@ -124,6 +143,7 @@ _BY_STATUS: dict[int, type[ServiceError]] = {
     405: BadRequestError,
     409: ConflictError,
     413: PayloadTooLargeError,
+    429: TooManyRequestsError,
     422: BadRequestError,
     500: ServiceError,
     501: NotInitializedError,

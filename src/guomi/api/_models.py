@@ -135,6 +135,7 @@ KEY_TYPES: tuple[str, ...] = ("sm4-gcm", "sm2-sign", "sm2-encrypt", "hmac-sm3", 
 #: ``datakey`` and ``decrypt`` (it is a data key plus its decryption).
 #: ``backup`` (export of all versions, sealed for this installation) is kept
 #: apart from ``read`` because a backup can resurrect a deleted key.
+#: ``metrics`` (on any pattern, e.g. ``*``) reads ``GET sys/metrics``.
 Capability = Literal[
     "encrypt",
     "decrypt",
@@ -151,6 +152,7 @@ Capability = Literal[
     "list",
     "backup",
     "audit",
+    "metrics",
 ]
 CAPABILITIES: tuple[str, ...] = (
     "encrypt",
@@ -168,6 +170,7 @@ CAPABILITIES: tuple[str, ...] = (
     "list",
     "backup",
     "audit",
+    "metrics",
 )
 
 
@@ -660,6 +663,9 @@ class CreateTokenRequest(_Request):
     display_name: str | None = Field(default=None, max_length=128)
     #: Root only: the new token has no parent (revoking the caller leaves it).
     no_parent: bool = False
+    #: Binds the token to a TLS client certificate subject (RFC 4514, as the server shows
+    #: it, e.g. ``CN=app-a,O=bank``): presented over any other certificate, or none, it is refused.
+    bound_cert_subject: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
 class TokenInfo(_Response):
@@ -678,6 +684,8 @@ class TokenInfo(_Response):
     creation_ttl: int = 0
     #: Accessor of the token that created this one; ``None`` for an orphan.
     parent: str | None = None
+    #: The client certificate subject the token is bound to, if any.
+    bound_cert_subject: str | None = None
 
 
 class TokenResponse(TokenInfo):

@@ -1,7 +1,7 @@
 """Where every ``guomi`` command is registered: :data:`COMMANDS`, one line per command.
 
 Layer: ``guomi.cli``. Each command group lives in its own module (``_operator``, ``_keys``, ``_transit``,
-``_files``, ``_auth``, ``_audit``, ``_serve``) on the shared plumbing of ``_app`` (the root
+``_files``, ``_auth``, ``_audit``, ``_server``) on the shared plumbing of ``_app`` (the root
 group, its context, the consoles, the error decorator). :data:`COMMANDS` below is the one
 place where they are registered: a new group is a module ``cli/_<name>.py`` exporting a
 click group, plus one import and one line in that list. A command module must import its
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from guomi._extras import cli as _requires_cli  # noqa: F401 (MissingExtraError without guomi[cli])
-from guomi.cli import _assess, _audit, _auth, _field, _files, _keys, _operator, _serve, _table, _transit
+from guomi.cli import _assess, _audit, _auth, _field, _files, _keys, _operator, _server, _table, _transit
 from guomi.cli._app import cli
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["COMMANDS", "cli", "main"]
 
 COMMANDS: tuple[click.Command, ...] = (
-    _serve.server,
+    _server.server,
     _operator.operator,
     _keys.key,
     _transit.encrypt,

@@ -12,6 +12,7 @@ import click
 from rich.table import Table
 
 from guomi.cli._app import Ctx, emit_json, err, esc, handle_errors, out, pass_ctx, plain
+from guomi.cli._seal_lifecycle import generate_root, rekey, rotate
 
 __all__ = ["operator"]
 
@@ -19,6 +20,12 @@ __all__ = ["operator"]
 @click.group()
 def operator() -> None:
     """Initialise, unseal, seal and inspect the service."""
+
+
+# The root and seal life cycle (generate-root, rekey, rotate) lives in _seal_lifecycle.
+operator.add_command(generate_root)
+operator.add_command(rekey)
+operator.add_command(rotate)
 
 
 @operator.command("init")
@@ -47,14 +54,18 @@ def operator_init(c: Ctx, secret_shares: int, secret_threshold: int) -> None:
 
 @operator.command("unseal")
 @click.argument("share", required=False)
-@click.option("--reset", is_flag=True, help="Forget the shares given so far.")
+@click.option(
+    "--reset", is_flag=True, help="Forget the shares given so far (needs one share of the installation)."
+)
 @pass_ctx
 @handle_errors
 def operator_unseal(c: Ctx, share: str | None, reset: bool) -> None:
     """Give one unseal share (prompted without echo when not given)."""
     with c.client() as client:
         if reset:
-            status = plain(client.unseal_reset())
+            if share is None:
+                share = click.prompt("Unseal share (proves you are a custodian)", hide_input=True)
+            status = plain(client.unseal_reset(share.strip()))
         else:
             if share is None:
                 share = click.prompt("Unseal share", hide_input=True)

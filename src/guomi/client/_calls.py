@@ -229,7 +229,15 @@ def init(secret_shares: int, secret_threshold: int) -> Call[api.InitResponse]:
 
 def unseal(share: str | bytes | None = None, *, reset: bool = False) -> Call[api.SealStatus]:
     """``POST sys/unseal`` with one share (base64 text, or its bytes); ``sealed`` and ``progress``."""
-    req = api.UnsealRequest(reset=True) if reset else request(api.UnsealRequest, key=share)
+    if reset:
+        # `guomi server` accepts a reset only with a share of the installation (docs/operations.md).
+        req = (
+            request(api.UnsealRequest, reset=True, key=share)
+            if share is not None
+            else api.UnsealRequest(reset=True)
+        )
+    else:
+        req = request(api.UnsealRequest, key=share)
     return Call("POST", "sys/unseal", body(req), data(api.SealStatus), authenticated=False)
 
 

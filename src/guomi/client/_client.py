@@ -174,9 +174,10 @@ class Client(_Base):
         """``POST sys/unseal`` with one share; returns ``sealed`` and ``progress``."""
         return self._run(_calls.unseal(share))
 
-    def unseal_reset(self) -> api.SealStatus:
-        """Forget the shares given so far."""
-        return self._run(_calls.unseal(reset=True))
+    def unseal_reset(self, share: str | None = None) -> api.SealStatus:
+        """Forget the shares given so far (``guomi server`` wants one share of the
+        installation with it, so only a custodian can reset)."""
+        return self._run(_calls.unseal(share, reset=True))
 
     def seal_status(self) -> api.SealStatus:
         """``GET sys/seal-status``."""
@@ -398,9 +399,9 @@ class AsyncClient(_Base):
         """See :meth:`Client.unseal`."""
         return await self._run(_calls.unseal(share))
 
-    async def unseal_reset(self) -> api.SealStatus:
+    async def unseal_reset(self, share: str | None = None) -> api.SealStatus:
         """See :meth:`Client.unseal_reset`."""
-        return await self._run(_calls.unseal(reset=True))
+        return await self._run(_calls.unseal(share, reset=True))
 
     async def seal_status(self) -> api.SealStatus:
         """See :meth:`Client.seal_status`."""

@@ -211,6 +211,8 @@ class TokenEntry:
     parent: str | None = None
     #: Lifetime asked for at creation (seconds; 0 = no expiry), for renewal.
     ttl: int = 0
+    #: TLS client certificate subject the token is bound to (``None``: not bound).
+    bound_cert_subject: str | None = None
 
     @property
     def is_root(self) -> bool:
@@ -232,6 +234,7 @@ class TokenEntry:
                 "display_name": self.display_name,
                 "parent": self.parent,
                 "ttl": self.ttl,
+                **({"bound_cert_subject": self.bound_cert_subject} if self.bound_cert_subject else {}),
             }
         ).encode()
 
@@ -249,4 +252,5 @@ class TokenEntry:
             revision=revision,
             parent=d.get("parent"),
             ttl=int(d.get("ttl") or 0),
+            bound_cert_subject=d.get("bound_cert_subject"),
         )

@@ -21,6 +21,15 @@ The barrier key lives in the **keyring**, itself stored (as the only
 encrypted-by-something-else record, next to the plaintext seal
 configuration) under a key derived from the master key; the master key is
 rebuilt from Shamir shares at unseal and never stored.
+
+**Rotation** (``guomi operator rotate``) adds a barrier key of the next term without
+touching the keyring: the new key is stored at ``core/keyring-upgrade/<term>``, sealed by
+the barrier under the previous term's key, in one create-only write (a crash leaves the
+old or the new key set, never neither).  A barrier walks these upgrade records when it is
+built and whenever it meets a record of a term it does not know yet (another server
+rotated), so every term stays readable (a keyring of versions) and new records are
+sealed under the newest term.  Like the keyring, upgrade records live under ``core/``,
+outside the state digest (generation 0).
 """
 
 from __future__ import annotations
@@ -36,10 +45,20 @@ from guomi.exceptions import GuomiError, InvalidTag
 from guomi.kms._crypto import NONCE_SIZE, derive, hmac_sm3, sm4gcm
 from guomi.kms.storage import Delete, Op, Put, Record, Storage, StorageConflict
 
-__all__ = ["KEYRING_PATH", "SEAL_CONFIG_PATH", "STATE_PATH", "Barrier", "BarrierError", "Keyring", "State"]
+__all__ = [
+    "KEYRING_PATH",
+    "KEYRING_UPGRADE_PREFIX",
+    "SEAL_CONFIG_PATH",
+    "STATE_PATH",
+    "Barrier",
+    "BarrierError",
+    "Keyring",
+    "State",
+]
 
 SEAL_CONFIG_PATH = "core/seal-config"
 KEYRING_PATH = "core/keyring"
+KEYRING_UPGRADE_PREFIX = "core/keyring-upgrade/"
 _FORMAT = 1
 _KEYRING_AD = b"guomi/keyring/v1"
 _WRAP_LABEL = b"guomi/keyring/v1/wrap"
@@ -159,22 +178,66 @@ class Barrier:
 
     def __init__(self, storage: Storage, keyring: Keyring) -> None:
         self.storage = storage
-        self._term = keyring.term
-        self._cipher = sm4gcm(keyring.barrier_key)
-        self._term_bytes = struct.pack(">I", keyring.term)
+        #: SM4-GCM of every known term (the keyring of versions); new records use the newest.
+        self._ciphers = {keyring.term: sm4gcm(keyring.barrier_key)}
+        self._set_newest(keyring.term)
+        # The state key stays the keyring's (rotation does not change the keyring record).
         self._state_key = derive(keyring.barrier_key, _STATE_LABEL, 32)
         #: The highest generation this process has seen in the state record or written.
         self.high_water = 0
         #: Called with the new state after every commit (the engine advances its anchor).
         self.on_commit: Callable[[State], None] | None = None
+        self._follow_upgrades()
 
     def __repr__(self) -> str:
         return f"Barrier(storage={self.storage.kind}, term={self._term}, generation={self.high_water})"
 
-    def _ad(self, path: str, generation: int | None) -> bytes:
+    @property
+    def term(self) -> int:
+        """The newest term: the one new records are sealed under."""
+        return self._term
+
+    def _set_newest(self, term: int) -> None:
+        self._term = term
+        self._cipher = self._ciphers[term]
+        self._term_bytes = struct.pack(">I", term)
+
+    def _follow_upgrades(self) -> None:
+        """Learns the keys of later terms from their upgrade records (each sealed under the
+        term before it), in order."""
+        while True:
+            nxt = self._term + 1
+            path = f"{KEYRING_UPGRADE_PREFIX}{nxt}"
+            rec = self.storage.get(path)
+            if rec is None:
+                return
+            value, _ = self.open_record(path, rec.value)
+            doc = json.loads(value)
+            if int(doc["term"]) != nxt:
+                raise BarrierError(f"record {path!r} names the wrong term")
+            self._ciphers[nxt] = sm4gcm(base64.b64decode(doc["barrier_key"]))
+            self._set_newest(nxt)
+
+    def rotate(self) -> int:
+        """Adds a fresh barrier key of the next term (create-only write of its upgrade record,
+        generation 0: outside the state digest, as the keyring); returns the new term.
+        :class:`~guomi.kms.storage.StorageConflict` if another server rotated at the same
+        moment (nothing written; the caller may retry)."""
+        self._follow_upgrades()
+        nxt = self._term + 1
+        path = f"{KEYRING_UPGRADE_PREFIX}{nxt}"
+        key = os.urandom(16)
+        body = json.dumps({"term": nxt, "barrier_key": _b64(key)}).encode()
+        self.storage.commit([Put(path, self.seal(path, body, 0), 0)])
+        self._ciphers[nxt] = sm4gcm(key)
+        self._set_newest(nxt)
+        return nxt
+
+    def _ad(self, path: str, generation: int | None, term_bytes: bytes | None = None) -> bytes:
+        tb = self._term_bytes if term_bytes is None else term_bytes
         if generation is None:  # format 1: no generation
-            return _BARRIER_AD + self._term_bytes + path.encode("utf-8")
-        return _BARRIER_AD + self._term_bytes + generation.to_bytes(8, "big") + path.encode("utf-8")
+            return _BARRIER_AD + tb + path.encode("utf-8")
+        return _BARRIER_AD + tb + generation.to_bytes(8, "big") + path.encode("utf-8")
 
     def seal(self, path: str, value: bytes, generation: int) -> bytes:
         """The stored form of ``value`` at ``path`` written by commit ``generation``."""
@@ -188,8 +251,13 @@ class Barrier:
         if len(blob) < _HEAD_V1.size + NONCE_SIZE + _TAG_SIZE:
             raise BarrierError(f"record {path!r} is truncated")
         fmt, term = _HEAD_V1.unpack_from(blob)
-        if term != self._term or fmt not in (_FORMAT, _FORMAT_V2):
+        cipher = self._ciphers.get(term)
+        if cipher is None and term > self._term and fmt in (_FORMAT, _FORMAT_V2):
+            self._follow_upgrades()  # another server rotated the barrier key
+            cipher = self._ciphers.get(term)
+        if cipher is None or fmt not in (_FORMAT, _FORMAT_V2):
             raise BarrierError(f"record {path!r} has an unknown format or keyring term")
+        term_bytes = None if term == self._term else struct.pack(">I", term)
         generation: int | None = None
         n = _HEAD_V1.size
         if fmt == _FORMAT_V2:
@@ -198,8 +266,8 @@ class Barrier:
             generation = _HEAD.unpack_from(blob)[2]
             n = _HEAD.size
         try:
-            value = self._cipher.decrypt(
-                blob[n : n + NONCE_SIZE], blob[n + NONCE_SIZE :], self._ad(path, generation)
+            value = cipher.decrypt(
+                blob[n : n + NONCE_SIZE], blob[n + NONCE_SIZE :], self._ad(path, generation, term_bytes)
             )
         except InvalidTag:
             raise BarrierError(f"record {path!r} failed authentication (tampered or moved)") from None

@@ -222,9 +222,15 @@ class Dispatcher:
             return
         eng = self.engine
         client = scope.get("client")
-        ctx = RequestContext(request_id=rid.decode("ascii"), remote_addr=client[0] if client else None)
+        tls = scope.get("extensions", {}).get("tls") if "extensions" in scope else None
+        ctx = RequestContext(
+            request_id=rid.decode("ascii"),
+            remote_addr=client[0] if client else None,
+            client_cert_subject=tls.get("client_cert_name") if tls else None,
+        )
         token = bearer_token(headers) if route.auth else None
-        local = eng.storage.kind in _LOCAL_STORES
+        # PostgreSQL with its LISTEN/NOTIFY read cache connected answers reads from memory too.
+        local = eng.storage.kind in _LOCAL_STORES or getattr(eng.storage, "reads_cached", False)
 
         def work() -> Reply:
             try:

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 
 from guomi import __version__, api
+from guomi.kms.http._docs_page import docs_page_routes
 from guomi.kms.http._routes import Call, NoBody, Reply, Route
 
 __all__ = ["ERROR_RESPONSES", "docs_routes", "openapi_document"]
@@ -118,12 +118,6 @@ def docs_routes(routes: Iterable[Route]) -> tuple[Route, ...]:
             cache["doc"] = json.dumps(openapi_document(table)).encode()
         return Reply(200, cache["doc"])
 
-    def ui(_: Call) -> Reply:
-        html = get_swagger_ui_html(openapi_url="/v1/openapi.json", title=TITLE)
-        return Reply(200, bytes(html.body), b"text/html; charset=utf-8")
-
     common: dict[str, Any] = {"body_required": False, "auth": False, "documented": False}
-    return (
-        Route("GET", "/openapi.json", document, **common),
-        Route("GET", "/docs", ui, **common),
-    )
+    # /v1/docs: Swagger UI from assets the service serves itself (no CDN; _docs_page).
+    return (Route("GET", "/openapi.json", document, **common), *docs_page_routes())

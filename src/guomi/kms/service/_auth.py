@@ -35,6 +35,7 @@ class TokenOps(EngineCore):
             ttl=0 if e.expires is None else max(0, math.ceil(e.expires - now)),
             creation_ttl=e.ttl,
             parent=e.parent,
+            bound_cert_subject=e.bound_cert_subject,
         )
 
     def _tree(self) -> TokenTree:
@@ -81,6 +82,7 @@ class TokenOps(EngineCore):
                 display_name=req.display_name,
                 parent=None if parent is None else parent.accessor,
                 ttl=ttl,
+                bound_cert_subject=req.bound_cert_subject,
             )
             self._tree().create(entry, parent)
             extra["new_accessor"] = entry.accessor

@@ -18,6 +18,8 @@ class RequestContext:
 
     request_id: str = ""
     remote_addr: str | None = None
+    #: The verified TLS client certificate's subject (RFC 4514), when the server asks for one.
+    client_cert_subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

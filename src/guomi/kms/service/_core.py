@@ -20,6 +20,7 @@ exception, so the type checker knows the body's ``return`` is the only exit.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -210,6 +211,15 @@ class EngineCore:
         if entry.expired(self.clock()):
             self._audit_denied(token_hmac, ctx, path, 401, "token_expired", accessor=entry.accessor)
             raise UnauthorizedError("token expired", code=ErrorCode.TOKEN_EXPIRED)
+        bound = entry.bound_cert_subject
+        if bound is not None and not hmac.compare_digest(
+            bound.encode("utf-8"), (ctx.client_cert_subject or "").encode("utf-8")
+        ):
+            # Bound to a client certificate: over another certificate (or none) it is refused.
+            self._audit_denied(token_hmac, ctx, path, 401, "token_bound_elsewhere", accessor=entry.accessor)
+            raise UnauthorizedError(
+                "this token is bound to another client certificate", code=ErrorCode.TOKEN_BOUND_ELSEWHERE
+            )
         return Caller(entry=entry, ctx=ctx, token_hmac=token_hmac)
 
     # ------------------------------------------------------------ audit
