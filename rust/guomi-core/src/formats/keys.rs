@@ -130,52 +130,125 @@ fn scalar_from_octets(octets: &[u8]) -> FormatResult<Zeroizing<[u8; SCALAR_LEN]>
     Ok(d)
 }
 
-/// True when a (failed-to-parse) `ECPrivateKey` has a `[0]` field holding a
-/// SEQUENCE, i.e. explicit `SpecifiedECDomain` parameters (RFC 3279 §2.3.5),
-/// which the `sec1` crate rejects as a tag mismatch. Only used to choose the
-/// error message.
-fn sec1_has_explicit_parameters(der: &[u8]) -> bool {
-    let Ok(outer) = AnyRef::from_der(der) else {
-        return false;
-    };
-    let Ok(mut reader) = SliceReader::new(outer.value()) else {
-        return false;
-    };
-    while !reader.is_finished() {
-        let Ok(field) = AnyRef::decode(&mut reader) else {
-            return false;
-        };
-        let tag = field.tag();
-        if tag.is_context_specific()
-            && tag.number() == der::TagNumber::N0
-            && field.value().first() == Some(&0x30)
-        {
-            return true;
-        }
+/// `[n]` with the constructed bit, as EXPLICIT tagging and IMPLICIT `SET`s use.
+fn context(number: der::TagNumber, constructed: bool) -> Tag {
+    Tag::ContextSpecific {
+        constructed,
+        number,
     }
-    false
 }
 
-/// Reads an `ECPrivateKey`. `outer_curve_known` is true inside PKCS#8,
-/// where the curve is in the `AlgorithmIdentifier` and the `parameters` field
-/// is optional (it must then agree); a standalone SEC1 key must name it.
+/// Reads the next field if it carries exactly `tag`. The `der` crate's own
+/// context-specific readers skip lower-numbered `[n]` fields they do not
+/// expect, which let an `ECPrivateKey` whose `[1] publicKey` was re-tagged
+/// `[0]` load with its public key silently dropped; here every field is
+/// either consumed in order or left for the end-of-structure check.
+fn optional_field<'a>(
+    reader: &mut SliceReader<'a>,
+    tag: Tag,
+    what: &'static str,
+) -> FormatResult<Option<AnyRef<'a>>> {
+    if reader.is_finished() || reader.peek_tag().map_err(|e| FormatError::der(what, e))? != tag {
+        return Ok(None);
+    }
+    AnyRef::decode(reader)
+        .map(Some)
+        .map_err(|e| FormatError::der(what, e))
+}
+
+/// Fails unless every byte of the structure was read: a field that is out
+/// of order, re-tagged or unknown is an encoding error, never skipped.
+fn expect_end(
+    reader: &SliceReader<'_>,
+    what: &'static str,
+    fields: &'static str,
+) -> FormatResult<()> {
+    if reader.is_finished() {
+        return Ok(());
+    }
+    let found = reader
+        .peek_tag()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| "bytes".to_owned());
+    Err(FormatError::encoding(format!(
+        "malformed {what}: unexpected {found} after the last field (expected {fields}, in this order)"
+    )))
+}
+
+/// The outer SEQUENCE of `der` (no bytes after it) and a reader over its body.
+fn sequence_body<'a>(der: &'a [u8], what: &'static str) -> FormatResult<SliceReader<'a>> {
+    let outer = AnyRef::from_der(der).map_err(|e| FormatError::der(what, e))?;
+    if outer.tag() != Tag::Sequence {
+        return Err(FormatError::encoding(format!(
+            "malformed {what}: expected a SEQUENCE, found {}",
+            outer.tag()
+        )));
+    }
+    SliceReader::new(outer.value()).map_err(|e| FormatError::der(what, e))
+}
+
+/// The next field, which must carry `tag`.
+fn required_field<'a>(
+    reader: &mut SliceReader<'a>,
+    tag: Tag,
+    what: &'static str,
+) -> FormatResult<AnyRef<'a>> {
+    let field = AnyRef::decode(reader).map_err(|e| FormatError::der(what, e))?;
+    if field.tag() != tag {
+        return Err(FormatError::encoding(format!(
+            "malformed {what}: expected {tag}, found {}",
+            field.tag()
+        )));
+    }
+    Ok(field)
+}
+
+/// The contents of an EXPLICIT `[0] ECParameters`: exactly one named-curve OID.
+fn check_explicit_curve(field: &AnyRef<'_>) -> FormatResult<()> {
+    let inner =
+        AnyRef::from_der(field.value()).map_err(|e| FormatError::der("EC parameters", e))?;
+    check_curve_any(&inner)
+}
+
+/// The point inside an EXPLICIT `[1] BIT STRING` (no unused bits).
+fn explicit_public_key<'a>(field: &AnyRef<'a>) -> FormatResult<&'a [u8]> {
+    let bits = BitStringRef::from_der(field.value())
+        .map_err(|e| FormatError::der("ECPrivateKey publicKey", e))?;
+    let point = bits.as_bytes().ok_or_else(|| {
+        FormatError::encoding("malformed ECPrivateKey: publicKey BIT STRING has unused bits")
+    })?;
+    check_point_shape(point)?;
+    Ok(point)
+}
+
+/// Reads an `ECPrivateKey` (RFC 5915 §3) strictly, field by field:
+/// `SEQUENCE { INTEGER 1, OCTET STRING, [0] ECParameters OPTIONAL,
+/// [1] BIT STRING OPTIONAL }` and nothing else. `outer_curve_known` is true
+/// inside PKCS#8, where the curve is in the `AlgorithmIdentifier` and the
+/// `parameters` field is optional; a standalone SEC1 key must name it.
 fn decode_ec_private_key(
     der: &[u8],
     outer_curve_known: bool,
     container: PrivateKeyContainer,
 ) -> FormatResult<DecodedPrivateKey> {
-    let ec = EcPrivateKey::from_der(der).map_err(|e| {
-        if sec1_has_explicit_parameters(der) {
-            FormatError::unsupported(
-                "explicit EC domain parameters are not supported: only the named curve SM2 \
-                 (1.2.156.10197.1.301)",
-            )
-        } else {
-            FormatError::der("ECPrivateKey", e)
-        }
-    })?;
-    match ec.parameters {
-        Some(EcParameters::NamedCurve(oid)) => check_curve_oid(&oid)?,
+    const WHAT: &str = "ECPrivateKey";
+    let mut reader = sequence_body(der, WHAT)?;
+    let version = required_field(&mut reader, Tag::Integer, WHAT)?;
+    if version.value() != [1] {
+        return Err(FormatError::encoding(
+            "malformed ECPrivateKey: version must be 1 (ecPrivkeyVer1)",
+        ));
+    }
+    let private_key = required_field(&mut reader, Tag::OctetString, WHAT)?;
+    let parameters = optional_field(&mut reader, context(der::TagNumber::N0, true), WHAT)?;
+    let public_key = optional_field(&mut reader, context(der::TagNumber::N1, true), WHAT)?;
+    expect_end(
+        &reader,
+        WHAT,
+        "version, privateKey, [0] parameters, [1] publicKey",
+    )?;
+    match &parameters {
+        Some(field) => check_explicit_curve(field)?,
         None if outer_curve_known => {}
         None => {
             return Err(FormatError::encoding(
@@ -183,25 +256,59 @@ fn decode_ec_private_key(
             ))
         }
     }
-    if let Some(pk) = ec.public_key {
-        check_point_shape(pk)?;
-    }
-    let scalar = scalar_from_octets(ec.private_key)?;
+    let public_key = public_key.as_ref().map(explicit_public_key).transpose()?;
+    let scalar = scalar_from_octets(private_key.value())?;
     Ok(DecodedPrivateKey {
         scalar,
-        public_key: ec.public_key.map(|p| p.to_vec()),
+        public_key: public_key.map(<[u8]>::to_vec),
         container,
     })
 }
 
-/// Reads a PKCS#8 `PrivateKeyInfo` (v1) or `OneAsymmetricKey` (v2).
+/// Reads a PKCS#8 `PrivateKeyInfo` (v1) or `OneAsymmetricKey` (v2, RFC 5958
+/// §2) strictly: `SEQUENCE { INTEGER 0|1, AlgorithmIdentifier, OCTET STRING,
+/// [0] IMPLICIT Attributes OPTIONAL, [1] IMPLICIT BIT STRING OPTIONAL }`,
+/// the public key only in v2, nothing else.
 pub(crate) fn decode_pkcs8(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
-    let info = pkcs8::PrivateKeyInfo::from_der(der)
-        .map_err(|e| FormatError::der("PKCS#8 PrivateKeyInfo", e))?;
-    check_algorithm(&info.algorithm)?;
-    let mut key = decode_ec_private_key(info.private_key, true, PrivateKeyContainer::Pkcs8)?;
+    const WHAT: &str = "PKCS#8 PrivateKeyInfo";
+    let mut reader = sequence_body(der, WHAT)?;
+    let version = required_field(&mut reader, Tag::Integer, WHAT)?;
+    let v2 = match version.value() {
+        [0] => false,
+        [1] => true,
+        _ => {
+            return Err(FormatError::encoding(
+                "malformed PKCS#8 PrivateKeyInfo: version must be 0 (v1) or 1 (v2)",
+            ))
+        }
+    };
+    let algorithm =
+        AlgorithmIdentifierRef::decode(&mut reader).map_err(|e| FormatError::der(WHAT, e))?;
+    let private_key = required_field(&mut reader, Tag::OctetString, WHAT)?;
+    let _attributes = optional_field(&mut reader, context(der::TagNumber::N0, true), WHAT)?;
+    let outer_public = optional_field(&mut reader, context(der::TagNumber::N1, false), WHAT)?;
+    expect_end(
+        &reader,
+        WHAT,
+        "version, privateKeyAlgorithm, privateKey, [0] attributes, [1] publicKey",
+    )?;
+    if outer_public.is_some() && !v2 {
+        return Err(FormatError::encoding(
+            "malformed PKCS#8 PrivateKeyInfo: a v1 key cannot carry a publicKey field",
+        ));
+    }
+    check_algorithm(&algorithm)?;
+    let mut key = decode_ec_private_key(private_key.value(), true, PrivateKeyContainer::Pkcs8)?;
     // RFC 5958 v2 may carry the public key outside too; it must agree.
-    if let Some(outer) = info.public_key {
+    if let Some(field) = outer_public {
+        let outer = match field.value().split_first() {
+            Some((0, point)) => point,
+            _ => {
+                return Err(FormatError::encoding(
+                    "malformed PKCS#8 publicKey: empty or with unused bits",
+                ))
+            }
+        };
         check_point_shape(outer)?;
         match &key.public_key {
             Some(inner) if inner.as_slice() != outer => {

@@ -22,15 +22,17 @@
 //! writes it, and encrypted PKCS#8 as GmSSL writes it (PBES2 +
 //! PBKDF2-HMAC-SM3 with a 16-byte key length field + SM4-CBC).
 //!
-//! DER parsing is done by the RustCrypto `der`/`pkcs8`/`sec1`/`spki` crates,
-//! which enforce DER (minimal lengths and integers, no indefinite lengths, no
-//! trailing bytes). This module checks shapes and ranges that need no curve
-//! arithmetic: the private scalar is in [1, n-2] (GB/T 32918.1-2016 §6.1),
-//! encoded points have a valid SEC1 prefix and length. Whether a point is on
-//! the curve and matches the private scalar needs the curve arithmetic:
-//! [`DecodedPrivateKey::to_sm2_key`] and [`to_sm2_public_key`] do those
-//! checks with [`crate::sm2`] (the Python layer does the same through its
-//! SM2 key classes).
+//! Strict DER: the RustCrypto `der` crate reads every TLV (minimal lengths
+//! and integers, no indefinite lengths, no trailing bytes), and the
+//! `PrivateKeyInfo` and `ECPrivateKey` structures are walked field by field
+//! here (`keys.rs`), so an optional field that is re-tagged, out of order or
+//! unknown is an error rather than skipped. This module checks the shapes and
+//! ranges: the private scalar is in [1, n-2] (GB/T 32918.1-2016 §6.1),
+//! encoded points have a valid SEC1 prefix and length, and the private-key
+//! loaders check with [`crate::sm2`] that a stored public key is a valid point
+//! equal to d*G ([`DecodedPrivateKey::to_sm2_key`]). Public keys are checked
+//! on the curve by [`to_sm2_public_key`] (the Python layer does the same
+//! through its SM2 key classes).
 //!
 //! Secrets: the scalar, decrypted DER, derived keys and passwords live in
 //! zeroizing buffers; no error message contains any of them.
@@ -263,7 +265,7 @@ pub fn decode_private_key_der(
     password: Option<&[u8]>,
 ) -> FormatResult<DecodedPrivateKey> {
     let container = keys::sniff_private_container(der)?;
-    decode_private_container(der, container, password)
+    consistent(decode_private_container(der, container, password)?)
 }
 
 /// Decodes a PEM private key. The label selects the container:
@@ -281,7 +283,14 @@ pub fn decode_private_key_pem(
         LABEL_ENCRYPTED_PRIVATE_KEY => PrivateKeyContainer::EncryptedPkcs8,
         _ => PrivateKeyContainer::Sec1, // EC PRIVATE KEY, SM2 PRIVATE KEY
     };
-    decode_private_container(&der, container, password)
+    consistent(decode_private_container(&der, container, password)?)
+}
+
+/// A decoded private key whose stored public key (if any) is checked to be
+/// a valid point equal to d*G: a loader hands out only consistent pairs.
+fn consistent(key: DecodedPrivateKey) -> FormatResult<DecodedPrivateKey> {
+    key.to_sm2_key()?;
+    Ok(key)
 }
 
 fn decode_private_container(
