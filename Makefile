@@ -50,6 +50,7 @@ test-rust:
 # server: the script installs PostgreSQL from Debian's packages when missing, starts a
 # throw-away cluster on 127.0.0.1, exports GUOMI_TEST_POSTGRES_URL and stops it afterwards.
 test-python: build
+	scripts/ensure-openssl-dev.sh
 	scripts/pg-test-server.sh run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 ## lint: ruff, mypy --strict, import-linter, clippy -D warnings, rustfmt --check

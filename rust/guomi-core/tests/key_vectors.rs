@@ -54,9 +54,11 @@ fn every_negative_key_vector_is_refused_with_its_kind() {
         let want = expected_kind(entry["error"].as_str().expect("error"), password.is_some());
         match load(entry["loader"].as_str().expect("loader"), &data, password) {
             Ok(()) => wrong.push(format!("{name}: accepted")),
-            Err(e) if e.kind() != want => {
-                wrong.push(format!("{name}: {:?} ({}), want {want:?}", e.kind(), e.message()))
-            }
+            Err(e) if e.kind() != want => wrong.push(format!(
+                "{name}: {:?} ({}), want {want:?}",
+                e.kind(),
+                e.message()
+            )),
             Err(_) => {}
         }
     }

@@ -35,13 +35,10 @@ fn rng_err(e: Error) -> PyErr {
     }
 }
 
-fn digest32(view: &ByteView<'_>) -> PyResult<[u8; 32]> {
-    view.as_slice().try_into().map_err(|_| {
-        errors::invalid_argument(format!(
-            "SM2 digest e must be 32 bytes (an SM3 output), got {}",
-            view.len()
-        ))
-    })
+/// The digest's integer e, for a digest of any length as OpenSSL takes it
+/// (see `guomi_core::sm2::sign::digest_to_e`).
+fn digest_e(view: &ByteView<'_>) -> [u8; 32] {
+    sign::digest_to_e(view.as_slice())
 }
 
 fn sig_bytes<'py>(
@@ -155,7 +152,8 @@ impl PySm2PublicKey {
         .py()
     }
 
-    /// Verifies `signature` on a precomputed digest e = SM3(Z_A || M).
+    /// Verifies `signature` on a precomputed digest, normally e = SM3(Z_A || M);
+    /// any length is accepted and read as OpenSSL reads it.
     fn verify_digest(
         &self,
         signature: &Bound<'_, PyAny>,
@@ -164,7 +162,7 @@ impl PySm2PublicKey {
     ) -> PyResult<()> {
         let sig_view = ByteView::new(signature)?;
         let sig = parse_sig(sig_view.as_slice(), encoding)?;
-        let e = digest32(&ByteView::new(digest)?)?;
+        let e = digest_e(&ByteView::new(digest)?);
         sign::verify_digest(&self.key, &e, &sig).py()
     }
 
@@ -275,7 +273,8 @@ impl PySm2PrivateKey {
         sig_bytes(py, &sig, encoding)
     }
 
-    /// Signs a precomputed digest e = SM3(Z_A || M) (32 bytes).
+    /// Signs a precomputed digest, normally e = SM3(Z_A || M) (32 bytes); any
+    /// length is accepted and read as OpenSSL reads it.
     fn sign_digest<'py>(
         &self,
         py: Python<'py>,
@@ -285,7 +284,7 @@ impl PySm2PrivateKey {
         if encoding != "der" && encoding != "raw" {
             return Err(bad_encoding(encoding));
         }
-        let e = digest32(&ByteView::new(digest)?)?;
+        let e = digest_e(&ByteView::new(digest)?);
         let mut entropy = [0u8; 32];
         os_random(&mut entropy).map_err(rng_err)?;
         let sig = sign::sign_digest(&self.key, &e, &entropy);
@@ -383,7 +382,7 @@ fn sm2_sign_digest_with_k_for_tests<'py>(
     k: &Bound<'_, PyAny>,
     encoding: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let e = digest32(&ByteView::new(digest)?)?;
+    let e = digest_e(&ByteView::new(digest)?);
     let kv = ByteView::new(k)?;
     let k: [u8; 32] = kv
         .as_slice()
