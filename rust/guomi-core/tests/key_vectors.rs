@@ -6,26 +6,27 @@
 
 use std::path::PathBuf;
 
-use guomi_core::formats::{self, FormatError, FormatErrorKind};
+use guomi_core::formats;
+use guomi_core::{Error, ErrorKind};
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/keys")
 }
 
 /// The `guomi.exceptions` class of the manifest, as a core error kind.
-fn expected_kind(python_error: &str, password_given: bool) -> FormatErrorKind {
+fn expected_kind(python_error: &str, password_given: bool) -> ErrorKind {
     match python_error {
-        "InvalidEncodingError" => FormatErrorKind::InvalidEncoding,
-        "UnsupportedAlgorithmError" => FormatErrorKind::Unsupported,
-        "InvalidKey" => FormatErrorKind::InvalidKey,
-        "InvalidPasswordError" => FormatErrorKind::BadDecrypt,
-        "TypeError" if password_given => FormatErrorKind::PasswordNotExpected,
-        "TypeError" => FormatErrorKind::PasswordRequired,
+        "InvalidEncodingError" => ErrorKind::InvalidEncoding,
+        "UnsupportedAlgorithmError" => ErrorKind::Unsupported,
+        "InvalidKey" => ErrorKind::InvalidKey,
+        "InvalidPasswordError" => ErrorKind::BadPassword,
+        "TypeError" if password_given => ErrorKind::PasswordNotExpected,
+        "TypeError" => ErrorKind::PasswordRequired,
         other => panic!("manifest names an unknown error {other}"),
     }
 }
 
-fn load(loader: &str, data: &[u8], password: Option<&[u8]>) -> Result<(), FormatError> {
+fn load(loader: &str, data: &[u8], password: Option<&[u8]>) -> Result<(), Error> {
     match loader {
         "der_private" => formats::decode_private_key_der(data, password).map(drop),
         "pem_private" => formats::decode_private_key_pem(data, password).map(drop),

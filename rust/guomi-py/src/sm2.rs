@@ -13,7 +13,6 @@ use guomi_core::sm2::encrypt::{self, Layout};
 use guomi_core::sm2::sign::{self, Signature};
 use guomi_core::sm2::{self as core_sm2, asn1, exchange, PrivateKey, PublicKey, DEFAULT_USER_ID};
 use guomi_core::Error;
-use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use zeroize::Zeroize;
@@ -23,16 +22,7 @@ use crate::errors::{self, IntoPy};
 
 /// 32 bytes from the OS CSPRNG.
 fn os_random(buf: &mut [u8; 32]) -> guomi_core::Result<()> {
-    getrandom::fill(buf)
-        .map_err(|_| Error::invalid_argument("the OS random number generator failed"))
-}
-
-fn rng_err(e: Error) -> PyErr {
-    if e.message().contains("random number generator") {
-        PyOSError::new_err(e.message().to_owned())
-    } else {
-        errors::to_py(e)
-    }
+    getrandom::fill(buf).map_err(|_| Error::rng())
 }
 
 /// The digest's integer e, for a digest of any length as OpenSSL takes it
@@ -180,7 +170,7 @@ impl PySm2PublicKey {
         let out = buffers::run(py, msg.len(), || {
             encrypt::encrypt(key, msg, layout, os_random)
         })
-        .map_err(rng_err)?;
+        .py()?;
         Ok(PyBytes::new(py, &out))
     }
 
@@ -222,7 +212,7 @@ impl PySm2PrivateKey {
     /// A new key from the OS CSPRNG (rejection sampling into [1, n-2]).
     #[staticmethod]
     fn generate(py: Python<'_>) -> PyResult<Self> {
-        let key = PrivateKey::random(os_random).map_err(rng_err)?;
+        let key = PrivateKey::random(os_random).py()?;
         PySm2PrivateKey::wrap(py, key)
     }
 
@@ -262,7 +252,7 @@ impl PySm2PrivateKey {
         let za = self.public.get().za(uid.as_slice())?;
         let msg = ByteView::new(data)?;
         let mut entropy = [0u8; 32];
-        os_random(&mut entropy).map_err(rng_err)?;
+        os_random(&mut entropy).py()?;
         let msg = msg.as_slice();
         let key = &self.key;
         let sig = buffers::run(py, msg.len(), || {
@@ -286,7 +276,7 @@ impl PySm2PrivateKey {
         }
         let e = digest_e(&ByteView::new(digest)?);
         let mut entropy = [0u8; 32];
-        os_random(&mut entropy).map_err(rng_err)?;
+        os_random(&mut entropy).py()?;
         let sig = sign::sign_digest(&self.key, &e, &entropy);
         entropy.zeroize();
         sig_bytes(py, &sig, encoding)

@@ -7,37 +7,36 @@ use sec1::{EcParameters, EcPrivateKey};
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use zeroize::Zeroizing;
 
+use crate::error::{Error, Result};
+
 use super::oids::{self, ID_EC_PUBLIC_KEY, SM2};
-use super::{
-    check_scalar_range, DecodedPrivateKey, FormatError, FormatResult, PrivateKeyContainer,
-    SCALAR_LEN,
-};
+use super::{check_scalar_range, DecodedPrivateKey, PrivateKeyContainer, SCALAR_LEN};
 
 /// Tells PKCS#8, encrypted PKCS#8 and SEC1 apart by their first two fields:
 /// `PrivateKeyInfo ::= SEQUENCE { INTEGER, SEQUENCE, ... }`,
 /// `EncryptedPrivateKeyInfo ::= SEQUENCE { SEQUENCE, OCTET STRING }`,
 /// `ECPrivateKey ::= SEQUENCE { INTEGER, OCTET STRING, ... }`.
-pub(crate) fn sniff_private_container(der: &[u8]) -> FormatResult<PrivateKeyContainer> {
-    let outer = AnyRef::from_der(der).map_err(|e| FormatError::der("private key DER", e))?;
+pub(crate) fn sniff_private_container(der: &[u8]) -> Result<PrivateKeyContainer> {
+    let outer = AnyRef::from_der(der).map_err(|e| Error::der("private key DER", e))?;
     if outer.tag() != Tag::Sequence {
-        return Err(FormatError::encoding(format!(
+        return Err(Error::invalid_encoding(format!(
             "malformed private key DER: expected a SEQUENCE, found {}",
             outer.tag()
         )));
     }
     let mut reader =
-        SliceReader::new(outer.value()).map_err(|e| FormatError::der("private key DER", e))?;
-    let first = AnyRef::decode(&mut reader).map_err(|e| FormatError::der("private key DER", e))?;
-    let second = AnyRef::decode(&mut reader).map_err(|e| FormatError::der("private key DER", e))?;
+        SliceReader::new(outer.value()).map_err(|e| Error::der("private key DER", e))?;
+    let first = AnyRef::decode(&mut reader).map_err(|e| Error::der("private key DER", e))?;
+    let second = AnyRef::decode(&mut reader).map_err(|e| Error::der("private key DER", e))?;
     match (first.tag(), second.tag()) {
         (Tag::Integer, Tag::Sequence) => Ok(PrivateKeyContainer::Pkcs8),
         (Tag::Integer, Tag::OctetString) => Ok(PrivateKeyContainer::Sec1),
         (Tag::Sequence, Tag::OctetString) => Ok(PrivateKeyContainer::EncryptedPkcs8),
-        (Tag::Sequence, Tag::BitString) => Err(FormatError::encoding(
+        (Tag::Sequence, Tag::BitString) => Err(Error::invalid_encoding(
             "this is a SubjectPublicKeyInfo (a public key), not a private key; \
              use the public key loader",
         )),
-        (a, b) => Err(FormatError::encoding(format!(
+        (a, b) => Err(Error::invalid_encoding(format!(
             "not a PKCS#8, encrypted PKCS#8 or SEC1 private key (a SEQUENCE starting {a}, {b})"
         ))),
     }
@@ -46,11 +45,11 @@ pub(crate) fn sniff_private_container(der: &[u8]) -> FormatResult<PrivateKeyCont
 /// Checks that an `AlgorithmIdentifier` names SM2: `id-ecPublicKey` with
 /// named curve SM2, or the SM2 OID as the algorithm with absent, NULL or
 /// SM2-curve parameters.
-fn check_algorithm(alg: &AlgorithmIdentifierRef<'_>) -> FormatResult<()> {
+fn check_algorithm(alg: &AlgorithmIdentifierRef<'_>) -> Result<()> {
     if alg.oid == ID_EC_PUBLIC_KEY {
         let params = alg
             .parameters
-            .ok_or_else(|| FormatError::encoding("id-ecPublicKey without curve parameters"))?;
+            .ok_or_else(|| Error::invalid_encoding("id-ecPublicKey without curve parameters"))?;
         return check_curve_any(&params);
     }
     if alg.oid == SM2 {
@@ -60,7 +59,7 @@ fn check_algorithm(alg: &AlgorithmIdentifierRef<'_>) -> FormatResult<()> {
             Some(p) => check_curve_any(&p),
         };
     }
-    Err(FormatError::unsupported(format!(
+    Err(Error::unsupported(format!(
         "key algorithm {} ({}) is not SM2: expected id-ecPublicKey (1.2.840.10045.2.1) \
          with curve 1.2.156.10197.1.301",
         alg.oid,
@@ -69,32 +68,31 @@ fn check_algorithm(alg: &AlgorithmIdentifierRef<'_>) -> FormatResult<()> {
 }
 
 /// The EC domain parameters must be the named curve SM2.
-fn check_curve_any(params: &AnyRef<'_>) -> FormatResult<()> {
+fn check_curve_any(params: &AnyRef<'_>) -> Result<()> {
     match params.tag() {
         Tag::ObjectIdentifier => {
-            let oid: ObjectIdentifier = params
-                .decode_as()
-                .map_err(|e| FormatError::der("curve OID", e))?;
+            let oid: ObjectIdentifier =
+                params.decode_as().map_err(|e| Error::der("curve OID", e))?;
             check_curve_oid(&oid)
         }
-        Tag::Sequence => Err(FormatError::unsupported(
+        Tag::Sequence => Err(Error::unsupported(
             "explicit EC domain parameters are not supported: only the named curve SM2 \
              (1.2.156.10197.1.301)",
         )),
-        Tag::Null => Err(FormatError::unsupported(
+        Tag::Null => Err(Error::unsupported(
             "implicitlyCA EC parameters are not supported: only the named curve SM2",
         )),
-        other => Err(FormatError::encoding(format!(
+        other => Err(Error::invalid_encoding(format!(
             "malformed EC parameters: expected a curve OID, found {other}"
         ))),
     }
 }
 
-fn check_curve_oid(oid: &ObjectIdentifier) -> FormatResult<()> {
+fn check_curve_oid(oid: &ObjectIdentifier) -> Result<()> {
     if *oid == SM2 {
         Ok(())
     } else {
-        Err(FormatError::unsupported(format!(
+        Err(Error::unsupported(format!(
             "EC curve {oid} ({}) is not SM2 (1.2.156.10197.1.301)",
             oids::describe(oid)
         )))
@@ -103,23 +101,23 @@ fn check_curve_oid(oid: &ObjectIdentifier) -> FormatResult<()> {
 
 /// Checks the SEC1 shape of an encoded point (X9.62 §4.3.6): 65 bytes
 /// starting 0x04, or 33 bytes starting 0x02/0x03. On-curve is the caller's.
-fn check_point_shape(point: &[u8]) -> FormatResult<()> {
+fn check_point_shape(point: &[u8]) -> Result<()> {
     match (point.len(), point.first()) {
         (65, Some(0x04)) | (33, Some(0x02 | 0x03)) => Ok(()),
-        (n, Some(p)) => Err(FormatError::encoding(format!(
+        (n, Some(p)) => Err(Error::invalid_encoding(format!(
             "malformed SM2 public key: {n} bytes with prefix 0x{p:02x}; expected 65 bytes \
              starting 0x04 or 33 bytes starting 0x02/0x03"
         ))),
-        (_, None) => Err(FormatError::encoding("malformed SM2 public key: empty")),
+        (_, None) => Err(Error::invalid_encoding("malformed SM2 public key: empty")),
     }
 }
 
 /// The private scalar from an `ECPrivateKey.privateKey` OCTET STRING. RFC
 /// 5915 fixes its length at ceil(log2(n)/8) = 32; old OpenSSL releases
 /// dropped leading zero bytes, so shorter strings are left-padded.
-fn scalar_from_octets(octets: &[u8]) -> FormatResult<Zeroizing<[u8; SCALAR_LEN]>> {
+fn scalar_from_octets(octets: &[u8]) -> Result<Zeroizing<[u8; SCALAR_LEN]>> {
     if octets.is_empty() || octets.len() > SCALAR_LEN {
-        return Err(FormatError::encoding(format!(
+        return Err(Error::invalid_encoding(format!(
             "malformed SM2 private key: the private value is {} bytes, expected 32",
             octets.len()
         )));
@@ -147,22 +145,18 @@ fn optional_field<'a>(
     reader: &mut SliceReader<'a>,
     tag: Tag,
     what: &'static str,
-) -> FormatResult<Option<AnyRef<'a>>> {
-    if reader.is_finished() || reader.peek_tag().map_err(|e| FormatError::der(what, e))? != tag {
+) -> Result<Option<AnyRef<'a>>> {
+    if reader.is_finished() || reader.peek_tag().map_err(|e| Error::der(what, e))? != tag {
         return Ok(None);
     }
     AnyRef::decode(reader)
         .map(Some)
-        .map_err(|e| FormatError::der(what, e))
+        .map_err(|e| Error::der(what, e))
 }
 
 /// Fails unless every byte of the structure was read: a field that is out
 /// of order, re-tagged or unknown is an encoding error, never skipped.
-fn expect_end(
-    reader: &SliceReader<'_>,
-    what: &'static str,
-    fields: &'static str,
-) -> FormatResult<()> {
+fn expect_end(reader: &SliceReader<'_>, what: &'static str, fields: &'static str) -> Result<()> {
     if reader.is_finished() {
         return Ok(());
     }
@@ -170,21 +164,21 @@ fn expect_end(
         .peek_tag()
         .map(|t| t.to_string())
         .unwrap_or_else(|_| "bytes".to_owned());
-    Err(FormatError::encoding(format!(
+    Err(Error::invalid_encoding(format!(
         "malformed {what}: unexpected {found} after the last field (expected {fields}, in this order)"
     )))
 }
 
 /// The outer SEQUENCE of `der` (no bytes after it) and a reader over its body.
-fn sequence_body<'a>(der: &'a [u8], what: &'static str) -> FormatResult<SliceReader<'a>> {
-    let outer = AnyRef::from_der(der).map_err(|e| FormatError::der(what, e))?;
+fn sequence_body<'a>(der: &'a [u8], what: &'static str) -> Result<SliceReader<'a>> {
+    let outer = AnyRef::from_der(der).map_err(|e| Error::der(what, e))?;
     if outer.tag() != Tag::Sequence {
-        return Err(FormatError::encoding(format!(
+        return Err(Error::invalid_encoding(format!(
             "malformed {what}: expected a SEQUENCE, found {}",
             outer.tag()
         )));
     }
-    SliceReader::new(outer.value()).map_err(|e| FormatError::der(what, e))
+    SliceReader::new(outer.value()).map_err(|e| Error::der(what, e))
 }
 
 /// The next field, which must carry `tag`.
@@ -192,10 +186,10 @@ fn required_field<'a>(
     reader: &mut SliceReader<'a>,
     tag: Tag,
     what: &'static str,
-) -> FormatResult<AnyRef<'a>> {
-    let field = AnyRef::decode(reader).map_err(|e| FormatError::der(what, e))?;
+) -> Result<AnyRef<'a>> {
+    let field = AnyRef::decode(reader).map_err(|e| Error::der(what, e))?;
     if field.tag() != tag {
-        return Err(FormatError::encoding(format!(
+        return Err(Error::invalid_encoding(format!(
             "malformed {what}: expected {tag}, found {}",
             field.tag()
         )));
@@ -204,18 +198,17 @@ fn required_field<'a>(
 }
 
 /// The contents of an EXPLICIT `[0] ECParameters`: exactly one named-curve OID.
-fn check_explicit_curve(field: &AnyRef<'_>) -> FormatResult<()> {
-    let inner =
-        AnyRef::from_der(field.value()).map_err(|e| FormatError::der("EC parameters", e))?;
+fn check_explicit_curve(field: &AnyRef<'_>) -> Result<()> {
+    let inner = AnyRef::from_der(field.value()).map_err(|e| Error::der("EC parameters", e))?;
     check_curve_any(&inner)
 }
 
 /// The point inside an EXPLICIT `[1] BIT STRING` (no unused bits).
-fn explicit_public_key<'a>(field: &AnyRef<'a>) -> FormatResult<&'a [u8]> {
+fn explicit_public_key<'a>(field: &AnyRef<'a>) -> Result<&'a [u8]> {
     let bits = BitStringRef::from_der(field.value())
-        .map_err(|e| FormatError::der("ECPrivateKey publicKey", e))?;
+        .map_err(|e| Error::der("ECPrivateKey publicKey", e))?;
     let point = bits.as_bytes().ok_or_else(|| {
-        FormatError::encoding("malformed ECPrivateKey: publicKey BIT STRING has unused bits")
+        Error::invalid_encoding("malformed ECPrivateKey: publicKey BIT STRING has unused bits")
     })?;
     check_point_shape(point)?;
     Ok(point)
@@ -230,12 +223,12 @@ fn decode_ec_private_key(
     der: &[u8],
     outer_curve_known: bool,
     container: PrivateKeyContainer,
-) -> FormatResult<DecodedPrivateKey> {
+) -> Result<DecodedPrivateKey> {
     const WHAT: &str = "ECPrivateKey";
     let mut reader = sequence_body(der, WHAT)?;
     let version = required_field(&mut reader, Tag::Integer, WHAT)?;
     if version.value() != [1] {
-        return Err(FormatError::encoding(
+        return Err(Error::invalid_encoding(
             "malformed ECPrivateKey: version must be 1 (ecPrivkeyVer1)",
         ));
     }
@@ -251,7 +244,7 @@ fn decode_ec_private_key(
         Some(field) => check_explicit_curve(field)?,
         None if outer_curve_known => {}
         None => {
-            return Err(FormatError::encoding(
+            return Err(Error::invalid_encoding(
                 "SEC1 ECPrivateKey without curve parameters: cannot tell it is an SM2 key",
             ))
         }
@@ -269,7 +262,7 @@ fn decode_ec_private_key(
 /// §2) strictly: `SEQUENCE { INTEGER 0|1, AlgorithmIdentifier, OCTET STRING,
 /// [0] IMPLICIT Attributes OPTIONAL, [1] IMPLICIT BIT STRING OPTIONAL }`,
 /// the public key only in v2, nothing else.
-pub(crate) fn decode_pkcs8(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
+pub(crate) fn decode_pkcs8(der: &[u8]) -> Result<DecodedPrivateKey> {
     const WHAT: &str = "PKCS#8 PrivateKeyInfo";
     let mut reader = sequence_body(der, WHAT)?;
     let version = required_field(&mut reader, Tag::Integer, WHAT)?;
@@ -277,13 +270,12 @@ pub(crate) fn decode_pkcs8(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
         [0] => false,
         [1] => true,
         _ => {
-            return Err(FormatError::encoding(
+            return Err(Error::invalid_encoding(
                 "malformed PKCS#8 PrivateKeyInfo: version must be 0 (v1) or 1 (v2)",
             ))
         }
     };
-    let algorithm =
-        AlgorithmIdentifierRef::decode(&mut reader).map_err(|e| FormatError::der(WHAT, e))?;
+    let algorithm = AlgorithmIdentifierRef::decode(&mut reader).map_err(|e| Error::der(WHAT, e))?;
     let private_key = required_field(&mut reader, Tag::OctetString, WHAT)?;
     let _attributes = optional_field(&mut reader, context(der::TagNumber::N0, true), WHAT)?;
     let outer_public = optional_field(&mut reader, context(der::TagNumber::N1, false), WHAT)?;
@@ -293,7 +285,7 @@ pub(crate) fn decode_pkcs8(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
         "version, privateKeyAlgorithm, privateKey, [0] attributes, [1] publicKey",
     )?;
     if outer_public.is_some() && !v2 {
-        return Err(FormatError::encoding(
+        return Err(Error::invalid_encoding(
             "malformed PKCS#8 PrivateKeyInfo: a v1 key cannot carry a publicKey field",
         ));
     }
@@ -304,7 +296,7 @@ pub(crate) fn decode_pkcs8(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
         let outer = match field.value().split_first() {
             Some((0, point)) => point,
             _ => {
-                return Err(FormatError::encoding(
+                return Err(Error::invalid_encoding(
                     "malformed PKCS#8 publicKey: empty or with unused bits",
                 ))
             }
@@ -312,7 +304,7 @@ pub(crate) fn decode_pkcs8(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
         check_point_shape(outer)?;
         match &key.public_key {
             Some(inner) if inner.as_slice() != outer => {
-                return Err(FormatError::invalid_key(
+                return Err(Error::invalid_key(
                     "PKCS#8 key carries two different public keys",
                 ))
             }
@@ -324,17 +316,17 @@ pub(crate) fn decode_pkcs8(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
 }
 
 /// Reads a standalone SEC1 `ECPrivateKey`.
-pub(crate) fn decode_sec1(der: &[u8]) -> FormatResult<DecodedPrivateKey> {
+pub(crate) fn decode_sec1(der: &[u8]) -> Result<DecodedPrivateKey> {
     decode_ec_private_key(der, false, PrivateKeyContainer::Sec1)
 }
 
 /// Reads a `SubjectPublicKeyInfo` and returns the encoded point.
-pub(crate) fn decode_spki(der: &[u8]) -> FormatResult<Vec<u8>> {
+pub(crate) fn decode_spki(der: &[u8]) -> Result<Vec<u8>> {
     let spki = SubjectPublicKeyInfoRef::from_der(der)
-        .map_err(|e| FormatError::der("SubjectPublicKeyInfo", e))?;
+        .map_err(|e| Error::der("SubjectPublicKeyInfo", e))?;
     check_algorithm(&spki.algorithm)?;
     let point = spki.subject_public_key.as_bytes().ok_or_else(|| {
-        FormatError::encoding("malformed SubjectPublicKeyInfo: BIT STRING has unused bits")
+        Error::invalid_encoding("malformed SubjectPublicKeyInfo: BIT STRING has unused bits")
     })?;
     check_point_shape(point)?;
     Ok(point.to_vec())
@@ -347,8 +339,8 @@ fn sm2_algorithm() -> AlgorithmIdentifierRef<'static> {
     }
 }
 
-fn encode_err(what: &'static str) -> impl Fn(der::Error) -> FormatError {
-    move |e| FormatError::encoding(format!("cannot encode {what}: {e}"))
+fn encode_err(what: &'static str) -> impl Fn(der::Error) -> Error {
+    move |e| Error::invalid_encoding(format!("cannot encode {what}: {e}"))
 }
 
 /// `ECPrivateKey { version 1, privateKey, [0] curve?, [1] publicKey }`.
@@ -356,7 +348,7 @@ fn ec_private_key_der(
     scalar: &[u8; SCALAR_LEN],
     public_key: &[u8],
     with_curve: bool,
-) -> FormatResult<Zeroizing<Vec<u8>>> {
+) -> Result<Zeroizing<Vec<u8>>> {
     check_scalar_range(scalar)?;
     check_point_shape(public_key)?;
     let ec = EcPrivateKey {
@@ -381,7 +373,7 @@ fn ec_private_key_der(
 pub fn encode_pkcs8_der(
     scalar: &[u8; SCALAR_LEN],
     public_key: &[u8],
-) -> FormatResult<Zeroizing<Vec<u8>>> {
+) -> Result<Zeroizing<Vec<u8>>> {
     let inner = ec_private_key_der(scalar, public_key, true)?;
     let info = pkcs8::PrivateKeyInfo {
         algorithm: sm2_algorithm(),
@@ -396,16 +388,13 @@ pub fn encode_pkcs8_der(
 
 /// SEC1 `ECPrivateKey` with the named curve SM2 and the public key, as
 /// `openssl ec` writes it.
-pub fn encode_sec1_der(
-    scalar: &[u8; SCALAR_LEN],
-    public_key: &[u8],
-) -> FormatResult<Zeroizing<Vec<u8>>> {
+pub fn encode_sec1_der(scalar: &[u8; SCALAR_LEN], public_key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     ec_private_key_der(scalar, public_key, true)
 }
 
 /// `SubjectPublicKeyInfo` of an SM2 public key (`id-ecPublicKey` + curve
 /// SM2), as `openssl pkey -pubout` writes it.
-pub fn encode_spki_der(public_key: &[u8]) -> FormatResult<Vec<u8>> {
+pub fn encode_spki_der(public_key: &[u8]) -> Result<Vec<u8>> {
     check_point_shape(public_key)?;
     let spki = SubjectPublicKeyInfoRef {
         algorithm: sm2_algorithm(),

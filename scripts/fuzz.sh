@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of guomi-core's parsers with libFuzzer (fuzz/).
+#
+#   scripts/fuzz.sh build                  build every target
+#   scripts/fuzz.sh run TARGET [SECONDS]   fuzz one target (default 600 s; builds if needed), then
+#                                          merge what it found into fuzz/corpus/TARGET
+#   scripts/fuzz.sh all [SECONDS]          every target, one after the other
+#   scripts/fuzz.sh list                   the target names
+#
+# The targets are built exactly as `cargo fuzz build -s none` builds them
+# (libfuzzer-sys + LLVM's SanitizerCoverage through -Cpasses=sancov-module),
+# which needs no nightly compiler, so the stable toolchain is enough and
+# nothing has to be installed besides the crates cargo fetches (libfuzzer-sys
+# compiles libFuzzer with the system C++ compiler; g++ is installed here when
+# missing). Runs are niced: the machine is shared.
+# Logs: target/fuzz-logs/TARGET.log (the last lines carry the figures).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRIPLE=x86_64-unknown-linux-gnu
+FUZZ_TARGET_DIR=${FUZZ_TARGET_DIR:-target/fuzz}
+BIN_DIR=$FUZZ_TARGET_DIR/$TRIPLE/release
+TARGETS=(sm2_signature sm2_ciphertext stream_segment pkcs8_encrypted keys)
+
+ensure_cxx() {
+    if ! command -v c++ >/dev/null 2>&1; then
+        sudo apt-get update -qq && sudo apt-get install -y -qq g++
+    fi
+}
+
+build() {
+    ensure_cxx
+    RUSTFLAGS="-Cpasses=sancov-module \
+-Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+-Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares \
+-Cllvm-args=-simplifycfg-branch-fold-threshold=0 \
+--cfg fuzzing -Cdebug-assertions -Coverflow-checks" \
+    nice -n 19 cargo build --release --manifest-path fuzz/Cargo.toml \
+        --target "$TRIPLE" --target-dir "$FUZZ_TARGET_DIR" --bins
+}
+
+run() {
+    local target=$1 seconds=${2:-600}
+    local seeds=fuzz/corpus/$target work=target/fuzz-work/$target
+    local log=target/fuzz-logs/$target.log
+    mkdir -p "$seeds" "$work" target/fuzz-logs
+    echo "fuzzing $target for ${seconds}s (log: $log)"
+    # -timeout: an input taking 10 s is reported as a hang; -rss_limit_mb: as an OOM.
+    nice -n 19 "$BIN_DIR/$target" "$work" "$seeds" \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+        -print_final_stats=1 -artifact_prefix="target/fuzz-logs/$target-" >"$log" 2>&1
+    # Keep a minimised corpus in the repository: the inputs that add coverage.
+    local merged
+    merged=$(mktemp -d)
+    nice -n 19 "$BIN_DIR/$target" -merge=1 "$merged" "$seeds" "$work" >>"$log" 2>&1
+    rm -f "$seeds"/*
+    cp "$merged"/* "$seeds"/ 2>/dev/null || true
+    rm -rf "$merged"
+    grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|cov:" "$log" | tail -4
+}
+
+case "${1:-all}" in
+    build) build ;;
+    list) printf '%s\n' "${TARGETS[@]}" ;;
+    run) [ -x "$BIN_DIR/$2" ] || build; run "$2" "${3:-600}" ;;
+    all)
+        build
+        for t in "${TARGETS[@]}"; do run "$t" "${2:-600}"; done
+        ;;
+    *) echo "usage: $0 build|list|run TARGET [SECONDS]|all [SECONDS]" >&2; exit 2 ;;
+esac
