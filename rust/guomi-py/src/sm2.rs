@@ -362,8 +362,9 @@ fn sm2_key_exchange<'py>(
     ))
 }
 
-/// TEST HOOK ONLY: signs digest e with a caller-chosen nonce k, to
+/// TEST HOOK ONLY (cargo feature `test-hooks`): signs digest e with a caller-chosen nonce k, to
 /// reproduce the standard's examples. A known k reveals the private key.
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn sm2_sign_digest_with_k_for_tests<'py>(
     py: Python<'py>,
@@ -382,7 +383,9 @@ fn sm2_sign_digest_with_k_for_tests<'py>(
     sig_bytes(py, &sig, encoding)
 }
 
-/// TEST HOOK ONLY: encrypts with a caller-chosen k (reproduces examples).
+/// TEST HOOK ONLY (cargo feature `test-hooks`): encrypts with a
+/// caller-chosen k (reproduces examples).
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn sm2_encrypt_with_k_for_tests<'py>(
     py: Python<'py>,
@@ -409,7 +412,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySm2PrivateKey>()?;
     m.add_function(wrap_pyfunction!(sm2_compute_za, m)?)?;
     m.add_function(wrap_pyfunction!(sm2_key_exchange, m)?)?;
-    m.add_function(wrap_pyfunction!(sm2_sign_digest_with_k_for_tests, m)?)?;
-    m.add_function(wrap_pyfunction!(sm2_encrypt_with_k_for_tests, m)?)?;
+    #[cfg(feature = "test-hooks")]
+    {
+        m.add_function(wrap_pyfunction!(sm2_sign_digest_with_k_for_tests, m)?)?;
+        m.add_function(wrap_pyfunction!(sm2_encrypt_with_k_for_tests, m)?)?;
+    }
     Ok(())
 }

@@ -164,6 +164,7 @@ pub fn encrypt(
 
 /// TEST HOOK: encryption with a caller-chosen k, to reproduce the
 /// standard's examples. A known or repeated k reveals the plaintext.
+#[cfg(any(test, feature = "test-hooks"))]
 #[doc(hidden)]
 pub fn encrypt_with_k_for_tests(
     key: &PublicKey,

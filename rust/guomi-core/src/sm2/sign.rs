@@ -154,6 +154,7 @@ pub fn sign_digest(key: &PrivateKey, e: &[u8; 32], entropy: &[u8; 32]) -> Signat
 /// TEST HOOK: signs with a caller-chosen nonce k (to reproduce the
 /// standard's examples). Never use in production: a repeated or known k
 /// reveals the private key.
+#[cfg(any(test, feature = "test-hooks"))]
 #[doc(hidden)]
 pub fn sign_digest_with_k_for_tests(
     key: &PrivateKey,
