@@ -4,6 +4,7 @@
 //! (the Python glue reads `GUOMI_BACKEND`) may force the portable path before
 //! first use, so tests and benchmarks exercise both paths on one machine.
 //! Every path is constant time; they differ only in speed.
+#![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

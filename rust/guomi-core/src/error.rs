@@ -5,6 +5,7 @@
 //! range, an encoding) and never contain key bytes, plaintext or any other
 //! secret. Authentication failures carry no detail at all, on purpose: a
 //! decryption oracle must not learn which check failed.
+#![forbid(unsafe_code)]
 
 use std::borrow::Cow;
 use std::fmt;

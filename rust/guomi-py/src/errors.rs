@@ -4,6 +4,7 @@
 //! documented there) and imported lazily here. This is the only place where a
 //! core error becomes a Python exception: every module calls [`to_py`]
 //! (usually through `.py()`), and nothing classifies an error by its text.
+#![forbid(unsafe_code)]
 
 use guomi_core::{Error, ErrorKind};
 use pyo3::exceptions::{PyOSError, PyTypeError};

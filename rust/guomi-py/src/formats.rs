@@ -5,6 +5,7 @@
 //! PKCS#8 never crosses into Python on the encrypted paths: encoding,
 //! encryption and PEM armour happen in one call. PBKDF2 runs with the GIL
 //! released (it takes tens to hundreds of milliseconds by design).
+#![forbid(unsafe_code)]
 
 use guomi_core::formats::{self, PrivateKeyContainer, SCALAR_LEN};
 use pyo3::prelude::*;

@@ -6,6 +6,7 @@
 //! the OS CSPRNG through `getrandom`, read here because guomi-core does no
 //! I/O. Z_A for the default user ID is computed once per key and cached.
 //! Bulk encryption/decryption runs with the GIL released.
+#![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
 

@@ -1,5 +1,6 @@
 //! PKCS#8, SEC1 and SubjectPublicKeyInfo for SM2 keys, via `pkcs8`, `sec1`
 //! and `spki`.
+#![forbid(unsafe_code)]
 
 use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier};
 use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};

@@ -36,6 +36,7 @@
 //!
 //! Secrets: the scalar, decrypted DER, derived keys and passwords live in
 //! zeroizing buffers; no error message contains any of them.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

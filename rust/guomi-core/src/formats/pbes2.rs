@@ -7,6 +7,7 @@
 //! use) or HMAC-SHA256; cipher SM4-CBC or AES-128/192/256-CBC. Written:
 //! HMAC-SM3 (GmSSL's OID) + SM4-CBC, with the key length field present, as
 //! GmSSL's `x509_private_key_info_encrypt_to_der` does, so GmSSL reads it.
+#![forbid(unsafe_code)]
 
 use aes::cipher::generic_array::GenericArray;
 use aes::cipher::{BlockDecrypt, KeyInit};

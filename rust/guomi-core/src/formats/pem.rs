@@ -5,6 +5,7 @@
 //! explanatory text around it is ignored as RFC 7468 §2 says parsers should,
 //! and blocks of other kinds (a certificate in front of the key) are skipped
 //! as OpenSSL skips them.
+#![forbid(unsafe_code)]
 
 use zeroize::Zeroizing;
 

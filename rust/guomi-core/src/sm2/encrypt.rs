@@ -8,6 +8,7 @@
 //! Decryption reports every failure (too short, malformed DER, C1 off the
 //! curve, all-zero KDF stream, wrong C3) as one vague
 //! [`crate::ErrorKind::Decryption`], and compares C3 in constant time.
+#![forbid(unsafe_code)]
 
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::Zeroize;

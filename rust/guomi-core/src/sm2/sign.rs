@@ -13,6 +13,7 @@
 //! identical computations, which blunts fault and side-channel attacks on
 //! deterministic signing. Verifiers cannot tell the difference: the
 //! signatures are ordinary SM2 signatures.
+#![forbid(unsafe_code)]
 
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;

@@ -25,6 +25,7 @@
 //! depth the top window still uses a complete (doubling-aware) addition. The
 //! identity accumulator and zero digits are handled by constant-time selects.
 //! `sm2::tests::comb_and_window_match_reference` exercises the edges.
+#![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
 
