@@ -17,7 +17,7 @@ PROFILE      ?= release
 
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all run test test-rust test-python build venv lint fmt bench clean
+.PHONY: all run test test-rust test-python build venv lint fmt bench clean ct fuzz
 
 all: build
 
@@ -73,6 +73,14 @@ fmt: $(STAMP)
 bench:
 	$(MAKE) build EXTRAS=test,lint,bench
 	$(PY) bench/run.py
+
+## ct: dudect constant-time measurements (rust/guomi-ct), niced; figures in bench/RESULTS.md
+ct:
+	scripts/ct.sh $(CT_SAMPLES)
+
+## fuzz: every fuzz target (fuzz/, libFuzzer + atheris) for FUZZ_SECONDS each, one at a time
+fuzz: build
+	PYTHON=$(PY) scripts/fuzz.sh all $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -67,5 +67,34 @@ def main() -> None:
             put("keys", b"\x01" + f.read_bytes())
 
 
+def python_seeds() -> None:
+    """Seeds of the atheris targets (fuzz/python): valid inputs of each parser."""
+    import io  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    from guomi.api._token import TokenHeader, format_text  # noqa: PLC0415
+    from guomi.envelope import PassphraseRecipient, SM2Recipient, encrypt  # noqa: PLC0415
+    from guomi.keys import INSECURE_CLEARTEXT_KEYSET_ACCESS, Keyset, LocalAead  # noqa: PLC0415
+    from guomi.primitives import sm2  # noqa: PLC0415
+
+    header = TokenHeader(1, "sm4-gcm", 3)
+    blob = header.encode() + os.urandom(40)
+    put("py_tokens", format_text(header, blob).encode())
+    put("py_tokens", blob)
+    other = sm2.generate_private_key().public_key()
+    for n in (0, 100, 5000):
+        out = io.BytesIO()
+        encrypt(io.BytesIO(b"p" * n), out, [SM2Recipient(other)], segment_size=4096)
+        put("py_stream", out.getvalue())
+    out = io.BytesIO()
+    encrypt(io.BytesIO(b"p" * 10), out, [PassphraseRecipient("not-fuzz", iterations=100_000)])
+    put("py_stream", out.getvalue())
+    ks = Keyset.generate()
+    ks.add()
+    put("py_keyset", ks.export_cleartext(access=INSECURE_CLEARTEXT_KEYSET_ACCESS).encode())
+    put("py_keyset", ks.to_encrypted_json(aead=LocalAead(bytes(range(16)))).encode())
+
+
 if __name__ == "__main__":
     main()
+    python_seeds()

@@ -5,6 +5,9 @@
 #   scripts/fuzz.sh run TARGET [SECONDS]   fuzz one target (default 600 s; builds if needed), then
 #                                          merge what it found into fuzz/corpus/TARGET
 #   scripts/fuzz.sh all [SECONDS]          every target, one after the other
+#
+# Python targets (py_*) run fuzz/python/<name>.py under atheris (pinned below,
+# installed into the venv when missing; PYTHON=... picks the interpreter).
 #   scripts/fuzz.sh list                   the target names
 #
 # The targets are built exactly as `cargo fuzz build -s none` builds them
@@ -21,6 +24,10 @@ TRIPLE=x86_64-unknown-linux-gnu
 FUZZ_TARGET_DIR=${FUZZ_TARGET_DIR:-target/fuzz}
 BIN_DIR=$FUZZ_TARGET_DIR/$TRIPLE/release
 TARGETS=(sm2_signature sm2_ciphertext stream_segment pkcs8_encrypted keys)
+# Python-side parsers, fuzzed with atheris (libFuzzer inside CPython).
+PY_TARGETS=(py_tokens py_stream py_keyset)
+PY=${PYTHON:-.venv/bin/python}
+ATHERIS_VERSION=2.3.0
 
 ensure_cxx() {
     if ! command -v c++ >/dev/null 2>&1; then
@@ -41,33 +48,58 @@ build() {
         --target "$TRIPLE" --target-dir "$FUZZ_TARGET_DIR" --bins
 }
 
+ensure_atheris() {
+    "$PY" -c "import atheris" 2>/dev/null || "$PY" -m pip install --quiet "atheris==$ATHERIS_VERSION"
+}
+
+# The command line of one target's fuzzer.
+fuzzer() {
+    case $1 in
+        py_*) echo "env PYTHONPATH=src $PY fuzz/python/${1#py_}.py" ;;
+        *) echo "$BIN_DIR/$1" ;;
+    esac
+}
+
 run() {
     local target=$1 seconds=${2:-600}
+    local cmd
+    cmd=$(fuzzer "$target")
     local seeds=fuzz/corpus/$target work=target/fuzz-work/$target
     local log=target/fuzz-logs/$target.log
     mkdir -p "$seeds" "$work" target/fuzz-logs
     echo "fuzzing $target for ${seconds}s (log: $log)"
     # -timeout: an input taking 10 s is reported as a hang; -rss_limit_mb: as an OOM.
-    nice -n 19 "$BIN_DIR/$target" "$work" "$seeds" \
+    # shellcheck disable=SC2086 # $cmd is a command line
+    nice -n 19 $cmd "$work" "$seeds" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
         -print_final_stats=1 -artifact_prefix="target/fuzz-logs/$target-" >"$log" 2>&1
     # Keep a minimised corpus in the repository: the inputs that add coverage.
     local merged
     merged=$(mktemp -d)
-    nice -n 19 "$BIN_DIR/$target" -merge=1 "$merged" "$seeds" "$work" >>"$log" 2>&1
+    # shellcheck disable=SC2086
+    nice -n 19 $cmd -merge=1 "$merged" "$seeds" "$work" >>"$log" 2>&1
     rm -f "$seeds"/*
     cp "$merged"/* "$seeds"/ 2>/dev/null || true
     rm -rf "$merged"
-    grep -E "^#[0-9]+ *DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|cov:" "$log" | tail -4
+    # The fuzzing run's own summary (the merge that follows prints its own DONE line).
+    grep -m1 -E "^#[0-9]+[[:space:]]+DONE" "$log" || true
+    grep -E "^Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec" "$log" | head -3
 }
 
 case "${1:-all}" in
     build) build ;;
-    list) printf '%s\n' "${TARGETS[@]}" ;;
-    run) [ -x "$BIN_DIR/$2" ] || build; run "$2" "${3:-600}" ;;
+    list) printf '%s\n' "${TARGETS[@]}" "${PY_TARGETS[@]}" ;;
+    run)
+        case $2 in
+            py_*) ensure_atheris ;;
+            *) [ -x "$BIN_DIR/$2" ] || build ;;
+        esac
+        run "$2" "${3:-600}"
+        ;;
     all)
         build
-        for t in "${TARGETS[@]}"; do run "$t" "${2:-600}"; done
+        ensure_atheris
+        for t in "${TARGETS[@]}" "${PY_TARGETS[@]}"; do run "$t" "${2:-600}"; done
         ;;
     *) echo "usage: $0 build|list|run TARGET [SECONDS]|all [SECONDS]" >&2; exit 2 ;;
 esac
