@@ -25,6 +25,8 @@ mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86_aesni;
 #[cfg(target_arch = "x86_64")]
+mod x86_chain;
+#[cfg(target_arch = "x86_64")]
 mod x86_gfni;
 
 /// SM4 block size in bytes.
@@ -267,7 +269,7 @@ impl Sm4 {
     /// rounds on the block-to-block dependency chain).
     pub(crate) fn cbc_encrypt_blocks(&self, iv: &mut [u8; 16], data: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
-        if self.simd_chain(iv, data, x86_aesni::Chain::CbcEncrypt) {
+        if self.simd_chain(iv, data, x86_chain::Chain::CbcEncrypt) {
             return;
         }
         for block in data.chunks_exact_mut(BLOCK_SIZE) {
@@ -283,7 +285,7 @@ impl Sm4 {
     /// block on return.
     pub(crate) fn cfb_encrypt_blocks(&self, fb: &mut [u8; 16], data: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
-        if self.simd_chain(fb, data, x86_aesni::Chain::CfbEncrypt) {
+        if self.simd_chain(fb, data, x86_chain::Chain::CfbEncrypt) {
             return;
         }
         for block in data.chunks_exact_mut(BLOCK_SIZE) {
@@ -299,7 +301,7 @@ impl Sm4 {
     /// return.
     pub(crate) fn ofb_xor_blocks(&self, reg: &mut [u8; 16], data: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
-        if self.simd_chain(reg, data, x86_aesni::Chain::Ofb) {
+        if self.simd_chain(reg, data, x86_chain::Chain::Ofb) {
             return;
         }
         for block in data.chunks_exact_mut(BLOCK_SIZE) {
@@ -310,7 +312,7 @@ impl Sm4 {
 
     /// The SIMD sequential-mode kernel, if this key runs on a SIMD path.
     #[cfg(target_arch = "x86_64")]
-    fn simd_chain(&self, reg: &mut [u8; 16], data: &mut [u8], mode: x86_aesni::Chain) -> bool {
+    fn simd_chain(&self, reg: &mut [u8; 16], data: &mut [u8], mode: x86_chain::Chain) -> bool {
         match self.kernel {
             // SAFETY: `Kernel::AesNi` is only chosen when
             // `x86_aesni::available()` confirmed the CPU features.

@@ -56,6 +56,7 @@
 //! one stays on AESENCLAST, the path of machines without GFNI.
 #![cfg(target_arch = "x86_64")]
 
+use super::x86_chain::{self, Chain, ChainKernel};
 use core::arch::x86_64::*;
 use zeroize::Zeroize;
 
@@ -931,92 +932,83 @@ unsafe fn ctr_avx2(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], inc3
     unsafe { ctr_with::<Split>(rk, counter, data, inc32) }
 }
 
-/// The sequential modes: CBC encryption, CFB encryption, OFB.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Chain {
-    /// `C_i = E(P_i ⊕ C_{i-1})`; the register ends as the last ciphertext.
-    CbcEncrypt,
-    /// `C_i = P_i ⊕ E(C_{i-1})`; the register ends as the last ciphertext.
-    CfbEncrypt,
-    /// `O_i = E(O_{i-1})`, `C_i = P_i ⊕ O_i`; the register ends as `O_last`.
-    Ofb,
+/// The YMM kernel's P-domain block operations for the shared chain loop
+/// ([`x86_chain::run`]), over S-box path `E`.
+struct YmmChain<E: Path> {
+    k: Consts,
+    prk: [u32; 32],
+    _path: core::marker::PhantomData<E>,
 }
 
-/// `P·w` for one block's four big-endian words, broadcast to every lane.
-/// (Plain loops: closures here would not be inlined into the
-/// target-feature caller and would cost a call per use.)
-#[inline(always)]
-unsafe fn p_words<E: Path>(b: &[u8], k: &Consts) -> [__m256i; 4] {
-    // SAFETY: callers enable avx2.
-    unsafe {
-        let mut out = [_mm256_setzero_si256(); 4];
-        let mut j = 0;
-        while j < 4 {
-            let w = u32::from_be_bytes([b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]]);
-            out[j] = E::p(_mm256_set1_epi32(w as i32), k);
-            j += 1;
+impl<E: Path> YmmChain<E> {
+    /// # Safety
+    /// Callers enable avx2 and `E`'s features.
+    #[inline(always)]
+    unsafe fn new(rk: &[u32; 32]) -> Self {
+        let k = Consts::load();
+        // SAFETY: features per the caller.
+        let prk = unsafe { pre_round_keys::<E>(rk, &k) };
+        YmmChain {
+            k,
+            prk,
+            _path: core::marker::PhantomData,
         }
-        out
     }
 }
 
-/// A sequential mode over whole blocks, one block at a time with nothing
-/// but the rounds on the block-to-block dependency chain: the state stays
-/// in the `P` domain between blocks (`P·(E ⊕ d) = P·E ⊕ P·d`, and the data
-/// term is computed off the chain), and the output is mapped back and
-/// stored off the chain too.
+impl<E: Path> ChainKernel for YmmChain<E> {
+    type Reg = __m256i;
+
+    /// (Plain loops: closures here would not be inlined into the
+    /// target-feature caller and would cost a call per use.)
+    #[inline(always)]
+    unsafe fn p_words(&self, b: &[u8]) -> [__m256i; 4] {
+        // SAFETY: callers enable avx2.
+        unsafe {
+            let mut out = [_mm256_setzero_si256(); 4];
+            let mut j = 0;
+            while j < 4 {
+                let w = u32::from_be_bytes([b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]]);
+                out[j] = E::p(_mm256_set1_epi32(w as i32), &self.k);
+                j += 1;
+            }
+            out
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn xor(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: callers enable avx2.
+        unsafe { _mm256_xor_si256(a, b) }
+    }
+
+    #[inline(always)]
+    unsafe fn encrypt_p(&self, s: [__m256i; 4]) -> [__m256i; 4] {
+        let mut x = [s];
+        // SAFETY: features per the caller.
+        unsafe { rounds_p::<E, 1>(&self.prk, &mut x, &self.k) };
+        [x[0][3], x[0][2], x[0][1], x[0][0]]
+    }
+
+    #[inline(always)]
+    unsafe fn word(&self, e: __m256i) -> u32 {
+        // SAFETY: features per the caller.
+        unsafe { _mm256_cvtsi256_si32(E::p_inv(e, &self.k)) as u32 }
+    }
+
+    fn wipe(&mut self) {
+        self.prk.zeroize();
+    }
+}
+
+/// A sequential mode over whole blocks on path `E` (the loop is
+/// [`x86_chain::run`], shared with the AVX-512 kernel).
 #[inline(always)]
 unsafe fn chain_with<E: Path>(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
-    let k = Consts::load();
-    // SAFETY: features per the caller; all data access is through slices.
+    // SAFETY: features per the caller.
     unsafe {
-        let mut prk = pre_round_keys::<E>(rk, &k);
-        let rk = &prk;
-        let mut s = p_words::<E>(reg, &k);
-        for block in data.chunks_exact_mut(16) {
-            // The E input: CBC folds in this block's plaintext.
-            if mode == Chain::CbcEncrypt {
-                let d = p_words::<E>(block, &k);
-                for (sj, dj) in s.iter_mut().zip(d) {
-                    *sj = _mm256_xor_si256(*sj, dj);
-                }
-            }
-            let mut x = [s];
-            rounds_p::<E, 1>(rk, &mut x, &k);
-            // E's output words in the P domain: (x3, x2, x1, x0).
-            let e = [x[0][3], x[0][2], x[0][1], x[0][0]];
-            let mut out = [0u8; 16];
-            for (o, ej) in out.chunks_exact_mut(4).zip(e) {
-                let w = _mm256_cvtsi256_si32(E::p_inv(ej, &k)) as u32;
-                o.copy_from_slice(&w.to_be_bytes());
-            }
-            match mode {
-                Chain::CbcEncrypt => {
-                    block.copy_from_slice(&out);
-                    s = e;
-                }
-                Chain::CfbEncrypt => {
-                    let d = p_words::<E>(block, &k);
-                    for (b, o) in block.iter_mut().zip(out) {
-                        *b ^= o;
-                    }
-                    for ((sj, ej), dj) in s.iter_mut().zip(e).zip(d) {
-                        *sj = _mm256_xor_si256(ej, dj);
-                    }
-                }
-                Chain::Ofb => {
-                    for (b, o) in block.iter_mut().zip(out) {
-                        *b ^= o;
-                    }
-                    s = e;
-                }
-            }
-            *reg = match mode {
-                Chain::Ofb => out,
-                _ => block.try_into().expect("16-byte block"),
-            };
-        }
-        prk.zeroize();
+        let mut kernel = YmmChain::<E>::new(rk);
+        x86_chain::run(&mut kernel, reg, data, mode);
     }
 }
 

@@ -23,7 +23,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::x86_aesni::affine::{self, Mat};
-use super::x86_aesni::Chain;
+use super::x86_chain::{self, Chain, ChainKernel};
 use core::arch::x86_64::*;
 use zeroize::Zeroize;
 
@@ -428,77 +428,69 @@ unsafe fn ctr_avx512(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8], in
     prk.zeroize();
 }
 
-/// `P·w` for one block's four big-endian words, broadcast to every lane.
-#[inline(always)]
-unsafe fn p_words(b: &[u8], k: &Consts) -> [__m512i; 4] {
-    // SAFETY: callers enable avx512f and gfni.
-    unsafe {
-        let mut out = [_mm512_setzero_si512(); 4];
-        let mut j = 0;
-        while j < 4 {
-            let w = u32::from_be_bytes([b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]]);
-            out[j] = _mm512_gf2p8affine_epi64_epi8::<0>(_mm512_set1_epi32(w as i32), k.p);
-            j += 1;
+/// The ZMM kernel's P-domain block operations for the shared chain loop
+/// ([`x86_chain::run`]).
+struct ZmmChain {
+    k: Consts,
+    prk: [u32; 32],
+}
+
+impl ChainKernel for ZmmChain {
+    type Reg = __m512i;
+
+    #[inline(always)]
+    unsafe fn p_words(&self, b: &[u8]) -> [__m512i; 4] {
+        // SAFETY: callers enable avx512f and gfni.
+        unsafe {
+            let mut out = [_mm512_setzero_si512(); 4];
+            let mut j = 0;
+            while j < 4 {
+                let w = u32::from_be_bytes([b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]]);
+                out[j] = _mm512_gf2p8affine_epi64_epi8::<0>(_mm512_set1_epi32(w as i32), self.k.p);
+                j += 1;
+            }
+            out
         }
-        out
+    }
+
+    #[inline(always)]
+    unsafe fn xor(a: __m512i, b: __m512i) -> __m512i {
+        // SAFETY: callers enable avx512f.
+        unsafe { _mm512_xor_si512(a, b) }
+    }
+
+    #[inline(always)]
+    unsafe fn encrypt_p(&self, s: [__m512i; 4]) -> [__m512i; 4] {
+        let mut x = [s];
+        // SAFETY: features per the caller.
+        unsafe { rounds_p::<1>(&self.prk, &mut x, &self.k) };
+        [x[0][3], x[0][2], x[0][1], x[0][0]]
+    }
+
+    #[inline(always)]
+    unsafe fn word(&self, e: __m512i) -> u32 {
+        // SAFETY: features per the caller.
+        unsafe {
+            let w = _mm512_gf2p8affine_epi64_epi8::<0>(e, self.k.p_inv);
+            _mm_cvtsi128_si32(_mm512_castsi512_si128(w)) as u32
+        }
+    }
+
+    fn wipe(&mut self) {
+        self.prk.zeroize();
     }
 }
 
-/// A sequential mode over whole blocks (see `x86_aesni::chain_with`: the
-/// state stays in the `P` domain between blocks, so only the rounds are on
-/// the block-to-block dependency chain).
+/// A sequential mode over whole blocks: the shared [`x86_chain::run`] loop
+/// compiled with the AVX-512 + GFNI features.
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
 unsafe fn chain_avx512(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
     let k = consts();
     // SAFETY: features enabled here; all data access is through slices.
     unsafe {
-        let mut prk = pre_round_keys(rk, &k);
-        let rk = &prk;
-        let mut s = p_words(reg, &k);
-        for block in data.chunks_exact_mut(16) {
-            if mode == Chain::CbcEncrypt {
-                let d = p_words(block, &k);
-                for (sj, dj) in s.iter_mut().zip(d) {
-                    *sj = _mm512_xor_si512(*sj, dj);
-                }
-            }
-            let mut x = [s];
-            rounds_p::<1>(rk, &mut x, &k);
-            // E's output words in the P domain: (x3, x2, x1, x0).
-            let e = [x[0][3], x[0][2], x[0][1], x[0][0]];
-            let mut out = [0u8; 16];
-            for (o, ej) in out.chunks_exact_mut(4).zip(e) {
-                let w = _mm512_gf2p8affine_epi64_epi8::<0>(ej, k.p_inv);
-                let w = _mm_cvtsi128_si32(_mm512_castsi512_si128(w)) as u32;
-                o.copy_from_slice(&w.to_be_bytes());
-            }
-            match mode {
-                Chain::CbcEncrypt => {
-                    block.copy_from_slice(&out);
-                    s = e;
-                }
-                Chain::CfbEncrypt => {
-                    let d = p_words(block, &k);
-                    for (b, o) in block.iter_mut().zip(out) {
-                        *b ^= o;
-                    }
-                    for ((sj, ej), dj) in s.iter_mut().zip(e).zip(d) {
-                        *sj = _mm512_xor_si512(ej, dj);
-                    }
-                }
-                Chain::Ofb => {
-                    for (b, o) in block.iter_mut().zip(out) {
-                        *b ^= o;
-                    }
-                    s = e;
-                }
-            }
-            *reg = match mode {
-                Chain::Ofb => out,
-                _ => block.try_into().expect("16-byte block"),
-            };
-        }
-        prk.zeroize();
+        let prk = pre_round_keys(rk, &k);
+        let mut kernel = ZmmChain { k, prk };
+        x86_chain::run(&mut kernel, reg, data, mode);
     }
 }
 
