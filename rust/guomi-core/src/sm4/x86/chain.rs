@@ -1,7 +1,7 @@
 //! The sequential SM4 modes (CBC encryption, CFB encryption, OFB) on the
 //! x86-64 kernels: ONE block-by-block loop, generic over the kernel's
 //! "P-domain block" operations ([`ChainKernel`]), shared by the AVX2
-//! (`x86_aesni`, YMM) and AVX-512 (`x86_gfni`, ZMM) kernels.
+//! (`avx2.rs`, YMM) and AVX-512 (`avx512.rs`, ZMM) kernels.
 //!
 //! Why the P domain: the kernels compute the S-box as `T(P·x)` with an
 //! invertible GF(2) map `P`, so the cipher state can stay mapped between
@@ -14,7 +14,7 @@
 
 /// The sequential modes: CBC encryption, CFB encryption, OFB.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Chain {
+pub(in crate::sm4) enum Chain {
     /// `C_i = E(P_i ⊕ C_{i-1})`; the register ends as the last ciphertext.
     CbcEncrypt,
     /// `C_i = P_i ⊕ E(C_{i-1})`; the register ends as the last ciphertext.
@@ -26,7 +26,7 @@ pub(super) enum Chain {
 /// What a kernel provides for the chain loop: one block's four 32-bit words,
 /// each broadcast into a vector register `Reg`, mapped into and out of the
 /// P domain, and the 32 rounds on P-domain words.
-pub(super) trait ChainKernel {
+pub(in crate::sm4) trait ChainKernel {
     /// The kernel's vector register (`__m256i` or `__m512i`).
     type Reg: Copy;
     /// `P·w` for the four big-endian words of a 16-byte block.
@@ -62,7 +62,7 @@ pub(super) trait ChainKernel {
 /// The kernel's CPU features are enabled in the caller (a
 /// `#[target_feature]` function that inlines this loop).
 #[inline(always)]
-pub(super) unsafe fn run<K: ChainKernel>(
+pub(in crate::sm4) unsafe fn run<K: ChainKernel>(
     kernel: &mut K,
     reg: &mut [u8; 16],
     data: &mut [u8],

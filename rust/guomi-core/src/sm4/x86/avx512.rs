@@ -1,6 +1,6 @@
 //! SM4 on x86-64 with GFNI and AVX-512, constant time.
 //!
-//! The S-box `S(x) = A·I(A·x ⊕ C) ⊕ C` (GB/T 32907; see `x86_aesni` for the
+//! The S-box `S(x) = A·I(A·x ⊕ C) ⊕ C` (GB/T 32907; see `avx2.rs` and `affine.rs` for the
 //! derivation) becomes two instructions on 64 bytes at once:
 //!
 //! - `GF2P8AFFINEQB` with `T·A`, `T·C`: into AES's field (T is a field
@@ -10,7 +10,7 @@
 //!
 //! Both are data-independent instructions (no table, no branch).
 //!
-//! As in `x86_aesni`, the rounds run in the `P` domain (`P` = the linear part
+//! As in `avx2.rs`, the rounds run in the `P` domain (`P` = the linear part
 //! of the first map, applied to every state word), so the first instruction
 //! disappears from the round: the S-box input is `s1⊕s2⊕s3⊕(P·rk ⊕ T·C)`.
 //! The output side needs `P·L(B)`, and with `L` split bytewise
@@ -22,8 +22,8 @@
 //! group of four `zmm` registers, and several groups are interleaved.
 #![cfg(target_arch = "x86_64")]
 
-use super::x86_aesni::affine::{self, Mat};
-use super::x86_chain::{self, Chain, ChainKernel};
+use super::affine::{self, Mat};
+use super::chain::{self as x86_chain, Chain, ChainKernel};
 use core::arch::x86_64::*;
 use zeroize::Zeroize;
 
@@ -40,8 +40,8 @@ const fn gfni_matrix(m: &Mat) -> i64 {
 }
 
 /// Into the `P` domain and back (linear).
-pub(super) const P_M: i64 = gfni_matrix(&affine::PRE);
-pub(super) const P_INV_M: i64 = gfni_matrix(&affine::mat_inv(&affine::PRE));
+pub(in crate::sm4) const P_M: i64 = gfni_matrix(&affine::PRE);
+pub(in crate::sm4) const P_INV_M: i64 = gfni_matrix(&affine::mat_inv(&affine::PRE));
 /// `T·C`, folded into the pre-mapped round keys.
 const PRE_C: i32 = affine::PRE_C as i32;
 
@@ -56,12 +56,12 @@ const fn h_matrix(g: &Mat) -> i64 {
 const fn h_const(g: &Mat) -> u8 {
     affine::mat_vec(&affine::mat_mul(&affine::PRE, g), affine::SM4_C)
 }
-pub(super) const H0_M: i64 = h_matrix(&affine::L_G0);
-pub(super) const H1_M: i64 = h_matrix(&affine::L_G1);
-pub(super) const H3_M: i64 = h_matrix(&affine::L_G3);
+pub(in crate::sm4) const H0_M: i64 = h_matrix(&affine::L_G0);
+pub(in crate::sm4) const H1_M: i64 = h_matrix(&affine::L_G1);
+pub(in crate::sm4) const H3_M: i64 = h_matrix(&affine::L_G3);
 /// All four terms' constants (equal in every byte, so rotations keep them;
 /// the two G1 terms cancel) ride on the G0 term.
-pub(super) const H0_C: i32 = (h_const(&affine::L_G0) ^ h_const(&affine::L_G3)) as i32;
+pub(in crate::sm4) const H0_C: i32 = (h_const(&affine::L_G0) ^ h_const(&affine::L_G3)) as i32;
 
 /// Reverses the bytes of each 32-bit word (SM4 words are big-endian).
 const BSWAP32: [u8; 64] = {
@@ -75,7 +75,7 @@ const BSWAP32: [u8; 64] = {
 };
 
 /// True when this CPU can run the kernel.
-pub(super) fn available() -> bool {
+pub(in crate::sm4) fn available() -> bool {
     std::arch::is_x86_feature_detected!("gfni")
         && std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
@@ -263,7 +263,7 @@ unsafe fn blocks<const G: usize>(rk: &[u32; 32], p: *mut u8, k: &Consts) {
 
 /// CTR keystream for `G` groups of 16 consecutive counter blocks, XORed into
 /// the 256·G bytes at `p`, built directly in transposed form (see
-/// `x86_aesni::ctr_blocks`): word 3 counts up from `c`'s low word, wrapping.
+/// `avx2::ctr_blocks`): word 3 counts up from `c`'s low word, wrapping.
 ///
 /// # Safety
 /// As [`blocks`].
@@ -500,7 +500,12 @@ unsafe fn chain_avx512(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode
 ///
 /// # Safety
 /// [`available`] must have returned true.
-pub(super) unsafe fn chain(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], mode: Chain) {
+pub(in crate::sm4) unsafe fn chain(
+    rk: &[u32; 32],
+    reg: &mut [u8; 16],
+    data: &mut [u8],
+    mode: Chain,
+) {
     // SAFETY: the caller checked `available()`.
     unsafe { chain_avx512(rk, reg, data, mode) }
 }
@@ -511,7 +516,7 @@ pub(super) unsafe fn chain(rk: &[u32; 32], reg: &mut [u8; 16], data: &mut [u8], 
 /// # Safety
 /// [`available`] must have returned true. `data.len()` must be a multiple of
 /// 16 (a trailing partial block is left untouched).
-pub(super) unsafe fn encrypt_blocks(rk: &[u32; 32], data: &mut [u8]) {
+pub(in crate::sm4) unsafe fn encrypt_blocks(rk: &[u32; 32], data: &mut [u8]) {
     debug_assert_eq!(data.len() % 16, 0);
     let n = data.len() - data.len() % 16;
     // SAFETY: the caller checked `available()`.
@@ -524,7 +529,7 @@ pub(super) unsafe fn encrypt_blocks(rk: &[u32; 32], data: &mut [u8]) {
 ///
 /// # Safety
 /// [`available`] must have returned true.
-pub(super) unsafe fn ctr128_xor(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8]) {
+pub(in crate::sm4) unsafe fn ctr128_xor(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8]) {
     // SAFETY: the caller checked `available()`.
     unsafe { ctr_avx512(rk, counter, data, false) }
 }
@@ -534,14 +539,14 @@ pub(super) unsafe fn ctr128_xor(rk: &[u32; 32], counter: &mut [u8; 16], data: &m
 ///
 /// # Safety
 /// [`available`] must have returned true.
-pub(super) unsafe fn ctr32_xor(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8]) {
+pub(in crate::sm4) unsafe fn ctr32_xor(rk: &[u32; 32], counter: &mut [u8; 16], data: &mut [u8]) {
     // SAFETY: the caller checked `available()`.
     unsafe { ctr_avx512(rk, counter, data, true) }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::x86_aesni::reference::*;
+    use super::super::avx2::reference::*;
     use super::*;
 
     /// The plain S-box pipeline (without the `P`-domain rewrite).
