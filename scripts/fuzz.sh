@@ -74,13 +74,25 @@ run() {
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
         -print_final_stats=1 -artifact_prefix="target/fuzz-logs/$target-" >"$log" 2>&1
     # Keep a minimised corpus in the repository: the inputs that add coverage.
-    local merged
-    merged=$(mktemp -d)
-    # shellcheck disable=SC2086
-    nice -n 19 $cmd -merge=1 "$merged" "$seeds" "$work" >>"$log" 2>&1
-    rm -f "$seeds"/*
-    cp "$merged"/* "$seeds"/ 2>/dev/null || true
-    rm -rf "$merged"
+    case $target in
+        py_*)
+            # atheris cannot run libFuzzer's -merge (it re-executes argv[0],
+            # the script); its in-run corpus is already small: keep it beside
+            # the seeds.
+            cp "$work"/* "$seeds"/ 2>/dev/null || true
+            ;;
+        *)
+            local merged
+            merged=$(mktemp -d)
+            # shellcheck disable=SC2086
+            nice -n 19 $cmd -merge=1 "$merged" "$seeds" "$work" >>"$log" 2>&1
+            if [ -n "$(ls -A "$merged")" ]; then
+                rm -f "$seeds"/*
+                cp "$merged"/* "$seeds"/
+            fi
+            rm -rf "$merged"
+            ;;
+    esac
     # The fuzzing run's own summary (the merge that follows prints its own DONE line).
     grep -m1 -E "^#[0-9]+[[:space:]]+DONE" "$log" || true
     grep -E "^Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec" "$log" | head -3

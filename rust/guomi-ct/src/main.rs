@@ -138,6 +138,42 @@ fn sm2_sign_nonce(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
 }
 
+/// Control for [`sm2_sign_nonce`]: two different fixed nonces. A large |t|
+/// here would mean the time depends on k's value; a small one with a large
+/// |t| for fixed-vs-random points at the machine (caches, predictors
+/// learning one repeated input), not at a k-dependent path.
+fn sm2_sign_nonce_two_fixed(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let key = sm2_key(rng);
+    let e = random::<32>(rng);
+    let (k1, k2) = (random::<32>(rng), random::<32>(rng));
+    let inputs: Vec<(bool, [u8; 32])> = (0..samples() / 10)
+        .map(|_| {
+            let c = left(rng);
+            (c, if c { k1 } else { k2 })
+        })
+        .collect();
+    for (c, k) in inputs {
+        runner.run_one(class(c), || {
+            sign::sign_digest_with_k_for_tests(&key, &e, &k).is_ok()
+        });
+    }
+}
+
+/// SM2 key setup (d*G by the fixed-base comb, (1 + d)^-1): fixed d (Left)
+/// vs random d; narrows down [`sm2_sign_nonce`] to the scalar multiplication.
+fn sm2_keygen(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let fixed = sm2_key(rng).to_bytes();
+    let inputs: Vec<(bool, [u8; 32])> = (0..samples() / 10)
+        .map(|_| {
+            let c = left(rng);
+            (c, if c { fixed } else { sm2_key(rng).to_bytes() })
+        })
+        .collect();
+    for (c, d) in inputs {
+        runner.run_one(class(c), || sm2::PrivateKey::from_bytes(&d).is_ok());
+    }
+}
+
 /// SM2 signing with the private key: fixed key (Left) vs random keys, fresh
 /// entropy for both (the scalar d enters (1 + d)^-1 and s = ... - r*d).
 fn sm2_sign_key(runner: &mut CtRunner, rng: &mut BenchRng) {
@@ -232,7 +268,9 @@ ctbench_main!(
     sm4_data_aesni_avx2,
     sm4_data_gfni_avx512,
     sm2_sign_nonce,
+    sm2_sign_nonce_two_fixed,
     sm2_sign_key,
+    sm2_keygen,
     sm2_decrypt,
     hmac_sm3_verify,
     sm4_gcm_tag
