@@ -215,6 +215,33 @@ fn sm2_decrypt(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
 }
 
+/// SM2 decryption under the private key: fixed key (Left) vs random keys,
+/// each sample a fresh ciphertext for its key (so C1 is random in both
+/// classes and only the secret differs).
+fn sm2_decrypt_key(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let fixed = sm2_key(rng);
+    let msg = [0x42u8; 32];
+    let n = samples() / 10;
+    let mut inputs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = left(rng);
+        let key = if c { fixed.clone() } else { sm2_key(rng) };
+        let ct = sm2::encrypt::encrypt_with_k_for_tests(
+            key.public_key(),
+            &msg,
+            Layout::C1C3C2,
+            &random(rng),
+        )
+        .expect("k in range");
+        inputs.push((c, key, ct));
+    }
+    for (c, key, ct) in inputs {
+        runner.run_one(class(c), || {
+            sm2::encrypt::decrypt(&key, &ct, Layout::C1C3C2).is_ok()
+        });
+    }
+}
+
 /// HMAC-SM3 tag check: a tag wrong in its first byte (Left) vs in its last.
 fn hmac_sm3_verify(runner: &mut CtRunner, rng: &mut BenchRng) {
     let mac = {
@@ -272,6 +299,7 @@ ctbench_main!(
     sm2_sign_key,
     sm2_keygen,
     sm2_decrypt,
+    sm2_decrypt_key,
     hmac_sm3_verify,
     sm4_gcm_tag
 );
