@@ -27,12 +27,13 @@ BENCH_EXTRAS := all+test+bench
 
 VENV_STAMP   := $(VENV)/.venv-stamp
 BUILD_STAMP  := $(VENV)/.build-$(PROFILE)-stamp
+TEST_BUILD_STAMP := $(VENV)/.build-$(PROFILE)-test-hooks-stamp
 extras_stamp  = $(VENV)/.extras-$(1)-stamp
 RUST_SOURCES := Cargo.toml $(wildcard Cargo.lock) $(shell find rust -name '*.rs' -o -name 'Cargo.toml' -o -name 'build.rs' 2>/dev/null)
 
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all run test test-rust test-python build venv lint fmt bench ci clean
+.PHONY: all run test test-rust test-python build build-test venv lint fmt bench ci ct fuzz clean
 
 all: build
 
@@ -58,8 +59,18 @@ $(BUILD_STAMP): $(RUST_SOURCES) pyproject.toml | $(VENV_STAMP)
 	@rm -f $(VENV)/.build-*-stamp
 	@touch $@
 
+# The same, with the fixed-nonce SM2 hooks the known-answer tests use (cargo feature
+# test-hooks; never in a published wheel: pyproject's maturin features are empty).
+$(TEST_BUILD_STAMP): $(RUST_SOURCES) pyproject.toml | $(VENV_STAMP)
+	@mkdir -p target
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BUILD_LOCK) $(VENV)/bin/maturin develop --profile $(PROFILE) --features test-hooks
+	@rm -f $(VENV)/.build-*-stamp
+	@touch $@
+
 ## build: compile the Rust core (release; PROFILE=dev-opt for quick builds) into .venv
 build: $(BUILD_STAMP)
+
+build-test: $(TEST_BUILD_STAMP)
 
 ## run: the custody service on SQLite under .guomi-data/ on 127.0.0.1:8200: initialised and
 ## unsealed on first start (shares + root token in .guomi-data/operator-init.json, mode 0600,
@@ -78,15 +89,16 @@ test-rust:
 # throw-away cluster on 127.0.0.1, exports GUOMI_TEST_POSTGRES_URL and stops it afterwards.
 # The assessment-pack browser tests (layout, screenshot, PDF) need headless Chromium:
 # scripts/install-chromium.sh installs Debian's package when it is missing.
-test-python: $(BUILD_STAMP) $(call extras_stamp,$(TEST_EXTRAS))
+test-python: $(TEST_BUILD_STAMP) $(call extras_stamp,$(TEST_EXTRAS))
 	scripts/install-jre.sh
 	scripts/install-chromium.sh >/dev/null
 	scripts/install-softhsm.sh
+	scripts/ensure-openssl-dev.sh
 	scripts/pg-test-server.sh run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 ## lint: ruff, ruff format --check, mypy --strict, import-linter (a contract per layer),
 ## clippy -D warnings, rustfmt --check
-lint: $(BUILD_STAMP) $(call extras_stamp,$(LINT_EXTRAS))
+lint: $(TEST_BUILD_STAMP) $(call extras_stamp,$(LINT_EXTRAS))
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/ruff format --check src tests bench scripts
 	$(VENV)/bin/mypy --strict src/guomi
@@ -105,6 +117,14 @@ fmt: $(call extras_stamp,$(LINT_EXTRAS))
 ## bench: same-run benchmarks against OpenSSL, pyca and gmssl; see bench/RESULTS.md
 bench: $(BUILD_STAMP) $(call extras_stamp,$(BENCH_EXTRAS))
 	$(PY) bench/run.py
+
+## ct: dudect constant-time measurements (rust/guomi-ct), niced; figures in bench/RESULTS.md
+ct:
+	scripts/ct.sh $(CT_SAMPLES)
+
+## fuzz: every fuzz target (fuzz/, libFuzzer + atheris) for FUZZ_SECONDS each, one at a time
+fuzz: build
+	PYTHON=$(PY) scripts/fuzz.sh all $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -164,6 +164,9 @@ def sm2_key_exchange(
     peer_user_id: Buffer,
     /,
 ) -> tuple[bytes, bytes, bytes]: ...
+
+# Only in a build with the `test-hooks` cargo feature (`make test`); absent
+# from the published wheel: signing with a chosen k reveals the private key.
 def sm2_sign_digest_with_k_for_tests(
     private_key: Sm2PrivateKey, digest: Buffer, k: Buffer, encoding: str, /
 ) -> bytes: ...

@@ -4,8 +4,11 @@
 //! (the Python glue reads `GUOMI_BACKEND`) may force the portable path before
 //! first use, so tests and benchmarks exercise both paths on one machine.
 //! Every path is constant time; they differ only in speed.
+#![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::{Error, Result};
 
 /// An implementation path for SM4 (and the modes built on it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +29,21 @@ impl Backend {
             Backend::Portable => "portable",
             Backend::AesNiAvx2 => "aesni-avx2",
             Backend::GfniAvx512 => "gfni-avx512",
+        }
+    }
+
+    /// Parses a backend name: one of the [`Backend::name`]s or the short
+    /// aliases `"aesni"` and `"gfni"`, ASCII case-insensitive, surrounding
+    /// spaces ignored. The one place a name becomes a backend (the Python
+    /// glue's `GUOMI_BACKEND` and `set_backend` both call it).
+    pub fn from_name(name: &str) -> Result<Backend> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "portable" => Ok(Backend::Portable),
+            "aesni-avx2" | "aesni" => Ok(Backend::AesNiAvx2),
+            "gfni-avx512" | "gfni" => Ok(Backend::GfniAvx512),
+            _ => Err(Error::invalid_argument(format!(
+                "unknown backend {name:?}: expected \"portable\", \"aesni-avx2\" or \"gfni-avx512\""
+            ))),
         }
     }
 }

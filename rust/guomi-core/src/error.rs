@@ -1,9 +1,11 @@
-//! The single error type of guomi-core.
+//! The single error type of guomi-core (every module, the key formats
+//! included, returns it; the Python glue maps it in one place).
 //!
 //! Messages name what is wrong with the *shape* of an input (a length, a
 //! range, an encoding) and never contain key bytes, plaintext or any other
 //! secret. Authentication failures carry no detail at all, on purpose: a
 //! decryption oracle must not learn which check failed.
+#![forbid(unsafe_code)]
 
 use std::borrow::Cow;
 use std::fmt;
@@ -27,6 +29,19 @@ pub enum ErrorKind {
     InvalidEncoding,
     /// A streaming object was used after it was finalized (maps to `AlreadyFinalizedError`).
     AlreadyFinalized,
+    /// Well-formed, but an algorithm, curve, KDF, PRF or cipher guomi does
+    /// not implement (maps to `UnsupportedAlgorithmError`).
+    Unsupported,
+    /// A key is encrypted and no password was given (maps to `TypeError`,
+    /// as pyca/cryptography does).
+    PasswordRequired,
+    /// A password was given but the key is not encrypted (maps to `TypeError`).
+    PasswordNotExpected,
+    /// An encrypted key did not decrypt to a valid key: wrong password or
+    /// corrupted data, deliberately not told apart (maps to `InvalidPasswordError`).
+    BadPassword,
+    /// The operating system's random number generator failed (maps to `OSError`).
+    Rng,
 }
 
 /// An error from guomi-core: a kind plus a message safe to show anyone.
@@ -66,6 +81,25 @@ impl Error {
     /// Shorthand for an [`ErrorKind::InvalidEncoding`] error.
     pub fn invalid_encoding(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::InvalidEncoding, message)
+    }
+    /// Shorthand for an [`ErrorKind::Unsupported`] error.
+    pub fn unsupported(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Unsupported, message)
+    }
+    /// The one failure of an encrypted key that does not decrypt.
+    pub fn bad_password() -> Self {
+        Self::new(
+            ErrorKind::BadPassword,
+            "could not decrypt the private key: wrong password or corrupted data",
+        )
+    }
+    /// The OS random number generator failed.
+    pub fn rng() -> Self {
+        Self::new(ErrorKind::Rng, "the OS random number generator failed")
+    }
+    /// A DER error from the `der` crates, prefixed with what was being read.
+    pub(crate) fn der(what: &'static str, err: impl fmt::Display) -> Self {
+        Self::invalid_encoding(format!("malformed {what}: {err}"))
     }
     /// The one, detail-free AEAD failure.
     pub fn invalid_tag() -> Self {

@@ -9,6 +9,7 @@
 //!
 //! Tags are compared in constant time ([`subtle`]); key material and the
 //! precomputed states are zeroized on drop.
+#![forbid(unsafe_code)]
 
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};

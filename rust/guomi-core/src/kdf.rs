@@ -10,6 +10,7 @@
 //!   words held in registers.
 //!
 //! Intermediate keying material is zeroized before returning.
+#![forbid(unsafe_code)]
 
 use zeroize::Zeroize;
 

@@ -13,6 +13,7 @@
 //!
 //! [`Sm3`] is the streaming hasher (`Clone`, so a prefix can be hashed once and
 //! reused, which HMAC and the KDFs do); [`digest`] is the one-shot form.
+#![forbid(unsafe_code)]
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 

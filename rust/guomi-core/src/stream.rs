@@ -6,6 +6,7 @@
 //! the Python layer pays its per-call cost once per batch (megabytes), not
 //! once per 64 KiB segment. Header parsing, key wrapping and I/O live in
 //! Python (`guomi.envelope.stream`); the core stays I/O-free.
+#![forbid(unsafe_code)]
 
 use crate::error::{Error, Result};
 use crate::sm4::gcm::Sm4Gcm;

@@ -6,7 +6,8 @@
 //! drive the live `openssl` binary in both directions; these pin the Rust
 //! layer on its own.
 
-use guomi_core::formats::{self, FormatErrorKind, Pbes2Cipher, Pbes2Prf, PrivateKeyContainer};
+use guomi_core::formats::{self, Pbes2Cipher, Pbes2Prf, PrivateKeyContainer};
+use guomi_core::ErrorKind;
 
 // The key below: `openssl pkey -text -noout` prints these values.
 const SCALAR_HEX: &str = "936fa9b486dc98f7a6e5679c24246c4848e47c9fa1d9d7c9f54aa841f02ff332";
@@ -75,7 +76,7 @@ fn point() -> Vec<u8> {
 fn der_of(pem: &str) -> Vec<u8> {
     pem_rfc7468::decode_vec(pem.as_bytes()).unwrap().1
 }
-fn kind_of<T: std::fmt::Debug>(r: Result<T, formats::FormatError>) -> FormatErrorKind {
+fn kind_of<T: std::fmt::Debug>(r: Result<T, guomi_core::Error>) -> ErrorKind {
     r.expect_err("expected an error").kind()
 }
 
@@ -153,7 +154,7 @@ fn openssl_encrypted_pkcs8_aes256_sha256_prf() {
     assert_eq!(k.scalar(), &scalar());
     assert_eq!(k.container(), PrivateKeyContainer::EncryptedPkcs8);
     let e = formats::decode_private_key_pem(ENC_AES256_PEM.as_bytes(), Some(b"wrong")).unwrap_err();
-    assert_eq!(e.kind(), FormatErrorKind::BadDecrypt);
+    assert_eq!(e.kind(), ErrorKind::BadPassword);
 }
 
 #[test]
@@ -168,18 +169,18 @@ fn openssl_encrypted_pkcs8_sm4_sha256_prf() {
     assert_eq!(k.scalar(), &scalar());
     for wrong in [&b"wrong"[..], b"", b"correct-horsf", b"correct-horse "] {
         let e = formats::decode_private_key_pem(ENC_SM4_SHA256_PEM.as_bytes(), Some(wrong));
-        assert_eq!(kind_of(e), FormatErrorKind::BadDecrypt);
+        assert_eq!(kind_of(e), ErrorKind::BadPassword);
     }
 }
 
 #[test]
 fn encrypted_pkcs8_needs_a_password_and_plain_refuses_one() {
     let e = formats::decode_private_key_pem(ENC_SM4_SHA256_PEM.as_bytes(), None);
-    assert_eq!(kind_of(e), FormatErrorKind::PasswordRequired);
+    assert_eq!(kind_of(e), ErrorKind::PasswordRequired);
     let e = formats::decode_private_key_pem(PKCS8_PEM.as_bytes(), Some(PASSWORD));
-    assert_eq!(kind_of(e), FormatErrorKind::PasswordNotExpected);
+    assert_eq!(kind_of(e), ErrorKind::PasswordNotExpected);
     let e = formats::decode_private_key_pem(SEC1_SM2_PEM.as_bytes(), Some(PASSWORD));
-    assert_eq!(kind_of(e), FormatErrorKind::PasswordNotExpected);
+    assert_eq!(kind_of(e), ErrorKind::PasswordNotExpected);
 }
 
 #[test]
@@ -203,7 +204,7 @@ fn our_encrypted_pkcs8_is_gmssl_shaped_and_round_trips() {
     assert_eq!(k.scalar(), &scalar());
     assert_eq!(k.container(), PrivateKeyContainer::EncryptedPkcs8);
     let e = formats::decode_private_key_der(&enc, Some(b"pX"));
-    assert_eq!(kind_of(e), FormatErrorKind::BadDecrypt);
+    assert_eq!(kind_of(e), ErrorKind::BadPassword);
     // Flipping a ciphertext bit (last block: garbles the padding, or the
     // block before: garbles the DER) is a decryption failure too.
     for back in [1usize, 20] {
@@ -211,7 +212,7 @@ fn our_encrypted_pkcs8_is_gmssl_shaped_and_round_trips() {
         let n = bad.len();
         bad[n - back] ^= 0x01;
         let e = formats::decode_private_key_der(&bad, Some(b"pw"));
-        assert_eq!(kind_of(e), FormatErrorKind::BadDecrypt);
+        assert_eq!(kind_of(e), ErrorKind::BadPassword);
     }
     // Short salts and silly iteration counts are refused on output.
     assert!(formats::encrypt_pkcs8_der(&plain, b"pw", &[0u8; 4], &iv, 1000).is_err());
@@ -253,10 +254,10 @@ fn sm2_oid_as_algorithm_is_accepted() {
 #[test]
 fn other_curves_and_algorithms_are_unsupported() {
     let e = formats::decode_private_key_pem(P256_PKCS8_PEM.as_bytes(), None);
-    assert_eq!(kind_of(e), FormatErrorKind::Unsupported);
+    assert_eq!(kind_of(e), ErrorKind::Unsupported);
     let e = formats::decode_public_key_pem(P256_SPKI_PEM.as_bytes());
     let e = e.unwrap_err();
-    assert_eq!(e.kind(), FormatErrorKind::Unsupported);
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(e.message().contains("P-256"), "{}", e.message());
     // An unknown algorithm OID (RSA) in the SPKI position.
     let mut spki = der_of(SPKI_PEM);
@@ -264,7 +265,7 @@ fn other_curves_and_algorithms_are_unsupported() {
     let pos = spki.windows(7).position(|w| w == ec.as_slice()).unwrap();
     spki[pos + 6] = 0x02; // 1.2.840.10045.2.2: not id-ecPublicKey
     let e = formats::decode_public_key_der(&spki);
-    assert_eq!(kind_of(e), FormatErrorKind::Unsupported);
+    assert_eq!(kind_of(e), ErrorKind::Unsupported);
 }
 
 #[test]
@@ -273,28 +274,28 @@ fn malformed_der_is_an_encoding_error() {
     // truncated
     for cut in [0, 1, 2, 10, der.len() / 2, der.len() - 1] {
         let e = formats::decode_private_key_der(&der[..cut], None);
-        assert_eq!(kind_of(e), FormatErrorKind::InvalidEncoding, "cut {cut}");
+        assert_eq!(kind_of(e), ErrorKind::InvalidEncoding, "cut {cut}");
     }
     // trailing garbage
     let mut d = der.clone();
     d.push(0);
     assert_eq!(
         kind_of(formats::decode_private_key_der(&d, None)),
-        FormatErrorKind::InvalidEncoding
+        ErrorKind::InvalidEncoding
     );
     // non-minimal outer length: 30 81 87 -> 30 82 00 87
     let mut d = vec![0x30, 0x82, 0x00, 0x87];
     d.extend_from_slice(&der[3..]);
     assert_eq!(
         kind_of(formats::decode_private_key_der(&d, None)),
-        FormatErrorKind::InvalidEncoding
+        ErrorKind::InvalidEncoding
     );
     // non-minimal INTEGER version: 02 01 00 -> 02 02 00 00
     let mut d = vec![0x30, 0x81, 0x88, 0x02, 0x02, 0x00, 0x00];
     d.extend_from_slice(&der[6..]);
     assert_eq!(
         kind_of(formats::decode_private_key_der(&d, None)),
-        FormatErrorKind::InvalidEncoding
+        ErrorKind::InvalidEncoding
     );
     // SPKI with trailing garbage and truncated
     let spki = der_of(SPKI_PEM);
@@ -302,15 +303,15 @@ fn malformed_der_is_an_encoding_error() {
     d.extend_from_slice(b"junk");
     assert_eq!(
         kind_of(formats::decode_public_key_der(&d)),
-        FormatErrorKind::InvalidEncoding
+        ErrorKind::InvalidEncoding
     );
     assert_eq!(
         kind_of(formats::decode_public_key_der(&spki[..spki.len() - 1])),
-        FormatErrorKind::InvalidEncoding
+        ErrorKind::InvalidEncoding
     );
     // a public key given to the private loader
     let e = formats::decode_private_key_der(&der_of(SPKI_PEM), None).unwrap_err();
-    assert_eq!(e.kind(), FormatErrorKind::InvalidEncoding);
+    assert_eq!(e.kind(), ErrorKind::InvalidEncoding);
     assert!(
         e.message().contains("SubjectPublicKeyInfo"),
         "{}",
@@ -319,7 +320,7 @@ fn malformed_der_is_an_encoding_error() {
     // not a key at all
     assert_eq!(
         kind_of(formats::decode_private_key_der(&[0x05, 0x00], None)),
-        FormatErrorKind::InvalidEncoding
+        ErrorKind::InvalidEncoding
     );
 }
 
@@ -337,7 +338,7 @@ fn scalar_out_of_range_is_an_invalid_key() {
         d[pos..pos + 32].copy_from_slice(&bad);
         assert_eq!(
             kind_of(formats::decode_private_key_der(&d, None)),
-            FormatErrorKind::InvalidKey
+            ErrorKind::InvalidKey
         );
     }
     assert!(formats::encode_pkcs8_der(&[0u8; 32], &point()).is_err());
@@ -356,26 +357,26 @@ fn bad_public_point_shapes_are_rejected() {
     d[pos] = 0x05;
     assert_eq!(
         kind_of(formats::decode_private_key_der(&d, None)),
-        FormatErrorKind::InvalidEncoding
+        ErrorKind::InvalidEncoding
     );
 }
 
 #[test]
 fn pem_armour_problems() {
-    let cases: Vec<(String, FormatErrorKind)> = vec![
-        ("no pem here".into(), FormatErrorKind::InvalidEncoding),
-        (PKCS8_PEM.replace("-----END PRIVATE KEY-----\n", ""), FormatErrorKind::InvalidEncoding),
-        (PKCS8_PEM.replace("END PRIVATE KEY", "END PUBLIC KEY"), FormatErrorKind::InvalidEncoding),
-        (PKCS8_PEM.replace("MIGH", "MI#H"), FormatErrorKind::InvalidEncoding),
-        (PKCS8_PEM.replace("PRIVATE KEY", "RSA PRIVATE KEY"), FormatErrorKind::Unsupported),
+    let cases: Vec<(String, ErrorKind)> = vec![
+        ("no pem here".into(), ErrorKind::InvalidEncoding),
+        (PKCS8_PEM.replace("-----END PRIVATE KEY-----\n", ""), ErrorKind::InvalidEncoding),
+        (PKCS8_PEM.replace("END PRIVATE KEY", "END PUBLIC KEY"), ErrorKind::InvalidEncoding),
+        (PKCS8_PEM.replace("MIGH", "MI#H"), ErrorKind::InvalidEncoding),
+        (PKCS8_PEM.replace("PRIVATE KEY", "RSA PRIVATE KEY"), ErrorKind::Unsupported),
         (
             SEC1_SM2_PEM.replace(
                 "-----\nMHc",
                 "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nMHc",
             ),
-            FormatErrorKind::Unsupported,
+            ErrorKind::Unsupported,
         ),
-        (SPKI_PEM.to_string(), FormatErrorKind::InvalidEncoding),
+        (SPKI_PEM.to_string(), ErrorKind::InvalidEncoding),
     ];
     for (pem, kind) in cases {
         let e = formats::decode_private_key_pem(pem.as_bytes(), None);
@@ -394,11 +395,11 @@ fn pem_armour_problems() {
     let p = formats::decode_public_key_pem(both.as_bytes()).unwrap();
     assert_eq!(p, point());
     let e = formats::decode_private_key_pem(cert.as_bytes(), None);
-    assert_eq!(kind_of(e), FormatErrorKind::Unsupported);
+    assert_eq!(kind_of(e), ErrorKind::Unsupported);
     // A private key given to the public loader.
     assert_eq!(
         kind_of(formats::decode_public_key_pem(PKCS8_PEM.as_bytes())),
-        FormatErrorKind::InvalidEncoding
+        ErrorKind::InvalidEncoding
     );
 }
 
@@ -517,12 +518,12 @@ fn both_hmac_sm3_oids_and_optional_fields_are_accepted() {
     let der = reencode_with_prf(&enc, "1.2.156.10197.1.401.2", false, Some(32));
     assert_eq!(
         kind_of(formats::decode_private_key_der(&der, Some(b"pw"))),
-        FormatErrorKind::InvalidEncoding
+        ErrorKind::InvalidEncoding
     );
     let der = reencode_with_prf(&enc, "1.2.840.113549.2.11", false, Some(16)); // hmacWithSHA512
     assert_eq!(
         kind_of(formats::decode_private_key_der(&der, Some(b"pw"))),
-        FormatErrorKind::Unsupported
+        ErrorKind::Unsupported
     );
 }
 
@@ -532,7 +533,11 @@ fn short_private_value_is_left_padded() {
     // bytes; such a key must load as the same scalar.
     let mut d = scalar();
     d[0] = 0;
-    let sec1 = formats::encode_sec1_der(&d, &point()).unwrap();
+    let public = guomi_core::sm2::PrivateKey::from_bytes(&d)
+        .unwrap()
+        .public_key()
+        .to_uncompressed();
+    let sec1 = formats::encode_sec1_der(&d, &public).unwrap();
     let full = [&[0x04u8, 0x20][..], &d[..]].concat();
     let pos = sec1.windows(34).position(|w| w == full.as_slice()).unwrap();
     let mut short = sec1[..pos].to_vec();
@@ -559,22 +564,19 @@ fn full_validation_with_the_sm2_core() {
     let mut d2 = scalar();
     d2[31] ^= 1;
     let other = guomi_core::sm2::PrivateKey::from_bytes(&d2).unwrap();
+    // The loaders check the pair themselves (strict loading).
     let der = formats::encode_sec1_der(&scalar(), &other.public_key().to_uncompressed()).unwrap();
-    let e = formats::decode_private_key_der(&der, None)
-        .unwrap()
-        .to_sm2_key();
-    assert_eq!(kind_of(e), FormatErrorKind::InvalidKey);
+    let e = formats::decode_private_key_der(&der, None);
+    assert_eq!(kind_of(e), ErrorKind::InvalidKey);
     // Stored public key off the curve; SPKI point off the curve.
     let mut off = point();
     off[64] ^= 1;
     let der = formats::encode_pkcs8_der(&scalar(), &off).unwrap();
-    let e = formats::decode_private_key_der(&der, None)
-        .unwrap()
-        .to_sm2_key();
-    assert_eq!(kind_of(e), FormatErrorKind::InvalidKey);
+    let e = formats::decode_private_key_der(&der, None);
+    assert_eq!(kind_of(e), ErrorKind::InvalidKey);
     assert_eq!(
         kind_of(formats::to_sm2_public_key(&off)),
-        FormatErrorKind::InvalidKey
+        ErrorKind::InvalidKey
     );
     // Compressed stored key of the right point is fine.
     let mut c = vec![0x02 | (point()[64] & 1)];

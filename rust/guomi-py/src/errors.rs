@@ -2,9 +2,12 @@
 //!
 //! The classes are defined in Python (so they can be subclassed, pickled and
 //! documented there) and imported lazily here. This is the only place where a
-//! core error becomes a Python exception.
+//! core error becomes a Python exception: every module calls [`to_py`]
+//! (usually through `.py()`), and nothing classifies an error by its text.
+#![forbid(unsafe_code)]
 
 use guomi_core::{Error, ErrorKind};
+use pyo3::exceptions::{PyOSError, PyTypeError};
 use pyo3::prelude::*;
 
 pyo3::import_exception!(guomi.exceptions, InvalidKey);
@@ -14,6 +17,8 @@ pyo3::import_exception!(guomi.exceptions, InvalidSignature);
 pyo3::import_exception!(guomi.exceptions, DecryptionError);
 pyo3::import_exception!(guomi.exceptions, InvalidEncodingError);
 pyo3::import_exception!(guomi.exceptions, AlreadyFinalizedError);
+pyo3::import_exception!(guomi.exceptions, InvalidPasswordError);
+pyo3::import_exception!(guomi.exceptions, UnsupportedAlgorithmError);
 
 /// Converts a core error into the matching `guomi.exceptions` instance.
 pub fn to_py(err: Error) -> PyErr {
@@ -26,6 +31,12 @@ pub fn to_py(err: Error) -> PyErr {
         ErrorKind::Decryption => DecryptionError::new_err(msg),
         ErrorKind::InvalidEncoding => InvalidEncodingError::new_err(msg),
         ErrorKind::AlreadyFinalized => AlreadyFinalizedError::new_err(msg),
+        ErrorKind::Unsupported => UnsupportedAlgorithmError::new_err(msg),
+        // A missing or unexpected password is a misuse of the call, as in
+        // pyca/cryptography.
+        ErrorKind::PasswordRequired | ErrorKind::PasswordNotExpected => PyTypeError::new_err(msg),
+        ErrorKind::BadPassword => InvalidPasswordError::new_err(msg),
+        ErrorKind::Rng => PyOSError::new_err(msg),
     }
 }
 
@@ -44,5 +55,11 @@ impl<T> IntoPy<T> for guomi_core::Result<T> {
 /// An `InvalidArgumentError` raised by the glue itself (argument shapes the
 /// core never sees, e.g. a Python int out of range).
 pub fn invalid_argument(msg: impl Into<String>) -> PyErr {
-    InvalidArgumentError::new_err(msg.into())
+    to_py(Error::invalid_argument(msg.into()))
+}
+
+/// An `InvalidKey` raised by the glue itself (a key argument of the wrong
+/// shape), through the same mapping.
+pub fn invalid_key(msg: impl Into<String>) -> PyErr {
+    to_py(Error::invalid_key(msg.into()))
 }

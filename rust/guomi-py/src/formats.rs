@@ -5,40 +5,20 @@
 //! PKCS#8 never crosses into Python on the encrypted paths: encoding,
 //! encryption and PEM armour happen in one call. PBKDF2 runs with the GIL
 //! released (it takes tens to hundreds of milliseconds by design).
+#![forbid(unsafe_code)]
 
-use guomi_core::formats::{self, FormatError, FormatErrorKind, PrivateKeyContainer, SCALAR_LEN};
-use pyo3::exceptions::PyTypeError;
+use guomi_core::formats::{self, PrivateKeyContainer, SCALAR_LEN};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
 use zeroize::Zeroizing;
 
 use crate::buffers::ByteView;
-
-pyo3::import_exception!(guomi.exceptions, InvalidKey);
-pyo3::import_exception!(guomi.exceptions, InvalidArgumentError);
-pyo3::import_exception!(guomi.exceptions, InvalidEncodingError);
-pyo3::import_exception!(guomi.exceptions, InvalidPasswordError);
-pyo3::import_exception!(guomi.exceptions, UnsupportedAlgorithmError);
-
-/// Maps a format error to its `guomi.exceptions` class (or `TypeError` for
-/// a missing or unexpected password, as pyca/cryptography does).
-fn to_py(e: FormatError) -> PyErr {
-    let msg = e.message().to_owned();
-    match e.kind() {
-        FormatErrorKind::InvalidEncoding => InvalidEncodingError::new_err(msg),
-        FormatErrorKind::Unsupported => UnsupportedAlgorithmError::new_err(msg),
-        FormatErrorKind::InvalidKey => InvalidKey::new_err(msg),
-        FormatErrorKind::PasswordRequired | FormatErrorKind::PasswordNotExpected => {
-            PyTypeError::new_err(msg)
-        }
-        FormatErrorKind::BadDecrypt => InvalidPasswordError::new_err(msg),
-    }
-}
+use crate::errors::{self, IntoPy};
 
 fn scalar_array(view: &ByteView<'_>) -> PyResult<Zeroizing<[u8; SCALAR_LEN]>> {
     let s = view.as_slice();
     if s.len() != SCALAR_LEN {
-        return Err(InvalidKey::new_err(format!(
+        return Err(errors::invalid_key(format!(
             "SM2 private value must be {SCALAR_LEN} bytes, got {}",
             s.len()
         )));
@@ -88,7 +68,7 @@ fn formats_load_private_key<'py>(
                 formats::decode_private_key_der(d, pw)
             }
         })
-        .map_err(to_py)?;
+        .py()?;
     Ok((
         PyByteArray::new(py, key.scalar()),
         key.public_key().map(|p| PyBytes::new(py, p)),
@@ -110,7 +90,7 @@ fn formats_load_public_key<'py>(
     } else {
         formats::decode_public_key_der(data.as_slice())
     }
-    .map_err(to_py)?;
+    .py()?;
     Ok(PyBytes::new(py, &point))
 }
 
@@ -121,7 +101,7 @@ fn output<'py>(
     pem: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
     if pem {
-        let text = formats::pem_encode(label, der).map_err(to_py)?;
+        let text = formats::pem_encode(label, der).py()?;
         Ok(PyBytes::new(py, text.as_bytes()))
     } else {
         Ok(PyBytes::new(py, der))
@@ -151,12 +131,12 @@ fn formats_encode_private_key<'py>(
             formats::LABEL_EC_PRIVATE_KEY,
         ),
         other => {
-            return Err(InvalidArgumentError::new_err(format!(
+            return Err(errors::invalid_argument(format!(
                 "unknown private key format {other:?}"
             )))
         }
     };
-    let der = der.map_err(to_py)?;
+    let der = der.py()?;
     output(py, label, &der, pem)
 }
 
@@ -182,14 +162,14 @@ fn formats_encrypt_private_key<'py>(
     let iv: [u8; 16] = iv_view
         .as_slice()
         .try_into()
-        .map_err(|_| InvalidArgumentError::new_err("the CBC IV must be 16 bytes"))?;
+        .map_err(|_| errors::invalid_argument("the CBC IV must be 16 bytes"))?;
     let (qs, pws, ss) = (q.as_slice(), pw.as_slice(), salt.as_slice());
     let der = py
         .detach(|| {
             let plain = formats::encode_pkcs8_der(&d, qs)?;
             formats::encrypt_pkcs8_der(&plain, pws, ss, &iv, iterations)
         })
-        .map_err(to_py)?;
+        .py()?;
     output(py, formats::LABEL_ENCRYPTED_PRIVATE_KEY, &der, pem)
 }
 
@@ -201,7 +181,7 @@ fn formats_encode_public_key<'py>(
     pem: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let q = ByteView::new(public_point)?;
-    let der = formats::encode_spki_der(q.as_slice()).map_err(to_py)?;
+    let der = formats::encode_spki_der(q.as_slice()).py()?;
     output(py, formats::LABEL_PUBLIC_KEY, &der, pem)
 }
 
@@ -222,7 +202,7 @@ fn formats_pbes2_parameters<'py>(
     der: &Bound<'py, PyAny>,
 ) -> PyResult<Pbes2Tuple<'py>> {
     let der = ByteView::new(der)?;
-    let info = formats::encrypted_pkcs8_parameters(der.as_slice()).map_err(to_py)?;
+    let info = formats::encrypted_pkcs8_parameters(der.as_slice()).py()?;
     let prf = match info.prf {
         formats::Pbes2Prf::HmacSm3 => "hmac-sm3",
         formats::Pbes2Prf::HmacSha256 => "hmac-sha256",

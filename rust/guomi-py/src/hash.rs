@@ -5,6 +5,7 @@
 //! constant-time `verify`. The one-shot functions are what
 //! `guomi.primitives.sm3` / `.hmac` / `.kdf` export directly (no Python
 //! wrapper on the hot path). Bulk inputs are hashed with the GIL released.
+#![forbid(unsafe_code)]
 
 use guomi_core::hmac::{HmacSm3, MIN_TAG_SIZE};
 use guomi_core::kdf;

@@ -10,7 +10,10 @@
 //! into `PanicException`, and the core is written not to panic on any input;
 //! the Python tests feed malformed inputs to every entry point to prove it.
 
+use guomi_core::backend::Backend;
 use pyo3::prelude::*;
+
+use crate::errors::IntoPy;
 
 mod buffers;
 mod errors;
@@ -23,17 +26,13 @@ mod sm4_aead;
 mod stream;
 mod zuc;
 
-/// Reads `GUOMI_BACKEND` once at import and forces the portable path if asked.
-/// (The core does no I/O, so the environment is read here.)
+/// Reads `GUOMI_BACKEND` once at import and forces that path if it names
+/// one (an unknown name is ignored here: importing must not fail; the
+/// backend tests check what is in force). The core does no I/O, so the
+/// environment is read here.
 fn apply_backend_override() {
     if let Ok(v) = std::env::var("GUOMI_BACKEND") {
-        let wanted = match v.trim().to_ascii_lowercase().as_str() {
-            "portable" => Some(guomi_core::backend::Backend::Portable),
-            "aesni" | "aesni-avx2" => Some(guomi_core::backend::Backend::AesNiAvx2),
-            "gfni" | "gfni-avx512" => Some(guomi_core::backend::Backend::GfniAvx512),
-            _ => None,
-        };
-        if let Some(b) = wanted {
+        if let Ok(b) = Backend::from_name(&v) {
             guomi_core::backend::force(b);
         }
     }
@@ -56,16 +55,7 @@ fn detected_backend() -> &'static str {
 /// For tests and benchmarks, which compare the paths in one process.
 #[pyfunction]
 fn set_backend(name: &str) -> PyResult<&'static str> {
-    let wanted = match name {
-        "portable" => guomi_core::backend::Backend::Portable,
-        "aesni-avx2" => guomi_core::backend::Backend::AesNiAvx2,
-        "gfni-avx512" => guomi_core::backend::Backend::GfniAvx512,
-        _ => {
-            return Err(errors::invalid_argument(format!(
-                "unknown backend {name:?}"
-            )))
-        }
-    };
+    let wanted = Backend::from_name(name).py()?;
     Ok(guomi_core::backend::force(wanted).name())
 }
 

@@ -6,6 +6,7 @@
 //! the OS CSPRNG through `getrandom`, read here because guomi-core does no
 //! I/O. Z_A for the default user ID is computed once per key and cached.
 //! Bulk encryption/decryption runs with the GIL released.
+#![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
 
@@ -13,7 +14,6 @@ use guomi_core::sm2::encrypt::{self, Layout};
 use guomi_core::sm2::sign::{self, Signature};
 use guomi_core::sm2::{self as core_sm2, asn1, exchange, PrivateKey, PublicKey, DEFAULT_USER_ID};
 use guomi_core::Error;
-use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use zeroize::Zeroize;
@@ -23,25 +23,13 @@ use crate::errors::{self, IntoPy};
 
 /// 32 bytes from the OS CSPRNG.
 fn os_random(buf: &mut [u8; 32]) -> guomi_core::Result<()> {
-    getrandom::fill(buf)
-        .map_err(|_| Error::invalid_argument("the OS random number generator failed"))
+    getrandom::fill(buf).map_err(|_| Error::rng())
 }
 
-fn rng_err(e: Error) -> PyErr {
-    if e.message().contains("random number generator") {
-        PyOSError::new_err(e.message().to_owned())
-    } else {
-        errors::to_py(e)
-    }
-}
-
-fn digest32(view: &ByteView<'_>) -> PyResult<[u8; 32]> {
-    view.as_slice().try_into().map_err(|_| {
-        errors::invalid_argument(format!(
-            "SM2 digest e must be 32 bytes (an SM3 output), got {}",
-            view.len()
-        ))
-    })
+/// The digest's integer e, for a digest of any length as OpenSSL takes it
+/// (see `guomi_core::sm2::sign::digest_to_e`).
+fn digest_e(view: &ByteView<'_>) -> [u8; 32] {
+    sign::digest_to_e(view.as_slice())
 }
 
 fn sig_bytes<'py>(
@@ -155,7 +143,8 @@ impl PySm2PublicKey {
         .py()
     }
 
-    /// Verifies `signature` on a precomputed digest e = SM3(Z_A || M).
+    /// Verifies `signature` on a precomputed digest, normally e = SM3(Z_A || M);
+    /// any length is accepted and read as OpenSSL reads it.
     fn verify_digest(
         &self,
         signature: &Bound<'_, PyAny>,
@@ -164,7 +153,7 @@ impl PySm2PublicKey {
     ) -> PyResult<()> {
         let sig_view = ByteView::new(signature)?;
         let sig = parse_sig(sig_view.as_slice(), encoding)?;
-        let e = digest32(&ByteView::new(digest)?)?;
+        let e = digest_e(&ByteView::new(digest)?);
         sign::verify_digest(&self.key, &e, &sig).py()
     }
 
@@ -182,7 +171,7 @@ impl PySm2PublicKey {
         let out = buffers::run(py, msg.len(), || {
             encrypt::encrypt(key, msg, layout, os_random)
         })
-        .map_err(rng_err)?;
+        .py()?;
         Ok(PyBytes::new(py, &out))
     }
 
@@ -224,7 +213,7 @@ impl PySm2PrivateKey {
     /// A new key from the OS CSPRNG (rejection sampling into [1, n-2]).
     #[staticmethod]
     fn generate(py: Python<'_>) -> PyResult<Self> {
-        let key = PrivateKey::random(os_random).map_err(rng_err)?;
+        let key = PrivateKey::random(os_random).py()?;
         PySm2PrivateKey::wrap(py, key)
     }
 
@@ -264,7 +253,7 @@ impl PySm2PrivateKey {
         let za = self.public.get().za(uid.as_slice())?;
         let msg = ByteView::new(data)?;
         let mut entropy = [0u8; 32];
-        os_random(&mut entropy).map_err(rng_err)?;
+        os_random(&mut entropy).py()?;
         let msg = msg.as_slice();
         let key = &self.key;
         let sig = buffers::run(py, msg.len(), || {
@@ -275,7 +264,8 @@ impl PySm2PrivateKey {
         sig_bytes(py, &sig, encoding)
     }
 
-    /// Signs a precomputed digest e = SM3(Z_A || M) (32 bytes).
+    /// Signs a precomputed digest, normally e = SM3(Z_A || M) (32 bytes); any
+    /// length is accepted and read as OpenSSL reads it.
     fn sign_digest<'py>(
         &self,
         py: Python<'py>,
@@ -285,9 +275,9 @@ impl PySm2PrivateKey {
         if encoding != "der" && encoding != "raw" {
             return Err(bad_encoding(encoding));
         }
-        let e = digest32(&ByteView::new(digest)?)?;
+        let e = digest_e(&ByteView::new(digest)?);
         let mut entropy = [0u8; 32];
-        os_random(&mut entropy).map_err(rng_err)?;
+        os_random(&mut entropy).py()?;
         let sig = sign::sign_digest(&self.key, &e, &entropy);
         entropy.zeroize();
         sig_bytes(py, &sig, encoding)
@@ -373,8 +363,9 @@ fn sm2_key_exchange<'py>(
     ))
 }
 
-/// TEST HOOK ONLY: signs digest e with a caller-chosen nonce k, to
+/// TEST HOOK ONLY (cargo feature `test-hooks`): signs digest e with a caller-chosen nonce k, to
 /// reproduce the standard's examples. A known k reveals the private key.
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn sm2_sign_digest_with_k_for_tests<'py>(
     py: Python<'py>,
@@ -383,7 +374,7 @@ fn sm2_sign_digest_with_k_for_tests<'py>(
     k: &Bound<'_, PyAny>,
     encoding: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let e = digest32(&ByteView::new(digest)?)?;
+    let e = digest_e(&ByteView::new(digest)?);
     let kv = ByteView::new(k)?;
     let k: [u8; 32] = kv
         .as_slice()
@@ -393,7 +384,9 @@ fn sm2_sign_digest_with_k_for_tests<'py>(
     sig_bytes(py, &sig, encoding)
 }
 
-/// TEST HOOK ONLY: encrypts with a caller-chosen k (reproduces examples).
+/// TEST HOOK ONLY (cargo feature `test-hooks`): encrypts with a
+/// caller-chosen k (reproduces examples).
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn sm2_encrypt_with_k_for_tests<'py>(
     py: Python<'py>,
@@ -420,7 +413,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySm2PrivateKey>()?;
     m.add_function(wrap_pyfunction!(sm2_compute_za, m)?)?;
     m.add_function(wrap_pyfunction!(sm2_key_exchange, m)?)?;
-    m.add_function(wrap_pyfunction!(sm2_sign_digest_with_k_for_tests, m)?)?;
-    m.add_function(wrap_pyfunction!(sm2_encrypt_with_k_for_tests, m)?)?;
+    #[cfg(feature = "test-hooks")]
+    {
+        m.add_function(wrap_pyfunction!(sm2_sign_digest_with_k_for_tests, m)?)?;
+        m.add_function(wrap_pyfunction!(sm2_encrypt_with_k_for_tests, m)?)?;
+    }
     Ok(())
 }

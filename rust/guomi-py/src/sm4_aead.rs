@@ -9,6 +9,7 @@
 //! field. Inputs are borrowed without copying; the output `bytes` is
 //! allocated once at its final size and filled with the GIL released for
 //! large inputs.
+#![forbid(unsafe_code)]
 
 use guomi_core::sm4::ccm::Sm4Ccm;
 use guomi_core::sm4::gcm::Sm4Gcm;

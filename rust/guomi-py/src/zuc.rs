@@ -4,6 +4,7 @@
 //! calls continue one stream; `zuc_eea3` / `zuc_eia3` are the 3GPP
 //! confidentiality and integrity functions. Parameter ranges are checked in
 //! the core and raised as `InvalidKey` / `InvalidArgumentError`.
+#![forbid(unsafe_code)]
 
 use guomi_core::zuc::{self, Zuc};
 use pyo3::prelude::*;

@@ -37,10 +37,35 @@ def der_of(pem_bytes: bytes) -> bytes:
     return base64.b64decode(body)
 
 
-def main() -> None:
+def tlv(tag: int, body: bytes) -> bytes:
+    """A DER TLV with a minimal length."""
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    if n < 0x100:
+        return bytes([tag, 0x81, n]) + body
+    return bytes([tag, 0x82, n >> 8, n & 0xFF]) + body
+
+
+SM2_CURVE_OID = bytes.fromhex("06082a811ccf5501822d")
+
+
+def ec_private_key(*fields: bytes) -> bytes:
+    """``ECPrivateKey`` from already-encoded fields, in the order given."""
+    return tlv(0x30, b"".join(fields))
+
+
+def main(only: set[str] | None = None) -> None:
+    """Writes every vector, or with ``only`` just those names (the manifest
+    keeps the other entries, so new cases can be added without re-keying
+    the committed files)."""
     manifest: dict[str, dict[str, str | None]] = {}
+    if only:
+        manifest = json.loads((HERE / "manifest.json").read_text())
 
     def add(name: str, data: bytes, loader: str, error: str, why: str, password: str | None = None) -> None:
+        if only and name not in only:
+            return
         (HERE / name).write_bytes(data)
         manifest[name] = {"loader": loader, "password": password, "error": error, "why": why}
 
@@ -390,8 +415,162 @@ def main() -> None:
             password="x",
         )
 
+        strict_der_cases(add, scalar, point, other_point)
+
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
+STRICT_DER_CASES = {
+    "sec1_public_key_retagged_0.der",
+    "pkcs8_inner_public_key_retagged_0.der",
+    "pkcs8_v2_public_key_retagged_0.der",
+    "sec1_fields_out_of_order.der",
+    "sec1_unknown_field_2.der",
+    "sec1_version_2.der",
+    "sec1_parameters_primitive_tag.der",
+    "sec1_public_key_non_minimal_length.der",
+    "sec1_public_key_unused_bits.der",
+    "pkcs8_v1_with_public_key.der",
+    "pkcs8_public_key_mismatch.der",
+    "pkcs8_v2_public_keys_differ.der",
+    "pkcs8_inner_trailing_data.der",
+    "pkcs8_inner_non_minimal_version.der",
+    "spki_non_minimal_length.der",
+    "spki_octet_string_for_bit_string.der",
+}
+
+
+def strict_der_cases(add, scalar: bytes, point: bytes, other_point: bytes) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10 item 8: encodings that are not DER, or whose parts disagree.
+    Built field by field so each differs from the canonical key in one place."""
+    version = tlv(0x02, b"\x01")
+    priv = tlv(0x04, scalar)
+    params = tlv(0xA0, SM2_CURVE_OID)
+    public = tlv(0xA1, tlv(0x03, b"\x00" + point))
+    retagged = tlv(0xA0, tlv(0x03, b"\x00" + point))
+    alg = tlv(0x30, EC_PUBLIC_KEY_OID + SM2_CURVE_OID)
+
+    def pkcs8(inner: bytes, v: int = 0, outer_public: bytes = b"") -> bytes:
+        return tlv(0x30, tlv(0x02, bytes([v])) + alg + tlv(0x04, inner) + outer_public)
+
+    add(
+        "sec1_public_key_retagged_0.der",
+        ec_private_key(version, priv, params, retagged),
+        "der_private",
+        "InvalidEncodingError",
+        "SEC1 key whose [1] publicKey is re-tagged [0] (was loaded with the public key ignored)",
+    )
+    add(
+        "pkcs8_inner_public_key_retagged_0.der",
+        pkcs8(ec_private_key(version, priv, params, retagged)),
+        "der_private",
+        "InvalidEncodingError",
+        "PKCS#8 whose inner ECPrivateKey has its [1] publicKey re-tagged [0]",
+    )
+    add(
+        "pkcs8_v2_public_key_retagged_0.der",
+        pkcs8(ec_private_key(version, priv, params, public), 1, tlv(0x80, b"\x00" + other_point)),
+        "der_private",
+        "InvalidEncodingError",
+        "PKCS#8 v2 whose outer [1] publicKey (another key's) is re-tagged [0] as if attributes",
+    )
+    add(
+        "sec1_fields_out_of_order.der",
+        ec_private_key(version, priv, public, params),
+        "der_private",
+        "InvalidEncodingError",
+        "SEC1 key with [1] publicKey before [0] parameters",
+    )
+    add(
+        "sec1_unknown_field_2.der",
+        ec_private_key(version, priv, params, public, tlv(0xA2, tlv(0x05, b""))),
+        "der_private",
+        "InvalidEncodingError",
+        "SEC1 key with an extra [2] field after the public key",
+    )
+    add(
+        "sec1_version_2.der",
+        ec_private_key(tlv(0x02, b"\x02"), priv, params, public),
+        "der_private",
+        "InvalidEncodingError",
+        "SEC1 version 2 (only ecPrivkeyVer1 exists)",
+    )
+    add(
+        "sec1_parameters_primitive_tag.der",
+        ec_private_key(version, priv, tlv(0x80, SM2_CURVE_OID), public),
+        "der_private",
+        "InvalidEncodingError",
+        "SEC1 [0] parameters with the primitive bit (EXPLICIT tags are constructed)",
+    )
+    bits = b"\x00" + point
+    add(
+        "sec1_public_key_non_minimal_length.der",
+        ec_private_key(version, priv, params, tlv(0xA1, b"\x03\x81" + bytes([len(bits)]) + bits)),
+        "der_private",
+        "InvalidEncodingError",
+        "SEC1 public key BIT STRING length in long form (0x81 0x42)",
+    )
+    add(
+        "sec1_public_key_unused_bits.der",
+        ec_private_key(version, priv, params, tlv(0xA1, tlv(0x03, b"\x01" + point))),
+        "der_private",
+        "InvalidEncodingError",
+        "SEC1 public key BIT STRING claiming one unused bit",
+    )
+    add(
+        "pkcs8_v1_with_public_key.der",
+        pkcs8(ec_private_key(version, priv), 0, tlv(0x81, b"\x00" + point)),
+        "der_private",
+        "InvalidEncodingError",
+        "PKCS#8 version 0 (v1) carrying the v2-only [1] publicKey",
+    )
+    add(
+        "pkcs8_public_key_mismatch.der",
+        pkcs8(ec_private_key(version, priv, params, tlv(0xA1, tlv(0x03, b"\x00" + other_point)))),
+        "der_private",
+        "InvalidKey",
+        "PKCS#8 whose inner public key is another key's",
+    )
+    add(
+        "pkcs8_v2_public_keys_differ.der",
+        pkcs8(ec_private_key(version, priv, params, public), 1, tlv(0x81, b"\x00" + other_point)),
+        "der_private",
+        "InvalidKey",
+        "PKCS#8 v2 whose outer public key differs from the inner one",
+    )
+    add(
+        "pkcs8_inner_trailing_data.der",
+        pkcs8(ec_private_key(version, priv, params, public) + b"\x00\x00"),
+        "der_private",
+        "InvalidEncodingError",
+        "two bytes after the ECPrivateKey inside the PKCS#8 OCTET STRING",
+    )
+    add(
+        "pkcs8_inner_non_minimal_version.der",
+        pkcs8(ec_private_key(tlv(0x02, b"\x00\x01"), priv, params, public)),
+        "der_private",
+        "InvalidEncodingError",
+        "inner ECPrivateKey version 1 encoded in two bytes",
+    )
+    spki_body = tlv(0x30, EC_PUBLIC_KEY_OID + SM2_CURVE_OID) + tlv(0x03, b"\x00" + point)
+    add(
+        "spki_non_minimal_length.der",
+        b"\x30\x82\x00" + bytes([len(spki_body)]) + spki_body,
+        "der_public",
+        "InvalidEncodingError",
+        "SPKI outer length in long form with a leading zero byte",
+    )
+    add(
+        "spki_octet_string_for_bit_string.der",
+        tlv(0x30, tlv(0x30, EC_PUBLIC_KEY_OID + SM2_CURVE_OID) + tlv(0x04, b"\x00" + point)),
+        "der_public",
+        "InvalidEncodingError",
+        "SPKI subjectPublicKey as an OCTET STRING instead of a BIT STRING",
+    )
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    # `generate.py --strict-der` writes only the strict-DER cases (issue 10 item 8).
+    main(STRICT_DER_CASES if "--strict-der" in sys.argv[1:] else None)

@@ -13,7 +13,7 @@
 //! The algorithm must be `id-ecPublicKey` with the named curve SM2
 //! (1.2.156.10197.1.301), or the SM2 OID itself in the algorithm position
 //! (with absent, NULL or SM2-curve parameters). Anything else is
-//! [`FormatErrorKind::Unsupported`].
+//! [`ErrorKind::Unsupported`].
 //!
 //! What is written: PKCS#8 as GmSSL writes an SM2 key (the inner
 //! `ECPrivateKey` carries the curve, as RFC 5915 §3 requires and GmSSL 3.1
@@ -22,26 +22,28 @@
 //! writes it, and encrypted PKCS#8 as GmSSL writes it (PBES2 +
 //! PBKDF2-HMAC-SM3 with a 16-byte key length field + SM4-CBC).
 //!
-//! DER parsing is done by the RustCrypto `der`/`pkcs8`/`sec1`/`spki` crates,
-//! which enforce DER (minimal lengths and integers, no indefinite lengths, no
-//! trailing bytes). This module checks shapes and ranges that need no curve
-//! arithmetic: the private scalar is in [1, n-2] (GB/T 32918.1-2016 §6.1),
-//! encoded points have a valid SEC1 prefix and length. Whether a point is on
-//! the curve and matches the private scalar needs the curve arithmetic:
-//! [`DecodedPrivateKey::to_sm2_key`] and [`to_sm2_public_key`] do those
-//! checks with [`crate::sm2`] (the Python layer does the same through its
-//! SM2 key classes).
+//! Strict DER: the RustCrypto `der` crate reads every TLV (minimal lengths
+//! and integers, no indefinite lengths, no trailing bytes), and the
+//! `PrivateKeyInfo` and `ECPrivateKey` structures are walked field by field
+//! here (`keys.rs`), so an optional field that is re-tagged, out of order or
+//! unknown is an error rather than skipped. This module checks the shapes and
+//! ranges: the private scalar is in [1, n-2] (GB/T 32918.1-2016 §6.1),
+//! encoded points have a valid SEC1 prefix and length, and the private-key
+//! loaders check with [`crate::sm2`] that a stored public key is a valid point
+//! equal to d*G ([`DecodedPrivateKey::to_sm2_key`]). Public keys are checked
+//! on the curve by [`to_sm2_public_key`] (the Python layer does the same
+//! through its SM2 key classes).
 //!
 //! Secrets: the scalar, decrypted DER, derived keys and passwords live in
 //! zeroizing buffers; no error message contains any of them.
+#![forbid(unsafe_code)]
 
-use std::borrow::Cow;
 use std::fmt;
 
 use subtle::{ConstantTimeEq, ConstantTimeLess};
 use zeroize::Zeroizing;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind, Result};
 
 mod keys;
 pub mod oids;
@@ -65,93 +67,6 @@ const N_MINUS_1: [u8; 32] = [
     0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0x72, 0x03, 0xdf, 0x6b, 0x21, 0xc6, 0x05, 0x2b, 0x53, 0xbb, 0xf4, 0x09, 0x39, 0xd5, 0x41, 0x22,
 ];
-
-/// Why a key could not be read or written. Finer than [`crate::ErrorKind`]
-/// because the Python layer raises different exceptions for each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FormatErrorKind {
-    /// Malformed DER or PEM, or a structure that is not a key at all.
-    InvalidEncoding,
-    /// Well-formed, but an algorithm, curve, KDF, PRF or cipher we do not do.
-    Unsupported,
-    /// A private scalar out of range or inconsistent key parts.
-    InvalidKey,
-    /// The key is encrypted and no password was given.
-    PasswordRequired,
-    /// A password was given but the key is not encrypted.
-    PasswordNotExpected,
-    /// Decryption produced no valid key: wrong password or corrupted data.
-    BadDecrypt,
-}
-
-/// An error from this module: a kind and a message naming the problem.
-/// Messages never contain key bytes, decrypted data or passwords.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FormatError {
-    kind: FormatErrorKind,
-    message: Cow<'static, str>,
-}
-
-impl FormatError {
-    /// Builds an error; `message` must not contain secrets.
-    pub fn new(kind: FormatErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
-        FormatError {
-            kind,
-            message: message.into(),
-        }
-    }
-    /// The kind of failure.
-    pub fn kind(&self) -> FormatErrorKind {
-        self.kind
-    }
-    /// A message safe to show anyone.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-    pub(crate) fn encoding(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(FormatErrorKind::InvalidEncoding, message)
-    }
-    pub(crate) fn unsupported(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(FormatErrorKind::Unsupported, message)
-    }
-    pub(crate) fn invalid_key(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(FormatErrorKind::InvalidKey, message)
-    }
-    pub(crate) fn bad_decrypt() -> Self {
-        Self::new(
-            FormatErrorKind::BadDecrypt,
-            "could not decrypt the private key: wrong password or corrupted data",
-        )
-    }
-    /// A DER error from the `der` crates, prefixed with what was being read.
-    pub(crate) fn der(what: &'static str, err: impl fmt::Display) -> Self {
-        Self::encoding(format!("malformed {what}: {err}"))
-    }
-}
-
-impl fmt::Display for FormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for FormatError {}
-
-/// Lossy conversion for callers that only have the crate's [`Error`]:
-/// password problems become `InvalidArgument`, unsupported algorithms too.
-impl From<FormatError> for Error {
-    fn from(e: FormatError) -> Error {
-        let FormatError { kind, message } = e;
-        match kind {
-            FormatErrorKind::InvalidEncoding => Error::invalid_encoding(message),
-            FormatErrorKind::InvalidKey => Error::invalid_key(message),
-            _ => Error::invalid_argument(message),
-        }
-    }
-}
-
-/// Result alias of this module.
-pub type FormatResult<T> = std::result::Result<T, FormatError>;
 
 /// Which container a private key came in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,17 +108,17 @@ impl DecodedPrivateKey {
     /// Builds the [`crate::sm2::PrivateKey`] and, when the encoding carried
     /// a public key, checks it is a valid point equal to d*G (a mismatched
     /// pair would publish a key that does not verify its own signatures).
-    pub fn to_sm2_key(&self) -> FormatResult<crate::sm2::PrivateKey> {
+    pub fn to_sm2_key(&self) -> Result<crate::sm2::PrivateKey> {
         let key = crate::sm2::PrivateKey::from_bytes(&self.scalar[..])
-            .map_err(|e| FormatError::invalid_key(e.message().to_owned()))?;
+            .map_err(|e| Error::invalid_key(e.message().to_owned()))?;
         if let Some(stored) = &self.public_key {
             let stored = crate::sm2::PublicKey::from_sec1_bytes(stored).map_err(|_| {
-                FormatError::invalid_key(
+                Error::invalid_key(
                     "the public key stored with the private key is not a valid SM2 point",
                 )
             })?;
             if stored != *key.public_key() {
-                return Err(FormatError::invalid_key(
+                return Err(Error::invalid_key(
                     "the public key stored with the private key does not match the private value",
                 ));
             }
@@ -215,10 +130,10 @@ impl DecodedPrivateKey {
 /// Parses an encoded point from [`decode_public_key_der`] /
 /// [`decode_public_key_pem`] into a validated [`crate::sm2::PublicKey`]
 /// (on the curve, not the identity).
-pub fn to_sm2_public_key(point: &[u8]) -> FormatResult<crate::sm2::PublicKey> {
+pub fn to_sm2_public_key(point: &[u8]) -> Result<crate::sm2::PublicKey> {
     crate::sm2::PublicKey::from_sec1_bytes(point).map_err(|e| match e.kind() {
-        crate::ErrorKind::InvalidEncoding => FormatError::encoding(e.message().to_owned()),
-        _ => FormatError::invalid_key(e.message().to_owned()),
+        crate::ErrorKind::InvalidEncoding => Error::invalid_encoding(e.message().to_owned()),
+        _ => Error::invalid_key(e.message().to_owned()),
     })
 }
 
@@ -233,7 +148,7 @@ impl fmt::Debug for DecodedPrivateKey {
 
 /// Checks 1 <= d <= n - 2 in constant time (GB/T 32918.1-2016 §6.1 draws d
 /// from [1, n-2]; n - 1 is excluded because SM2 signing inverts 1 + d).
-pub fn check_scalar_range(d: &[u8; SCALAR_LEN]) -> FormatResult<()> {
+pub fn check_scalar_range(d: &[u8; SCALAR_LEN]) -> Result<()> {
     let nonzero = !d.ct_eq(&[0u8; SCALAR_LEN]);
     // Big-endian lexicographic d < n-1, without data-dependent branches:
     // walk from the most significant byte, remembering the first difference.
@@ -248,7 +163,7 @@ pub fn check_scalar_range(d: &[u8; SCALAR_LEN]) -> FormatResult<()> {
     if bool::from(nonzero & lt) {
         Ok(())
     } else {
-        Err(FormatError::invalid_key(
+        Err(Error::invalid_key(
             "SM2 private value out of range: it must be in [1, n-2]",
         ))
     }
@@ -257,13 +172,10 @@ pub fn check_scalar_range(d: &[u8; SCALAR_LEN]) -> FormatResult<()> {
 /// Decodes a DER private key of any supported container: PKCS#8,
 /// encrypted PKCS#8 (needs `password`) or SEC1. The container is told apart
 /// by its structure. A `password` given for an unencrypted key is an error
-/// ([`FormatErrorKind::PasswordNotExpected`]), as in pyca/cryptography.
-pub fn decode_private_key_der(
-    der: &[u8],
-    password: Option<&[u8]>,
-) -> FormatResult<DecodedPrivateKey> {
+/// ([`ErrorKind::PasswordNotExpected`]), as in pyca/cryptography.
+pub fn decode_private_key_der(der: &[u8], password: Option<&[u8]>) -> Result<DecodedPrivateKey> {
     let container = keys::sniff_private_container(der)?;
-    decode_private_container(der, container, password)
+    consistent(decode_private_container(der, container, password)?)
 }
 
 /// Decodes a PEM private key. The label selects the container:
@@ -274,26 +186,33 @@ pub fn decode_private_key_der(
 pub fn decode_private_key_pem(
     pem_data: &[u8],
     password: Option<&[u8]>,
-) -> FormatResult<DecodedPrivateKey> {
+) -> Result<DecodedPrivateKey> {
     let (label, der) = pem::decode_private(pem_data)?;
     let container = match label.as_str() {
         LABEL_PRIVATE_KEY => PrivateKeyContainer::Pkcs8,
         LABEL_ENCRYPTED_PRIVATE_KEY => PrivateKeyContainer::EncryptedPkcs8,
         _ => PrivateKeyContainer::Sec1, // EC PRIVATE KEY, SM2 PRIVATE KEY
     };
-    decode_private_container(&der, container, password)
+    consistent(decode_private_container(&der, container, password)?)
+}
+
+/// A decoded private key whose stored public key (if any) is checked to be
+/// a valid point equal to d*G: a loader hands out only consistent pairs.
+fn consistent(key: DecodedPrivateKey) -> Result<DecodedPrivateKey> {
+    key.to_sm2_key()?;
+    Ok(key)
 }
 
 fn decode_private_container(
     der: &[u8],
     container: PrivateKeyContainer,
     password: Option<&[u8]>,
-) -> FormatResult<DecodedPrivateKey> {
+) -> Result<DecodedPrivateKey> {
     match container {
         PrivateKeyContainer::EncryptedPkcs8 => {
             let password = password.ok_or_else(|| {
-                FormatError::new(
-                    FormatErrorKind::PasswordRequired,
+                Error::new(
+                    ErrorKind::PasswordRequired,
                     "the private key is encrypted but no password was given",
                 )
             })?;
@@ -303,7 +222,7 @@ fn decode_private_container(
             // reported as a decryption failure, never as an encoding error
             // that would reveal structure of garbage.
             let mut key = keys::decode_pkcs8(&plain).map_err(|e| match e.kind() {
-                FormatErrorKind::InvalidEncoding => FormatError::bad_decrypt(),
+                ErrorKind::InvalidEncoding => Error::bad_password(),
                 _ => e,
             })?;
             key.container = PrivateKeyContainer::EncryptedPkcs8;
@@ -311,8 +230,8 @@ fn decode_private_container(
         }
         PrivateKeyContainer::Pkcs8 | PrivateKeyContainer::Sec1 => {
             if password.is_some() {
-                return Err(FormatError::new(
-                    FormatErrorKind::PasswordNotExpected,
+                return Err(Error::new(
+                    ErrorKind::PasswordNotExpected,
                     "a password was given but the private key is not encrypted",
                 ));
             }
@@ -327,12 +246,12 @@ fn decode_private_container(
 
 /// Decodes a DER `SubjectPublicKeyInfo` and returns the encoded point
 /// (65-byte `04||x||y` or 33-byte compressed), shape-checked only.
-pub fn decode_public_key_der(der: &[u8]) -> FormatResult<Vec<u8>> {
+pub fn decode_public_key_der(der: &[u8]) -> Result<Vec<u8>> {
     keys::decode_spki(der)
 }
 
 /// Decodes a PEM `PUBLIC KEY` block; see [`decode_public_key_der`].
-pub fn decode_public_key_pem(pem_data: &[u8]) -> FormatResult<Vec<u8>> {
+pub fn decode_public_key_pem(pem_data: &[u8]) -> Result<Vec<u8>> {
     let (_label, der) = pem::decode_public(pem_data)?;
     keys::decode_spki(&der)
 }

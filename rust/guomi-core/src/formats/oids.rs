@@ -2,6 +2,7 @@
 //!
 //! Where producers disagree on an OID, the one we write comes first and the
 //! others are accepted on input only; the comments say who uses which.
+#![forbid(unsafe_code)]
 
 use der::asn1::ObjectIdentifier;
 

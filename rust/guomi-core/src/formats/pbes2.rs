@@ -7,6 +7,7 @@
 //! use) or HMAC-SHA256; cipher SM4-CBC or AES-128/192/256-CBC. Written:
 //! HMAC-SM3 (GmSSL's OID) + SM4-CBC, with the key length field present, as
 //! GmSSL's `x509_private_key_info_encrypt_to_der` does, so GmSSL reads it.
+#![forbid(unsafe_code)]
 
 use aes::cipher::generic_array::GenericArray;
 use aes::cipher::{BlockDecrypt, KeyInit};
@@ -16,9 +17,10 @@ use spki::AlgorithmIdentifierRef;
 use subtle::{ConditionallySelectable, ConstantTimeEq, ConstantTimeLess};
 use zeroize::Zeroizing;
 
+use super::keys;
 use super::oids::{self, AES128_CBC, AES192_CBC, AES256_CBC, HMAC_SM3, HMAC_SM3_GMT0091};
 use super::oids::{HMAC_WITH_SHA256, PBES2, PBKDF2, SM4_CBC};
-use super::{keys, FormatError, FormatResult};
+use crate::error::{Error, Result};
 use crate::sm4::Sm4;
 
 /// Iterations we write by default. GmSSL writes 65,536; OWASP's 2023
@@ -114,25 +116,25 @@ struct Pbkdf2Params<'a> {
 }
 
 /// Parses and validates the PBES2 parameters without decrypting.
-fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
+fn parse(der: &[u8]) -> Result<(Pbes2Info, &[u8])> {
     let epki = EncryptedPrivateKeyInfo::from_der(der)
-        .map_err(|e| FormatError::der("EncryptedPrivateKeyInfo", e))?;
+        .map_err(|e| Error::der("EncryptedPrivateKeyInfo", e))?;
     let alg = &epki.encryption_algorithm;
     if alg.oid != PBES2 {
-        return Err(FormatError::unsupported(format!(
+        return Err(Error::unsupported(format!(
             "key encryption scheme {} is not supported: only PBES2 (1.2.840.113549.1.5.13)",
             alg.oid
         )));
     }
     let params: Pbes2Params<'_> = alg
         .parameters
-        .ok_or_else(|| FormatError::encoding("PBES2 without parameters"))?
+        .ok_or_else(|| Error::invalid_encoding("PBES2 without parameters"))?
         .decode_as()
-        .map_err(|e| FormatError::der("PBES2 parameters", e))?;
+        .map_err(|e| Error::der("PBES2 parameters", e))?;
 
     let kdf = &params.key_derivation_func;
     if kdf.oid != PBKDF2 {
-        return Err(FormatError::unsupported(format!(
+        return Err(Error::unsupported(format!(
             "PBES2 key derivation {} ({}) is not supported: only PBKDF2",
             kdf.oid,
             oids::describe(&kdf.oid)
@@ -140,13 +142,13 @@ fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
     }
     let kdf_params: Pbkdf2Params<'_> = kdf
         .parameters
-        .ok_or_else(|| FormatError::encoding("PBKDF2 without parameters"))?
+        .ok_or_else(|| Error::invalid_encoding("PBKDF2 without parameters"))?
         .decode_as()
-        .map_err(|e| FormatError::der("PBKDF2 parameters", e))?;
+        .map_err(|e| Error::der("PBKDF2 parameters", e))?;
     let prf = match &kdf_params.prf {
         // The DEFAULT is hmacWithSHA1, which we refuse.
         None => {
-            return Err(FormatError::unsupported(
+            return Err(Error::unsupported(
                 "PBKDF2 with the default PRF hmacWithSHA1 is not supported: \
                  use hmacWithSM3 or hmacWithSHA256",
             ))
@@ -154,7 +156,7 @@ fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
         Some(p) => {
             if let Some(any) = p.parameters {
                 if !any.is_null() {
-                    return Err(FormatError::encoding(
+                    return Err(Error::invalid_encoding(
                         "malformed PBKDF2 PRF: parameters must be absent or NULL",
                     ));
                 }
@@ -164,7 +166,7 @@ fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
             } else if p.oid == HMAC_WITH_SHA256 {
                 Pbes2Prf::HmacSha256
             } else {
-                return Err(FormatError::unsupported(format!(
+                return Err(Error::unsupported(format!(
                     "PBKDF2 PRF {} ({}) is not supported: use hmacWithSM3 or hmacWithSHA256",
                     p.oid,
                     oids::describe(&p.oid)
@@ -174,16 +176,16 @@ fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
     };
     let iterations = kdf_params.iteration_count;
     if iterations == 0 {
-        return Err(FormatError::encoding("PBKDF2 iteration count is 0"));
+        return Err(Error::invalid_encoding("PBKDF2 iteration count is 0"));
     }
     if iterations > MAX_ITERATIONS {
-        return Err(FormatError::unsupported(format!(
+        return Err(Error::unsupported(format!(
             "PBKDF2 iteration count {iterations} is above the limit of {MAX_ITERATIONS}"
         )));
     }
     let salt = kdf_params.salt.as_bytes();
     if salt.is_empty() {
-        return Err(FormatError::encoding("PBKDF2 salt is empty"));
+        return Err(Error::invalid_encoding("PBKDF2 salt is empty"));
     }
 
     let enc = &params.encryption_scheme;
@@ -193,7 +195,7 @@ fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
         o if o == AES192_CBC => Pbes2Cipher::Aes192Cbc,
         o if o == AES256_CBC => Pbes2Cipher::Aes256Cbc,
         o => {
-            return Err(FormatError::unsupported(format!(
+            return Err(Error::unsupported(format!(
                 "PBES2 cipher {o} ({}) is not supported: use SM4-CBC (or AES-CBC)",
                 oids::describe(&o)
             )))
@@ -201,9 +203,9 @@ fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
     };
     let iv_any = enc
         .parameters
-        .ok_or_else(|| FormatError::encoding("PBES2 cipher without an IV"))?;
+        .ok_or_else(|| Error::invalid_encoding("PBES2 cipher without an IV"))?;
     if iv_any.tag() != Tag::OctetString || iv_any.value().len() != BLOCK {
-        return Err(FormatError::encoding(
+        return Err(Error::invalid_encoding(
             "malformed PBES2 cipher parameters: the IV must be a 16-byte OCTET STRING",
         ));
     }
@@ -211,7 +213,7 @@ fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
     iv.copy_from_slice(iv_any.value());
     if let Some(kl) = kdf_params.key_length {
         if kl as usize != cipher.key_len() {
-            return Err(FormatError::encoding(format!(
+            return Err(Error::invalid_encoding(format!(
                 "PBKDF2 key length {kl} does not match the cipher's {}",
                 cipher.key_len()
             )));
@@ -219,7 +221,7 @@ fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
     }
     let data = epki.encrypted_data.as_bytes();
     if data.is_empty() || !data.len().is_multiple_of(BLOCK) {
-        return Err(FormatError::encoding(format!(
+        return Err(Error::invalid_encoding(format!(
             "malformed encrypted private key: {} bytes of ciphertext is not a positive \
              multiple of the 16-byte block",
             data.len()
@@ -240,7 +242,7 @@ fn parse(der: &[u8]) -> FormatResult<(Pbes2Info, &[u8])> {
 
 /// The PBES2 parameters of a DER `EncryptedPrivateKeyInfo`, validated as
 /// for decryption (no password needed).
-pub fn encrypted_pkcs8_parameters(der: &[u8]) -> FormatResult<Pbes2Info> {
+pub fn encrypted_pkcs8_parameters(der: &[u8]) -> Result<Pbes2Info> {
     parse(der).map(|(info, _)| info)
 }
 
@@ -250,10 +252,10 @@ fn derive_key(
     salt: &[u8],
     iterations: u32,
     out: &mut [u8],
-) -> FormatResult<()> {
+) -> Result<()> {
     match prf {
         Pbes2Prf::HmacSm3 => crate::kdf::pbkdf2_hmac_sm3(password, salt, iterations, out)
-            .map_err(|e| FormatError::encoding(format!("PBKDF2: {e}"))),
+            .map_err(|e| Error::invalid_encoding(format!("PBKDF2: {e}"))),
         Pbes2Prf::HmacSha256 => {
             pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations, out);
             Ok(())
@@ -270,11 +272,11 @@ enum BlockDecryptor {
 }
 
 impl BlockDecryptor {
-    fn new(cipher: Pbes2Cipher, key: &[u8]) -> FormatResult<Self> {
-        let bad = |_| FormatError::encoding("internal: bad derived key length");
+    fn new(cipher: Pbes2Cipher, key: &[u8]) -> Result<Self> {
+        let bad = |_| Error::invalid_encoding("internal: bad derived key length");
         Ok(match cipher {
             Pbes2Cipher::Sm4Cbc => BlockDecryptor::Sm4(
-                Sm4::new(key).map_err(|e| FormatError::encoding(e.message().to_owned()))?,
+                Sm4::new(key).map_err(|e| Error::invalid_encoding(e.message().to_owned()))?,
             ),
             Pbes2Cipher::Aes128Cbc => {
                 BlockDecryptor::Aes128(aes::Aes128::new_from_slice(key).map_err(bad)?)
@@ -317,8 +319,8 @@ fn unpad_len(data: &[u8]) -> Option<usize> {
 
 /// Decrypts a DER `EncryptedPrivateKeyInfo` and returns the plaintext DER
 /// (not yet parsed) in a zeroizing buffer. Bad padding is reported as
-/// [`FormatError::bad_decrypt`]; so is anything the caller fails to parse.
-pub(crate) fn decrypt(der: &[u8], password: &[u8]) -> FormatResult<Zeroizing<Vec<u8>>> {
+/// [`Error::bad_password`]; so is anything the caller fails to parse.
+pub(crate) fn decrypt(der: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let (info, data) = parse(der)?;
     let mut key = Zeroizing::new([0u8; 32]);
     let key = &mut key[..info.cipher.key_len()];
@@ -335,7 +337,7 @@ pub(crate) fn decrypt(der: &[u8], password: &[u8]) -> FormatResult<Zeroizing<Vec
         }
         prev = ct;
     }
-    let len = unpad_len(&plain).ok_or_else(FormatError::bad_decrypt)?;
+    let len = unpad_len(&plain).ok_or_else(Error::bad_password)?;
     plain.truncate(len);
     Ok(plain)
 }
@@ -351,14 +353,14 @@ pub fn encrypt_pkcs8_der(
     salt: &[u8],
     iv: &[u8; BLOCK],
     iterations: u32,
-) -> FormatResult<Vec<u8>> {
+) -> Result<Vec<u8>> {
     if salt.len() < MIN_SALT_LEN {
-        return Err(FormatError::encoding(format!(
+        return Err(Error::invalid_encoding(format!(
             "PBKDF2 salt must be at least {MIN_SALT_LEN} bytes"
         )));
     }
     if iterations == 0 || iterations > MAX_ITERATIONS {
-        return Err(FormatError::encoding(format!(
+        return Err(Error::invalid_encoding(format!(
             "PBKDF2 iteration count must be in [1, {MAX_ITERATIONS}]"
         )));
     }
@@ -367,7 +369,7 @@ pub fn encrypt_pkcs8_der(
 
     let mut key = Zeroizing::new([0u8; 16]);
     derive_key(Pbes2Prf::HmacSm3, password, salt, iterations, &mut key[..])?;
-    let sm4 = Sm4::new(&key[..]).map_err(|e| FormatError::encoding(e.message().to_owned()))?;
+    let sm4 = Sm4::new(&key[..]).map_err(|e| Error::invalid_encoding(e.message().to_owned()))?;
 
     let pad = BLOCK - private_key_info.len() % BLOCK;
     let mut buf = Zeroizing::new(Vec::with_capacity(private_key_info.len() + pad));
@@ -383,7 +385,7 @@ pub fn encrypt_pkcs8_der(
         prev = *block;
     }
 
-    let enc_err = |e: der::Error| FormatError::encoding(format!("cannot encode PBES2: {e}"));
+    let enc_err = |e: der::Error| Error::invalid_encoding(format!("cannot encode PBES2: {e}"));
     let prf = AlgorithmIdentifierRef {
         oid: HMAC_SM3,
         parameters: None,

@@ -5,10 +5,11 @@
 //! explanatory text around it is ignored as RFC 7468 §2 says parsers should,
 //! and blocks of other kinds (a certificate in front of the key) are skipped
 //! as OpenSSL skips them.
+#![forbid(unsafe_code)]
 
 use zeroize::Zeroizing;
 
-use super::{FormatError, FormatResult};
+use crate::error::{Error, Result};
 
 /// PKCS#8 `PrivateKeyInfo` (RFC 7468 §10).
 pub const LABEL_PRIVATE_KEY: &str = "PRIVATE KEY";
@@ -37,21 +38,21 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 
 /// One `-----BEGIN <label>-----` .. `-----END ...-----` block: its label
 /// and the whole block text. `None` when there is no further BEGIN line.
-fn next_block(data: &[u8], from: usize) -> FormatResult<Option<(&str, &[u8], usize)>> {
+fn next_block(data: &[u8], from: usize) -> Result<Option<(&str, &[u8], usize)>> {
     let Some(start) = find(data, BEGIN, from) else {
         return Ok(None);
     };
     let label_start = start + BEGIN.len();
     let label_end = find(data, DASHES, label_start)
-        .ok_or_else(|| FormatError::encoding("malformed PEM '-----BEGIN ' line"))?;
+        .ok_or_else(|| Error::invalid_encoding("malformed PEM '-----BEGIN ' line"))?;
     let label = std::str::from_utf8(&data[label_start..label_end])
         .ok()
         .filter(|l| !l.contains('\n') && l.is_ascii())
-        .ok_or_else(|| FormatError::encoding("malformed PEM '-----BEGIN ' line"))?;
+        .ok_or_else(|| Error::invalid_encoding("malformed PEM '-----BEGIN ' line"))?;
     let end_marker = find(data, END, label_end)
-        .ok_or_else(|| FormatError::encoding("truncated PEM block: missing '-----END ' line"))?;
+        .ok_or_else(|| Error::invalid_encoding("truncated PEM block: missing '-----END ' line"))?;
     let close = find(data, DASHES, end_marker + END.len())
-        .ok_or_else(|| FormatError::encoding("malformed PEM '-----END ' line"))?;
+        .ok_or_else(|| Error::invalid_encoding("malformed PEM '-----END ' line"))?;
     let stop = close + DASHES.len();
     Ok(Some((label, &data[start..stop], stop)))
 }
@@ -63,7 +64,7 @@ fn next_block(data: &[u8], from: usize) -> FormatResult<Option<(&str, &[u8], usi
 fn decode_first(
     data: &[u8],
     accept: &[&str],
-) -> std::result::Result<(String, Vec<u8>), FormatResult<Vec<String>>> {
+) -> std::result::Result<(String, Vec<u8>), Result<Vec<String>>> {
     let mut seen = Vec::new();
     let mut pos = 0;
     loop {
@@ -74,7 +75,7 @@ fn decode_first(
         };
         if accept.contains(&label) {
             if find(block, b"Proc-Type:", 0).is_some() || find(block, b"DEK-Info:", 0).is_some() {
-                return Err(Err(FormatError::unsupported(
+                return Err(Err(Error::unsupported(
                     "legacy OpenSSL PEM encryption (Proc-Type/DEK-Info headers) is not \
                      supported: convert the key with `openssl pkcs8 -topk8 -v2 sm4-cbc`",
                 )));
@@ -96,39 +97,39 @@ const PRIVATE_LABELS: [&str; 4] = [
     LABEL_SM2_PRIVATE_KEY,
 ];
 
-fn not_found(seen: FormatResult<Vec<String>>, wanted: &str, other: &[&str]) -> FormatError {
+fn not_found(seen: Result<Vec<String>>, wanted: &str, other: &[&str]) -> Error {
     let seen = match seen {
         Ok(seen) => seen,
         Err(e) => return e,
     };
     if seen.is_empty() {
-        return FormatError::encoding("no PEM block found: missing '-----BEGIN ' line");
+        return Error::invalid_encoding("no PEM block found: missing '-----BEGIN ' line");
     }
     if let Some(l) = seen.iter().find(|l| other.contains(&l.as_str())) {
-        return FormatError::encoding(format!(
+        return Error::invalid_encoding(format!(
             "PEM block is a {l}, not a {wanted}; use the other loader"
         ));
     }
-    FormatError::unsupported(format!(
+    Error::unsupported(format!(
         "no {wanted} in the PEM data: found only unsupported labels {seen:?}"
     ))
 }
 
-fn pem_error(err: pem_rfc7468::Error) -> FormatError {
-    FormatError::encoding(format!("malformed PEM: {err}"))
+fn pem_error(err: pem_rfc7468::Error) -> Error {
+    Error::invalid_encoding(format!("malformed PEM: {err}"))
 }
 
 /// Decodes the first private key block (`PRIVATE KEY`, `ENCRYPTED PRIVATE
 /// KEY`, `EC PRIVATE KEY`, `SM2 PRIVATE KEY`); the DER is returned in a
 /// zeroizing buffer.
-pub(crate) fn decode_private(data: &[u8]) -> FormatResult<(String, Zeroizing<Vec<u8>>)> {
+pub(crate) fn decode_private(data: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>)> {
     decode_first(data, &PRIVATE_LABELS)
         .map(|(label, der)| (label, Zeroizing::new(der)))
         .map_err(|seen| not_found(seen, "private key", &[LABEL_PUBLIC_KEY]))
 }
 
 /// Decodes the first `PUBLIC KEY` block.
-pub(crate) fn decode_public(data: &[u8]) -> FormatResult<(String, Vec<u8>)> {
+pub(crate) fn decode_public(data: &[u8]) -> Result<(String, Vec<u8>)> {
     decode_first(data, &[LABEL_PUBLIC_KEY])
         .map_err(|seen| not_found(seen, "public key", &PRIVATE_LABELS))
 }
@@ -136,8 +137,8 @@ pub(crate) fn decode_public(data: &[u8]) -> FormatResult<(String, Vec<u8>)> {
 /// PEM-encodes `der` under `label` with 64-column lines and LF line endings,
 /// ending in a newline (as OpenSSL writes). The text is zeroized on drop
 /// because it may hold a private key.
-pub fn pem_encode(label: &str, der: &[u8]) -> FormatResult<Zeroizing<String>> {
+pub fn pem_encode(label: &str, der: &[u8]) -> Result<Zeroizing<String>> {
     pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der)
         .map(Zeroizing::new)
-        .map_err(|e| FormatError::encoding(format!("cannot PEM-encode: {e}")))
+        .map_err(|e| Error::invalid_encoding(format!("cannot PEM-encode: {e}")))
 }

@@ -8,6 +8,7 @@
 //! Strict means: minimal-length INTEGERs, no negative values, definite
 //! minimal lengths, no trailing bytes, every value in range. The `der`
 //! decoder enforces the DER rules; the range checks are here.
+#![forbid(unsafe_code)]
 
 use der::asn1::{OctetStringRef, UintRef};
 use der::{Decode, Encode, Sequence};

@@ -8,6 +8,7 @@
 //! Decryption reports every failure (too short, malformed DER, C1 off the
 //! curve, all-zero KDF stream, wrong C3) as one vague
 //! [`crate::ErrorKind::Decryption`], and compares C3 in constant time.
+#![forbid(unsafe_code)]
 
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::Zeroize;
@@ -164,6 +165,7 @@ pub fn encrypt(
 
 /// TEST HOOK: encryption with a caller-chosen k, to reproduce the
 /// standard's examples. A known or repeated k reveals the plaintext.
+#[cfg(any(test, feature = "test-hooks"))]
 #[doc(hidden)]
 pub fn encrypt_with_k_for_tests(
     key: &PublicKey,

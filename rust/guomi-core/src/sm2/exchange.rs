@@ -11,6 +11,7 @@
 //!
 //! The secret scalar t and the shared point are constant-time work; the
 //! peer's points are public, so P_peer + x̄·R_peer may use variable time.
+#![forbid(unsafe_code)]
 
 use zeroize::Zeroize;
 

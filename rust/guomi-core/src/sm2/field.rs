@@ -7,6 +7,7 @@
 //! values: carries are propagated with u128 arithmetic and the final
 //! conditional subtraction uses a mask, never a branch. Only exponents that
 //! are public constants (m − 2, (p + 1)/4) steer control flow.
+#![forbid(unsafe_code)]
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroize;

@@ -537,7 +537,11 @@ pub(crate) fn mul_var_impl(k: &Limbs, p: &Affine) -> Jacobian {
         for (i, e) in flat.iter().enumerate() {
             let x = (i as u64 + 1) ^ d;
             // all ones iff x == 0, branch-free
-            let m = (((x | x.wrapping_neg()) >> 63) ^ 1).wrapping_neg();
+            // The mask goes through black_box as well: hiding d alone let
+            // LLVM see that m is 0 or all ones and turn the masked OR into a
+            // branch on j + 1 == d (a secret-dependent jump and load, found
+            // by the dudect harness in rust/guomi-ct).
+            let m = core::hint::black_box((((x | x.wrapping_neg()) >> 63) ^ 1).wrapping_neg());
             for (a, v) in acc.iter_mut().zip(e) {
                 *a |= v & m;
             }

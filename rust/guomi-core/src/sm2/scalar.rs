@@ -5,6 +5,7 @@
 //! Secret scalars (private keys, nonces) live here; inversion is Fermat's
 //! a^(n−2) with a fixed window over the public exponent, so its running time
 //! does not depend on the value inverted.
+#![forbid(unsafe_code)]
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroize;

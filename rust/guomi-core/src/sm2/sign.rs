@@ -13,6 +13,7 @@
 //! identical computations, which blunts fault and side-channel attacks on
 //! deterministic signing. Verifiers cannot tell the difference: the
 //! signatures are ordinary SM2 signatures.
+#![forbid(unsafe_code)]
 
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
@@ -83,6 +84,45 @@ fn sign_with_limbs(key: &PrivateKey, e: &[u8; 32], k: &[u64; 4]) -> Option<Signa
     })
 }
 
+/// The integer e of a digest of any length, as OpenSSL reads it: the whole
+/// digest as one big-endian integer (`BN_bin2bn(dgst, dgstlen)` in
+/// `ossl_sm2_internal_sign`/`ossl_sm2_internal_verify`), which the signing
+/// equation r = (e + x1) mod n then reduces mod n (`BN_mod_add`). Unlike
+/// ECDSA's bits2int there is no truncation to the order's length: a 64-byte
+/// SHA-512 digest counts in full. A 32-byte digest comes back unchanged (the
+/// sign and verify equations reduce it), so SM3 digests behave as before;
+/// other lengths, including an empty digest (e = 0, as `BN_bin2bn` of
+/// nothing), are reduced here. Digests are public: no constant-time need.
+pub fn digest_to_e(digest: &[u8]) -> [u8; 32] {
+    if let Ok(e) = <[u8; 32]>::try_from(digest) {
+        return e;
+    }
+    // 2^256 mod n = 2^256 - n (n > 2^255), as a scalar.
+    let mut two_256 = [0u64; 4];
+    let mut borrow = 0u64;
+    for (out, &limb) in two_256.iter_mut().zip(N.iter()) {
+        let (v, b1) = 0u64.overflowing_sub(limb);
+        let (v, b2) = v.overflowing_sub(borrow);
+        *out = v;
+        borrow = u64::from(b1 | b2);
+    }
+    let shift = Scalar::from_canonical(&two_256);
+    // Horner over 32-byte chunks from the most significant end; the first
+    // chunk holds the len % 32 leading bytes, left-padded.
+    let head = digest.len() % 32;
+    let mut acc = Scalar::ZERO;
+    let mut chunk = [0u8; 32];
+    if head != 0 {
+        chunk[32 - head..].copy_from_slice(&digest[..head]);
+        acc = Scalar::from_bytes_reduced(&chunk);
+    }
+    for block in digest[head..].chunks_exact(32) {
+        chunk.copy_from_slice(block);
+        acc = acc.mul(&shift).add(&Scalar::from_bytes_reduced(&chunk));
+    }
+    acc.to_bytes()
+}
+
 /// Signs the digest e = SM3(Z_A ‖ M) with a hedged nonce (see the module
 /// documentation); `entropy` must be 32 fresh bytes from the OS CSPRNG.
 pub fn sign_digest(key: &PrivateKey, e: &[u8; 32], entropy: &[u8; 32]) -> Signature {
@@ -115,6 +155,7 @@ pub fn sign_digest(key: &PrivateKey, e: &[u8; 32], entropy: &[u8; 32]) -> Signat
 /// TEST HOOK: signs with a caller-chosen nonce k (to reproduce the
 /// standard's examples). Never use in production: a repeated or known k
 /// reveals the private key.
+#[cfg(any(test, feature = "test-hooks"))]
 #[doc(hidden)]
 pub fn sign_digest_with_k_for_tests(
     key: &PrivateKey,

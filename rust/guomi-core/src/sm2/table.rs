@@ -25,6 +25,7 @@
 //! depth the top window still uses a complete (doubling-aware) addition. The
 //! identity accumulator and zero digits are handled by constant-time selects.
 //! `sm2::tests::comb_and_window_match_reference` exercises the edges.
+#![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
 
@@ -80,7 +81,11 @@ impl<const W: u32, const E: usize> Comb<W, E> {
         for (j, e) in row.iter().enumerate() {
             let x = (j as u64 + 1) ^ d;
             // all ones iff x == 0, branch-free
-            let m = (((x | x.wrapping_neg()) >> 63) ^ 1).wrapping_neg();
+            // The mask goes through black_box as well: hiding d alone let
+            // LLVM see that m is 0 or all ones and turn the masked OR into a
+            // branch on j + 1 == d (a secret-dependent jump and load, found
+            // by the dudect harness in rust/guomi-ct).
+            let m = core::hint::black_box((((x | x.wrapping_neg()) >> 63) ^ 1).wrapping_neg());
             for t in 0..4 {
                 out[t] |= e.x.0[t] & m;
                 out[4 + t] |= e.y.0[t] & m;

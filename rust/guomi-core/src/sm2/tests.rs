@@ -1,6 +1,7 @@
 //! Unit tests of the SM2 internals: the three scalar multiplications agree
 //! with a plain double-and-add reference, including the edge scalars where
 //! incomplete addition formulas would fail.
+#![forbid(unsafe_code)]
 
 use super::field::{limbs_from_be, Limbs};
 use super::point::{

@@ -12,6 +12,7 @@
 //!   caller's buffer, and on a wrong tag that buffer is wiped before
 //!   [`Error::invalid_tag`] is returned, so no unauthenticated plaintext
 //!   escapes.
+#![forbid(unsafe_code)]
 
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};

@@ -15,6 +15,7 @@
 //!
 //! GMAC (GB/T 15852.3) is GCM with empty plaintext: `encrypt` with empty
 //! data returns just the tag over the associated data.
+#![forbid(unsafe_code)]
 
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};

@@ -23,9 +23,7 @@ pub mod xts;
 
 mod portable;
 #[cfg(target_arch = "x86_64")]
-mod x86_aesni;
-#[cfg(target_arch = "x86_64")]
-mod x86_gfni;
+mod x86;
 
 /// SM4 block size in bytes.
 pub const BLOCK_SIZE: usize = 16;
@@ -40,7 +38,7 @@ const CTR_CHUNK_BLOCKS: usize = 64;
 pub fn aesni_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        x86_aesni::available()
+        x86::avx2::available()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -52,7 +50,7 @@ pub fn aesni_available() -> bool {
 pub fn gfni_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        x86_gfni::available()
+        x86::avx512::available()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -134,10 +132,10 @@ impl Sm4 {
     fn pick(wanted: Backend) -> Option<Kernel> {
         #[cfg(target_arch = "x86_64")]
         {
-            if wanted == Backend::GfniAvx512 && x86_gfni::available() {
+            if wanted == Backend::GfniAvx512 && x86::avx512::available() {
                 return Some(Kernel::Gfni);
             }
-            if matches!(wanted, Backend::AesNiAvx2 | Backend::GfniAvx512) && x86_aesni::available()
+            if matches!(wanted, Backend::AesNiAvx2 | Backend::GfniAvx512) && x86::avx2::available()
             {
                 return Some(Kernel::AesNi);
             }
@@ -186,17 +184,17 @@ impl Sm4 {
             Kernel::AesNi => {
                 let rk = if decrypt { &self.rk_rev } else { &self.rk };
                 // SAFETY: `Kernel::AesNi` is only chosen when
-                // `x86_aesni::available()` confirmed the CPU features the
+                // `x86::avx2::available()` confirmed the CPU features the
                 // kernel is compiled for; `data` is a whole number of blocks.
-                unsafe { x86_aesni::encrypt_blocks(rk, data) }
+                unsafe { x86::avx2::encrypt_blocks(rk, data) }
             }
             #[cfg(target_arch = "x86_64")]
             Kernel::Gfni => {
                 let rk = if decrypt { &self.rk_rev } else { &self.rk };
                 // SAFETY: `Kernel::Gfni` is only chosen when
-                // `x86_gfni::available()` confirmed the CPU features; `data`
+                // `x86::avx512::available()` confirmed the CPU features; `data`
                 // is a whole number of blocks.
-                unsafe { x86_gfni::encrypt_blocks(rk, data) }
+                unsafe { x86::avx512::encrypt_blocks(rk, data) }
             }
         }
     }
@@ -235,12 +233,12 @@ impl Sm4 {
             // The SIMD kernels build the counters in registers (fused CTR).
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Kernel::AesNi` is only chosen when
-            // `x86_aesni::available()` confirmed the CPU features.
-            Kernel::AesNi => unsafe { x86_aesni::ctr128_xor(&self.rk, counter, data) },
+            // `x86::avx2::available()` confirmed the CPU features.
+            Kernel::AesNi => unsafe { x86::avx2::ctr128_xor(&self.rk, counter, data) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Kernel::Gfni` is only chosen when
-            // `x86_gfni::available()` confirmed the CPU features.
-            Kernel::Gfni => unsafe { x86_gfni::ctr128_xor(&self.rk, counter, data) },
+            // `x86::avx512::available()` confirmed the CPU features.
+            Kernel::Gfni => unsafe { x86::avx512::ctr128_xor(&self.rk, counter, data) },
             _ => self.ctr_xor(counter, data, |c| c.wrapping_add(1)),
         }
     }
@@ -251,10 +249,10 @@ impl Sm4 {
         match self.kernel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `ctr128_xor`.
-            Kernel::AesNi => unsafe { x86_aesni::ctr32_xor(&self.rk, counter, data) },
+            Kernel::AesNi => unsafe { x86::avx2::ctr32_xor(&self.rk, counter, data) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `ctr128_xor`.
-            Kernel::Gfni => unsafe { x86_gfni::ctr32_xor(&self.rk, counter, data) },
+            Kernel::Gfni => unsafe { x86::avx512::ctr32_xor(&self.rk, counter, data) },
             _ => self.ctr_xor(counter, data, |c| {
                 (c & !0xffff_ffffu128) | u128::from((c as u32).wrapping_add(1))
             }),
@@ -267,7 +265,7 @@ impl Sm4 {
     /// rounds on the block-to-block dependency chain).
     pub(crate) fn cbc_encrypt_blocks(&self, iv: &mut [u8; 16], data: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
-        if self.simd_chain(iv, data, x86_aesni::Chain::CbcEncrypt) {
+        if self.simd_chain(iv, data, x86::chain::Chain::CbcEncrypt) {
             return;
         }
         for block in data.chunks_exact_mut(BLOCK_SIZE) {
@@ -283,7 +281,7 @@ impl Sm4 {
     /// block on return.
     pub(crate) fn cfb_encrypt_blocks(&self, fb: &mut [u8; 16], data: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
-        if self.simd_chain(fb, data, x86_aesni::Chain::CfbEncrypt) {
+        if self.simd_chain(fb, data, x86::chain::Chain::CfbEncrypt) {
             return;
         }
         for block in data.chunks_exact_mut(BLOCK_SIZE) {
@@ -299,7 +297,7 @@ impl Sm4 {
     /// return.
     pub(crate) fn ofb_xor_blocks(&self, reg: &mut [u8; 16], data: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
-        if self.simd_chain(reg, data, x86_aesni::Chain::Ofb) {
+        if self.simd_chain(reg, data, x86::chain::Chain::Ofb) {
             return;
         }
         for block in data.chunks_exact_mut(BLOCK_SIZE) {
@@ -310,14 +308,14 @@ impl Sm4 {
 
     /// The SIMD sequential-mode kernel, if this key runs on a SIMD path.
     #[cfg(target_arch = "x86_64")]
-    fn simd_chain(&self, reg: &mut [u8; 16], data: &mut [u8], mode: x86_aesni::Chain) -> bool {
+    fn simd_chain(&self, reg: &mut [u8; 16], data: &mut [u8], mode: x86::chain::Chain) -> bool {
         match self.kernel {
             // SAFETY: `Kernel::AesNi` is only chosen when
-            // `x86_aesni::available()` confirmed the CPU features.
-            Kernel::AesNi => unsafe { x86_aesni::chain(&self.rk, reg, data, mode) },
+            // `x86::avx2::available()` confirmed the CPU features.
+            Kernel::AesNi => unsafe { x86::avx2::chain(&self.rk, reg, data, mode) },
             // SAFETY: `Kernel::Gfni` is only chosen when
-            // `x86_gfni::available()` confirmed the CPU features.
-            Kernel::Gfni => unsafe { x86_gfni::chain(&self.rk, reg, data, mode) },
+            // `x86::avx512::available()` confirmed the CPU features.
+            Kernel::Gfni => unsafe { x86::avx512::chain(&self.rk, reg, data, mode) },
             Kernel::Portable { .. } => return false,
         }
         true

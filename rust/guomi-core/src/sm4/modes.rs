@@ -18,6 +18,7 @@
 //! inherently sequential (each block needs the previous output).
 //!
 //! Buffers and chaining values are zeroized when a context is dropped.
+#![forbid(unsafe_code)]
 
 use super::{xor_in_place, Sm4, BLOCK_SIZE};
 use crate::error::{Error, ErrorKind, Result};

@@ -20,6 +20,7 @@
 //! A data unit must be at least one block; like OpenSSL we also cap it at
 //! 2^20 blocks (IEEE 1619 §5.1). The two key halves must differ (as FIPS
 //! 140-3 IG C.I requires for XTS-AES): [`Sm4Xts::new`] rejects equal halves.
+#![forbid(unsafe_code)]
 
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};

@@ -1,0 +1,4 @@
+//! libFuzzer entry point; the checks live in `guomi_fuzz::checks::keys`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| guomi_fuzz::checks::keys(data));
