@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import json
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -164,13 +165,22 @@ def read_audit_log(
     """Reads the log at ``path`` and verifies its chain; a missing file raises ``OSError``."""
     if not path.is_file():
         raise FileNotFoundError(2, "No such file", str(path))
-    chain = verify_chain(path, mac_checker, note)
+    # One snapshot for both the chain check and the tables: the live service keeps appending
+    # (the MAC check itself is audited), and the figures must describe the same records.
+    with tempfile.TemporaryDirectory(prefix="guomi-assess-") as tmp:
+        snapshot = Path(tmp) / "audit.log"
+        snapshot.write_bytes(path.read_bytes())
+        chain = verify_chain(snapshot, mac_checker, note)
+        return _tabulate(path, snapshot, chain)
+
+
+def _tabulate(path: Path, snapshot: Path, chain: ChainResult) -> AuditEvidence:
     ev = AuditEvidence(path=str(path), chain=chain)
     per_day: defaultdict[str, Counter[str]] = defaultdict(Counter)
     per_hour: defaultdict[str, Counter[str]] = defaultdict(Counter)
     ops: Counter[str] = Counter()
     events: defaultdict[str, list[LifecycleEvent]] = defaultdict(list)
-    with path.open("rb") as fh:
+    with snapshot.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
                 rec = json.loads(raw)
