@@ -129,10 +129,14 @@ class _AeadMaterial(Material):
     algorithm: str = ""
     aead: AeadCipher | None = field(default=None, repr=False)
     commit_key: bytes = field(default=b"", repr=False)
+    #: This version's token frames by key name (the hot path skips the shared LRU).
+    frames: dict[str, _token.Frame] = field(default_factory=dict, repr=False)
 
     def encrypt(self, name: str, plaintext: bytes, caller_ad: bytes | None, nonce: bytes) -> bytes:
         assert self.aead is not None
-        fr = _token.frame(self.algorithm, self.version, name)
+        fr = self.frames.get(name)
+        if fr is None:
+            fr = self.frames[name] = _token.frame(self.algorithm, self.version, name)
         return _token.seal_aead(fr, self.aead, self.commit_key, nonce, plaintext, caller_ad=caller_ad)
 
     def decrypt(self, name: str, header: TokenHeader, body: bytes, caller_ad: bytes | None) -> bytes:
