@@ -104,7 +104,9 @@ def test_runnable_service_block(body: str, tmp_path: Path, dev_server: dict[str,
 def _service_session_commands() -> list[list[str]]:
     """The ``guomi key create``, ``policy write`` and ``token create`` lines, as written."""
     # The custody-service section's session (other sections have policy lines of their own).
-    (session,) = [body for _, info, body in blocks() if info == ["sh"] and "guomi policy write orders" in body]
+    (session,) = [
+        body for _, info, body in blocks() if info == ["sh"] and "guomi policy write orders" in body
+    ]
     wanted = ("guomi key create", "guomi policy write", "guomi token create")
     return [shlex.split(line, comments=True)[1:] for line in session.splitlines() if line.startswith(wanted)]
 
