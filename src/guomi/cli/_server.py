@@ -361,6 +361,7 @@ def _with_lifecycle_routes(app: Any, engine: Any, seal: Any) -> Any:
     from guomi.kms.http import ROUTES  # noqa: PLC0415
     from guomi.kms.runtime import lifecycle_routes  # noqa: PLC0415
     from guomi.kms.seal import SealLifecycle  # noqa: PLC0415
+    from guomi.kms.vault import with_vault  # noqa: PLC0415
 
     if seal is None:
         life = SealLifecycle(engine)
@@ -369,7 +370,9 @@ def _with_lifecycle_routes(app: Any, engine: Any, seal: Any) -> Any:
         from guomi.kms.storage import Put  # noqa: PLC0415
 
         life = SealLifecycle(engine, master_hook=lambda master: [Put(WRAPPED_MASTER_PATH, seal.wrap(master))])
-    return ServiceApp(engine, app.state.config, (*ROUTES, *lifecycle_routes(life)))
+    # The same table create_app serves (guomi's routes and the Vault-compatible surface),
+    # plus the life-cycle routes.
+    return ServiceApp(engine, app.state.config, with_vault((*ROUTES, *lifecycle_routes(life))))
 
 
 def _announce_bootstrap(console: Console, lock: Any, show: bool, file: Path | None) -> None:
