@@ -27,17 +27,19 @@ __all__ = [
 
 
 class EncryptBatchItem(TypedDict):
-    """:class:`~guomi.api.EncryptResult` as a dict."""
+    """:class:`~guomi.api.EncryptResult` as a dict; ``ciphertext`` is the token's ASCII bytes
+    (written as the same JSON string: tokens need no escaping, and no per-item ``str`` is made)."""
 
-    ciphertext: str
+    ciphertext: bytes
     key_version: int
     reference: NotRequired[str]
 
 
 class DecryptBatchItem(TypedDict):
-    """:class:`~guomi.api.DecryptResult` as a dict; ``plaintext`` is already base64 text."""
+    """:class:`~guomi.api.DecryptResult` as a dict; ``plaintext`` is already its base64 text
+    (ASCII bytes, written as the JSON string)."""
 
-    plaintext: str
+    plaintext: bytes
     key_version: int
     reference: NotRequired[str]
 

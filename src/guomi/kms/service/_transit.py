@@ -142,7 +142,7 @@ class TransitOps(KeyOps):
                 except (KMSError, InvalidTag, InvalidSignature) as exc:
                     append(_failed(exc, ref))
                     continue
-                d: api.EncryptBatchItem = {"ciphertext": tok.decode("ascii"), "key_version": v}
+                d: api.EncryptBatchItem = {"ciphertext": tok, "key_version": v}
                 if ref is not None:
                     d["reference"] = ref
                 append(d)
@@ -168,7 +168,7 @@ class TransitOps(KeyOps):
                     append(_failed(exc, ref))
                     continue
                 d: api.DecryptBatchItem = {
-                    "plaintext": b64(pt, newline=False).decode("ascii"),
+                    "plaintext": b64(pt, newline=False),
                     "key_version": v,
                 }
                 if ref is not None:
