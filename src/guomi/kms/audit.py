@@ -65,6 +65,7 @@ from guomi.kms.auth import iso
 from guomi.kms.errors import AuditUnavailableError
 from guomi.primitives import serialization
 from guomi.primitives.sm2 import SM2PrivateKey, SM2PublicKey
+from guomi.primitives.sm3 import SM3
 
 __all__ = [
     "GENESIS",
@@ -385,23 +386,31 @@ class AuditLog:
             ) from None
         self._prev = sm3_digest(last).hex()
 
-    def _line(self, body: dict[str, Any]) -> bytes:
-        raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-        keys = self._keys
-        if keys is None:
-            return raw
-        return raw[:-1] + _MAC_PREFIX + keys.mac(sm3_digest(raw)).encode("ascii") + b'"}'
-
     def _append(self, body: dict[str, Any]) -> None:
         # Under self._lock and the sink's lock, chain position current.
         seq = self._seq + 1
         body["seq"] = seq
         body["time"] = iso(time.time())
         body["prev"] = self._prev
-        line = self._line(body)
+        raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+        keys = self._keys
+        if keys is None:
+            line = raw
+            prev = sm3_digest(line).hex()
+        else:
+            # One SM3 pass serves both digests: SM3(body) for the MAC and SM3(line) for the
+            # next record's prev (the line is the body with its closing brace replaced).
+            head = SM3()
+            head.update(raw[:-1])
+            body_hash = head.copy()
+            body_hash.update(b"}")
+            tail = _MAC_PREFIX + keys.mac(body_hash.digest()).encode("ascii") + b'"}'
+            head.update(tail)
+            line = raw[:-1] + tail
+            prev = head.hexdigest()
         self.sink.write(line + b"\n")
         self._seq = seq
-        self._prev = sm3_digest(line).hex()
+        self._prev = prev
 
     def _checkpoint_body(self, keys: AuditKeys) -> dict[str, Any]:
         head, head_seq, now = self._prev or GENESIS, self._seq, iso(time.time())
@@ -412,6 +421,14 @@ class AuditLog:
             "checkpoint_time": now,
             "signature": keys.signer.sign(checkpoint_statement(head_seq, head, now)).hex(),
         }
+
+    def _append_one(self, body: dict[str, Any]) -> None:
+        self._append(body)
+        keys = self._keys
+        if keys is not None and self.checkpoint_every > 0 and self._seq % self.checkpoint_every == 0:
+            # Periodic signed head statement (seq is global, so several writers sharing
+            # the file agree where the checkpoints go).
+            self._append(self._checkpoint_body(keys))
 
     @contextlib.contextmanager
     def _synced(self) -> Iterator[None]:
@@ -424,23 +441,26 @@ class AuditLog:
                 self._resume()
             yield
 
-    def _write(self, bodies: Callable[[], list[dict[str, Any]]]) -> Any:
+    def _write(self, make: Callable[[], dict[str, Any]] | None, body: dict[str, Any] | None = None) -> Any:
+        # ``body``, or (under the locks, once the chain position is current) ``make()``; a
+        # pending denied-summary record goes first.
+        exclusive = getattr(self.sink, "exclusive", None)
         try:
-            with self._synced():
-                result = None
-                for body in bodies():
-                    self._append(body)
-                    result = body
-                    keys = self._keys
-                    if (
-                        keys is not None
-                        and self.checkpoint_every > 0
-                        and self._seq % self.checkpoint_every == 0
-                    ):
-                        # Periodic signed head statement (seq is global, so several writers
-                        # sharing the file agree where the checkpoints go).
-                        self._append(self._checkpoint_body(keys))
-                return result
+            with self._lock, exclusive() if exclusive is not None else contextlib.nullcontext():
+                if self._prev is None or (
+                    exclusive is not None and not self.sink.unchanged_since_last_write()  # type: ignore[attr-defined]
+                ):
+                    # Shared file: another process may have appended since our last record.
+                    self._resume()
+                if self.denied.pending:
+                    summary = self.denied.take_summary()
+                    if summary is not None:
+                        self._append_one(summary)
+                if body is None:
+                    assert make is not None
+                    body = make()
+                self._append_one(body)
+                return body
         except AuditUnavailableError:
             raise
         except Exception:
@@ -452,12 +472,7 @@ class AuditLog:
     def record(self, **fields: Any) -> None:
         """Writes one record (``None`` fields dropped); raises AuditUnavailableError on failure."""
         body = {k: v for k, v in fields.items() if v is not None}
-
-        def bodies() -> list[dict[str, Any]]:
-            summary = self.denied.take_summary()
-            return [body] if summary is None else [summary, body]
-
-        self._write(bodies)
+        self._write(None, body)
 
     def record_denied(self, code: str, **fields: Any) -> bool:
         """An unauthenticated failure: written while the rate allows, else only counted.
@@ -476,11 +491,7 @@ class AuditLog:
         """Appends a checkpoint record now and returns it with the public key: the head
         statement to copy to an external anchor."""
         keys = self.keys
-
-        def bodies() -> list[dict[str, Any]]:
-            return [self._checkpoint_body(keys)]
-
-        rec: dict[str, Any] = dict(self._write(bodies))
+        rec: dict[str, Any] = dict(self._write(lambda: self._checkpoint_body(keys)))
         rec["public_key"] = keys.public_key_pem()
         return rec
 
