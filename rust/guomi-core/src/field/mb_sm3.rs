@@ -169,9 +169,9 @@ mod tests {
             }
         }
         let mut lanes_block = [Lanes::default(); 16];
-        for i in 0..16 {
-            for l in 0..8 {
-                lanes_block[i].0[l] = blocks[l][i];
+        for (i, lane_word) in lanes_block.iter_mut().enumerate() {
+            for (l, block) in blocks.iter().enumerate() {
+                lane_word.0[l] = block[i];
             }
         }
         for f in [
@@ -181,12 +181,12 @@ mod tests {
             let mut st = splat_state(&sm3::IV);
             f(&mut st, &lanes_block);
             f(&mut st, &lanes_block);
-            for l in 0..8 {
+            for (l, block) in blocks.iter().enumerate() {
                 let mut want = sm3::IV;
-                sm3::compress_block(&mut want, &blocks[l]);
-                sm3::compress_block(&mut want, &blocks[l]);
-                for i in 0..8 {
-                    assert_eq!(st[i].0[l], want[i]);
+                sm3::compress_block(&mut want, block);
+                sm3::compress_block(&mut want, block);
+                for (lanes, word) in st.iter().zip(want) {
+                    assert_eq!(lanes.0[l], word);
                 }
             }
         }
