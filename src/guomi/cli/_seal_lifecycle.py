@@ -9,41 +9,16 @@ network in clear.  Registered in the ``operator`` group with one line each.
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
+from guomi.cli._app import err, handle_errors, out
 from guomi.client._calls import Call
-from guomi.exceptions import GuomiError, InvalidEncodingError, ServiceError
+from guomi.exceptions import InvalidEncodingError
 
 __all__ = ["generate_root", "rekey", "rotate"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ServiceError as exc:
-            where = f" [{exc.status} {exc.code}]" if exc.status else ""
-            err.print(f"[bold red]error{escape(where)}:[/] {escape(str(exc))}")
-            sys.exit(1)
-        except (GuomiError, OSError, ValueError) as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}")
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def data_of(answer: Any) -> dict[str, Any]:
@@ -90,7 +65,7 @@ def _decode(encoded: str, otp: str) -> str:
 @click.option("--status", is_flag=True, help="Show the attempt's progress.")
 @click.argument("share", required=False)
 @click.pass_obj
-@_errors
+@handle_errors
 def generate_root(  # noqa: PLR0911, PLR0912 - one branch per mode, each a few lines
     obj: Any,
     *,
@@ -185,7 +160,7 @@ def generate_root(  # noqa: PLR0911, PLR0912 - one branch per mode, each a few l
 @click.option("--status", is_flag=True, help="Show the attempt's progress.")
 @click.argument("share", required=False)
 @click.pass_obj
-@_errors
+@handle_errors
 def rekey(
     obj: Any,
     *,
@@ -274,7 +249,7 @@ def _print_rekey(data: dict[str, Any]) -> None:
 
 @click.command("rotate")
 @click.pass_obj
-@_errors
+@handle_errors
 def rotate(obj: Any) -> None:
     """A new barrier key (root token); records under older keys stay readable."""
     with obj.client() as client:
