@@ -27,6 +27,12 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "client": ("the custody-service SDK (guomi.client, guomi.api)", ("httpx", "pydantic")),
     "server": ("the custody service (guomi.kms, guomi server)", ("fastapi", "pydantic", "uvicorn")),
     "cli": ("the guomi command line", ("click", "rich", "httpx", "pydantic")),
+    "sql": ("SQLAlchemy field encryption (guomi.sqlalchemy)", ("sqlalchemy",)),
+    "django": ("Django field encryption (guomi.django)", ("django",)),
+    "bulk": ("table and dataset jobs (guomi.bulk, guomi table)", ("pyarrow", "sqlalchemy")),
+    "spark": ("the Spark engine of guomi.bulk", ("pyspark", "pyarrow")),
+    "assess": ("the assessment pack's sampling of non-SQLite databases (guomi assess)", ("sqlalchemy",)),
+    "hsm": ("the PKCS#11 seal (guomi.kms.seal.pkcs11)", ("pkcs11",)),
 }
 
 

@@ -15,6 +15,7 @@ Apache Spark (``engine="spark"``, ``mapInArrow``). Legacy decryptors for AES/RSA
 data live in :mod:`guomi.bulk.legacy`.
 """
 
+from guomi._extras import bulk as _requires_bulk  # noqa: F401 (a clear error without the extra)
 from guomi.bulk._columns import ColumnSpec, parse_columns
 from guomi.bulk._errors import BulkError, BulkInputError, BulkValueError, OutputExistsError
 from guomi.bulk._job import DEFAULT_FILE_TABLE, Job, Summary

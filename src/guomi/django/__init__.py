@@ -18,6 +18,7 @@ Add ``"guomi.django"`` to ``INSTALLED_APPS`` for the ``guomi_field`` management 
 (column lifecycle).
 """
 
+from guomi._extras import django as _requires_django  # noqa: F401 (a clear error without the extra)
 from guomi.django._fields import (
     BlindIndexField,
     EncryptedCharField,

@@ -16,6 +16,7 @@ Layer: integration (over :mod:`guomi.fields`). Needs the ``sql`` extra (SQLAlche
 :class:`~guomi.exceptions.UnsupportedQueryError` naming the index that would allow them.
 """
 
+from guomi._extras import sql as _requires_sql  # noqa: F401 (a clear error without the extra)
 from guomi.sqlalchemy._events import install
 from guomi.sqlalchemy._types import BlindMatch, EncryptedType, blind_index_column, text_length
 
