@@ -165,7 +165,7 @@ mod tests {
             for (i, w) in b.iter_mut().enumerate() {
                 *w = (l as u32 + 1)
                     .wrapping_mul(0x9e37_79b9)
-                    .wrapping_add(i as u32 * 0x85eb_ca6b);
+                    .wrapping_add((i as u32).wrapping_mul(0x85eb_ca6b));
             }
         }
         let mut lanes_block = [Lanes::default(); 16];
