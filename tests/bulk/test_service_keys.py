@@ -39,7 +39,7 @@ def test_unwrap_once_per_worker_process(tmp_path: Path) -> None:
         root.create_key("bulk")
         base = root._http._transport
         counting = CountingTransport(base)
-        token = init["root_token"]
+        token = init.root_token
         document = new_wrapped_keys("bulk", addr="http://guomi.test", token=token, transport=base)
         src = _big_csv(tmp_path / "big.csv", 100_000)
         job_args = {
@@ -79,7 +79,7 @@ def test_cli_kms_creates_wrapped_keys(tmp_path: Path) -> None:
         transport: SyncASGITransport = root._http._transport
 
         class Obj:
-            addr, token, json = "http://guomi.test", init["root_token"], False
+            addr, token, json = "http://guomi.test", init.root_token, False
 
         Obj.transport = transport
         src = _big_csv(tmp_path / "in.csv", 500)
@@ -97,7 +97,7 @@ def test_cli_kms_creates_wrapped_keys(tmp_path: Path) -> None:
             str(keys),
         ]
         result = CliRunner().invoke(
-            cli, ["--addr", "http://guomi.test", "--token", init["root_token"], *args], obj=Obj()
+            cli, ["--addr", "http://guomi.test", "--token", init.root_token, *args], obj=Obj()
         )
         assert result.exit_code == 0, result.output
         assert keys.exists() and (keys.stat().st_mode & 0o777) == 0o600
@@ -114,7 +114,7 @@ def test_cli_kms_creates_wrapped_keys(tmp_path: Path) -> None:
             str(keys),
         ]
         result = CliRunner().invoke(
-            cli, ["--addr", "http://guomi.test", "--token", init["root_token"], *args], obj=Obj()
+            cli, ["--addr", "http://guomi.test", "--token", init.root_token, *args], obj=Obj()
         )
         assert result.exit_code == 0, result.output
         assert read_csv(tmp_path / "dec.csv") == read_csv(src)
