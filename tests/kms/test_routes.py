@@ -642,3 +642,24 @@ def test_batch_result_adapters_write_what_the_models_write() -> None:
         api.DECRYPT_BATCH_RESULTS.dump_json(dplain)
         == dmodel.model_dump_json(exclude_none=True)[17:-1].encode()
     )
+
+
+def test_batch_reply_adapters_write_the_envelope_around_what_the_models_write() -> None:
+    """The server's one-pass batch reply bodies are ``{"data": <the response model's JSON>}``."""
+    enc: list[Any] = [
+        {"ciphertext": "guomi:v1:1:AA", "key_version": 1},
+        {"error": "m", "code": "c", "reference": 'r"\u00e9'},
+    ]
+    model = api.EncryptResponse.model_validate({"batch_results": enc})
+    plain = [{**d, "ciphertext": d["ciphertext"].encode()} if "ciphertext" in d else d for d in enc]
+    assert (
+        api.ENCRYPT_BATCH_REPLY.dump_json({"data": {"batch_results": plain}})
+        == b'{"data":' + model.model_dump_json(exclude_none=True).encode() + b"}"
+    )
+    dec: list[Any] = [{"plaintext": "QQ==", "key_version": 1, "reference": "y"}, {"error": "m", "code": "c"}]
+    dmodel = api.DecryptResponse.model_validate({"batch_results": dec})
+    dplain = [{**d, "plaintext": d["plaintext"].encode()} if "plaintext" in d else d for d in dec]
+    assert (
+        api.DECRYPT_BATCH_REPLY.dump_json({"data": {"batch_results": dplain}})
+        == b'{"data":' + dmodel.model_dump_json(exclude_none=True).encode() + b"}"
+    )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from guomi._extras import api as _requires_api  # noqa: F401 (a clear error without the extra)
 from guomi.api._batch import (
+    DECRYPT_BATCH_REPLY,
     DECRYPT_BATCH_RESULTS,
+    ENCRYPT_BATCH_REPLY,
     ENCRYPT_BATCH_RESULTS,
     DecryptBatchItem,
     EncryptBatchItem,
@@ -105,8 +107,10 @@ __all__ = [
     "ALGORITHM_IDS",
     "API_VERSION",
     "CAPABILITIES",
+    "DECRYPT_BATCH_REPLY",
     "DECRYPT_BATCH_RESULTS",
     "DEFAULT_SM2_USER_ID",
+    "ENCRYPT_BATCH_REPLY",
     "ENCRYPT_BATCH_RESULTS",
     "FORMAT_VERSION",
     "HEADER_SIZE",

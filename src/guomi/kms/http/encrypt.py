@@ -3,7 +3,7 @@
 Layer: ``guomi.kms.http`` (translation only).  A well-formed encrypt or decrypt
 ``batch_input`` takes the plain path: one pydantic-core JSON parse and strict
 base64 into tuples (:func:`plain_batch`), the engine's plain batch methods, one
-``TypeAdapter`` serialisation of the results; anything not certainly valid
+``TypeAdapter`` serialisation of the whole reply body; anything not certainly valid
 takes the model path, so every error body is the model path's.
 """
 
@@ -75,21 +75,18 @@ def plain_batch(main: str, decode_main: bool, raw: bytes) -> PlainBatch | None:
     return PlainBatch(out)
 
 
-def _batch_reply(results_json: bytes) -> Reply:
-    return Reply(200, b'{"data":{"batch_results":' + results_json + b"}}")
-
-
 def _encrypt(c: Call) -> Any:
     if isinstance(c.body, PlainBatch):
         items = c.engine.encrypt_batch(c.who, c.name, c.body.items)
-        return _batch_reply(api.ENCRYPT_BATCH_RESULTS.dump_json(items))
+        # The whole body in one serialisation: wrapping the list's JSON copied it twice.
+        return Reply(200, api.ENCRYPT_BATCH_REPLY.dump_json({"data": {"batch_results": items}}))
     return c.engine.encrypt(c.who, c.name, c.body)
 
 
 def _decrypt(c: Call) -> Any:
     if isinstance(c.body, PlainBatch):
         items = c.engine.decrypt_batch(c.who, c.name, c.body.items)
-        return _batch_reply(api.DECRYPT_BATCH_RESULTS.dump_json(items))
+        return Reply(200, api.DECRYPT_BATCH_REPLY.dump_json({"data": {"batch_results": items}}))
     return c.engine.decrypt(c.who, c.name, c.body)
 
 
