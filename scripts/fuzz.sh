@@ -25,7 +25,7 @@ FUZZ_TARGET_DIR=${FUZZ_TARGET_DIR:-target/fuzz}
 BIN_DIR=$FUZZ_TARGET_DIR/$TRIPLE/release
 TARGETS=(sm2_signature sm2_ciphertext stream_segment pkcs8_encrypted keys)
 # Python-side parsers, fuzzed with atheris (libFuzzer inside CPython).
-PY_TARGETS=(py_tokens py_stream py_keyset)
+PY_TARGETS=(py_tokens py_stream py_keyset py_http_bodies)
 PY=${PYTHON:-.venv/bin/python}
 ATHERIS_VERSION=2.3.0
 

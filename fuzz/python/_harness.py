@@ -17,8 +17,26 @@ import contextlib
 import pathlib
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from guomi.exceptions import GuomiError
+
+
+def instrumented(
+    module_name: str, include: list[str] | None = None
+) -> contextlib.AbstractContextManager[Any]:
+    """Instruments the imports in its block for coverage only when the target runs as the
+    fuzzer (``module_name == "__main__"`` and atheris installed). The pytest replay imports
+    the target as a module and gets a no-op: instrumenting imports inside a pytest process
+    that already holds pydantic crashed the interpreter (segmentation fault)."""
+    if module_name != "__main__":
+        return contextlib.nullcontext()
+    try:
+        import atheris  # noqa: PLC0415 - only the fuzz runs need it (pinned in scripts/fuzz.sh)
+    except ImportError:
+        return contextlib.nullcontext()
+    ctx: contextlib.AbstractContextManager[Any] = atheris.instrument_imports(include=include)
+    return ctx
 
 
 def guarded(one_input: Callable[[bytes], None]) -> Callable[[bytes], None]:

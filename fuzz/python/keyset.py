@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import sys
 
-try:
-    import atheris
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from _harness import instrumented
 
-    with atheris.instrument_imports():
-        from guomi.keys import INSECURE_CLEARTEXT_KEYSET_ACCESS, Keyset, LocalAead
-except ImportError:  # replayed by pytest without atheris
+with instrumented(__name__):
     from guomi.keys import INSECURE_CLEARTEXT_KEYSET_ACCESS, Keyset, LocalAead
 
 ACCESS = INSECURE_CLEARTEXT_KEYSET_ACCESS

@@ -11,13 +11,10 @@ from __future__ import annotations
 import io
 import sys
 
-try:
-    import atheris
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from _harness import instrumented
 
-    with atheris.instrument_imports():
-        from guomi.envelope import SM2Identity, decrypt
-        from guomi.primitives import sm2
-except ImportError:  # replayed by pytest without atheris
+with instrumented(__name__):
     from guomi.envelope import SM2Identity, decrypt
     from guomi.primitives import sm2
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import sys
 
-try:
-    import atheris
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from _harness import instrumented
 
-    with atheris.instrument_imports():
-        from guomi.api._token import TokenHeader, format_text, parse_text
-except ImportError:  # replayed by pytest without atheris
+with instrumented(__name__):
     from guomi.api._token import TokenHeader, format_text, parse_text
 
 

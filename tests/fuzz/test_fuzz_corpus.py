@@ -29,7 +29,7 @@ def _load(name: str) -> ModuleType:
         sys.path.remove(str(FUZZ / "python"))
 
 
-@pytest.mark.parametrize("target", ["tokens", "stream", "keyset"])
+@pytest.mark.parametrize("target", ["tokens", "stream", "keyset", "http_bodies"])
 def test_python_fuzz_corpus_replays_cleanly(target: str) -> None:
     harness = _load("_harness")
     module = _load(target)
