@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -211,6 +212,19 @@ def _csv_quote(text: str) -> str:
     if any(c in text for c in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
     return text
+
+
+def needs_quoting(batch: pa.RecordBatch) -> bool:
+    """Whether any value of ``batch`` would need CSV quoting (a comma, quote or line break;
+    any binary column counts, since its bytes are not checked here)."""
+    for column in batch.columns:
+        kind = column.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            if pc.any(pc.match_substring_regex(column, '[,"\r\n]')).as_py():
+                return True
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            return True
+    return False
 
 
 def csv_bytes(batch: pa.RecordBatch, *, plain: bool = False) -> bytes:

@@ -22,7 +22,15 @@ from guomi.bulk._atomic import atomic_output, check_output
 from guomi.bulk._columns import ColumnSpec, parse_columns
 from guomi.bulk._engine_local import default_workers, ordered_map
 from guomi.bulk._errors import BulkError, BulkInputError, shift_rows
-from guomi.bulk._files import CsvSource, CsvWriter, ParquetSource, ParquetWriter, csv_bytes, parquet_files
+from guomi.bulk._files import (
+    CsvSource,
+    CsvWriter,
+    ParquetSource,
+    ParquetWriter,
+    csv_bytes,
+    needs_quoting,
+    parquet_files,
+)
 from guomi.bulk._kernel import ColumnCipher, ColumnStats
 from guomi.bulk._transform import OPERATIONS, BatchTransform, Operation, check_columns, sum_stats
 
@@ -341,7 +349,13 @@ class Job:
                 return out, stats, batch.num_rows, nbytes, end
             # A quote-free CSV block holds no comma/quote/newline in any value, and encrypt,
             # rekey and reindex only add base64url text and integers: nothing needs quoting.
-            plain = isinstance(payload, bytes) and b'"' not in payload and self.operation in PLAIN_SAFE
+            # Decrypted values are checked, so a file whose input needed no quotes decrypts
+            # back to the same bytes (pyarrow's "needed" style would quote every string).
+            plain = (
+                isinstance(payload, bytes)
+                and b'"' not in payload
+                and (self.operation in PLAIN_SAFE or not needs_quoting(out))
+            )
             return csv_bytes(out, plain=plain), stats, batch.num_rows, nbytes, end
 
         offset = 0
