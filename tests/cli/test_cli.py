@@ -183,3 +183,19 @@ def test_audit_verify(tmp_path: Path) -> None:
     edited = lines[1].replace(b'"', b"'", 1)
     (tmp_path / "edited.log").write_bytes(b"".join([lines[0], edited, *lines[2:]]))
     assert runner.invoke(cli, ["audit", "verify", str(tmp_path / "edited.log")]).exit_code == 1
+
+
+def test_key_trim_destroys_old_versions_for_good(sh: Shell) -> None:
+    sh("key", "create", "ledger")
+    old = sh("encrypt", "-k", "ledger", input=b"v1 data").stdout.strip()
+    sh("key", "rotate", "ledger")
+    sh("key", "rotate", "ledger")
+    # Trimming above the min decryption version is refused and changes nothing.
+    refused = sh("key", "trim", "ledger", "--min-available-version", "3", ok=False)
+    assert refused.exit_code == 1
+    assert sh("decrypt", "-k", "ledger", old).stdout_bytes == b"v1 data"
+    sh("key", "config", "ledger", "--min-decryption-version", "2")
+    info = json.loads(sh("--json", "key", "trim", "ledger", "--min-available-version", "2").stdout)
+    assert sorted(info["keys"]) == ["2", "3"] and info["min_available_version"] == 2
+    assert sh("decrypt", "-k", "ledger", old, ok=False).exit_code == 1
+    assert "versions kept 2, 3" in sh("key", "trim", "ledger", "--min-available-version", "2").stdout

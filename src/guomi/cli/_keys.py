@@ -135,6 +135,27 @@ def key_rotate(c: Ctx, name: str) -> None:
         out.print(f"{esc(name)}: latest version {esc(info.get('latest_version'))}")
 
 
+@key.command("trim")
+@click.argument("name")
+@click.option(
+    "--min-available-version",
+    type=int,
+    required=True,
+    help="Destroy every version below this one (at most the key's min decryption version).",
+)
+@pass_ctx
+@handle_errors
+def key_trim(c: Ctx, name: str, min_available_version: int) -> None:
+    """Destroy the old versions of key NAME for good (tokens under them never decrypt again)."""
+    with c.client() as client:
+        info = plain(client.trim_key(name, min_available_version))
+    if c.json:
+        emit_json(info)
+    else:
+        kept = ", ".join(str(v) for v in sorted(int(v) for v in info.get("keys", {})))
+        out.print(f"{esc(name)}: versions kept {esc(kept)}")
+
+
 @key.command("config")
 @click.argument("name")
 @click.option("--min-decryption-version", type=int, help="Refuse to decrypt tokens of older versions.")

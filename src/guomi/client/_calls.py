@@ -282,6 +282,12 @@ def configure_key(name: str, options: dict[str, Json]) -> Call[api.KeyInfo]:
     return Call("POST", f"keys/{seg(name)}/config", body(req), data(api.KeyInfo))
 
 
+def trim_key(name: str, min_available_version: int) -> Call[api.KeyInfo]:
+    """``POST keys/{name}/trim``: destroys every version below ``min_available_version``."""
+    req = request(api.TrimKeyRequest, min_available_version=min_available_version)
+    return Call("POST", f"keys/{seg(name)}/trim", body(req), data(api.KeyInfo))
+
+
 def delete_key(name: str) -> Call[None]:
     """``DELETE keys/{name}`` (the key must allow deletion)."""
     return Call("DELETE", f"keys/{seg(name)}")

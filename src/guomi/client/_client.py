@@ -208,6 +208,11 @@ class Client(_Base):
         """``POST keys/{name}/config`` (``min_decryption_version``, ``deletion_allowed``, ...)."""
         return self._run(_calls.configure_key(name, options))
 
+    def trim_key(self, name: str, min_available_version: int) -> api.KeyInfo:
+        """``POST keys/{name}/trim``: destroy every version below ``min_available_version``
+        (irreversible; at most the key's ``min_decryption_version``)."""
+        return self._run(_calls.trim_key(name, min_available_version))
+
     def delete_key(self, name: str) -> None:
         """``DELETE keys/{name}``."""
         self._run(_calls.delete_key(name))
@@ -430,6 +435,10 @@ class AsyncClient(_Base):
     async def configure_key(self, name: str, **options: Any) -> api.KeyInfo:
         """See :meth:`Client.configure_key`."""
         return await self._run(_calls.configure_key(name, options))
+
+    async def trim_key(self, name: str, min_available_version: int) -> api.KeyInfo:
+        """See :meth:`Client.trim_key`."""
+        return await self._run(_calls.trim_key(name, min_available_version))
 
     async def delete_key(self, name: str) -> None:
         """See :meth:`Client.delete_key`."""
