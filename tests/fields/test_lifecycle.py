@@ -208,3 +208,14 @@ def test_cli_status_and_errors(db_url: str, tmp_path: Path) -> None:
         field_cli, ["migrate", *base, "--index", "bad=soundex", "--keyset", str(keys), "--phase", "clean"]
     )
     assert r.exit_code != 0
+
+
+def test_cli_database_errors_are_one_line(tmp_path: Path) -> None:
+    """A missing table or column is a one-line error naming the cause, never a traceback."""
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    r = runner.invoke(field_cli, ["status", url, "--table", "customer", "--column", "email"])
+    assert r.exit_code == 1, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert "customer" in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1

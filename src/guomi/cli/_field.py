@@ -10,13 +10,16 @@ bar (rows/s, ETA). Every step is resumable: run the same command again after an 
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -32,6 +35,8 @@ from guomi.fields import BlindIndex, ColumnMigration, Field, ServiceKeyring
 from guomi.keys import Keyset
 
 __all__ = ["field"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 PASSPHRASE_ENV = "GUOMI_PASSPHRASE"  # noqa: S105 (the variable's name)
 
@@ -143,9 +148,38 @@ def _with_progress(label: str, run: Any) -> int:
     return count
 
 
-def _fail(exc: Exception) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}")
-    sys.exit(1)
+def _is_database_error(exc: BaseException) -> bool:
+    try:
+        import sqlalchemy.exc  # noqa: PLC0415 (the sql extra: `guomi --help` works without it)
+    except ImportError:
+        return False
+    return isinstance(exc, sqlalchemy.exc.SQLAlchemyError)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The cause in one line: a database error without the SQL statement and parameters
+    SQLAlchemy appends (they may hold plaintext values)."""
+    if _is_database_error(exc):
+        inner = getattr(exc, "orig", None) or exc
+        text = str(inner).strip().splitlines()
+        return f"database: {text[0] if text else type(inner).__name__}"
+    return str(exc)
+
+
+def _field_errors(func: F) -> F:
+    """Every failure of a `guomi field` command as one escaped red line and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            if not isinstance(exc, GuomiError | OSError | ValueError) and not _is_database_error(exc):
+                raise
+            Console(stderr=True).print(f"[bold red]error:[/] {escape(_one_line(exc))}")
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _print_status(m: ColumnMigration) -> None:
@@ -177,57 +211,49 @@ def field() -> None:
     help="dual-write: add and backfill the encrypted column; encrypted: verify and mark; "
     "clean: drop plaintext.",
 )
+@_field_errors
 def migrate(phase: str, **kw: Any) -> None:
     """Move a plaintext column through dual-write → encrypted → clean."""
-    try:
-        m = _migration(kw)
-        if phase == "dual-write":
-            n = _with_progress(
-                f"encrypt {kw['table']}.{kw['column']}",
-                lambda cb: m.dual_write(progress=cb, workers=kw["workers"]),
-            )
-            Console().print(f"{n} rows encrypted")
-        elif phase == "encrypted":
-            m.encrypted()
-        else:
-            m.clean()
-        _print_status(m)
-    except GuomiError as exc:
-        _fail(exc)
+    m = _migration(kw)
+    if phase == "dual-write":
+        n = _with_progress(
+            f"encrypt {kw['table']}.{kw['column']}",
+            lambda cb: m.dual_write(progress=cb, workers=kw["workers"]),
+        )
+        Console().print(f"{n} rows encrypted")
+    elif phase == "encrypted":
+        m.encrypted()
+    else:
+        m.clean()
+    _print_status(m)
 
 
 @field.command("rekey")
 @_common
+@_field_errors
 def rekey(**kw: Any) -> None:
     """Re-encrypt every value not under the keyset's primary version."""
-    try:
-        m = _migration(kw)
-        n = _with_progress(f"rekey {kw['table']}.{kw['column']}", lambda cb: m.rekey(progress=cb))
-        Console().print(f"{n} values re-encrypted")
-        _print_status(m)
-    except GuomiError as exc:
-        _fail(exc)
+    m = _migration(kw)
+    n = _with_progress(f"rekey {kw['table']}.{kw['column']}", lambda cb: m.rekey(progress=cb))
+    Console().print(f"{n} values re-encrypted")
+    _print_status(m)
 
 
 @field.command("reindex")
 @_common
 @click.option("--new", "new_index", required=True, help="Name of the new index (one of --index) to fill.")
+@_field_errors
 def reindex(new_index: str, **kw: Any) -> None:
     """Fill a new blind-index column; old and new are both answered until the old is dropped."""
-    try:
-        m = _migration(kw)
-        n = _with_progress(f"reindex {new_index}", lambda cb: m.reindex(new_index, progress=cb))
-        Console().print(f"{n} rows indexed")
-        _print_status(m)
-    except GuomiError as exc:
-        _fail(exc)
+    m = _migration(kw)
+    n = _with_progress(f"reindex {new_index}", lambda cb: m.reindex(new_index, progress=cb))
+    Console().print(f"{n} rows indexed")
+    _print_status(m)
 
 
 @field.command("status")
 @_common
+@_field_errors
 def status(**kw: Any) -> None:
     """Counts, key versions and step checkpoints of a column."""
-    try:
-        _print_status(_migration(kw, keyless=True))
-    except GuomiError as exc:
-        _fail(exc)
+    _print_status(_migration(kw, keyless=True))
