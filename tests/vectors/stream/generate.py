@@ -249,9 +249,10 @@ def build() -> dict[str, dict[str, Any]]:
     add("text_mode_mangled", good.replace(b"\r\n", b"\n", 1), "StreamFormatError", r"^bad magic")
     add("header_truncated", good[: h.length - 10], "StreamFormatError", r"^truncated header")
     add("magic_only", gs.MAGIC[:5], "StreamFormatError", r"^truncated header")
-    v2 = bytearray(good)
-    v2[8] = 2
-    add("unknown_version", bytes(v2), "StreamFormatError", r"^unknown format version 2")
+    # Version 2 is the signed format (spec §6); 3 is the first this reader does not know.
+    v3 = bytearray(good)
+    v3[8] = 3
+    add("unknown_version", bytes(v3), "StreamFormatError", r"^unknown format version 3")
     s2 = bytearray(good)
     s2[9] = 7
     add("unknown_suite", bytes(s2), "StreamFormatError", r"^unknown algorithm suite 7")
