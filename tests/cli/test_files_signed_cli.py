@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from click.testing import CliRunner
 
+from guomi.cli import cli
+from guomi.envelope.text import sm2_recipient_string
 from guomi.primitives import sm2
 from guomi.primitives.serialization import (
     Encoding,
@@ -19,6 +23,7 @@ from guomi.primitives.serialization import (
     PublicFormat,
 )
 from tests.cli.test_files_cli import guomi
+from tests.client.asgi import make_app, running
 
 
 @pytest.fixture
@@ -136,3 +141,56 @@ def test_signer_id_must_match(tmp_path: Path, keys: dict[str, str]) -> None:
         cwd=tmp_path,
     )
     assert (tmp_path / "out").read_bytes() == (tmp_path / "data").read_bytes()
+
+
+def test_custody_service_key_signs_and_its_public_key_verifies(tmp_path: Path, keys: dict[str, str]) -> None:
+    """``--sign-key kms:NAME`` (the service signs; the key never leaves) and ``--verify-key
+    kms:NAME`` (its public key read from the service) or the same key as PEM/sm2: text."""
+    with running(make_app()) as (client, _):
+        client.create_key("extracts", "sm2-sign")
+        env = {"GUOMI_ADDR": "http://guomi.test", "GUOMI_TOKEN": client.token or ""}
+        obj = SimpleNamespace(transport=client._http._transport)  # type: ignore[attr-defined]
+        runner = CliRunner()
+        out = tmp_path / "data.gms"
+        args = ["encrypt", "-r", keys["recipient"], "--sign-key", "kms:extracts", "-o", str(out)]
+        res = runner.invoke(cli, [*args, str(tmp_path / "data")], env=env, obj=obj)
+        assert res.exit_code == 0, res.output
+        back = tmp_path / "back"
+        res = runner.invoke(
+            cli,
+            [
+                "decrypt",
+                "-i",
+                str(tmp_path / "id.txt"),
+                "--verify-key",
+                "kms:extracts",
+                "-o",
+                str(back),
+                str(out),
+            ],
+            env=env,
+            obj=obj,
+        )
+        assert res.exit_code == 0, res.output
+        assert back.read_bytes() == (tmp_path / "data").read_bytes()
+        # Verified offline too, with the public key the service publishes, as sm2: text.
+        public = sm2_recipient_string(client.signer("extracts").public_key())
+        guomi("decrypt", "-i", "id.txt", "--verify-key", public, "-o", "back2", "data.gms", cwd=tmp_path)
+        # A PEM key of someone else is refused.
+        res = runner.invoke(
+            cli,
+            [
+                "decrypt",
+                "-i",
+                str(tmp_path / "id.txt"),
+                "--verify-key",
+                str(tmp_path / "bank.pub"),
+                "-o",
+                str(tmp_path / "x"),
+                str(out),
+            ],
+            env=env,
+            obj=obj,
+        )
+        assert res.exit_code == 1 and "not by the expected key" in res.stderr
+        assert not (tmp_path / "x").exists()
