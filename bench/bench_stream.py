@@ -12,10 +12,18 @@ the disk is not what is measured):
 - guomi's raw SM4-GCM in this process (``SM4GCM.encrypt/decrypt`` over the same 1 GiB in
   4 MiB messages, no I/O): the ceiling the file path is compared with.
 
+With ``--signed`` (SM2-signed files, ``docs/spec/stream.md`` §6) three more contenders join
+every round: ``guomi encrypt --sign-key`` and ``guomi decrypt --verify-key`` (a file input:
+one SM3 pass to verify before decrypting, one while decrypting), and the anchor for a signed
+extract, ``openssl dgst -sm3 -sign KEY -sigopt distid:1234567812345678`` over the plaintext
+(to be added to ``openssl enc``'s time). A second table gives the cost of signing against
+the unsigned CLI and against openssl enc + openssl dgst.
+
 Throughput in MB/s (10^6 bytes/s) by wall clock and by CPU time (user + system of the
 child processes from ``RUSAGE_CHILDREN``; ``process_time`` for the in-process raw GCM),
 which is the steadier figure on a shared, loaded machine; medians over rounds; ratios taken
-within the same run. Usage: ``.venv/bin/python bench/bench_stream.py [--rounds N] [--size-mib N] [--dir D]``
+within the same run. Usage:
+``.venv/bin/python bench/bench_stream.py [--rounds N] [--size-mib N] [--dir D] [--signed]``
 """
 
 from __future__ import annotations
@@ -84,6 +92,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--dir", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    ap.add_argument("--signed", action="store_true", help="also SM2-signed files (spec §6)")
     args = ap.parse_args()
     size = args.size_mib * MIB
     work = Path(tempfile.mkdtemp(prefix="guomi-bench-stream-", dir=args.dir))
@@ -96,9 +105,11 @@ def main() -> None:
         ).stdout.split()[-1]
         k, iv = os.urandom(16).hex(), os.urandom(16).hex()
         ossl = ["openssl", "enc", "-sm4-ctr", "-K", k, "-iv", iv]
-        times: dict[str, list[tuple[float, float]]] = {
-            n: [] for n in ("ossl_enc", "ossl_dec", "g_enc", "g_dec", "raw_enc", "raw_dec", "dd")
-        }
+        names = ["ossl_enc", "ossl_dec", "g_enc", "g_dec", "raw_enc", "raw_dec", "dd"]
+        if args.signed:
+            names += ["g_enc_signed", "g_dec_verified", "ossl_sign"]
+            sk, pk = _signing_pems(work)
+        times: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
         for r in range(args.rounds):
             times["ossl_enc"].append(timed([*ossl, "-e", "-in", str(src), "-out", str(work / "o.enc")]))
             times["g_enc"].append(
@@ -117,8 +128,57 @@ def main() -> None:
             enc, dec = raw_gcm(size)
             times["raw_enc"].append(enc)
             times["raw_dec"].append(dec)
-            (work / "o.dec").unlink()
-            (work / "g.dec").unlink()
+            if args.signed:
+                times["g_enc_signed"].append(
+                    timed(
+                        [
+                            GUOMI,
+                            "encrypt",
+                            "-r",
+                            recipient,
+                            "--sign-key",
+                            str(sk),
+                            "-o",
+                            str(work / "s.gms"),
+                            str(src),
+                        ]
+                    )
+                )
+                times["g_dec_verified"].append(
+                    timed(
+                        [
+                            GUOMI,
+                            "decrypt",
+                            "-i",
+                            str(key_file),
+                            "--verify-key",
+                            str(pk),
+                            "-o",
+                            str(work / "s.dec"),
+                            str(work / "s.gms"),
+                        ]
+                    )
+                )
+                times["ossl_sign"].append(
+                    timed(
+                        [
+                            "openssl",
+                            "dgst",
+                            "-sm3",
+                            "-sign",
+                            str(sk),
+                            "-sigopt",
+                            "distid:1234567812345678",
+                            "-out",
+                            str(work / "o.sig"),
+                            str(src),
+                        ]
+                    )
+                )
+                (work / "s.dec").unlink()
+            # The CLI never writes over an existing file (without --force): clear the outputs.
+            for name in ("o.dec", "g.dec", "g.gms", "s.gms", "o.enc"):
+                (work / name).unlink(missing_ok=True)
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
         ossl_version = subprocess.run(
             ["openssl", "version"], check=False, capture_output=True, text=True
@@ -150,8 +210,46 @@ def main() -> None:
                     f"{rate['dd']:.0f} | {rate[g] / rate[o]:.2f}x | {rate[raw] / rate[g]:.2f}x | "
                     f"{rate['dd'] / rate[g]:.2f}x |"
                 )
+        if args.signed:
+            _signed_table(times, size, args.size_mib)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _signing_pems(work: Path) -> tuple[Path, Path]:
+    from guomi.primitives import sm2  # noqa: PLC0415
+    from guomi.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat  # noqa: PLC0415
+
+    key = sm2.generate_private_key()
+    sk, pk = work / "sign.pem", work / "sign.pub.pem"
+    sk.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    pk.write_bytes(key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    return sk, pk
+
+
+def _signed_table(times: dict[str, list[tuple[float, float]]], size: int, size_mib: int) -> None:
+    """Signed files: rates (MB/s) and same-run ratios, by wall clock and by CPU time."""
+    for which, label in ((0, "wall clock"), (1, "CPU time")):
+        sec = {n: statistics.median(t[which] for t in v) for n, v in times.items()}
+        rate = {n: size / s / 1e6 for n, s in sec.items()}
+        anchor_enc = size / (sec["ossl_enc"] + sec["ossl_sign"]) / 1e6
+        print()
+        print(f"signed files, {label}:")
+        print()
+        print(
+            "| operation (MB/s) | guomi unsigned | guomi signed / verified | signed / unsigned "
+            "| openssl enc + dgst -sign | guomi signed / openssl |"
+        )
+        print("|---|---|---|---|---|---|")
+        print(
+            f"| encrypt {size_mib} MiB file | {rate['g_enc']:.0f} | {rate['g_enc_signed']:.0f} | "
+            f"{rate['g_enc_signed'] / rate['g_enc']:.2f}x | {anchor_enc:.0f} | "
+            f"{rate['g_enc_signed'] / anchor_enc:.2f}x |"
+        )
+        print(
+            f"| decrypt {size_mib} MiB file | {rate['g_dec']:.0f} | {rate['g_dec_verified']:.0f} | "
+            f"{rate['g_dec_verified'] / rate['g_dec']:.2f}x | | |"
+        )
 
 
 if __name__ == "__main__":

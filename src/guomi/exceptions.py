@@ -40,6 +40,7 @@ __all__ = [
     "StorageUnavailableError",
     "StreamError",
     "StreamFormatError",
+    "StreamSignatureError",
     "TooManyRequestsError",
     "UnsupportedAlgorithmError",
     "UnsupportedQueryError",
@@ -235,6 +236,15 @@ class StreamFormatError(StreamError, ValueError):
     The message names the failure (bad magic, header MAC bad, segment N failed
     authentication, truncated, trailing data, ...). Also raised when a stanza addressed to
     the caller's identity does not open (wrong passphrase or damaged header).
+    """
+
+
+class StreamSignatureError(StreamError, InvalidSignature):
+    """A signature was required of a ``guomi-stream`` file and it does not hold.
+
+    The file is unsigned, signed by another key than the expected one, or its SM2
+    signature does not verify (``docs/spec/stream.md`` §6). Also an
+    :class:`InvalidSignature`.
     """
 
 

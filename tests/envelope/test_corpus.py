@@ -17,6 +17,7 @@ import pytest
 from guomi import exceptions
 from guomi.envelope.stream import PassphraseIdentity, decrypt, open_encrypted
 from guomi.envelope.text import parse_identity_file
+from guomi.primitives.serialization import load_pem_public_key
 from guomi.primitives.sm3 import digest as sm3
 
 CORPUS = Path(__file__).parents[1] / "vectors" / "stream"
@@ -58,26 +59,29 @@ def test_vector(name: str) -> None:
     entry = MANIFEST[name]
     blob = (CORPUS / f"{name}.gms").read_bytes()
     ids = identities(entry["identities"])
+    verify: dict[str, Any] = {}
+    if "verify_key" in entry:  # a signed-file vector (spec §6): the reader demands this signer
+        verify["verify_key"] = load_pem_public_key((CORPUS / entry["verify_key"]).read_bytes())
     out = io.BytesIO()
     if entry["error"] is None:
-        decrypt(io.BytesIO(blob), out, ids)
+        decrypt(io.BytesIO(blob), out, ids, **verify)
         assert sm3(out.getvalue()).hex() == entry["plaintext_sm3"]
         return
     error = getattr(exceptions, entry["error"])
     with pytest.raises(error) as info:
-        decrypt(io.BytesIO(blob), out, ids)
+        decrypt(io.BytesIO(blob), out, ids, **verify)
     assert re.search(entry["match"], str(info.value)), str(info.value)
     assert out.getvalue() == b"", "plaintext was written before the failure was detected"
     # The readable stream fails the same way (at open or at the first read), never silently.
     with pytest.raises(error):
-        open_encrypted(io.BytesIO(blob), ids).read()
+        open_encrypted(io.BytesIO(blob), ids, **verify).read()
 
 
 def test_generator_is_deterministic_and_matches_the_committed_files(tmp_path: Path, monkeypatch: Any) -> None:
     from tests.vectors.stream import generate  # noqa: PLC0415
 
     monkeypatch.setattr(generate, "HERE", tmp_path)
-    for name in ("identity.txt", "other_identity.txt"):
+    for name in ("identity.txt", "other_identity.txt", "signer.pem", "other_signer.pem"):
         (tmp_path / name).write_text((CORPUS / name).read_text())
     manifest = generate.build()
     assert manifest == MANIFEST

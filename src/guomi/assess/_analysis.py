@@ -248,6 +248,8 @@ def _coverage(obj: _Object, facts: Facts) -> dict[str, Any]:
         "decrypt_checked": check.checked if check else None,
         "decrypt_failed": failed if check else None,
         "decrypt_failures": check.failures if check else None,
+        "decrypt_row_bound": check.row_bound if check else None,
+        "decrypt_context_column": check.context_column if check else None,
         "pii": round(f.pii_share, 4),
         "pii_values": sum(
             f.counts.get(k.value, 0) for k in (Kind.PII_RESIDENT_ID, Kind.PII_MOBILE, Kind.PII_BANK_CARD)

@@ -27,7 +27,9 @@ from guomi.scan import (
     FileFinding,
     Kind,
     classify_value,
+    primary_key_columns,
     sample_column,
+    sample_keyed_column,
     scan_database,
     scan_file,
 )
@@ -47,6 +49,10 @@ class OpenCheck:
     failures: dict[str, int]
     error: str | None = None
     kind: str = "token"
+    #: field values that opened only with their row's context (``context_column``'s value)
+    row_bound: int = 0
+    #: the column whose values were the row contexts (declared, or the table's primary key)
+    context_column: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,8 @@ def _scan_targets(config: AssessConfig) -> dict[str, set[str] | None]:
 def _collect_service(config: AssessConfig, facts: Facts, transport: httpx.BaseTransport | None) -> None:
     spec = config.service
     if spec is None:
+        # A passphrase-wrapped field keyset needs no service: its values are still checked.
+        _check_keysets(config, facts, None)
         return
     facts.service_addr = spec.addr
     declared = {i.key for i in config.system.important_data if i.key}
@@ -220,28 +228,79 @@ def _check_keysets(config: AssessConfig, facts: Facts, svc: ServiceReader | None
         _check_field_values(item, keyring, config, facts)
 
 
+def _context_column(item: ImportantData) -> tuple[str | None, bool]:
+    """The column whose value is each row's context, and whether it was declared.
+
+    Undeclared: the table's one-column primary key, tried only for values that do not open
+    without a context (``ColumnMigration(context_key=True)`` binds values to that key)."""
+    if item.context_column is not None:
+        return item.context_column, True
+    assert item.database and item.table
+    try:
+        pk = primary_key_columns(item.database, item.table)
+    except Exception:
+        return None, False
+    return (pk[0], False) if len(pk) == 1 else (None, False)
+
+
 def _check_field_values(item: ImportantData, keyring: Any, config: AssessConfig, facts: Facts) -> None:
+    """Decrypt every sampled field value of a declared column with its keyset.
+
+    Row-bound values (``docs/spec/field.md`` §4: the row context, usually the primary key,
+    is in the associated data) open only with their row's context: with a declared
+    ``context_column`` every value is opened with it; otherwise a value that does not open
+    alone is tried once more with the table's primary-key value and counted as row-bound.
+    """
     from guomi.fields import Field  # noqa: PLC0415 (only for field columns)
 
     assert item.database and item.table and item.column
+    context_column, declared = _context_column(item)
     try:
-        values = sample_column(item.database, item.table, item.column, config.sample_rows)
+        if context_column is not None:
+            pairs = sample_keyed_column(
+                item.database, item.table, item.column, context_column, config.sample_rows
+            )
+        else:
+            pairs = [
+                (None, v) for v in sample_column(item.database, item.table, item.column, config.sample_rows)
+            ]
     except Exception as exc:
         facts.open_checks.append(
-            OpenCheck(item.location, item.key or "", 0, 0, {}, type(exc).__name__, "field")
+            OpenCheck(item.location, item.key or "", 0, 0, {}, type(exc).__name__, "field", 0, context_column)
         )
         return
     fld = Field(item.table, item.column, keyring)
-    tokens = [v for v in values if classify_value(v).kind is Kind.GUOMI_FIELD]
+    tokens = [(k, v) for k, v in pairs if classify_value(v).kind is Kind.GUOMI_FIELD]
     failures: defaultdict[str, int] = defaultdict(int)
-    for token in tokens:
+    row_bound = 0
+    for context, token in tokens:
         try:
-            fld.decrypt(token)
+            if declared:
+                fld.decrypt(token, context)
+                row_bound += 1
+                continue
+            try:
+                fld.decrypt(token)
+            except Exception:
+                if context is None:
+                    raise
+                fld.decrypt(token, context)  # bound to its row's key
+                row_bound += 1
         except Exception as exc:
             failures[type(exc).__name__] += 1
     opened = len(tokens) - sum(failures.values())
     facts.open_checks.append(
-        OpenCheck(item.location, item.key or "", len(tokens), opened, dict(failures), None, "field")
+        OpenCheck(
+            item.location,
+            item.key or "",
+            len(tokens),
+            opened,
+            dict(failures),
+            None,
+            "field",
+            row_bound,
+            context_column if (declared or row_bound) else None,
+        )
     )
 
 

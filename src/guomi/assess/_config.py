@@ -18,6 +18,10 @@ column = "id_no"
 key = "pii"                       # custody-service key (optional): tokens' key, or the
                                   # key that wraps the column's field keyset
 keyset = "customers.keyset.json"  # field keyset document (optional; guomi field values)
+context_column = "id"             # row-bound field values: the column whose value is each
+                                  # row's context (optional; default: tried with the
+                                  # table's one-column primary key when a value does not
+                                  # open without a context)
 index_bits = 16                   # blind-index width (optional)
 
 [[system.products]]               # certified products (商用密码产品认证证书)
@@ -112,6 +116,8 @@ class ImportantData:
     index_bits: int | None = None
     #: the column's field keyset document (``Keyset.to_encrypted_json``), for guomi field values
     keyset: str | None = None
+    #: the column holding each row's context for row-bound field values (the primary key)
+    context_column: str | None = None
 
     @property
     def location(self) -> str:
@@ -253,9 +259,21 @@ def _important(items: list[dict[str, Any]], base: Path) -> tuple[ImportantData, 
                 suite=_str(d, "suite", where, required=False),
                 index_bits=bits,
                 keyset=str(_resolve(base, ks)) if (ks := _str(d, "keyset", where, required=False)) else None,
+                context_column=_context_column(d, where),
             )
         )
     return tuple(out)
+
+
+def _context_column(d: dict[str, Any], where: str) -> str | None:
+    name = _str(d, "context_column", where, required=False)
+    if name is None:
+        return None
+    if d.get("keyset") is None:
+        raise ConfigError(f"{where}.context_column needs keyset (it is for guomi field values)")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name):
+        raise ConfigError(f"{where}.context_column must be a plain column name")
+    return name
 
 
 def _system(doc: dict[str, Any], base: Path) -> SystemInfo:
@@ -283,7 +301,18 @@ def _system(doc: dict[str, Any], base: Path) -> SystemInfo:
     important = _list_of_tables(
         s,
         "important_data",
-        {"name", "database", "table", "column", "file", "key", "suite", "index_bits", "keyset"},
+        {
+            "name",
+            "database",
+            "table",
+            "column",
+            "file",
+            "key",
+            "suite",
+            "index_bits",
+            "keyset",
+            "context_column",
+        },
     )
     return SystemInfo(
         name=_str(s, "name", "system") or "",

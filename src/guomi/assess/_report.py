@@ -175,6 +175,9 @@ def _inventory(ev: dict[str, Any]) -> str:
         dec = ""
         if c.get("decrypt_checked") is not None:
             dec = f"<br>opened 可解密 {c['decrypt_checked'] - c['decrypt_failed']}/{c['decrypt_checked']}"
+            if c.get("decrypt_row_bound"):
+                bound = c["decrypt_row_bound"]
+                dec += _e(f" ({bound} row-bound 绑定行, context 上下文 = {c['decrypt_context_column']})")
             if c["decrypt_failed"]:
                 dec += f' <b class="st-not-met">failed 失败 {c["decrypt_failed"]}</b>'
         rows.append(
@@ -406,10 +409,10 @@ def _sources(ev: dict[str, Any]) -> str:
         )
     note = (
         f"Sample: up to {s['sample_rows']} rows per table "
-        "(SQLite: random rows; other databases: the first rows). "
+        "drawn at random on every database (each table's method is in evidence.json). "
         "抽样: 每表最多 "
         + str(s["sample_rows"])
-        + " 行。"
+        + " 行, 随机抽取。"
         + (
             ""
             if s["field_format_recognised"]

@@ -76,7 +76,9 @@ def scan_source(
             raise BulkInputError(finding.error, file=finding.url)
         if columns:
             return [
-                TableFinding(t.name, t.rows, {c: f for c, f in t.columns.items() if c in columns}, t.error)
+                TableFinding(
+                    t.name, t.rows, {c: f for c, f in t.columns.items() if c in columns}, t.error, t.sampling
+                )
                 for t in finding.tables
             ]
         return list(finding.tables)

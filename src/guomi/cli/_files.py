@@ -12,6 +12,13 @@ plaintext is created mode 0600. Without ``-o`` the output goes to standard outpu
 produced (for decrypt: verified segments only, and the exit status is 1 if a later
 segment fails).
 
+Signed files (``docs/spec/stream.md`` §6): ``encrypt --sign-key KEY`` signs the file with
+an SM2 key (a PEM private key file, or ``kms:NAME``, an ``sm2-sign`` key in the custody
+service); ``decrypt --verify-key KEY`` (a PEM public key file, ``sm2:...`` or ``kms:NAME``)
+refuses a file that is unsigned, signed by another key, or whose signature does not verify,
+and for a file input checks the signature before anything is decrypted. ``--signer-id``
+sets the SM2 user ID of both (default ``1234567812345678``, GM/T 0009).
+
 Passphrases are asked on the terminal (``/dev/tty``, twice when encrypting), or read from
 the ``GUOMI_PASSPHRASE`` environment variable for scripts.
 """
@@ -49,6 +56,7 @@ from guomi.envelope.stream import (
     Recipient,
     decrypt,
     encrypt,
+    read_header,
 )
 from guomi.envelope.text import (
     SM2_RECIPIENT_PREFIX,
@@ -58,9 +66,23 @@ from guomi.envelope.text import (
     parse_sm2_recipient,
     sm2_recipient_string,
 )
-from guomi.exceptions import NoIdentityMatchError, StreamError
+from guomi.exceptions import GuomiError, NoIdentityMatchError, StreamError
+from guomi.keys import LocalSigner, Signer
+from guomi.primitives.serialization import load_pem_private_key, load_pem_public_key
+from guomi.primitives.sm2 import DEFAULT_USER_ID, SM2PublicKey
 
-__all__ = ["decrypt_files", "encrypt_files", "input_is_stream_file", "keygen"]
+__all__ = [
+    "DEFAULT_SIGNER_ID",
+    "decrypt_files",
+    "encrypt_files",
+    "input_is_stream_file",
+    "keygen",
+    "parse_sign_key",
+    "parse_verify_key",
+]
+
+DEFAULT_SIGNER_ID = DEFAULT_USER_ID.decode("ascii")
+"""The SM2 user ID of ``--sign-key`` / ``--verify-key`` unless ``--signer-id`` (GM/T 0009)."""
 
 PASSPHRASE_ENV = "GUOMI_PASSPHRASE"  # noqa: S105 (the variable's name)
 PROGRESS_MIN_BYTES = 8 << 20
@@ -121,6 +143,62 @@ def parse_identity(text: str, ctx: Ctx) -> list[Identity]:
     return list(parse_identity_file(path.read_text("utf-8"), str(path)))
 
 
+def _read_key_file(text: str, option: str) -> bytes:
+    path = Path(text)
+    if not path.is_file():
+        raise click.BadParameter(f"{text!r} is neither kms:NAME nor a PEM key file", param_hint=option)
+    return path.read_bytes()
+
+
+def parse_sign_key(text: str, ctx: Ctx, user_id: bytes) -> Signer:
+    """``--sign-key``: ``kms:NAME`` (signs in the custody service) or a PEM private key file."""
+    if text.startswith("kms:") and len(text) > 4:
+        return ctx.client().signer(text[4:], user_id)
+    data = _read_key_file(text, "--sign-key")
+    try:
+        key = load_pem_private_key(data)
+    except GuomiError as exc:
+        raise click.BadParameter(
+            f"{text!r} is not an unencrypted PEM SM2 private key ({exc})", param_hint="--sign-key"
+        ) from None
+    return LocalSigner(key, user_id)
+
+
+def parse_verify_key(text: str, ctx: Ctx) -> SM2PublicKey:
+    """``--verify-key``: ``sm2:...``, ``kms:NAME`` (its public key) or a PEM public key file."""
+    if text.startswith(SM2_RECIPIENT_PREFIX):
+        return parse_sm2_recipient(text).public_key
+    if text.startswith("kms:") and len(text) > 4:
+        return ctx.client().signer(text[4:]).public_key()
+    data = _read_key_file(text, "--verify-key")
+    try:
+        return load_pem_public_key(data)
+    except GuomiError as exc:
+        raise click.BadParameter(
+            f"{text!r} is not a PEM SM2 public key ({exc})", param_hint="--verify-key"
+        ) from None
+
+
+def _note_unverified_signature(source: str | None) -> None:
+    """Tell the user a file input is signed but no --verify-key was given (nothing checked)."""
+    if source is None or source == "-" or not os.path.isfile(source):
+        return
+    try:
+        with open(source, "rb") as f:
+            header = read_header(f)
+    except (GuomiError, OSError):
+        return  # decrypt reports it
+    if header.signer is not None:
+        try:
+            signer = sm2_recipient_string(SM2PublicKey.from_encoded_point(header.signer))
+        except GuomiError:
+            return  # decrypt reports it
+        err.print(
+            f"[yellow]note:[/] the file is signed by {esc(signer)}; the signature was not "
+            "checked (give --verify-key to require it)"
+        )
+
+
 # ------------------------------------------------------------------ I/O plumbing
 
 
@@ -170,8 +248,10 @@ def encrypt_files(
     source: str | None,
     *,
     force: bool = False,
+    sign_key: str | None = None,
+    signer_id: str = DEFAULT_SIGNER_ID,
 ) -> None:
-    """``guomi encrypt -r ... / -p``: guomi-stream/v1 for the recipients."""
+    """``guomi encrypt -r ... / -p [--sign-key KEY]``: a guomi-stream file for the recipients."""
     if passphrase and recipients:
         raise click.UsageError(
             "-p (passphrase) cannot be combined with -r: a passphrase must be a file's only recipient"
@@ -181,12 +261,14 @@ def encrypt_files(
         if passphrase
         else [parse_recipient(r, ctx) for r in recipients]
     )
+    user_id = signer_id.encode("utf-8")
+    signer = parse_sign_key(sign_key, ctx, user_id) if sign_key is not None else None
     with (
         _input(source) as (src, size),
         open_output(output, private=False, force=force, binary_to_tty_ok=False) as dst,
         _progress(size, "encrypting") as progress,
     ):
-        encrypt(src, dst, chosen, progress=progress)
+        encrypt(src, dst, chosen, progress=progress, signer=signer, signer_user_id=user_id)
 
 
 def decrypt_files(
@@ -198,8 +280,13 @@ def decrypt_files(
     *,
     force: bool = False,
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    verify_key: str | None = None,
+    signer_id: str = DEFAULT_SIGNER_ID,
 ) -> None:
-    """``guomi decrypt -i ... / -p``: open a guomi-stream/v1 file."""
+    """``guomi decrypt -i ... / -p [--verify-key KEY]``: open a guomi-stream file."""
+    expected = parse_verify_key(verify_key, ctx) if verify_key is not None else None
+    if expected is None:
+        _note_unverified_signature(source)
     chosen: list[Identity] = []
     for text in identities:
         chosen.extend(parse_identity(text, ctx))
@@ -212,7 +299,14 @@ def decrypt_files(
             open_output(output, private=True, force=force) as dst,
             _progress(size, "decrypting") as progress,
         ):
-            decrypt(src, dst, chosen, progress=progress)
+            decrypt(
+                src,
+                dst,
+                chosen,
+                progress=progress,
+                verify_key=expected,
+                verify_user_id=signer_id.encode("utf-8"),
+            )
     except NoIdentityMatchError as exc:
         if identities:
             raise

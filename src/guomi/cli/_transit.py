@@ -27,7 +27,7 @@ from guomi.cli._app import (
     token_arg,
     write_output,
 )
-from guomi.cli._files import decrypt_files, encrypt_files, input_is_stream_file
+from guomi.cli._files import DEFAULT_SIGNER_ID, decrypt_files, encrypt_files, input_is_stream_file
 from guomi.cli._output import FORCE_HELP
 from guomi.envelope.stream import DEFAULT_MAX_ITERATIONS, MAX_ITERATIONS, MIN_ITERATIONS
 from guomi.exceptions import GuomiError
@@ -51,6 +51,18 @@ __all__ = ["datakey", "decrypt", "encrypt", "hmac_cmd", "rewrap", "sign", "verif
     "-o", "--output", metavar="FILE", help="File mode: write the encrypted file here (see OUTPUT below)."
 )
 @click.option("--force", is_flag=True, help=FORCE_HELP)
+@click.option(
+    "--sign-key",
+    metavar="KEY",
+    help="File mode: sign the file with SM2 (a PEM private key file, or kms:NAME in the service).",
+)
+@click.option(
+    "--signer-id",
+    default=DEFAULT_SIGNER_ID,
+    show_default=True,
+    metavar="ID",
+    help="File mode: the SM2 user ID the --sign-key signs with.",
+)
 @click.argument("source", required=False, metavar="[INPUT|-]")
 @pass_ctx
 @handle_errors
@@ -63,6 +75,8 @@ def encrypt(
     passphrase: bool,
     output: str | None,
     force: bool,
+    sign_key: str | None,
+    signer_id: str,
     source: str | None,
 ) -> None:
     """Encrypt INPUT (a file, or standard input).
@@ -80,8 +94,12 @@ def encrypt(
     if recipients or passphrase:
         if key_name or associated_data:
             raise click.UsageError("-k/-a (service token) and -r/-p (file encryption) cannot be mixed")
-        encrypt_files(c, recipients, passphrase, output, source, force=force)
+        encrypt_files(
+            c, recipients, passphrase, output, source, force=force, sign_key=sign_key, signer_id=signer_id
+        )
         return
+    if sign_key:
+        raise click.UsageError("--sign-key signs an encrypted file (-r/-p); use `guomi sign` for data")
     if output:
         raise click.UsageError("-o is for file encryption (-r/-p); -k prints a token")
     name = need_key(key_name, "encrypt")
@@ -118,6 +136,18 @@ def encrypt(
     metavar="N",
     help="File mode: refuse passphrase files that ask for more PBKDF2 iterations than N.",
 )
+@click.option(
+    "--verify-key",
+    metavar="KEY",
+    help="File mode: require an SM2 signature by this key (PEM public key file, sm2:..., kms:NAME).",
+)
+@click.option(
+    "--signer-id",
+    default=DEFAULT_SIGNER_ID,
+    show_default=True,
+    metavar="ID",
+    help="File mode: the SM2 user ID the signature was made with.",
+)
 @click.argument("token", required=False, metavar="[TOKEN|FILE|-]")
 @pass_ctx
 @handle_errors
@@ -131,6 +161,8 @@ def decrypt(
     identities: tuple[str, ...],
     passphrase: bool,
     max_iterations: int,
+    verify_key: str | None,
+    signer_id: str,
     token: str | None,
 ) -> None:
     """Decrypt a ciphertext token (-k) or an encrypted file (-i / -p); write the plaintext.
@@ -140,11 +172,27 @@ def decrypt(
     verified (temporary file, then rename); an existing file is refused unless --force;
     a device or FIFO (/dev/null, /dev/stdout) is written through; a symbolic link to a
     regular file is refused (give the path it points to).
+
+    \b
+    SIGNED FILES (--verify-key KEY): the file must be signed by KEY (encrypt --sign-key),
+    else exit 1 with nothing written. A file input is verified whole before any byte is
+    decrypted; standard input is verified at its end, before the last 4 MiB of plaintext
+    (all of a smaller file) is written to standard output.
     """
-    if identities or passphrase or (not key_name and input_is_stream_file(token)):
+    if identities or passphrase or verify_key or (not key_name and input_is_stream_file(token)):
         if key_name or associated_data:
             raise click.UsageError("-k/-a (service token) and -i/-p (file decryption) cannot be mixed")
-        decrypt_files(c, identities, passphrase, output, token, force=force, max_iterations=max_iterations)
+        decrypt_files(
+            c,
+            identities,
+            passphrase,
+            output,
+            token,
+            force=force,
+            max_iterations=max_iterations,
+            verify_key=verify_key,
+            signer_id=signer_id,
+        )
         return
     name = need_key(key_name, "decrypt")
     text = token_arg(token)

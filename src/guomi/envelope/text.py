@@ -1,4 +1,4 @@
-"""Text forms of ``guomi-stream/v1`` recipients and identities (``docs/spec/stream.md`` §7).
+"""Text forms of ``guomi-stream/v1`` recipients and identities (``docs/spec/stream.md`` §8).
 
 Layer: ``guomi.envelope``. The functions live in :mod:`guomi.envelope.stream.recipients`
 beside the recipient and identity types they print and parse; this module keeps the

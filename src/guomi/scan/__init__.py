@@ -11,7 +11,9 @@ evidence pack) and ``guomi table scan``:
   with a 12-byte IV prefix (Spark ``aes_encrypt`` GCM, base64 AES-GCM), AES-CBC with an
   IV prefix, AES-ECB (MySQL ``AES_ENCRYPT``, Spark ECB), RSA-wrapped keys — each with a
   confidence;
-* :func:`scan_database` — every (or the named) table of a database URL, sampled;
+* :func:`scan_database` — every (or the named) table of a database URL, sampled at random
+  on every backend (:func:`sample_column`, :func:`sample_keyed_column` for row-bound
+  values);
 * :func:`scan_file` — key material in config files (PEM private keys, hex/base64 keys
   next to key-ish names, service tokens), or a CSV file's columns.
 
@@ -19,7 +21,13 @@ Findings never contain the sampled values.
 """
 
 from guomi.scan._column import classify_values
-from guomi.scan._database import redact_url, sample_column, scan_database
+from guomi.scan._database import (
+    primary_key_columns,
+    redact_url,
+    sample_column,
+    sample_keyed_column,
+    scan_database,
+)
 from guomi.scan._fieldfmt import FIELD_FORMAT_AVAILABLE
 from guomi.scan._files import scan_file
 from guomi.scan._model import (
@@ -53,8 +61,10 @@ __all__ = [
     "is_mobile",
     "is_resident_id",
     "luhn_ok",
+    "primary_key_columns",
     "redact_url",
     "sample_column",
+    "sample_keyed_column",
     "scan_database",
     "scan_file",
 ]

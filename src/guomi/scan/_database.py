@@ -6,14 +6,13 @@ SQLAlchemy URL (DB2, Oracle, MySQL, ...) through SQLAlchemy when it is installed
 database that cannot be reached, or a table that cannot be read, is reported with its
 error in the finding; nothing here raises for a bad database.
 
-Sampling: SQLite draws ``sample`` random rows (by rowid); other databases read the
-first ``sample`` rows (portable; say so in a report). Row counts are exact ``COUNT(*)``.
+Sampling: ``sample`` rows drawn at random on every backend (:mod:`guomi.scan._sampling`;
+each table's finding names the method). Row counts are exact ``COUNT(*)``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -21,10 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from guomi.scan._column import classify_values
 from guomi.scan._model import DatabaseFinding, TableFinding
+from guomi.scan._sampling import Sample, quote_ident, sample_postgres, sample_sqlalchemy, sample_sqlite
 
-__all__ = ["redact_url", "sample_column", "scan_database"]
-
-_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?")
+__all__ = ["primary_key_columns", "redact_url", "sample_column", "sample_keyed_column", "scan_database"]
 
 
 def redact_url(url: str) -> str:
@@ -37,9 +35,7 @@ def redact_url(url: str) -> str:
 
 
 def _quote(name: str) -> str:
-    if not _IDENT_RE.fullmatch(name):
-        raise ValueError(f"table name {name!r} is not a plain SQL identifier")
-    return ".".join(f'"{p}"' for p in name.split("."))
+    return quote_ident(name)
 
 
 def _error(exc: BaseException) -> str:
@@ -81,13 +77,10 @@ def _scan_sqlite(url: str, tables: Iterable[str] | None, sample: int) -> Databas
             try:
                 q = _quote(name)
                 count = int(conn.execute(f"SELECT COUNT(*) FROM {q}").fetchone()[0])  # noqa: S608 (quoted identifier)
-                cur = conn.execute(
-                    f"SELECT * FROM {q} WHERE rowid IN (SELECT rowid FROM {q} ORDER BY random() LIMIT ?)",  # noqa: S608
-                    (sample,),
+                got = sample_sqlite(conn, name, sample)
+                found.append(
+                    TableFinding(name, count, _columns_of(got.columns, got.rows), sampling=got.method)
                 )
-                cols = [d[0] for d in cur.description]
-                rows = cur.fetchall()
-                found.append(TableFinding(name, count, _columns_of(cols, rows)))
             except (sqlite3.Error, ValueError) as exc:
                 found.append(TableFinding(name, None, {}, error=_error(exc)))
     finally:
@@ -123,9 +116,10 @@ def _scan_postgres(url: str, tables: Iterable[str] | None, sample: int) -> Datab
             try:
                 q = _quote(name)
                 count = int(conn.execute(f"SELECT COUNT(*) FROM {q}").fetchone()[0])  # type: ignore[index]  # noqa: S608
-                cur = conn.execute(f"SELECT * FROM {q} LIMIT %s", (sample,))  # noqa: S608
-                cols = [d.name for d in cur.description or ()]
-                found.append(TableFinding(name, count, _columns_of(cols, cur.fetchall())))
+                got = sample_postgres(conn, name, sample)
+                found.append(
+                    TableFinding(name, count, _columns_of(got.columns, got.rows), sampling=got.method)
+                )
             except (psycopg.Error, ValueError) as exc:
                 found.append(TableFinding(name, None, {}, error=_error(exc)))
     return DatabaseFinding(redact_url(url), found)
@@ -149,9 +143,12 @@ def _scan_sqlalchemy(url: str, tables: Iterable[str] | None, sample: int) -> Dat
                 try:
                     table = sa.Table(name, sa.MetaData(), autoload_with=conn)
                     count = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                    result = conn.execute(sa.select(table).limit(sample))
-                    cols = list(result.keys())
-                    found.append(TableFinding(name, int(count), _columns_of(cols, result.fetchall())))
+                    got = sample_sqlalchemy(conn, table, sample)
+                    found.append(
+                        TableFinding(
+                            name, int(count), _columns_of(got.columns, got.rows), sampling=got.method
+                        )
+                    )
                 except sa.exc.SQLAlchemyError as exc:
                     found.append(TableFinding(name, None, {}, error=_error(exc)))
         engine.dispose()
@@ -173,29 +170,76 @@ def scan_database(url: str, tables: Iterable[str] | None = None, sample: int = 1
     return _scan_sqlalchemy(url, tables, sample)
 
 
-def sample_column(url: str, table: str, column: str, sample: int = 1000) -> list[Any]:
-    """Up to ``sample`` non-NULL values of one column (for checks that need the values themselves,
-    such as proving through the custody service that sampled ciphertexts open). Raises
-    ``ValueError`` for a bad identifier and the driver's error for an unreachable database."""
-    t, c = _quote(table), _quote(column)
+def _sample(url: str, table: str, columns: Sequence[str], not_null: str, sample: int) -> Sample:
+    """Random rows of ``columns`` where ``not_null`` has a value, on the URL's backend."""
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
         with contextlib.closing(sqlite3.connect(f"file:{_sqlite_path(url)}?mode=ro", uri=True)) as conn:
             conn.text_factory = lambda b: b.decode("utf-8", errors="surrogateescape")
-            q = f"SELECT {c} FROM {t} WHERE {c} IS NOT NULL ORDER BY random() LIMIT ?"  # noqa: S608
-            return [r[0] for r in conn.execute(q, (sample,))]
+            return sample_sqlite(conn, table, sample, columns, not_null)
     if scheme in ("postgresql", "postgres"):
         import psycopg  # noqa: PLC0415
 
-        with psycopg.connect(url, connect_timeout=10) as conn:
-            q2 = f"SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT %s"  # noqa: S608
-            return [r[0] for r in conn.execute(q2, (sample,))]
+        with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
+            return sample_postgres(conn, table, sample, columns, not_null)
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    for name in (table, *columns):
+        quote_ident(name)  # the same identifier rules on every backend
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            reflected = sa.Table(table, sa.MetaData(), autoload_with=conn)
+            for c in columns:
+                if c not in reflected.c:
+                    raise ValueError(f"table {table!r} has no column {c!r}")
+            return sample_sqlalchemy(conn, reflected, sample, columns, not_null)
+    finally:
+        engine.dispose()
+
+
+def sample_column(url: str, table: str, column: str, sample: int = 1000) -> list[Any]:
+    """Up to ``sample`` non-NULL values of one column, drawn at random (for checks that need
+    the values themselves, such as proving through the custody service that sampled
+    ciphertexts open). Raises ``ValueError`` for a bad identifier and the driver's error for
+    an unreachable database."""
+    return [row[0] for row in _sample(url, table, [column], column, sample).rows]
+
+
+def sample_keyed_column(
+    url: str, table: str, column: str, key_column: str, sample: int = 1000
+) -> list[tuple[Any, Any]]:
+    """Up to ``sample`` random ``(key, value)`` pairs of the rows where ``column`` is not NULL:
+    for field values bound to their row (the row context is the ``key_column`` value,
+    ``docs/spec/field.md`` §4)."""
+    rows = _sample(url, table, [key_column, column], column, sample).rows
+    return [(row[0], row[1]) for row in rows]
+
+
+def primary_key_columns(url: str, table: str) -> list[str]:
+    """The primary-key columns of ``table`` (empty if it has none)."""
+    quote_ident(table)
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        with contextlib.closing(sqlite3.connect(f"file:{_sqlite_path(url)}?mode=ro", uri=True)) as conn:
+            info = conn.execute("SELECT name, pk FROM pragma_table_info(?)", (table,)).fetchall()
+            return [name for name, pk in sorted(info, key=lambda r: r[1]) if pk]
+    if scheme in ("postgresql", "postgres"):
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
+            got = conn.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+                "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                "WHERE i.indrelid = to_regclass(%s) AND i.indisprimary ORDER BY a.attnum",
+                (quote_ident(table),),
+            ).fetchall()
+            return [str(r[0]) for r in got]
     import sqlalchemy as sa  # noqa: PLC0415
 
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            q3 = sa.text(f"SELECT {c} FROM {t} WHERE {c} IS NOT NULL")  # noqa: S608
-            return [r[0] for r in conn.execute(q3).fetchmany(sample)]
+            return list(sa.inspect(conn).get_pk_constraint(table).get("constrained_columns") or [])
     finally:
         engine.dispose()

@@ -263,11 +263,14 @@ class TableFinding:
     rows: int | None
     columns: dict[str, ColumnFinding]
     error: str | None = None
+    #: how the sampled rows were drawn (``guomi.scan._sampling``), e.g. "random rows (...)"
+    sampling: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "rows": self.rows,
+            "sampling": self.sampling,
             "error": self.error,
             "columns": {k: v.to_dict() for k, v in self.columns.items()},
         }

@@ -4,7 +4,10 @@ Deterministic: every random value (file keys, salts, SM2 ephemeral scalars) come
 SM3 counter DRBG seeded with a fixed label, and the recipient is the TEST-ONLY identity in
 ``identity.txt`` (never use it for anything else: its private key is in this repository).
 Each damaged file is written as ``<name>.gms`` and described in ``manifest.json``: the
-identities to try, the exception class and a regular expression its message must match.
+identities to try, the exception class and a regular expression its message must match, and
+for signed files (spec §6) the ``verify_key`` a reader is asked to verify against (absent:
+none). Signatures use the TEST-ONLY keys ``signer.pem`` / ``other_signer.pem`` with a
+DRBG-chosen nonce.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from unittest import mock
 from guomi import _rust
 from guomi.envelope import stream as gs
 from guomi.envelope.text import parse_identity_file
+from guomi.primitives.serialization import load_pem_private_key
+from guomi.primitives.sm2 import SM2PrivateKey, SM2PublicKey, compute_za
 from guomi.primitives.sm3 import digest as sm3
 
 HERE = Path(__file__).parent
@@ -55,6 +60,25 @@ class FixedSM2Recipient(gs.SM2Recipient):
         return gs.Stanza(gs._format.TYPE_SM2, gs.recipients.sm2_fingerprint(self.public_key) + ct)
 
 
+class FixedSigner:
+    """SM2 signatures with a DRBG-chosen nonce, user ID 1234567812345678 (tests only)."""
+
+    def __init__(self, key: SM2PrivateKey, rand: Drbg) -> None:
+        self.key, self.rand = key, rand
+
+    def public_key(self) -> SM2PublicKey:
+        return self.key.public_key()
+
+    def sign(self, data: bytes) -> bytes:
+        e = sm3(compute_za(self.key.public_key()) + data)
+        k = b"\x00" + self.rand(31)
+        return bytes(_rust.sm2_sign_digest_with_k_for_tests(self.key._k, e, k, "der"))
+
+
+def signer(name: str = "signer.pem") -> SM2PrivateKey:
+    return load_pem_private_key((HERE / name).read_bytes())
+
+
 def identity() -> gs.SM2Identity:
     return parse_identity_file((HERE / "identity.txt").read_text())[0]
 
@@ -74,10 +98,13 @@ def plaintext(n: int) -> bytes:
     return bytes((i * 7 + 3) % 256 for i in range(n))
 
 
-def seal(name: str, pt: bytes, recipients: Callable[[Drbg], list[Any]]) -> bytes:
+def seal(
+    name: str, pt: bytes, recipients: Callable[[Drbg], list[Any]], signing: SM2PrivateKey | None = None
+) -> bytes:
     with seeded(name) as rand:
         out = io.BytesIO()
-        gs.encrypt(io.BytesIO(pt), out, recipients(rand), segment_size=SEG)
+        sign = FixedSigner(signing, rand) if signing is not None else None
+        gs.encrypt(io.BytesIO(pt), out, recipients(rand), segment_size=SEG, signer=sign)
         return out.getvalue()
 
 
@@ -101,9 +128,18 @@ def build() -> dict[str, dict[str, Any]]:
     files: dict[str, bytes] = {}
     manifest: dict[str, dict[str, Any]] = {}
 
-    def add(name: str, blob: bytes, error: str, match: str, identities: list[str] | None = None) -> None:
+    def add(
+        name: str,
+        blob: bytes,
+        error: str,
+        match: str,
+        identities: list[str] | None = None,
+        verify_key: str | None = None,
+    ) -> None:
         files[name] = blob
         manifest[name] = {"identities": identities or me, "error": error, "match": match}
+        if verify_key is not None:
+            manifest[name]["verify_key"] = verify_key
 
     good = seal("good", plaintext(3 * SEG), to_me)
     h, segs = split(good)
@@ -249,9 +285,10 @@ def build() -> dict[str, dict[str, Any]]:
     add("text_mode_mangled", good.replace(b"\r\n", b"\n", 1), "StreamFormatError", r"^bad magic")
     add("header_truncated", good[: h.length - 10], "StreamFormatError", r"^truncated header")
     add("magic_only", gs.MAGIC[:5], "StreamFormatError", r"^truncated header")
-    v2 = bytearray(good)
-    v2[8] = 2
-    add("unknown_version", bytes(v2), "StreamFormatError", r"^unknown format version 2")
+    # Version 2 is the signed format (spec §6); 3 is the first this reader does not know.
+    v3 = bytearray(good)
+    v3[8] = 3
+    add("unknown_version", bytes(v3), "StreamFormatError", r"^unknown format version 3")
     s2 = bytearray(good)
     s2[9] = 7
     add("unknown_suite", bytes(s2), "StreamFormatError", r"^unknown algorithm suite 7")
@@ -315,9 +352,49 @@ def build() -> dict[str, dict[str, Any]]:
         pw,
     )
 
+    _signed(add, files, manifest, good)
+
     for name, blob in files.items():
         (HERE / f"{name}.gms").write_bytes(blob)
     return manifest
+
+
+def _signed(
+    add: Callable[..., None], files: dict[str, bytes], manifest: dict[str, Any], unsigned: bytes
+) -> None:
+    """Signed files (format version 2, spec §6): one valid, and one per refusal."""
+    me, pub = ["identity.txt"], "signer.pub.pem"
+    pt = plaintext(3 * SEG)
+    signed = seal("signed", pt, to_me, signer())
+    files["signed_valid"] = signed
+    manifest["signed_valid"] = {
+        "identities": me,
+        "error": None,
+        "plaintext_sm3": sm3(pt).hex(),
+        "verify_key": pub,
+    }
+    add("signed_unsigned_when_required", unsigned, "StreamSignatureError", r"not signed", verify_key=pub)
+    add(
+        "signed_by_other_key",
+        seal("signed-other", pt, to_me, signer("other_signer.pem")),
+        "StreamSignatureError",
+        r"signed by sm2:\S+, not by the expected key",
+        verify_key=pub,
+    )
+    edited = bytearray(signed)
+    edited[-gs._format.TRAILER_SIZE - 1] ^= 1  # last byte of the final segment
+    add("signed_payload_edited", bytes(edited), "StreamSignatureError", r"does not verify", verify_key=pub)
+    bad_sig = bytearray(signed)
+    bad_sig[-gs._format.TRAILER_SIZE + 10] ^= 1  # inside the DER signature
+    add("signed_signature_edited", bytes(bad_sig), "StreamSignatureError", r"does not verify", verify_key=pub)
+    padding = bytearray(signed)
+    length = padding[-gs._format.TRAILER_SIZE]
+    padding[-gs._format.TRAILER_SIZE] = length - 1
+    padding[-gs._format.TRAILER_SIZE + length] = 1  # the DER's last byte now reads as padding
+    add("signed_trailer_malformed", bytes(padding), "StreamFormatError", r"trailer is malformed")
+    flags = bytearray(signed)
+    flags[gs._format.FIXED.size] = 0x03
+    add("signed_unknown_flags", bytes(flags), "StreamFormatError", r"unknown flags 0x03")
 
 
 def main() -> None:

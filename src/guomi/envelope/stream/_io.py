@@ -1,10 +1,13 @@
-"""Encrypting and decrypting ``guomi-stream/v1`` files in bounded memory (``docs/spec/stream.md`` §4-§5).
+"""Encrypting and decrypting ``guomi-stream`` files in bounded memory (``docs/spec/stream.md`` §4-§6).
 
 Layer: ``guomi.envelope``. The header is built from the recipients' stanzas and checked
 against the reader's identities here; the payload, a STREAM of SM4-GCM segments, is sealed
 and opened by :class:`guomi.primitives.stream.StreamKey` a batch of segments per call with
 the GIL released, so Python costs nothing per 64 KiB segment. Reads, crypto and writes
-overlap: the writes run on a helper thread (:class:`_Writer`).
+overlap: the writes run on a helper thread (:class:`_Writer`). A signed file (spec §6) is
+digested on that thread as it is written, and signed at the end; a reader that demands a
+signature verifies a seekable file before unwrapping its key and, in every case, before it
+releases the final batch of plaintext.
 """
 
 from __future__ import annotations
@@ -28,10 +31,17 @@ from guomi.envelope.stream._format import (
     TAG_SIZE,
     TYPE_PASSPHRASE,
     Header,
+    decode_trailer,
     encode_header,
     header_keys,
     read_exact,
     read_header,
+)
+from guomi.envelope.stream._signature import (
+    StreamSigner,
+    StreamVerifier,
+    check_signing_demand,
+    verify_seekable,
 )
 from guomi.exceptions import (
     GuomiError,
@@ -42,12 +52,15 @@ from guomi.exceptions import (
     StreamFormatError,
 )
 from guomi.primitives.hmac import hmac_sm3
+from guomi.primitives.sm2 import DEFAULT_USER_ID
 from guomi.primitives.stream import StreamKey
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
     from guomi.envelope.stream.recipients import Identity, Recipient
+    from guomi.keys import Signer
+    from guomi.primitives.sm2 import SM2PublicKey
 
 __all__ = ["decrypt", "encrypt", "open_encrypted"]
 
@@ -73,13 +86,36 @@ def _file_key(header: Header, identities: Sequence[Identity]) -> bytes:
     return file_key
 
 
-def _open_header(src: BinaryIO, identities: Sequence[Identity]) -> tuple[Header, StreamKey]:
+def _start_if_seekable(src: BinaryIO) -> int | None:
+    """Where ``src`` is now if it can seek (a regular file), else ``None`` (a pipe)."""
+    try:
+        return src.tell() if src.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _open_header(
+    src: BinaryIO,
+    identities: Sequence[Identity],
+    verify_key: SM2PublicKey | None,
+    verify_user_id: bytes,
+) -> tuple[Header, StreamKey, int | None]:
+    """Read and check the header; the payload key; where the file starts if seekable.
+
+    A demanded signature is checked first: an unsigned file or another signer is refused
+    from the header alone, and a seekable file's signature is verified over the whole file
+    before any identity is tried (spec §6).
+    """
+    start = _start_if_seekable(src)
     header = read_header(src)
+    check_signing_demand(header, verify_key)
+    if verify_key is not None and start is not None:
+        verify_seekable(src, start, header, verify_key, verify_user_id)
     file_key = _file_key(header, identities)
     mac_key, payload_key = header_keys(file_key, header.payload_salt)
     if not _stdlib_hmac.compare_digest(hmac_sm3(mac_key, header.raw), header.mac):
         raise StreamFormatError(HEADER_FAILED)
-    return header, StreamKey(payload_key, header.segment_size)
+    return header, StreamKey(payload_key, header.segment_size), start
 
 
 def _readinto_full(src: BinaryIO, view: memoryview) -> int:
@@ -103,7 +139,9 @@ def _readinto_full(src: BinaryIO, view: memoryview) -> int:
 # ------------------------------------------------------------------ output pipeline
 
 
-def _write_all(dst: BinaryIO, data: memoryview) -> None:
+def _write_all(dst: BinaryIO, data: memoryview, signer: StreamSigner | None = None) -> None:
+    if signer is not None:
+        signer.update(data)
     while len(data):
         n = dst.write(data)
         if n is None:  # a non-blocking raw stream that would block: not supported
@@ -120,14 +158,15 @@ class _Writer:
     filled is never the one being written.
     """
 
-    def __init__(self, dst: BinaryIO) -> None:
+    def __init__(self, dst: BinaryIO, signer: StreamSigner | None = None) -> None:
         self._dst = dst
+        self._signer = signer
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guomi-stream-writer")
         self._pending: Future[None] | None = None
 
     def write(self, data: memoryview) -> None:
         self.wait()
-        self._pending = self._pool.submit(_write_all, self._dst, data)
+        self._pending = self._pool.submit(_write_all, self._dst, data, self._signer)
 
     def wait(self) -> None:
         if self._pending is not None:
@@ -144,7 +183,9 @@ class _Writer:
 # ------------------------------------------------------------------ encryption
 
 
-def _build_header(recipients: Sequence[Recipient], seg_log2: int) -> tuple[bytes, StreamKey]:
+def _build_header(
+    recipients: Sequence[Recipient], seg_log2: int, signer: bytes | None = None
+) -> tuple[bytes, StreamKey]:
     if not recipients:
         raise StreamError("at least one recipient is needed")
     if len(recipients) > MAX_STANZAS:
@@ -160,7 +201,7 @@ def _build_header(recipients: Sequence[Recipient], seg_log2: int) -> tuple[bytes
     for s in stanzas:
         if len(s.body) > MAX_STANZA_BODY:
             raise StreamError("a recipient produced a stanza over the size limit")
-    raw = encode_header(seg_log2, salt, stanzas)
+    raw = encode_header(seg_log2, salt, stanzas, signer)
     mac_key, payload_key = header_keys(file_key, salt)
     return raw + hmac_sm3(mac_key, raw), StreamKey(payload_key, 1 << seg_log2)
 
@@ -179,14 +220,27 @@ def encrypt(
     *,
     segment_size: int = DEFAULT_SEGMENT_SIZE,
     progress: Callable[[int], None] | None = None,
+    signer: Signer | None = None,
+    signer_user_id: bytes = DEFAULT_USER_ID,
 ) -> None:
     """Encrypt everything readable from ``src`` to ``dst`` for ``recipients``.
 
     Memory stays bounded (a few MiB) whatever the size. ``progress`` is called with the
     number of plaintext bytes consumed after each batch.
+
+    With ``signer`` (any :class:`guomi.keys.Signer`: an ``SM2PrivateKey``, a
+    ``LocalSigner``, the custody service's ``client.signer(name)``) the file is signed
+    (format version 2, spec §6): the header names the signer's public key and the file
+    ends with an SM2 signature over all bytes before it. ``signer_user_id`` is the user ID
+    the signer signs with (checked once against the signature before it is written).
     """
-    header, key = _build_header(recipients, _seg_log2(segment_size))
-    dst.write(header)
+    stream_signer = StreamSigner(signer, signer_user_id) if signer is not None else None
+    header, key = _build_header(
+        recipients,
+        _seg_log2(segment_size),
+        stream_signer.header_signer if stream_signer is not None else None,
+    )
+    _write_all(dst, memoryview(header), stream_signer)
     per_batch = max(1, _BATCH_BYTES // segment_size) * segment_size
     # One byte of look-ahead: a batch is final only if the input ends right after it.
     # The buffers are reused for every batch: no allocation (and no page faults) per
@@ -194,7 +248,7 @@ def encrypt(
     buf = bytearray(per_batch + 1)
     view = memoryview(buf)
     outs = [memoryview(bytearray(key.sealed_len(per_batch, True))) for _ in range(2)]
-    writer = _Writer(dst)
+    writer = _Writer(dst, stream_signer)
     try:
         have = _readinto_full(src, view)
         index = 0
@@ -212,6 +266,8 @@ def encrypt(
             have = 1 + _readinto_full(src, view[1:])
     finally:
         writer.close()
+    if stream_signer is not None:
+        _write_all(dst, memoryview(stream_signer.trailer()))
 
 
 # ------------------------------------------------------------------ decryption
@@ -271,15 +327,25 @@ def _open_batch(
     raise StreamFormatError("a segment failed authentication")  # not reached
 
 
-def _iter_plaintext(src: BinaryIO, key: StreamKey) -> Iterator[bytes | memoryview]:
+def _iter_plaintext(
+    src: BinaryIO, key: StreamKey, trailer_size: int = 0, verifier: StreamVerifier | None = None
+) -> Iterator[bytes | memoryview]:
     """Verified plaintext batches of the payload that follows the header in ``src``.
 
     Each batch is a view of one of two buffers used in turn: valid until the batch after
     the next one is requested (so it may be written while the next one is opened).
+
+    A signed file's trailer (``trailer_size`` bytes) is held back by the look-ahead; its
+    shape is checked, and with ``verifier`` its signature verified, before the final batch
+    is yielded: a bad signature releases no byte of the last batch (up to 4 MiB, and so
+    nothing of a smaller file).
     """
     unit = key.segment_size + TAG_SIZE
     per_batch = max(1, _BATCH_BYTES // key.segment_size) * unit
-    buf = bytearray(per_batch + 1)
+    # Look-ahead: one byte tells whether a batch is final; a signed file also keeps its
+    # trailer out of the payload.
+    reserve = 1 + trailer_size
+    buf = bytearray(per_batch + reserve)
     view = memoryview(buf)
     # Two output buffers in turn: the consumer may still be writing the previous one.
     outs = [memoryview(bytearray(key.opened_len(per_batch, True))) for _ in range(2)]
@@ -289,15 +355,28 @@ def _iter_plaintext(src: BinaryIO, key: StreamKey) -> Iterator[bytes | memoryvie
     while True:
         out = outs[turn % 2]
         turn += 1
-        if have == per_batch + 1:
+        if have == per_batch + reserve:
+            if verifier is not None:
+                verifier.update(view[:per_batch])
             yield _open_batch(key, index, False, view[:per_batch], out)
             index += per_batch // unit
-            buf[0] = buf[per_batch]
-            have = 1 + _readinto_full(src, view[1:])
+            buf[:reserve] = buf[per_batch : per_batch + reserve]
+            have = reserve + _readinto_full(src, view[reserve:])
             continue
-        if have == 0:
+        payload_end = have - trailer_size
+        if payload_end < 0:
+            raise StreamFormatError("truncated: the file ends before its signature trailer")
+        if payload_end == 0:
             raise StreamFormatError("truncated: the file has a header but no payload")
-        yield _open_batch(key, index, True, view[:have], out)
+        plaintext = _open_batch(key, index, True, view[:payload_end], out)
+        if trailer_size:
+            trailer = bytes(view[payload_end:have])
+            if verifier is not None:
+                verifier.update(view[:payload_end])
+                verifier.finish(trailer)
+            else:
+                decode_trailer(trailer)
+        yield plaintext
         return
 
 
@@ -307,16 +386,26 @@ def decrypt(
     identities: Sequence[Identity],
     *,
     progress: Callable[[int], None] | None = None,
+    verify_key: SM2PublicKey | None = None,
+    verify_user_id: bytes = DEFAULT_USER_ID,
 ) -> None:
     """Decrypt ``src`` into ``dst`` with the first identity that opens it.
 
     Only verified segments are written; on failure ``dst`` may hold a verified prefix, so
     write to a temporary place and keep it only if this returns (the CLI does).
+
+    With ``verify_key`` the file MUST be signed by that SM2 key (spec §6), else
+    :class:`~guomi.exceptions.StreamSignatureError`: an unsigned file or another signer is
+    refused from the header; a seekable ``src`` (a regular file) has its signature verified
+    over the whole file before any identity is tried or any byte decrypted, so nothing is
+    written; a pipe is verified as it is read and the final batch (the last up to 4 MiB;
+    all of a smaller file) is written only after the signature verified.
     """
-    _, key = _open_header(src, identities)
+    header, key, _ = _open_header(src, identities, verify_key, verify_user_id)
+    verifier = StreamVerifier(header, verify_key, verify_user_id) if verify_key is not None else None
     writer = _Writer(dst)
     try:
-        for chunk in _iter_plaintext(src, key):
+        for chunk in _iter_plaintext(src, key, header.trailer_size, verifier):
             writer.write(memoryview(chunk))
             if progress is not None:
                 progress(len(chunk))
@@ -327,8 +416,10 @@ def decrypt(
 class _SequentialReader(io.RawIOBase):
     """Readable plaintext of a non-seekable source (verified batch by batch)."""
 
-    def __init__(self, src: BinaryIO, key: StreamKey) -> None:
-        self._it = _iter_plaintext(src, key)
+    def __init__(
+        self, src: BinaryIO, key: StreamKey, trailer_size: int, verifier: StreamVerifier | None
+    ) -> None:
+        self._it = _iter_plaintext(src, key, trailer_size, verifier)
         self._buf: bytes | memoryview = b""
         self._pos = 0
         self._src = src
@@ -357,13 +448,19 @@ class _SequentialReader(io.RawIOBase):
 class _RandomAccessReader(io.RawIOBase):
     """Seekable plaintext of a seekable source: any segment decrypts alone (spec §5)."""
 
-    def __init__(self, src: BinaryIO, key: StreamKey, header_len: int) -> None:
+    def __init__(self, src: BinaryIO, key: StreamKey, header_len: int, trailer_size: int) -> None:
         self._src = src
         self._key = key
         self._base = header_len
         self._seg = key.segment_size
         self._unit = self._seg + TAG_SIZE
-        payload = src.seek(0, io.SEEK_END) - header_len
+        end = src.seek(0, io.SEEK_END)
+        if trailer_size:
+            if end - trailer_size < header_len:
+                raise StreamFormatError("truncated: the file ends before its signature trailer")
+            src.seek(end - trailer_size)
+            decode_trailer(read_exact(src, trailer_size))
+        payload = end - trailer_size - header_len
         if payload <= 0:
             raise StreamFormatError("truncated: the file has a header but no payload")
         self._nseg = (payload + self._unit - 1) // self._unit
@@ -406,9 +503,10 @@ class _RandomAccessReader(io.RawIOBase):
         per_batch = max(1, _BATCH_BYTES // self._seg)
         count = min(self._nseg - first, max(1, min(per_batch, (want_bytes + self._seg - 1) // self._seg)))
         self._src.seek(self._base + first * self._unit)
-        data = read_exact(self._src, count * self._unit)
         last = first + count == self._nseg
         expected = (count - 1) * self._unit + (self._tail if last else self._unit)
+        # Read exactly the segments (a signed file's trailer follows the last one).
+        data = read_exact(self._src, expected)
         if len(data) != expected:
             raise StreamFormatError("the file changed size while it was being read")
         self._cache = _open_batch(self._key, first, last, memoryview(data))
@@ -433,22 +531,29 @@ class _RandomAccessReader(io.RawIOBase):
         super().close()
 
 
-def open_encrypted(src: BinaryIO, identities: Sequence[Identity]) -> io.BufferedReader:
+def open_encrypted(
+    src: BinaryIO,
+    identities: Sequence[Identity],
+    *,
+    verify_key: SM2PublicKey | None = None,
+    verify_user_id: bytes = DEFAULT_USER_ID,
+) -> io.BufferedReader:
     """A readable plaintext stream over the encrypted ``src``.
 
     The header (identity, header MAC) is checked here. If ``src`` is seekable the result is
     too, and a seek decrypts only the segments read (random access, spec §5): each segment
     read is verified, but a truncation of the file is only detected when its end is read.
     Reading raises :class:`~guomi.exceptions.StreamFormatError` at the first bad segment.
+
+    With ``verify_key`` (spec §6) a seekable file's signature is verified here, over the
+    whole file, before this returns; a non-seekable one is verified as it is read, before
+    its final batch is returned (:class:`~guomi.exceptions.StreamSignatureError`).
     """
-    seekable = False
-    try:
-        seekable = bool(src.seekable())
-    except (AttributeError, OSError):
-        seekable = False
-    start = src.tell() if seekable else 0
-    header, key = _open_header(src, identities)
-    raw: io.RawIOBase = (
-        _RandomAccessReader(src, key, start + header.length) if seekable else _SequentialReader(src, key)
-    )
+    header, key, start = _open_header(src, identities, verify_key, verify_user_id)
+    raw: io.RawIOBase
+    if start is not None:
+        raw = _RandomAccessReader(src, key, start + header.length, header.trailer_size)
+    else:
+        verifier = StreamVerifier(header, verify_key, verify_user_id) if verify_key is not None else None
+        raw = _SequentialReader(src, key, header.trailer_size, verifier)
     return io.BufferedReader(raw, buffer_size=max(io.DEFAULT_BUFFER_SIZE, header.segment_size))

@@ -9,7 +9,7 @@ wraps the file key into a stanza; an :class:`Identity` looks at all stanzas and 
 SM2 public keys (§3.1), a passphrase (§3.2, the file's only recipient) and a key in the
 custody service, reached through any object with an ``aead(name)`` method (§3.3).
 
-Text forms (§7), what a person copies around:
+Text forms (§8), what a person copies around:
 
 - SM2 recipient (public, safe to publish): ``sm2:`` + base64url without padding of the
   33-byte compressed point, e.g. ``sm2:AtJ1...`` (46 characters).
@@ -321,7 +321,7 @@ class KmsIdentity:
         return f"KmsIdentity({self.name!r})"
 
 
-# ------------------------------------------------------------------ text forms (spec §7)
+# ------------------------------------------------------------------ text forms (spec §8)
 
 SM2_RECIPIENT_PREFIX = "sm2:"
 SM2_SECRET_PREFIX = "GUOMI-SM2-SECRET-KEY-1-"  # noqa: S105 (a prefix, not a password)
