@@ -10,7 +10,11 @@ take ``batch_input`` as plain tuples and return plain dicts typed by
 than the cryptography); the HTTP layer serialises them with the one
 ``TypeAdapter`` of ``guomi.api``.  Same checks, same per-item errors in the
 same order, and the same single audit record per request as :meth:`encrypt` /
-:meth:`decrypt`.
+:meth:`decrypt`.  A plain ``decrypt`` batch of an ``sm4-gcm`` key is opened in one
+Rust call (:mod:`guomi.primitives.token_batch`: parse, commitment, SM4-GCM and
+base64 per item, the GIL released); the version checks run once per version the
+batch names, and any item it does not open takes the single-item path, which
+opens it or raises its exact per-item error.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from guomi import api
 from guomi.exceptions import InvalidSignature, InvalidTag
-from guomi.kms._crypto import NONCE_SIZE
+from guomi.kms._crypto import NONCE_SIZE, Sm4GcmTokenKey, sm4gcm_token_open_batch
 from guomi.kms.errors import BadRequestError, KMSError, NotFoundError
 from guomi.kms.service import _token
 from guomi.kms.service._context import Caller
@@ -158,23 +162,44 @@ class TransitOps(KeyOps):
             meta, kt = self._key_for(name, "decrypt")
             self._check_batch_size(len(items))
             material = self._material_memo(meta)
+
+            def opener(v: int) -> Sm4GcmTokenKey | None:
+                # The single-item path's version checks, once per version the batch names;
+                # a refused version's items are left to that path, which words the error.
+                try:
+                    return material(self._decryption_version(meta, v)).batch_opener(name)
+                except KMSError:
+                    return None
+
+            n = len(items)
+            texts: list[bytes | None]
+            versions: list[int]
+            if kt.batch_decrypt:
+                # Parse, commitment, SM4-GCM and base64 of every item in one Rust call,
+                # the GIL released: per item in Python this cost ~4x the cryptography.
+                batch = items if type(items) is list else list(items)
+                texts, versions = sm4gcm_token_open_batch(batch, opener)
+            else:
+                texts, versions = [None] * n, [0] * n
             b64 = binascii.b2a_base64
             out: list[api.DecryptBatchItem | api.FailedBatchItem] = []
             append = out.append
-            for token, ad, ref in items:
-                try:
-                    pt, v = self._decrypt_one(meta, kt, token, ad, material)
-                except (KMSError, InvalidTag, InvalidSignature) as exc:
-                    append(_failed(exc, ref))
-                    continue
-                d: api.DecryptBatchItem = {
-                    "plaintext": b64(pt, newline=False),
-                    "key_version": v,
-                }
+            for (token, ad, ref), opened, version in zip(items, texts, versions, strict=True):
+                if opened is None:
+                    # Not opened in bulk (malformed, refused, forged or another type): the
+                    # single-item path opens it or raises its exact per-item error.
+                    try:
+                        pt, v = self._decrypt_one(meta, kt, token, ad, material)
+                    except (KMSError, InvalidTag, InvalidSignature) as exc:
+                        append(_failed(exc, ref))
+                        continue
+                    d: api.DecryptBatchItem = {"plaintext": b64(pt, newline=False), "key_version": v}
+                else:
+                    d = {"plaintext": opened, "key_version": version}
                 if ref is not None:
                     d["reference"] = ref
                 append(d)
-            extra["batch"] = len(items)
+            extra["batch"] = n
             return out
 
     def rewrap(self, caller: Caller, name: str, req: api.RewrapRequest) -> api.RewrapResponse:
