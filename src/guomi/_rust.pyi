@@ -287,3 +287,10 @@ class Sm4GcmTokenKey:
 def sm4gcm_token_open_batch(
     items: list[tuple[Any, Any, Any]], resolve: Callable[[int], Sm4GcmTokenKey | None]
 ) -> tuple[list[bytes | None], list[int]]: ...
+def sm4gcm_token_open_batch_json(
+    items: list[tuple[Any, Any, Any]],
+    resolve: Callable[[int], Sm4GcmTokenKey | None],
+    prefix: bytes,
+    suffix: bytes,
+    references: list[bytes | None] | None = None,
+) -> bytes | None: ...

@@ -186,3 +186,39 @@ def test_primitive_hides_keys_and_honours_refused_versions(stack: Stack) -> None
         Sm4GcmTokenKey("not bytes", b"c" * 32, b"")  # type: ignore[arg-type]
     with pytest.raises(Exception, match="32 bytes"):
         Sm4GcmTokenKey(b"k" * 16, b"c" * 31, b"")
+
+
+def test_whole_reply_written_in_rust_matches_the_adapter(stack: Stack) -> None:
+    """Every item opens: the body is written in one Rust buffer; references of every kind
+    of character (escapes, controls, non-ASCII, line separators) as the adapter writes them."""
+    caller = stack.engine.authenticate(stack.root, RequestContext("setup"))
+    pts = [b"v1-%d" % i for i in range(5)]
+    toks = [_encrypt(stack, "orders", p, b"ad" if i % 2 else None) for i, p in enumerate(pts)]
+    stack.engine.rotate_key(caller, "orders")
+    pts.append(b"v2")
+    toks.append(_encrypt(stack, "orders", b"v2", b"ad"))
+    refs: list[str | None] = [
+        'q"b\\s/',
+        "".join(map(chr, range(32))) + "\x7f",
+        None,
+        "é中文😀",
+        "\u2028\u2029",
+        "",
+    ]
+    items: list[dict[str, Any]] = []
+    for i, (t, ref) in enumerate(zip(toks, refs, strict=True)):
+        item: dict[str, Any] = {"ciphertext": t}
+        if i % 2:
+            item["associated_data"] = _b64(b"ad")
+        if ref is not None:
+            item["reference"] = ref
+        items.append(item)
+    res = _check_same_as_model_path(stack, items)
+    assert [r.get("plaintext") for r in res] == [_b64(p) for p in pts], res
+    assert [r.get("reference") for r in res] == refs
+    assert [r["key_version"] for r in res] == [1] * 5 + [2]
+    # The engine's reply equals the adapter's serialisation of its item path.
+    batch = [(t, b"ad" if i % 2 else None, ref) for i, (t, ref) in enumerate(zip(toks, refs, strict=True))]
+    reply = stack.engine.decrypt_batch_reply(caller, "orders", batch)
+    items_path = stack.engine.decrypt_batch(caller, "orders", batch)
+    assert reply == api.DECRYPT_BATCH_REPLY.dump_json({"data": {"batch_results": items_path}})

@@ -124,19 +124,7 @@ fn sm4gcm_token_open_batch<'py>(
         }));
     }
     // One key per distinct version (a batch usually names one or two).
-    let mut keys: Vec<(u32, Option<Py<PySm4GcmTokenKey>>)> = Vec::new();
-    for p in parsed.iter().flatten() {
-        if keys.iter().any(|(v, _)| *v == p.version) {
-            continue;
-        }
-        let key = resolve.call1((p.version,))?;
-        let key = if key.is_none() {
-            None
-        } else {
-            Some(key.cast::<PySm4GcmTokenKey>()?.clone().unbind())
-        };
-        keys.push((p.version, key));
-    }
+    let keys = resolve_versions(parsed.iter().flatten(), resolve)?;
     let mut out = Zeroizing::new(vec![0u8; total]);
     let opened: Vec<bool> = py.detach(|| {
         let mut scratch = Vec::new();
@@ -174,8 +162,166 @@ fn sm4gcm_token_open_batch<'py>(
     Ok((texts, versions))
 }
 
+/// `v` in decimal ASCII, in `buf`.
+fn decimal(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// The keys of the distinct versions the parsed items name, asking
+/// `resolve` once per version (`None`: the version is refused).
+fn resolve_versions<'a>(
+    parsed: impl Iterator<Item = &'a Parsed>,
+    resolve: &Bound<'_, PyAny>,
+) -> PyResult<Vec<(u32, Option<Py<PySm4GcmTokenKey>>)>> {
+    let mut keys: Vec<(u32, Option<Py<PySm4GcmTokenKey>>)> = Vec::new();
+    for p in parsed {
+        if keys.iter().any(|(v, _)| *v == p.version) {
+            continue;
+        }
+        let key = resolve.call1((p.version,))?;
+        let key = if key.is_none() {
+            None
+        } else {
+            Some(key.cast::<PySm4GcmTokenKey>()?.clone().unbind())
+        };
+        keys.push((p.version, key));
+    }
+    Ok(keys)
+}
+
+/// The JSON reply body of a `batch_input` in which every item opens, written
+/// in one buffer, or `None` as soon as one item does not (malformed, another
+/// algorithm, refused version, wrong commitment or tag: nothing is decrypted
+/// after a parse or version failure, and what was written is wiped).
+///
+/// The body is `prefix`, then per item
+/// `{"plaintext":"<base64>","key_version":<v>}` -- with
+/// `,"reference":<reference JSON>` before the `}` when `references[i]` is
+/// not `None` (already JSON text, as the caller's serialiser writes it) --
+/// separated by `,`, then `suffix`: what `guomi.api.DECRYPT_BATCH_REPLY`
+/// writes for the same results (the service's tests compare the two byte for
+/// byte).
+#[pyfunction]
+#[pyo3(signature = (items, resolve, prefix, suffix, references = None))]
+fn sm4gcm_token_open_batch_json<'py>(
+    py: Python<'py>,
+    items: &Bound<'py, PyList>,
+    resolve: &Bound<'py, PyAny>,
+    prefix: &[u8],
+    suffix: &[u8],
+    references: Option<&Bound<'py, PyList>>,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    const OPEN: &[u8] = b"{\"plaintext\":\"";
+    const VERSION: &[u8] = b"\",\"key_version\":";
+    const REFERENCE: &[u8] = b",\"reference\":";
+    let n = items.len();
+    if n == 0 {
+        return Ok(None);
+    }
+    let refs: Vec<Option<Vec<u8>>> = match references {
+        None => vec![None; n],
+        Some(list) => {
+            if list.len() != n {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "references must have one entry per item",
+                ));
+            }
+            list.iter()
+                .map(|r| {
+                    if r.is_none() {
+                        Ok(None)
+                    } else {
+                        Ok(Some(r.cast::<PyBytes>()?.as_bytes().to_vec()))
+                    }
+                })
+                .collect::<PyResult<_>>()?
+        }
+    };
+    let mut parsed: Vec<Parsed> = Vec::with_capacity(n);
+    let mut total = prefix.len() + suffix.len() + (n - 1);
+    for (item, r) in items.iter().zip(&refs) {
+        let Some((version, blob, ad)) = parse_item(&item)? else {
+            return Ok(None);
+        };
+        let Some(pt_len) = token::plaintext_len(&blob) else {
+            return Ok(None);
+        };
+        let len = token::b64_len(pt_len);
+        total += OPEN.len() + len + VERSION.len() + decimal(version, &mut [0u8; 10]).len() + 1;
+        if let Some(r) = r {
+            total += REFERENCE.len() + r.len();
+        }
+        parsed.push(Parsed {
+            version,
+            blob,
+            ad,
+            at: 0,
+            len,
+        });
+    }
+    let keys = resolve_versions(parsed.iter(), resolve)?;
+    if keys.iter().any(|(_, k)| k.is_none()) {
+        return Ok(None);
+    }
+    let mut body = Zeroizing::new(vec![0u8; total]);
+    let all_opened = py.detach(|| {
+        let mut scratch = Vec::new();
+        let mut digits = [0u8; 10];
+        let mut at = 0usize;
+        let put = |buf: &mut [u8], at: &mut usize, data: &[u8]| {
+            buf[*at..*at + data.len()].copy_from_slice(data);
+            *at += data.len();
+        };
+        put(&mut body, &mut at, prefix);
+        for (i, (p, r)) in parsed.iter().zip(&refs).enumerate() {
+            if i > 0 {
+                put(&mut body, &mut at, b",");
+            }
+            put(&mut body, &mut at, OPEN);
+            let key = keys
+                .iter()
+                .find(|(v, _)| *v == p.version)
+                .and_then(|(_, k)| k.as_ref());
+            let Some(key) = key else { return false };
+            let dst = &mut body[at..at + p.len];
+            if key
+                .get()
+                .inner
+                .open_b64(&p.blob, &p.ad, &mut scratch, dst)
+                .is_err()
+            {
+                return false;
+            }
+            at += p.len;
+            put(&mut body, &mut at, VERSION);
+            put(&mut body, &mut at, decimal(p.version, &mut digits));
+            if let Some(r) = r {
+                put(&mut body, &mut at, REFERENCE);
+                put(&mut body, &mut at, r);
+            }
+            put(&mut body, &mut at, b"}");
+        }
+        put(&mut body, &mut at, suffix);
+        at == body.len()
+    });
+    // `body` is wiped when dropped (Zeroizing), whether or not every item opened.
+    if !all_opened {
+        return Ok(None);
+    }
+    Ok(Some(PyBytes::new(py, &body)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySm4GcmTokenKey>()?;
     m.add_function(wrap_pyfunction!(sm4gcm_token_open_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(sm4gcm_token_open_batch_json, m)?)?;
     Ok(())
 }

@@ -14,16 +14,24 @@ standard base64 of the plaintext (ASCII ``bytes``, encoded in constant time) and
 its key version, or ``None`` and 0 when the item cannot be opened for any reason.
 It is exactly as strict as the service's single-token path, which the caller runs
 for the ``None`` items to word their errors.
+
+:func:`sm4gcm_token_open_batch_json` does the same and writes the service's whole
+JSON reply body (``prefix``, one ``{"plaintext":...,"key_version":...}`` object per
+item with its already-serialised ``reference``, ``suffix``) in one buffer, or
+returns ``None`` as soon as one item does not open (then nothing of it is kept).
 """
 
 from __future__ import annotations
 
 from guomi import _rust
 
-__all__ = ["Sm4GcmTokenKey", "sm4gcm_token_open_batch"]
+__all__ = ["Sm4GcmTokenKey", "sm4gcm_token_open_batch", "sm4gcm_token_open_batch_json"]
 
 #: ``Sm4GcmTokenKey(enc_key[16], commit_key[32], ad_head)``.
 Sm4GcmTokenKey = _rust.Sm4GcmTokenKey
 
 #: ``sm4gcm_token_open_batch(items, resolve) -> (texts, versions)``.
 sm4gcm_token_open_batch = _rust.sm4gcm_token_open_batch
+
+#: ``sm4gcm_token_open_batch_json(items, resolve, prefix, suffix, references=None) -> bytes | None``.
+sm4gcm_token_open_batch_json = _rust.sm4gcm_token_open_batch_json
