@@ -236,7 +236,7 @@ impl Sm4GcmTokenKey {
     /// writes the standard base64 of the plaintext into `out` (exactly
     /// [`b64_len`] of [`plaintext_len`] bytes). `scratch` holds the
     /// plaintext meanwhile and is wiped. On any failure (too short, wrong
-    /// commitment, wrong tag) `out` is left all zero.
+    /// commitment, wrong tag) `out` is not written.
     pub fn open_b64(
         &self,
         blob: &[u8],
@@ -338,5 +338,67 @@ mod tests {
         }
         // Canonical two-character tail (zero trailing bits) is accepted.
         assert!(decode_url_canonical(b"AQEAAAAHqrvMAA").is_some());
+    }
+
+    /// A token sealed as the service seals it (docs/spec/token.md §5-6), built here.
+    fn seal(enc: &[u8], commit: &[u8], ad_head: &[u8], caller_ad: &[u8], pt: &[u8]) -> Vec<u8> {
+        let nonce = [7u8; NONCE_SIZE];
+        let mut ad = ad_head.to_vec();
+        ad.extend_from_slice(&(caller_ad.len() as u32).to_be_bytes());
+        ad.extend_from_slice(caller_ad);
+        let mut msg = COMMIT_LABEL.to_vec();
+        msg.extend_from_slice(&nonce);
+        msg.extend_from_slice(&ad);
+        let mut blob = ad_head[AD_LABEL_SIZE..AD_LABEL_SIZE + HEADER_SIZE].to_vec();
+        blob.extend_from_slice(&nonce);
+        blob.extend_from_slice(&crate::hmac::hmac_sm3(commit, &msg));
+        let mut ct = vec![0u8; pt.len() + TAG_SIZE];
+        Sm4Gcm::new(enc, TAG_SIZE, false)
+            .unwrap()
+            .encrypt(&nonce, &ad, pt, &mut ct)
+            .unwrap();
+        blob.extend_from_slice(&ct);
+        blob
+    }
+
+    #[test]
+    fn open_b64_round_trip_and_refusals() {
+        let (enc, commit) = ([3u8; 16], [4u8; 32]);
+        let mut ad_head = b"guomi/token/v1\x00".to_vec();
+        ad_head.extend_from_slice(&[1, ALG_SM4_GCM, 0, 0, 0, 2]);
+        ad_head.extend_from_slice(&[0, 6]);
+        ad_head.extend_from_slice(b"orders");
+        let key = Sm4GcmTokenKey::new(&enc, &commit, &ad_head).unwrap();
+        let blob = seal(&enc, &commit, &ad_head, b"ctx", b"hello world");
+        let mut scratch = Vec::new();
+        let mut out = vec![0u8; b64_len(11)];
+        key.open_b64(&blob, b"ctx", &mut scratch, &mut out).unwrap();
+        assert_eq!(out, b"aGVsbG8gd29ybGQ=");
+        assert!(scratch.iter().all(|&b| b == 0), "plaintext scratch wiped");
+        // Wrong AD, flipped commitment, flipped ciphertext: refused, output left zero.
+        for (i, ad) in [
+            (usize::MAX, &b"ctX"[..]),
+            (HEADER_SIZE + NONCE_SIZE, b"ctx"),
+            (blob.len() - 1, b"ctx"),
+        ] {
+            let mut bad = blob.clone();
+            if i != usize::MAX {
+                bad[i] ^= 1;
+            }
+            let mut out = vec![0u8; b64_len(11)];
+            assert!(key.open_b64(&bad, ad, &mut scratch, &mut out).is_err());
+            assert!(out.iter().all(|&b| b == 0));
+        }
+        // A token of another version (its header differs from the key's AD head).
+        let mut other = blob.clone();
+        other[5] = 3;
+        assert!(key
+            .open_b64(&other, b"ctx", &mut scratch, &mut out)
+            .is_err());
+        // Too short for nonce + commitment + tag.
+        assert!(key
+            .open_b64(&blob[..HEADER_SIZE + 40], b"ctx", &mut scratch, &mut out)
+            .is_err());
+        assert!(Sm4GcmTokenKey::new(&enc, &commit[..31], &ad_head).is_err());
     }
 }
