@@ -275,3 +275,22 @@ class BlindIndexKernel:
         type_tag: int | None = 1,
         validity: Buffer | None = None,
     ) -> tuple[bytes, list[int]]: ...
+
+# --- token.rs: batch opening of the custody service's sm4-gcm tokens (docs/spec/token.md) ---
+
+from collections.abc import Callable  # noqa: E402
+
+@final
+class Sm4GcmTokenKey:
+    def __init__(self, enc_key: Buffer, commit_key: Buffer, ad_head: Buffer) -> None: ...
+
+def sm4gcm_token_open_batch(
+    items: list[tuple[Any, Any, Any]], resolve: Callable[[int], Sm4GcmTokenKey | None]
+) -> tuple[list[bytes | None], list[int]]: ...
+def sm4gcm_token_open_batch_json(
+    items: list[tuple[Any, Any, Any]],
+    resolve: Callable[[int], Sm4GcmTokenKey | None],
+    prefix: bytes,
+    suffix: bytes,
+    references: list[bytes | None] | None = None,
+) -> bytes | None: ...

@@ -29,6 +29,7 @@ pub mod sm2;
 pub mod sm3;
 pub mod sm4;
 pub mod stream;
+pub mod token;
 pub mod zuc;
 
 pub use error::{Error, ErrorKind, Result};

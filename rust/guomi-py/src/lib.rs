@@ -24,6 +24,7 @@ mod sm2;
 mod sm4;
 mod sm4_aead;
 mod stream;
+mod token;
 mod zuc;
 
 /// Reads `GUOMI_BACKEND` once at import and forces that path if it names
@@ -73,5 +74,6 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     formats::register(m)?;
     stream::register(m)?;
     field::register(m)?;
+    token::register(m)?;
     Ok(())
 }

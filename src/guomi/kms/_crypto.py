@@ -17,8 +17,24 @@ from guomi.exceptions import InvalidTag
 from guomi.primitives.hmac import hmac_sm3
 from guomi.primitives.sm3 import digest as sm3_digest
 from guomi.primitives.sm4 import SM4GCM
+from guomi.primitives.token_batch import (
+    Sm4GcmTokenKey,
+    sm4gcm_token_open_batch,
+    sm4gcm_token_open_batch_json,
+)
 
-__all__ = ["AeadCipher", "aes256gcm", "ct_equal", "derive", "hmac_sm3", "sm3_digest", "sm4gcm"]
+__all__ = [
+    "AeadCipher",
+    "Sm4GcmTokenKey",
+    "aes256gcm",
+    "ct_equal",
+    "derive",
+    "hmac_sm3",
+    "sm3_digest",
+    "sm4gcm",
+    "sm4gcm_token_open_batch",
+    "sm4gcm_token_open_batch_json",
+]
 
 NONCE_SIZE = 12
 TAG_SIZE = 16

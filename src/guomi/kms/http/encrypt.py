@@ -85,8 +85,7 @@ def _encrypt(c: Call) -> Any:
 
 def _decrypt(c: Call) -> Any:
     if isinstance(c.body, PlainBatch):
-        items = c.engine.decrypt_batch(c.who, c.name, c.body.items)
-        return Reply(200, api.DECRYPT_BATCH_REPLY.dump_json({"data": {"batch_results": items}}))
+        return Reply(200, c.engine.decrypt_batch_reply(c.who, c.name, c.body.items))
     return c.engine.decrypt(c.who, c.name, c.body)
 
 

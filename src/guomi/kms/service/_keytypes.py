@@ -24,7 +24,17 @@ from typing import ClassVar, Literal
 
 from guomi.api import ErrorCode, TokenHeader
 from guomi.exceptions import GuomiError, InvalidSignature, InvalidTag
-from guomi.kms._crypto import NONCE_SIZE, TAG_SIZE, AeadCipher, aes256gcm, ct_equal, derive, hmac_sm3, sm4gcm
+from guomi.kms._crypto import (
+    NONCE_SIZE,
+    TAG_SIZE,
+    AeadCipher,
+    Sm4GcmTokenKey,
+    aes256gcm,
+    ct_equal,
+    derive,
+    hmac_sm3,
+    sm4gcm,
+)
 from guomi.kms.errors import BadRequestError, DecryptionFailedError
 from guomi.kms.service import _token
 from guomi.primitives import serialization, sm2
@@ -64,6 +74,11 @@ class Material:
         """Opens a token body (after its header) parsed by :func:`._token.parse`."""
         raise _unsupported("decryption")
 
+    def batch_opener(self, name: str) -> Sm4GcmTokenKey | None:
+        """What opens this version's tokens of key ``name`` in bulk (Rust, one call per
+        batch), or ``None`` if this type has no batch path (its items take :meth:`decrypt`)."""
+        return None
+
     def sign(self, message: bytes, user_id: bytes) -> str:
         """A signature token (docs/spec/token.md §8)."""
         raise _unsupported("signing")
@@ -96,6 +111,8 @@ class KeyType:
     operations: ClassVar[frozenset[Operation]]
     #: The request field holding what ``verify`` checks (``signature`` or ``hmac``).
     verify_field: ClassVar[str | None] = None
+    #: Whether ``decrypt`` batches of this type open in bulk (:meth:`Material.batch_opener`).
+    batch_decrypt: ClassVar[bool] = False
 
     def supports(self, operation: Operation) -> bool:
         """Whether keys of this type can do ``operation``."""
@@ -139,6 +156,8 @@ class _AeadMaterial(Material):
     commit_key: bytes = field(default=b"", repr=False)
     #: This version's token frames by key name (the hot path skips the shared LRU).
     frames: dict[str, _token.Frame] = field(default_factory=dict, repr=False)
+    #: Batch openers by key name (sm4-gcm only); they hold the derived keys in Rust.
+    openers: dict[str, Sm4GcmTokenKey] = field(default_factory=dict, repr=False)
 
     def encrypt(self, name: str, plaintext: bytes, caller_ad: bytes | None, nonce: bytes) -> bytes:
         assert self.aead is not None
@@ -154,6 +173,16 @@ class _AeadMaterial(Material):
             return _token.open_aead(fr, self.aead, self.commit_key, body, caller_ad)
         except (InvalidTag, GuomiError, ValueError):
             raise DecryptionFailedError() from None
+
+    def batch_opener(self, name: str) -> Sm4GcmTokenKey | None:
+        if self.algorithm != Sm4GcmKey.name:
+            return None
+        opener = self.openers.get(name)
+        if opener is None:
+            fr = _token.frame(self.algorithm, self.version, name)
+            enc_key = derive(self.secret, _token.ENC_LABEL, Sm4GcmKey.key_size)
+            opener = self.openers[name] = Sm4GcmTokenKey(enc_key, self.commit_key, fr.ad_head)
+        return opener
 
 
 class AeadKeyType(KeyType):
@@ -183,6 +212,7 @@ class Sm4GcmKey(AeadKeyType):
 
     name = "sm4-gcm"
     key_size = 16
+    batch_decrypt = True
     cipher = staticmethod(sm4gcm)
 
 
