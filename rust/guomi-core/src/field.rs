@@ -19,6 +19,7 @@
 //! string functions, run before the MAC), as every blind-index scheme does.
 
 pub mod armour;
+pub mod csv;
 pub mod mb_sm3;
 pub mod transform;
 
@@ -29,6 +30,8 @@ use crate::error::{Error, Result};
 use crate::hmac::HmacSm3;
 use crate::kdf::pbkdf2_hmac_sm3;
 use crate::sm4::gcm::Sm4Gcm;
+use crate::sm4::ghash::{length_block, Ghash, GhashKey};
+use crate::sm4::Sm4;
 
 pub use transform::Transform;
 
@@ -88,14 +91,34 @@ pub fn associated_data(
     out
 }
 
+/// Values per SM4 kernel call in [`FieldCipher::encrypt_many`]: their
+/// counter blocks (about 3 per short value) fill the wide kernels many
+/// times over, and the keystream (a few KiB) stays in L1.
+const MANY_GROUP: usize = 64;
+
 /// One key version's column keys.
 struct ColumnKey {
     key_id: u32,
     gcm: Sm4Gcm,
+    /// The same SM4 key and GHASH key as `gcm`, for the batch path
+    /// ([`FieldCipher::encrypt_many`]), which runs the counter blocks of
+    /// many values through one kernel call.
+    sm4: Sm4,
+    ghash: GhashKey,
+    /// GHASH state after the (padded) context-free associated data of the
+    /// randomized suite: the same for every value of the column, so the
+    /// batch path starts each value's GHASH from here.
+    ad_state: [u8; 16],
     /// Synthetic-nonce PRF of the deterministic suite.
     siv: HmacSm3,
     /// Associated data for values without a row context, one per suite.
     ad_plain: [Vec<u8>; 2],
+}
+
+impl Drop for ColumnKey {
+    fn drop(&mut self) {
+        self.ad_state.zeroize();
+    }
 }
 
 /// Encrypts and decrypts one column's values (all key versions known to the
@@ -172,14 +195,26 @@ impl FieldCipher {
             if siv.len() != 32 {
                 return Err(Error::invalid_key("SIV key must be 32 bytes"));
             }
+            let sm4 = Sm4::new(enc)?;
+            let mut h = [0u8; 16];
+            sm4.encrypt_block(&mut h);
+            let ghash = GhashKey::new(&h);
+            h.zeroize();
+            let ad_plain = [
+                associated_data(SUITE_SM4_GCM, key_id, table, column, None),
+                associated_data(SUITE_SM4_SIV, key_id, table, column, None),
+            ];
+            let mut g = Ghash::new(&ghash);
+            g.update_padded(&ad_plain[0]);
+            let ad_state = g.finalize();
             out.push(ColumnKey {
                 key_id,
                 gcm: Sm4Gcm::new(enc, TAG_SIZE, false)?,
+                sm4,
+                ghash,
+                ad_state,
                 siv: HmacSm3::new(siv),
-                ad_plain: [
-                    associated_data(SUITE_SM4_GCM, key_id, table, column, None),
-                    associated_data(SUITE_SM4_SIV, key_id, table, column, None),
-                ],
+                ad_plain,
             });
         }
         let primary = out
@@ -260,6 +295,143 @@ impl FieldCipher {
         let mut tag = k.gcm.encrypt_in_place_detached(nonce, &ad, ct)?;
         tag_out.copy_from_slice(&tag);
         tag.zeroize();
+        Ok(())
+    }
+
+    /// Length of one output of [`FieldCipher::encrypt_many`] for a
+    /// canonical value of `len` bytes.
+    pub const fn output_len(len: usize, armoured: bool) -> usize {
+        if armoured {
+            armour::armoured_len(Self::sealed_len(len))
+        } else {
+            Self::sealed_len(len)
+        }
+    }
+
+    /// Encrypts many values without a row context, each `(type_tag,
+    /// canonical bytes)`, into `out`: the values' outputs back to back
+    /// (binary, or `gm1.` text when `armoured`), exactly the sum of
+    /// [`FieldCipher::output_len`]. `nonces` holds 12 random bytes per
+    /// value (ignored by the deterministic suite).
+    ///
+    /// Byte for byte what [`FieldCipher::encrypt_into`] (then
+    /// [`armour::encode_into`]) gives with the same nonces; faster for short
+    /// values because the counter blocks (`J0`, then the keystream) of
+    /// [`MANY_GROUP`] values go through one wide SM4 kernel call instead of
+    /// one mostly empty call each, and each value's GHASH starts from the
+    /// column's precomputed associated-data state.
+    pub fn encrypt_many(
+        &self,
+        items: &[(u8, &[u8])],
+        nonces: &[u8],
+        armoured: bool,
+        out: &mut [u8],
+    ) -> Result<()> {
+        if nonces.len() != items.len() * NONCE_SIZE {
+            return Err(Error::invalid_argument("need 12 nonce bytes per value"));
+        }
+        let total: usize = items
+            .iter()
+            .map(|(_, v)| Self::output_len(v.len(), armoured))
+            .sum();
+        if out.len() != total {
+            return Err(Error::invalid_argument(
+                "output buffer has the wrong length",
+            ));
+        }
+        let mut bin = Vec::new();
+        if self.suite != SUITE_SM4_GCM {
+            // The synthetic nonce needs a MAC per value first: no batching.
+            let mut pos = 0;
+            for (i, (tag, v)) in items.iter().enumerate() {
+                let nonce: &[u8; NONCE_SIZE] = nonces[i * NONCE_SIZE..(i + 1) * NONCE_SIZE]
+                    .try_into()
+                    .expect("12 bytes");
+                let len = Self::output_len(v.len(), armoured);
+                let dst = &mut out[pos..pos + len];
+                pos += len;
+                if armoured {
+                    bin.resize(Self::sealed_len(v.len()), 0);
+                    self.encrypt_into(*tag, v, None, nonce, &mut bin)?;
+                    armour::encode_into(&bin, dst);
+                } else {
+                    self.encrypt_into(*tag, v, None, nonce, dst)?;
+                }
+            }
+            return Ok(());
+        }
+        let k = &self.keys[self.primary];
+        let ad_len = k.ad_plain[0].len();
+        let kid = k.key_id.to_be_bytes();
+        let mut ks: Vec<u8> = Vec::new();
+        let mut gbuf: Vec<u8> = Vec::new();
+        let mut pos = 0;
+        for (g, group) in items.chunks(MANY_GROUP).enumerate() {
+            // Counter blocks: J0 (for the tag) then inc32(J0)... per value.
+            ks.clear();
+            for (j, (_, v)) in group.iter().enumerate() {
+                let i = g * MANY_GROUP + j;
+                let blocks = (v.len() + 1).div_ceil(16) as u32;
+                let mut ctr = [0u8; 16];
+                ctr[..NONCE_SIZE].copy_from_slice(&nonces[i * NONCE_SIZE..(i + 1) * NONCE_SIZE]);
+                for c in 1..=blocks + 1 {
+                    ctr[12..].copy_from_slice(&c.to_be_bytes());
+                    ks.extend_from_slice(&ctr);
+                }
+            }
+            k.sm4.encrypt_blocks(&mut ks);
+            let mut at = 0;
+            for (j, (tag, v)) in group.iter().enumerate() {
+                let i = g * MANY_GROUP + j;
+                let n = v.len() + 1;
+                let blocks = n.div_ceil(16);
+                let ekj0 = &ks[at..at + 16];
+                let stream = &ks[at + 16..at + 16 + n];
+                at += 16 * (blocks + 1);
+                let sealed = Self::sealed_len(v.len());
+                let len = Self::output_len(v.len(), armoured);
+                let dst = &mut out[pos..pos + len];
+                pos += len;
+                let value: &mut [u8] = if armoured {
+                    bin.resize(sealed, 0);
+                    &mut bin
+                } else {
+                    dst
+                };
+                value[0] = FORMAT_VERSION;
+                value[1] = SUITE_SM4_GCM;
+                value[2..HEADER_SIZE].copy_from_slice(&kid);
+                value[HEADER_SIZE..HEADER_SIZE + NONCE_SIZE]
+                    .copy_from_slice(&nonces[i * NONCE_SIZE..(i + 1) * NONCE_SIZE]);
+                let (ct, tag_out) = value[HEADER_SIZE + NONCE_SIZE..].split_at_mut(n);
+                ct[0] = tag ^ stream[0];
+                for ((c, p), s) in ct[1..].iter_mut().zip(v.iter()).zip(&stream[1..]) {
+                    *c = p ^ s;
+                }
+                // GHASH(AD || C || lengths) resumed from the AD state: the
+                // first ciphertext block is XORed with that state.
+                gbuf.clear();
+                gbuf.extend_from_slice(ct);
+                gbuf.resize(16 * blocks, 0);
+                gbuf.extend_from_slice(&length_block(ad_len, n));
+                for (b, s) in gbuf.iter_mut().zip(&k.ad_state) {
+                    *b ^= s;
+                }
+                let mut gh = Ghash::new(&k.ghash);
+                gh.update_blocks(&gbuf);
+                let mut t = gh.finalize();
+                for (t, e) in t.iter_mut().zip(ekj0) {
+                    *t ^= e;
+                }
+                tag_out.copy_from_slice(&t);
+                t.zeroize();
+                if armoured {
+                    armour::encode_into(&bin, dst);
+                }
+            }
+        }
+        ks.zeroize();
+        gbuf.zeroize();
         Ok(())
     }
 
@@ -582,6 +754,47 @@ mod tests {
                 bad[i / 8] ^= 1 << (i % 8);
                 assert!(c.decrypt_into(&bad, Some(b"7"), &mut pt).is_err());
             }
+        }
+    }
+
+    #[test]
+    fn encrypt_many_matches_encrypt_into() {
+        for suite in [SUITE_SM4_GCM, SUITE_SM4_SIV] {
+            let c = cipher(suite);
+            let values: Vec<Vec<u8>> = (0..200usize)
+                .map(|n| (0..(n % 70)).map(|k| (k * 13 + n) as u8).collect())
+                .collect();
+            let items: Vec<(u8, &[u8])> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ((i % 3) as u8 + 1, v.as_slice()))
+                .collect();
+            let nonces: Vec<u8> = (0..items.len() * 12).map(|i| (i * 7) as u8).collect();
+            for armoured in [false, true] {
+                let total = items
+                    .iter()
+                    .map(|(_, v)| FieldCipher::output_len(v.len(), armoured))
+                    .sum();
+                let mut out = vec![0u8; total];
+                c.encrypt_many(&items, &nonces, armoured, &mut out).unwrap();
+                let mut pos = 0;
+                for (i, (tag, v)) in items.iter().enumerate() {
+                    let nonce: &[u8; 12] = nonces[i * 12..i * 12 + 12].try_into().unwrap();
+                    let mut bin = vec![0u8; FieldCipher::sealed_len(v.len())];
+                    c.encrypt_into(*tag, v, None, nonce, &mut bin).unwrap();
+                    let want = if armoured {
+                        let mut t = vec![0u8; armour::armoured_len(bin.len())];
+                        armour::encode_into(&bin, &mut t);
+                        t
+                    } else {
+                        bin
+                    };
+                    assert_eq!(&out[pos..pos + want.len()], &want[..], "value {i}");
+                    pos += want.len();
+                }
+                assert_eq!(pos, out.len());
+            }
+            assert!(c.encrypt_many(&items, &nonces[1..], true, &mut []).is_err());
         }
     }
 

@@ -22,7 +22,7 @@ use crate::errors::{invalid_argument, to_py, IntoPy};
 const TYPE_STR: u8 = 0x01;
 const TYPE_BYTES: u8 = 0x02;
 
-fn random(buf: &mut [u8]) -> PyResult<()> {
+pub(crate) fn random(buf: &mut [u8]) -> PyResult<()> {
     getrandom::fill(buf).map_err(|_| invalid_argument("the OS random number generator failed"))
 }
 
@@ -291,6 +291,24 @@ fn encrypt_batch(
     lens: &[usize],
     out: &mut [u8],
 ) -> guomi_core::Result<()> {
+    if ctx.is_none() {
+        // No row context: one batch call over the non-null values (their
+        // outputs are back to back in `out`; nulls take no bytes).
+        let mut items = Vec::with_capacity(batch.values.len());
+        let mut item_nonces = Vec::with_capacity(batch.values.len() * 12);
+        let mut first = None;
+        for (i, v) in batch.values.iter().enumerate() {
+            if let Some(item) = v {
+                first.get_or_insert(i);
+                items.push(*item);
+                item_nonces.extend_from_slice(&nonces[i * 12..i * 12 + 12]);
+            }
+        }
+        let r = cipher.encrypt_many(&items, &item_nonces, armoured, out);
+        item_nonces.zeroize();
+        // Name the first value in an error, as the per-value path does.
+        return r.map_err(|e| value_error(first.unwrap_or(0), e));
+    }
     let mut pos = 0;
     let mut scratch = Vec::new();
     for (i, v) in batch.values.iter().enumerate() {
@@ -369,7 +387,7 @@ fn write_offsets(lens: &[usize], width: usize) -> PyResult<Vec<u8>> {
 /// One column's cipher: all key versions, new values under the primary.
 #[pyclass(module = "guomi._rust", name = "FieldCipher", frozen)]
 pub struct PyFieldCipher {
-    inner: FieldCipher,
+    pub(crate) inner: FieldCipher,
 }
 
 #[pymethods]

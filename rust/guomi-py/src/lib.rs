@@ -18,6 +18,7 @@ use crate::errors::IntoPy;
 mod buffers;
 mod errors;
 mod field;
+mod field_csv;
 mod formats;
 mod hash;
 mod sm2;
@@ -73,5 +74,6 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     formats::register(m)?;
     stream::register(m)?;
     field::register(m)?;
+    field_csv::register(m)?;
     Ok(())
 }
