@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::hmac::HmacSm3;
 use crate::kdf::pbkdf2_hmac_sm3;
 use crate::sm4::gcm::Sm4Gcm;
-use crate::sm4::ghash::{length_block, Ghash, GhashKey};
+use crate::sm4::ghash::{Ghash, GhashKey};
 use crate::sm4::Sm4;
 
 pub use transform::Transform;
@@ -327,29 +327,57 @@ impl FieldCipher {
         armoured: bool,
         out: &mut [u8],
     ) -> Result<()> {
-        if nonces.len() != items.len() * NONCE_SIZE {
-            return Err(Error::invalid_argument("need 12 nonce bytes per value"));
+        let mut starts = Vec::with_capacity(items.len());
+        let mut pos = 0;
+        for (_, v) in items {
+            starts.push(pos);
+            pos += Self::output_len(v.len(), armoured);
         }
-        let total: usize = items
-            .iter()
-            .map(|(_, v)| Self::output_len(v.len(), armoured))
-            .sum();
-        if out.len() != total {
+        if out.len() != pos {
             return Err(Error::invalid_argument(
                 "output buffer has the wrong length",
             ));
         }
+        self.encrypt_many_at(items, nonces, armoured, out, &starts)
+    }
+
+    /// As [`FieldCipher::encrypt_many`], with value `i`'s output written at
+    /// `out[starts[i]..]` ([`FieldCipher::output_len`] bytes; the ranges
+    /// ascending and disjoint, the bytes between them left as they are), so
+    /// a caller can encrypt straight into a larger record (a CSV line).
+    pub fn encrypt_many_at(
+        &self,
+        items: &[(u8, &[u8])],
+        nonces: &[u8],
+        armoured: bool,
+        out: &mut [u8],
+        starts: &[usize],
+    ) -> Result<()> {
+        if nonces.len() != items.len() * NONCE_SIZE || starts.len() != items.len() {
+            return Err(Error::invalid_argument(
+                "need 12 nonce bytes and one output position per value",
+            ));
+        }
+        let mut end = 0;
+        for ((_, v), &start) in items.iter().zip(starts) {
+            let stop = start.checked_add(Self::output_len(v.len(), armoured));
+            match stop {
+                Some(stop) if start >= end && stop <= out.len() => end = stop,
+                _ => {
+                    return Err(Error::invalid_argument(
+                        "output positions overlap or run past the buffer",
+                    ))
+                }
+            }
+        }
         let mut bin = Vec::new();
         if self.suite != SUITE_SM4_GCM {
             // The synthetic nonce needs a MAC per value first: no batching.
-            let mut pos = 0;
             for (i, (tag, v)) in items.iter().enumerate() {
                 let nonce: &[u8; NONCE_SIZE] = nonces[i * NONCE_SIZE..(i + 1) * NONCE_SIZE]
                     .try_into()
                     .expect("12 bytes");
-                let len = Self::output_len(v.len(), armoured);
-                let dst = &mut out[pos..pos + len];
-                pos += len;
+                let dst = &mut out[starts[i]..starts[i] + Self::output_len(v.len(), armoured)];
                 if armoured {
                     bin.resize(Self::sealed_len(v.len()), 0);
                     self.encrypt_into(*tag, v, None, nonce, &mut bin)?;
@@ -361,11 +389,14 @@ impl FieldCipher {
             return Ok(());
         }
         let k = &self.keys[self.primary];
-        let ad_len = k.ad_plain[0].len();
-        let kid = k.key_id.to_be_bytes();
+        let ad_state = u128::from_be_bytes(k.ad_state);
+        let mut header = [0u8; HEADER_SIZE];
+        header[0] = FORMAT_VERSION;
+        header[1] = SUITE_SM4_GCM;
+        header[2..].copy_from_slice(&k.key_id.to_be_bytes());
+        let ad_bits = (k.ad_plain[0].len() as u128) << 67; // bit length, high half
         let mut ks: Vec<u8> = Vec::new();
         let mut gbuf: Vec<u8> = Vec::new();
-        let mut pos = 0;
         for (g, group) in items.chunks(MANY_GROUP).enumerate() {
             // Counter blocks: J0 (for the tag) then inc32(J0)... per value.
             ks.clear();
@@ -385,44 +416,50 @@ impl FieldCipher {
                 let i = g * MANY_GROUP + j;
                 let n = v.len() + 1;
                 let blocks = n.div_ceil(16);
-                let ekj0 = &ks[at..at + 16];
-                let stream = &ks[at + 16..at + 16 + n];
-                at += 16 * (blocks + 1);
+                let ekj0 = block_at(&ks, at);
+                at += 16;
                 let sealed = Self::sealed_len(v.len());
-                let len = Self::output_len(v.len(), armoured);
-                let dst = &mut out[pos..pos + len];
-                pos += len;
+                let dst = &mut out[starts[i]..starts[i] + Self::output_len(v.len(), armoured)];
                 let value: &mut [u8] = if armoured {
                     bin.resize(sealed, 0);
                     &mut bin
                 } else {
                     dst
                 };
-                value[0] = FORMAT_VERSION;
-                value[1] = SUITE_SM4_GCM;
-                value[2..HEADER_SIZE].copy_from_slice(&kid);
+                value[..HEADER_SIZE].copy_from_slice(&header);
                 value[HEADER_SIZE..HEADER_SIZE + NONCE_SIZE]
                     .copy_from_slice(&nonces[i * NONCE_SIZE..(i + 1) * NONCE_SIZE]);
                 let (ct, tag_out) = value[HEADER_SIZE + NONCE_SIZE..].split_at_mut(n);
-                ct[0] = tag ^ stream[0];
-                for ((c, p), s) in ct[1..].iter_mut().zip(v.iter()).zip(&stream[1..]) {
-                    *c = p ^ s;
+                // Block by block as 128-bit words: the plaintext `type_tag ||
+                // value`, zero-padded, XOR the keystream; the padded
+                // ciphertext goes to GHASH (the first block XORed with the
+                // column's AD state, which resumes GHASH after the AD).
+                gbuf.resize(16 * (blocks + 1), 0);
+                for b in 0..blocks {
+                    let mut p = [0u8; 16];
+                    let lo = 16 * b;
+                    let hi = (lo + 16).min(n);
+                    if b == 0 {
+                        p[0] = *tag;
+                        p[1..hi].copy_from_slice(&v[..hi - 1]);
+                    } else {
+                        p[..hi - lo].copy_from_slice(&v[lo - 1..hi - 1]);
+                    }
+                    let mut c = u128::from_be_bytes(p) ^ block_at(&ks, at);
+                    at += 16;
+                    if hi - lo < 16 {
+                        c &= !(u128::MAX >> (8 * (hi - lo))); // zero the padding
+                    }
+                    let c_bytes = c.to_be_bytes();
+                    ct[lo..hi].copy_from_slice(&c_bytes[..hi - lo]);
+                    let x = if b == 0 { c ^ ad_state } else { c };
+                    gbuf[lo..lo + 16].copy_from_slice(&x.to_be_bytes());
                 }
-                // GHASH(AD || C || lengths) resumed from the AD state: the
-                // first ciphertext block is XORed with that state.
-                gbuf.clear();
-                gbuf.extend_from_slice(ct);
-                gbuf.resize(16 * blocks, 0);
-                gbuf.extend_from_slice(&length_block(ad_len, n));
-                for (b, s) in gbuf.iter_mut().zip(&k.ad_state) {
-                    *b ^= s;
-                }
+                let lengths = ad_bits | ((n as u128) << 3);
+                gbuf[16 * blocks..].copy_from_slice(&lengths.to_be_bytes());
                 let mut gh = Ghash::new(&k.ghash);
                 gh.update_blocks(&gbuf);
-                let mut t = gh.finalize();
-                for (t, e) in t.iter_mut().zip(ekj0) {
-                    *t ^= e;
-                }
+                let mut t = (u128::from_be_bytes(gh.finalize()) ^ ekj0).to_be_bytes();
                 tag_out.copy_from_slice(&t);
                 t.zeroize();
                 if armoured {
@@ -470,6 +507,14 @@ impl FieldCipher {
         }
         Ok(())
     }
+}
+
+/// The 16 bytes of `buf` at `at` as a big-endian integer.
+#[inline]
+fn block_at(buf: &[u8], at: usize) -> u128 {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&buf[at..at + 16]);
+    u128::from_be_bytes(b)
 }
 
 /// SIV: `HMAC-SM3(K_siv, pack(AD, type_tag || value))`, first 12 bytes used.

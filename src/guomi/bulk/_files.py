@@ -201,6 +201,8 @@ def record_boundary(buf: bytes, *, first: bool = False) -> int:
             pos = buf.find(b"\n", pos + 1)
         return -1
     pos = buf.rfind(b"\n")
+    if pos >= 0 and b'"' not in buf:
+        return pos + 1  # no quotes (the common case): the last newline, without counting
     while pos >= 0:
         if buf.count(b'"', 0, pos) % 2 == 0:
             return pos + 1

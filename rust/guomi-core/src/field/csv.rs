@@ -40,6 +40,10 @@ pub struct CsvBlock<'a> {
     lines: Vec<(usize, usize)>,
     /// Per line, per target column (ascending): `(start, end)` of the field.
     fields: Vec<(usize, usize)>,
+    /// Values to encrypt (fields that are not field values yet).
+    pending: usize,
+    /// Length of the encrypted block.
+    out_len: usize,
 }
 
 fn is_token(value: &[u8]) -> bool {
@@ -116,11 +120,21 @@ impl<'a> CsvBlock<'a> {
             lines.push((line_start, block.len()));
         }
         debug_assert_eq!(fields.len(), lines.len() * targets.len());
+        let mut pending = 0;
+        let mut out_len: usize = lines.iter().map(|(s, e)| e - s + 1).sum();
+        for &(s, e) in &fields {
+            if !is_token(&block[s..e]) {
+                pending += 1;
+                out_len += FieldCipher::output_len(e - s, true) - (e - s);
+            }
+        }
         Ok(Some(CsvBlock {
             block,
             targets: targets.len(),
             lines,
             fields,
+            pending,
+            out_len,
         }))
     }
 
@@ -129,37 +143,20 @@ impl<'a> CsvBlock<'a> {
         self.lines.len()
     }
 
-    fn column(&self, t: usize) -> impl Iterator<Item = &'a [u8]> + '_ {
-        let block = self.block;
-        self.fields
-            .iter()
-            .skip(t)
-            .step_by(self.targets.max(1))
-            .map(move |&(s, e)| &block[s..e])
-    }
-
     /// Values to encrypt (all target columns): one nonce each.
     pub fn values_to_encrypt(&self) -> usize {
-        (0..self.targets)
-            .map(|t| self.column(t).filter(|v| !is_token(v)).count())
-            .sum()
+        self.pending
     }
 
     /// Length of the encrypted block.
     pub fn output_len(&self) -> usize {
-        let records: usize = self.lines.iter().map(|(s, e)| e - s + 1).sum();
-        let growth: usize = (0..self.targets)
-            .flat_map(|t| self.column(t))
-            .filter(|v| !is_token(v))
-            .map(|v| FieldCipher::output_len(v.len(), true) - v.len())
-            .sum();
-        records + growth
+        self.out_len
     }
 
     /// Writes the block with the target columns encrypted (`ciphers[t]`
     /// for the `t`-th target, `gm1.` text of type tag `type_tag`) into `out`
     /// ([`CsvBlock::output_len`] bytes). `nonces`: 12 random bytes per value
-    /// ([`CsvBlock::values_to_encrypt`]).
+    /// ([`CsvBlock::values_to_encrypt`]), column by column.
     pub fn encrypt(
         &self,
         ciphers: &[&FieldCipher],
@@ -170,59 +167,51 @@ impl<'a> CsvBlock<'a> {
         if ciphers.len() != self.targets {
             return Err(Error::invalid_argument("one cipher per target column"));
         }
-        if nonces.len() != self.values_to_encrypt() * NONCE_SIZE || out.len() != self.output_len()
-        {
+        if nonces.len() != self.pending * NONCE_SIZE || out.len() != self.out_len {
             return Err(Error::invalid_argument(
                 "nonce or output buffer has the wrong length",
             ));
         }
-        // Each column's new values, back to back, from one batch call.
-        let mut counts = vec![ColumnCounts::default(); self.targets];
-        let mut sealed = Vec::with_capacity(self.targets);
-        let mut used = 0;
-        for (t, cipher) in ciphers.iter().enumerate() {
-            let items: Vec<(u8, &[u8])> = self
-                .column(t)
-                .filter(|v| !is_token(v))
-                .map(|v| (type_tag, v))
-                .collect();
-            counts[t].processed = items.len();
-            counts[t].skipped = self.lines.len() - items.len();
-            let len = items
-                .iter()
-                .map(|(_, v)| FieldCipher::output_len(v.len(), true))
-                .sum();
-            let mut buf = vec![0u8; len];
-            let n = items.len() * NONCE_SIZE;
-            cipher.encrypt_many(&items, &nonces[used..used + n], true, &mut buf)?;
-            used += n;
-            sealed.push(buf);
-        }
-        let mut taken = vec![0usize; self.targets];
+        // First the records with holes where the new values go, then each
+        // column's values encrypted straight into their holes.
+        let rows = self.lines.len();
+        let mut items: Vec<Vec<(u8, &[u8])>> = vec![Vec::with_capacity(rows); self.targets];
+        let mut starts: Vec<Vec<usize>> = vec![Vec::with_capacity(rows); self.targets];
         let mut pos = 0;
-        let mut put = |out: &mut [u8], bytes: &[u8]| {
-            out[pos..pos + bytes.len()].copy_from_slice(bytes);
-            pos += bytes.len();
+        let put = |out: &mut [u8], pos: &mut usize, bytes: &[u8]| {
+            out[*pos..*pos + bytes.len()].copy_from_slice(bytes);
+            *pos += bytes.len();
         };
         for (li, &(start, end)) in self.lines.iter().enumerate() {
             let mut cur = start;
             for t in 0..self.targets {
                 let (fs, fe) = self.fields[li * self.targets + t];
-                put(out, &self.block[cur..fs]);
+                put(out, &mut pos, &self.block[cur..fs]);
                 let value = &self.block[fs..fe];
                 if is_token(value) {
-                    put(out, value);
+                    put(out, &mut pos, value);
                 } else {
-                    let len = FieldCipher::output_len(value.len(), true);
-                    put(out, &sealed[t][taken[t]..taken[t] + len]);
-                    taken[t] += len;
+                    items[t].push((type_tag, value));
+                    starts[t].push(pos);
+                    pos += FieldCipher::output_len(value.len(), true);
                 }
                 cur = fe;
             }
-            put(out, &self.block[cur..end]);
-            put(out, b"\n");
+            put(out, &mut pos, &self.block[cur..end]);
+            put(out, &mut pos, b"\n");
         }
         debug_assert_eq!(pos, out.len());
+        let mut counts = Vec::with_capacity(self.targets);
+        let mut used = 0;
+        for (t, cipher) in ciphers.iter().enumerate() {
+            let n = items[t].len() * NONCE_SIZE;
+            cipher.encrypt_many_at(&items[t], &nonces[used..used + n], true, out, &starts[t])?;
+            used += n;
+            counts.push(ColumnCounts {
+                processed: items[t].len(),
+                skipped: rows - items[t].len(),
+            });
+        }
         Ok(counts)
     }
 }
