@@ -14,7 +14,7 @@ which also reports bad input (a malformed row, invalid UTF-8) with its file and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from guomi.bulk import _fieldapi
 from guomi.bulk._columns import ColumnSpec
@@ -26,7 +26,9 @@ __all__ = ["CsvBlockEncryptor"]
 class CsvBlockEncryptor:
     """Encrypts the job's columns of CSV blocks whose header is ``names``."""
 
-    def __init__(self, names: Sequence[str], specs: Sequence[ColumnSpec], ciphers: dict[str, ColumnCipher]) -> None:
+    def __init__(
+        self, names: Sequence[str], specs: Sequence[ColumnSpec], ciphers: Mapping[str, ColumnCipher]
+    ) -> None:
         self.ncols = len(names)
         position = {name: i for i, name in enumerate(names)}
         self.columns = sorted((position[spec.name], spec.name) for spec in specs)

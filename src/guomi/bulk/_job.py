@@ -336,7 +336,11 @@ class Job:
                 compression=compression,
             )
         fast: CsvBlockEncryptor | None = None
-        if csv_output and isinstance(source, CsvSource) and CsvBlockEncryptor.applies(self.operation, self.specs):
+        if (
+            csv_output
+            and isinstance(source, CsvSource)
+            and CsvBlockEncryptor.applies(self.operation, self.specs)
+        ):
             fast = CsvBlockEncryptor(source.names, self.specs, transform.ciphers)
         items: Iterator[tuple[Any, int, bool]]
         if isinstance(source, CsvSource):
