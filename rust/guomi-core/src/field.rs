@@ -446,6 +446,7 @@ impl FieldCipher {
                         p[..hi - lo].copy_from_slice(&v[lo - 1..hi - 1]);
                     }
                     let mut c = u128::from_be_bytes(p) ^ block_at(&ks, at);
+                    p.zeroize(); // a plaintext copy
                     at += 16;
                     if hi - lo < 16 {
                         c &= !(u128::MAX >> (8 * (hi - lo))); // zero the padding

@@ -222,8 +222,14 @@ mod tests {
     use crate::field::SUITE_SM4_GCM;
 
     fn cipher() -> FieldCipher {
-        FieldCipher::new(b"dataset", b"c", SUITE_SM4_GCM, &[(7, &[1u8; 16], &[2u8; 32])], 7)
-            .unwrap()
+        FieldCipher::new(
+            b"dataset",
+            b"c",
+            SUITE_SM4_GCM,
+            &[(7, &[1u8; 16], &[2u8; 32])],
+            7,
+        )
+        .unwrap()
     }
 
     fn run(block: &[u8], ncols: usize, targets: &[usize]) -> Option<(Vec<u8>, Vec<ColumnCounts>)> {
