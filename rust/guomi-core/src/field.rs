@@ -360,6 +360,11 @@ impl FieldCipher {
         }
         let mut end = 0;
         for ((_, v), &start) in items.iter().zip(starts) {
+            if (v.len() + 1) as u64 > crate::sm4::gcm::MAX_PLAINTEXT_LEN {
+                return Err(Error::invalid_argument(
+                    "a value is longer than GCM allows (SP 800-38D §5.2.1.1)",
+                ));
+            }
             let stop = start.checked_add(Self::output_len(v.len(), armoured));
             match stop {
                 Some(stop) if start >= end && stop <= out.len() => end = stop,
