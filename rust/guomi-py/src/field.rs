@@ -575,15 +575,29 @@ impl PyFieldCipher {
         let ctx = ctxs.as_ref().map(|c| c.slices()).transpose()?;
         let lens = sealed_lens(&batch, armour);
         let out_offsets = write_offsets(&lens, offset_width)?;
-        let mut nonces = vec![0u8; batch.values.len() * 12];
-        if self.inner.suite() == field::SUITE_SM4_GCM {
-            random(&mut nonces)?;
-        }
         let total: usize = lens.iter().sum();
         let cipher = &self.inner;
-        let out = PyBytes::new_with(py, total, |out| {
-            py.detach(|| encrypt_batch(cipher, &batch, &ctx, &nonces, armour, &lens, out))
-                .map_err(to_py)
+        // The nonce read, zeroing the output and the crypto all run without
+        // the GIL (threads encrypting other batches do not queue for it).
+        let out = crate::field_csv::new_bytes(py, total)?;
+        // SAFETY: as in `field_csv_encrypt_block`: `out` is a new bytes
+        // object of `total` bytes that only this function references, alive
+        // until after `detach` returns; its data pointer is never null.
+        let ptr = unsafe { pyo3::ffi::PyBytes_AsString(out.as_ptr()) } as usize;
+        let gcm = cipher.suite() == field::SUITE_SM4_GCM;
+        py.detach(|| -> PyResult<()> {
+            let mut nonces = vec![0u8; batch.values.len() * 12];
+            if gcm {
+                random(&mut nonces)?;
+            }
+            // SAFETY: `ptr` points at `total` writable bytes (above),
+            // initialised here through the raw pointer before any reference
+            // to them exists; nothing else touches them meanwhile.
+            let out = unsafe {
+                std::ptr::write_bytes(ptr as *mut u8, 0, total);
+                std::slice::from_raw_parts_mut(ptr as *mut u8, total)
+            };
+            encrypt_batch(cipher, &batch, &ctx, &nonces, armour, &lens, out).map_err(to_py)
         })?;
         PyTuple::new(
             py,

@@ -81,7 +81,7 @@ fn field_csv_encrypt_block<'py>(
 /// write (allocated, not filled, with the GIL held: the caller fills it with
 /// the GIL released, so two threads do not queue for the GIL to zero and
 /// page in megabytes of output).
-fn new_bytes(py: Python<'_>, len: usize) -> PyResult<Bound<'_, PyBytes>> {
+pub(crate) fn new_bytes(py: Python<'_>, len: usize) -> PyResult<Bound<'_, PyBytes>> {
     let size = pyo3::ffi::Py_ssize_t::try_from(len)
         .map_err(|_| invalid_argument("CSV block output is too large"))?;
     // SAFETY: with a null source pointer `PyBytes_FromStringAndSize`
