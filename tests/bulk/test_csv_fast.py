@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from guomi import _rust
 from guomi.bulk import BulkInputError, Job, _fieldapi
 from guomi.bulk._csvfast import CsvBlockEncryptor
 from guomi.bulk._keys import field_for, key_source
 from guomi.exceptions import InvalidArgumentError
+from guomi.primitives.field import csv_encrypt_block
 
 TOKEN = re.compile(rb"gm1\.[A-Za-z0-9_-]+")
 
@@ -116,11 +116,11 @@ def test_bad_rows_report_the_same_error_on_both_paths(tmp_path: Path, keyset, mo
 def test_kernel_declines_other_shapes_and_checks_its_arguments(keyset) -> None:
     fld = field_for(key_source(keyset), "dataset", "b")
     kernel = _fieldapi.kernel_of(fld)
-    data, rows, counts = _rust.field_csv_encrypt_block(b"1,x\r\n\r\n2,gm1.AA\n", 2, [(1, kernel)])
+    data, rows, counts = csv_encrypt_block(b"1,x\r\n\r\n2,gm1.AA\n", 2, [(1, kernel)])
     assert rows == 2 and counts == [(1, 1)]
     assert data.endswith(b",gm1.AA\n") and data.count(b"\n") == 2 and b"\r" not in data
     for block in (b'1,"x"\n', b"1,x\r2,y\n", b"1,x,y\n", b"1\n", b"1,\xff\n"):
-        assert _rust.field_csv_encrypt_block(block, 2, [(1, kernel)]) is None
+        assert csv_encrypt_block(block, 2, [(1, kernel)]) is None
     for targets in ([(2, kernel)], [(1, kernel), (0, kernel)], [(1, kernel), (1, kernel)]):
         with pytest.raises(InvalidArgumentError):
-            _rust.field_csv_encrypt_block(b"1,x\n", 2, targets)
+            csv_encrypt_block(b"1,x\n", 2, targets)

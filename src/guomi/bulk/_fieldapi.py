@@ -71,9 +71,9 @@ def encrypt_csv_block(
     """Encrypt the ``targets`` (``(column index, kernel_of(field))``, ascending) of a CSV block
     of ``ncols`` columns as ``gm1.`` text of string values; ``None`` if the block is not of the
     simple shape (see :mod:`guomi.bulk._csvfast`)."""
-    from guomi import _rust  # noqa: PLC0415
+    from guomi.primitives.field import csv_encrypt_block  # noqa: PLC0415
 
-    return _rust.field_csv_encrypt_block(block, ncols, targets, _type_tag(True))
+    return csv_encrypt_block(block, ncols, targets, _type_tag(True))
 
 
 def decrypt_packed(
