@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -97,17 +98,96 @@ def pyca_row_loop(src: Path, dst: Path, key: bytes, limit: int) -> tuple[int, fl
     return nbytes, time.perf_counter() - start, time.process_time() - cpu
 
 
+CSV_TARGET_MB_S = 300.0
+"""Issue 12: CSV with two encrypted columns, embedded engine, 2 cores: >= 300 MB/s of input."""
+CSV_TARGET_PYCA_RATIO = 10.0
+
+
+def _timed(func: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds of one call (CPU: this process, all threads)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    func()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def csv_breakdown(src: Path, tmp: Path, ks: Keyset) -> None:
+    """Where the time goes, one thread, stage by stage over the whole file (best of 2):
+    the one-pass Rust path the job takes for quote-free blocks, and the pyarrow path
+    (parse, encrypt with the field kernel, write CSV) it takes for other blocks."""
+    from guomi.bulk._csvfast import CsvBlockEncryptor  # noqa: PLC0415
+    from guomi.bulk._files import CsvSource, csv_bytes  # noqa: PLC0415
+
+    size = src.stat().st_size
+    job = Job(src, tmp / "unused.csv", columns=["id_number", "mobile"], keyring=ks, workers=1)
+    transform = job.transform(file=str(src))
+    source = CsvSource(src)
+    fast = CsvBlockEncryptor(source.names, job.specs, transform.ciphers)
+    blocks: list[bytes] = []
+    outputs: list[bytes] = []
+    batches: list[object] = []
+    encrypted: list[object] = []
+
+    # Each stage empties its result list first, so a repeat reuses the memory it frees.
+    def read() -> None:
+        blocks.clear()
+        blocks.extend(source.chunks())
+
+    def one_pass() -> None:
+        outputs.clear()
+        outputs.extend(done[0] for done in map(fast, blocks) if done is not None)
+
+    def parse() -> None:
+        outputs.clear()  # the one-pass output is not needed any more
+        batches.clear()
+        batches.extend(source.parse_chunk(b) for b in blocks)
+
+    def encrypt() -> None:
+        encrypted.clear()
+        encrypted.extend(transform(b, 1)[0] for b in batches)  # type: ignore[arg-type]
+
+    def write_csv_arrow() -> None:
+        batches.clear()
+        for batch in encrypted:
+            csv_bytes(batch, plain=True)  # type: ignore[arg-type]
+
+    def write_file() -> None:
+        out = tmp / "breakdown.csv"
+        out.unlink(missing_ok=True)
+        with open(out, "wb") as f:
+            for data in outputs:
+                f.write(data)
+
+    stages = [
+        ("read blocks (Python, main thread)", read),
+        ("**one pass: scan + encrypt + write CSV bytes (Rust)**", one_pass),
+        ("write output file (main thread)", write_file),
+        ("pyarrow path: parse CSV", parse),
+        ("pyarrow path: encrypt 2 columns (field kernel)", encrypt),
+        ("pyarrow path: write CSV (pyarrow)", write_csv_arrow),
+    ]
+    print(f"\n### where the time goes (one thread, {size / 1e6:.1f} MB, best of 2)")
+    print("| stage | CPU ms | MB of input per CPU-second |")
+    print("|---|---|---|")
+    for label, func in stages:
+        cpu = min(_timed(func)[1] for _ in range(2))
+        if func is one_pass:
+            assert len(outputs) == len(blocks), "a block of the bench file left the one-pass path"
+        print(f"| {label} | {cpu * 1000:.0f} | {size / max(cpu, 1e-9) / 1e6:.0f} |")
+    print(f"(blocks: {len(blocks)}, all of the one-pass shape; write = the kernel's page-cache copy, varies)")
+
+
 def bench_csv(tmp: Path, rows: int) -> None:
     src = tmp / "extract.csv"
     size = write_csv(src, rows)
     ks = Keyset.generate()
+    load_before = os.getloadavg()[0]
     best = None
+    out = tmp / "enc.csv"
     for _ in range(3):
-        out = tmp / "enc.csv"
         out.unlink(missing_ok=True)
-        start, cpu = time.perf_counter(), time.process_time()
-        Job(src, out, columns=["id_number", "mobile"], keyring=ks, workers=2).run()
-        wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+        wall, cpu_s = _timed(
+            lambda: Job(src, out, columns=["id_number", "mobile"], keyring=ks, workers=2).run()
+        )
         if best is None or wall < best[0]:
             best = (wall, cpu_s)
     assert best is not None
@@ -117,11 +197,24 @@ def bench_csv(tmp: Path, rows: int) -> None:
     g_wall, g_cpu = size / best[0] / 1e6, size / best[1] / 1e6
     a_wall, a_cpu = anchor_total / anchor_wall / 1e6, anchor_total / anchor_cpu / 1e6
     print(f"\n## csv: {rows:,} rows, {size / 1e6:.1f} MB, 2 encrypted columns, workers=2 (best of 3)")
+    print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
     print("| contender | MB/s wall | MB/s per CPU-second | rows/s wall |")
     print("|---|---|---|---|")
     print(f"| guomi embedded engine | {g_wall:.1f} | {g_cpu:.1f} | {rows / best[0]:,.0f} |")
     print(f"| pyca per-row loop ({limit:,} rows) | {a_wall:.1f} | {a_cpu:.1f} | {limit / anchor_wall:,.0f} |")
     print(f"ratio guomi / pyca: wall {g_wall / a_wall:.1f}x, CPU {g_cpu / a_cpu:.1f}x")
+    met = "MET" if g_wall >= CSV_TARGET_MB_S else "NOT MET"
+    print(
+        f"target (issue 12): >= {CSV_TARGET_MB_S:.0f} MB/s wall on 2 cores -> {g_wall:.1f} MB/s = "
+        f"{g_wall / CSV_TARGET_MB_S:.2f}x of target: {met}; "
+        f">= {CSV_TARGET_PYCA_RATIO:.0f}x pyca -> {g_wall / a_wall:.1f}x: "
+        f"{'MET' if g_wall / a_wall >= CSV_TARGET_PYCA_RATIO else 'NOT MET'}"
+    )
+    print(
+        "(wall needs both cores free: on a shared machine read MB per CPU-second; "
+        f"2 x {g_cpu:.0f} = {2 * g_cpu:.0f} MB/s is the 2-core ceiling at this efficiency)"
+    )
+    csv_breakdown(src, tmp, ks)
 
 
 def bench_rss(tmp: Path, rows: int) -> None:

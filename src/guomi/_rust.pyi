@@ -259,6 +259,10 @@ class FieldCipher:
         validity: Buffer | None = None,
     ) -> tuple[bytes, bytes]: ...
 
+def field_csv_encrypt_block(
+    block: Buffer, ncols: int, targets: Sequence[tuple[int, FieldCipher]], type_tag: int = 1
+) -> tuple[bytes, int, list[tuple[int, int]]] | None: ...
+
 @final
 class BlindIndexKernel:
     def __init__(

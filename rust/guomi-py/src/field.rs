@@ -22,7 +22,7 @@ use crate::errors::{invalid_argument, to_py, IntoPy};
 const TYPE_STR: u8 = 0x01;
 const TYPE_BYTES: u8 = 0x02;
 
-fn random(buf: &mut [u8]) -> PyResult<()> {
+pub(crate) fn random(buf: &mut [u8]) -> PyResult<()> {
     getrandom::fill(buf).map_err(|_| invalid_argument("the OS random number generator failed"))
 }
 
@@ -291,6 +291,24 @@ fn encrypt_batch(
     lens: &[usize],
     out: &mut [u8],
 ) -> guomi_core::Result<()> {
+    if ctx.is_none() {
+        // No row context: one batch call over the non-null values (their
+        // outputs are back to back in `out`; nulls take no bytes).
+        let mut items = Vec::with_capacity(batch.values.len());
+        let mut item_nonces = Vec::with_capacity(batch.values.len() * 12);
+        let mut first = None;
+        for (i, v) in batch.values.iter().enumerate() {
+            if let Some(item) = v {
+                first.get_or_insert(i);
+                items.push(*item);
+                item_nonces.extend_from_slice(&nonces[i * 12..i * 12 + 12]);
+            }
+        }
+        let r = cipher.encrypt_many(&items, &item_nonces, armoured, out);
+        item_nonces.zeroize();
+        // Name the first value in an error, as the per-value path does.
+        return r.map_err(|e| value_error(first.unwrap_or(0), e));
+    }
     let mut pos = 0;
     let mut scratch = Vec::new();
     for (i, v) in batch.values.iter().enumerate() {
@@ -369,7 +387,7 @@ fn write_offsets(lens: &[usize], width: usize) -> PyResult<Vec<u8>> {
 /// One column's cipher: all key versions, new values under the primary.
 #[pyclass(module = "guomi._rust", name = "FieldCipher", frozen)]
 pub struct PyFieldCipher {
-    inner: FieldCipher,
+    pub(crate) inner: FieldCipher,
 }
 
 #[pymethods]
@@ -557,15 +575,29 @@ impl PyFieldCipher {
         let ctx = ctxs.as_ref().map(|c| c.slices()).transpose()?;
         let lens = sealed_lens(&batch, armour);
         let out_offsets = write_offsets(&lens, offset_width)?;
-        let mut nonces = vec![0u8; batch.values.len() * 12];
-        if self.inner.suite() == field::SUITE_SM4_GCM {
-            random(&mut nonces)?;
-        }
         let total: usize = lens.iter().sum();
         let cipher = &self.inner;
-        let out = PyBytes::new_with(py, total, |out| {
-            py.detach(|| encrypt_batch(cipher, &batch, &ctx, &nonces, armour, &lens, out))
-                .map_err(to_py)
+        // The nonce read, zeroing the output and the crypto all run without
+        // the GIL (threads encrypting other batches do not queue for it).
+        let out = crate::field_csv::new_bytes(py, total)?;
+        // SAFETY: as in `field_csv_encrypt_block`: `out` is a new bytes
+        // object of `total` bytes that only this function references, alive
+        // until after `detach` returns; its data pointer is never null.
+        let ptr = unsafe { pyo3::ffi::PyBytes_AsString(out.as_ptr()) } as usize;
+        let gcm = cipher.suite() == field::SUITE_SM4_GCM;
+        py.detach(|| -> PyResult<()> {
+            let mut nonces = vec![0u8; batch.values.len() * 12];
+            if gcm {
+                random(&mut nonces)?;
+            }
+            // SAFETY: `ptr` points at `total` writable bytes (above),
+            // initialised here through the raw pointer before any reference
+            // to them exists; nothing else touches them meanwhile.
+            let out = unsafe {
+                std::ptr::write_bytes(ptr as *mut u8, 0, total);
+                std::slice::from_raw_parts_mut(ptr as *mut u8, total)
+            };
+            encrypt_batch(cipher, &batch, &ctx, &nonces, armour, &lens, out).map_err(to_py)
         })?;
         PyTuple::new(
             py,

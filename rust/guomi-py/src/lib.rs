@@ -18,6 +18,7 @@ use crate::errors::IntoPy;
 mod buffers;
 mod errors;
 mod field;
+mod field_csv;
 mod formats;
 mod hash;
 mod sm2;
@@ -75,5 +76,6 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     stream::register(m)?;
     field::register(m)?;
     token::register(m)?;
+    field_csv::register(m)?;
     Ok(())
 }

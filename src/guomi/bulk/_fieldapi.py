@@ -23,11 +23,13 @@ __all__ = [
     "as_guomi",
     "decrypt_one",
     "decrypt_packed",
+    "encrypt_csv_block",
     "encrypt_one",
     "encrypt_packed",
     "explain",
     "index_packed",
     "is_token_mask",
+    "kernel_of",
     "key_versions",
     "known_key_ids",
     "primary_version",
@@ -56,6 +58,22 @@ def encrypt_packed(
         offsets, data, type_tag=_type_tag(text), binary=not text, offset_width=width
     )
     return result
+
+
+def kernel_of(fld: Any) -> Any:
+    """The column's Rust ``FieldCipher`` (current key snapshot), for the CSV block kernel."""
+    return fld._kernels().cipher
+
+
+def encrypt_csv_block(
+    block: bytes, ncols: int, targets: list[tuple[int, Any]]
+) -> tuple[bytes, int, list[tuple[int, int]]] | None:
+    """Encrypt the ``targets`` (``(column index, kernel_of(field))``, ascending) of a CSV block
+    of ``ncols`` columns as ``gm1.`` text of string values; ``None`` if the block is not of the
+    simple shape (see :mod:`guomi.bulk._csvfast`)."""
+    from guomi.primitives.field import csv_encrypt_block  # noqa: PLC0415
+
+    return csv_encrypt_block(block, ncols, targets, _type_tag(True))
 
 
 def decrypt_packed(

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from guomi.bulk import _keys
 from guomi.bulk._atomic import atomic_output, check_output
 from guomi.bulk._columns import ColumnSpec, parse_columns
+from guomi.bulk._csvfast import CsvBlockEncryptor
 from guomi.bulk._engine_local import default_workers, ordered_map
 from guomi.bulk._errors import BulkError, BulkInputError, shift_rows
 from guomi.bulk._files import (
@@ -334,6 +335,13 @@ class Job:
                 no_statistics=encrypted,
                 compression=compression,
             )
+        fast: CsvBlockEncryptor | None = None
+        if (
+            csv_output
+            and isinstance(source, CsvSource)
+            and CsvBlockEncryptor.applies(self.operation, self.specs)
+        ):
+            fast = CsvBlockEncryptor(source.names, self.specs, transform.ciphers)
         items: Iterator[tuple[Any, int, bool]]
         if isinstance(source, CsvSource):
             csv_source = source
@@ -343,6 +351,11 @@ class Job:
 
         def work(item: tuple[Any, int, bool]) -> tuple[Any, dict[str, ColumnStats], int, int, bool]:
             payload, nbytes, end = item
+            if fast is not None and isinstance(payload, bytes):
+                done = fast(payload)  # one Rust pass; None: take the general path below
+                if done is not None:
+                    data, rows, fast_stats = done
+                    return data, fast_stats, rows, nbytes, end
             batch = csv_source.parse_chunk(payload) if isinstance(payload, bytes) else payload
             out, stats = transform(batch, 1)  # rows count from 1 here; shifted when consumed
             if not csv_output:
