@@ -8,11 +8,12 @@ LIMIT n``. Each batch is transformed off-transaction, then written in **one tran
 together with its checkpoint** (table ``guomi_bulk_checkpoint``): a job killed at any
 point (SIGKILL included) restarts from the last committed batch, so every row is processed
 exactly once. Every write is a compare-and-set on the values read (``... WHERE t.key =
-b.key AND t.col IS NOT DISTINCT FROM b.old``): a row the application changed since the read
+s.key AND t.col IS NOT DISTINCT FROM s.old``): a row the application changed since the read
 is never overwritten; it is re-read inside the write transaction (locked) and processed
-again from its new value. Writes are set-based where the database allows: the batch goes
-into a temporary table (``COPY`` on PostgreSQL, one ``executemany`` on SQLite) and one
-``UPDATE ... FROM`` applies it; other dialects fall back to one CAS ``UPDATE`` per row.
+again from its new value. Writes go through :class:`guomi.fields.CasWriter`, the write
+path shared with ``guomi field`` (one ``UPDATE ... FROM unnest(arrays)`` per batch on
+PostgreSQL, the driver's ``executemany`` of the CAS UPDATE on SQLite, SQLAlchemy's
+``executemany`` elsewhere).
 The checkpoint row is deleted when the job completes, so the same job can run again later
 (values already in the target state are skipped).
 
@@ -39,6 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from guomi.bulk._errors import BulkError, BulkInputError, OutputExistsError
 from guomi.bulk._kernel import ColumnStats
 from guomi.bulk._transform import BatchTransform, check_columns, sum_stats
+from guomi.fields import CasWriter, tune_transaction
 
 if TYPE_CHECKING:
     from guomi.bulk._job import Job, Summary
@@ -49,7 +51,6 @@ T = TypeVar("T")
 
 CHECKPOINT_TABLE = "guomi_bulk_checkpoint"
 MAX_CAS_ROUNDS = 5
-BATCH_TABLE = "guomi_bulk_batch"
 
 
 def _normalize_url(url: str) -> str:
@@ -191,100 +192,6 @@ class _Checkpoint:
         conn.execute(self.table.delete().where(self.table.c.job_id == self.job_id))
 
 
-# ---------------------------------------------------------------- compare-and-set writes
-
-
-class _CasWriter:
-    """Writes changed values back only where the row still holds what was read."""
-
-    def __init__(self, engine: Engine, table: sa.Table, key: sa.Column[Any], targets: list[str]) -> None:
-        self.dialect = engine.dialect.name
-        self.table = table
-        self.key = key
-        self.targets = targets  # columns written (encrypted columns and index columns)
-        q = engine.dialect.identifier_preparer.quote
-        self.q = q
-        self.set_based = self.dialect in ("sqlite", "postgresql")
-
-    def _create_batch_table(self, conn: Connection, checked: list[str]) -> None:
-        q, t = self.q, self.q(self.table.name)
-        cols = [f"{q(self.key.name)} AS k"]
-        cols += [f"{q(c)} AS {q('o_' + c)}" for c in checked]
-        cols += [f"{q(c)} AS {q('n_' + c)}" for c in self.targets]
-        select = f"SELECT {', '.join(cols)} FROM {t}"  # noqa: S608 (identifiers quoted by the dialect)
-        if self.dialect == "postgresql":
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{BATCH_TABLE}")
-            conn.exec_driver_sql(f"CREATE TEMP TABLE {BATCH_TABLE} ON COMMIT DROP AS {select} WITH NO DATA")
-        else:
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{BATCH_TABLE}")
-            conn.exec_driver_sql(f"CREATE TEMP TABLE {BATCH_TABLE} AS {select} LIMIT 0")
-
-    def write(self, conn: Connection, rows: list[tuple[Any, ...]], checked: list[str]) -> list[Any]:
-        """``rows`` = (key, *old values of ``checked``, *new values of targets); return keys not written."""
-        if not rows:
-            return []
-        if not self.set_based:
-            return self._write_rowwise(conn, rows, checked)
-        q, t = self.q, self.q(self.table.name)
-        self._create_batch_table(conn, checked)
-        names = ["k"] + [f"o_{c}" for c in checked] + [f"n_{c}" for c in self.targets]
-        flat = rows
-        if self.dialect == "postgresql":
-            raw: Any = conn.connection.driver_connection
-            with (
-                raw.cursor() as cur,
-                cur.copy(f"COPY {BATCH_TABLE} ({', '.join(q(n) for n in names)}) FROM STDIN") as copy,
-            ):
-                for row in flat:
-                    copy.write_row(row)
-            # a temp table has no statistics: without them the planner may hash-join the whole table
-            conn.exec_driver_sql(f"ANALYZE {BATCH_TABLE}")
-            same = "IS NOT DISTINCT FROM"
-        else:
-            marks = ", ".join("?" for _ in names)
-            conn.exec_driver_sql(
-                f"INSERT INTO temp.{BATCH_TABLE} ({', '.join(q(n) for n in names)}) VALUES ({marks})",  # noqa: S608
-                flat,
-            )
-            same = "IS"
-        sets = ", ".join(f"{q(c)} = b.{q('n_' + c)}" for c in self.targets)
-        cas = " AND ".join(f"{t}.{q(c)} {same} b.{q('o_' + c)}" for c in checked)
-        key = q(self.key.name)
-        # The key range of the batch lets the database reach the rows by the primary-key index.
-        lo, hi = min(row[0] for row in flat), max(row[0] for row in flat)
-        updated = conn.execute(
-            sa.text(
-                f"UPDATE {t} SET {sets} FROM {BATCH_TABLE} AS b "  # noqa: S608
-                f"WHERE {t}.{key} = b.k AND {t}.{key} BETWEEN :lo AND :hi AND {cas}"
-            ),
-            {"lo": lo, "hi": hi},
-        ).rowcount
-        missed: Sequence[Any] = []
-        if updated != len(flat):  # some rows changed since they were read: which ones?
-            landed = " AND ".join(f"{t}.{q(c)} {same} b.{q('n_' + c)}" for c in self.targets)
-            missed = conn.exec_driver_sql(
-                f"SELECT b.k FROM {BATCH_TABLE} AS b JOIN {t} ON {t}.{key} = b.k WHERE NOT ({landed})"  # noqa: S608
-            ).all()
-        if self.dialect == "sqlite":
-            conn.exec_driver_sql(f"DROP TABLE temp.{BATCH_TABLE}")
-        return [row[0] for row in missed]
-
-    def _write_rowwise(self, conn: Connection, rows: list[tuple[Any, ...]], checked: list[str]) -> list[Any]:
-        missed = []
-        n_checked = len(checked)
-        for row in rows:
-            key, old, new = row[0], row[1 : 1 + n_checked], row[1 + n_checked :]
-            cond = [self.key == key]
-            for c, value in zip(checked, old, strict=True):
-                cond.append(self.table.c[c].is_(None) if value is None else self.table.c[c] == value)
-            result = conn.execute(
-                self.table.update().where(sa.and_(*cond)).values(dict(zip(self.targets, new, strict=True)))
-            )
-            if result.rowcount != 1:
-                missed.append(key)
-        return missed
-
-
 # ---------------------------------------------------------------- in place
 
 
@@ -320,6 +227,13 @@ def _changed_rows(
         columns = [keys] + [before.column(c).to_pylist() for c in checked]
         columns += [after.column(c).to_pylist() for c in targets]
     return list(zip(*columns, strict=True))
+
+
+def _write(writer: CasWriter, conn: Connection, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Compare-and-set ``rows``; return the keys that did not land (changed since the read)."""
+    if writer.write(conn, rows) == len(rows):
+        return []
+    return writer.missed(conn, rows)
 
 
 def _ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -378,7 +292,8 @@ def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0915 (one story)
         transform = job.transform(file=f"table {table.name}")
         targets = names + ([n for n in index_names if n in table.c] if job.operation != "decrypt" else [])
         checked = names
-        writer = _CasWriter(engine, table, key, targets)
+        with engine.connect() as conn:
+            writer = CasWriter(conn, table.name, key.name, checked, targets)
         checkpoint = _Checkpoint(engine, _job_id(job, table.name), table.name)
         with engine.connect() as conn:
             total = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
@@ -398,6 +313,7 @@ def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0915 (one story)
                 if last is not None:
                     query = query.where(key > last)
                 with engine.connect() as conn:
+                    tune_transaction(conn)
                     keys, fetched = _fetch(conn, query, schema)
                 if fetched is None:
                     return
@@ -408,7 +324,8 @@ def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0915 (one story)
         for keys, before, stats, changed in _ahead(prepared()):
             conflicts = 0
             with engine.begin() as conn:
-                missed = writer.write(conn, changed, checked)
+                tune_transaction(conn)
+                missed = _write(writer, conn, changed)
                 rounds = 0
                 while missed:
                     rounds += 1
@@ -428,7 +345,7 @@ def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0915 (one story)
                         break
                     fresh_after, _ = transform(fresh_before, done + 1)
                     redo = _changed_rows(fresh_keys, fresh_before, fresh_after, checked, targets)
-                    missed = writer.write(conn, redo, checked)
+                    missed = _write(writer, conn, redo)
                 checkpoint.save(conn, keys[-1], done + len(keys), exists=saved is not None or done > 0)
             saved = (keys[-1], done + len(keys))
             last_key = keys[-1]
