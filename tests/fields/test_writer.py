@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from guomi.fields import BlindIndex, CasWriter, ColumnMigration, Field, tune_transaction
-from guomi.fields import _lifecycle, _writer
+from guomi.fields import BlindIndex, CasWriter, ColumnMigration, Field, _lifecycle, _writer, tune_transaction
 from guomi.keys import Keyset
 from tests.postgres import fresh_schema_url
 
