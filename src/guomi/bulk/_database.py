@@ -29,6 +29,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from queue import Empty, Queue
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -51,6 +52,7 @@ T = TypeVar("T")
 
 CHECKPOINT_TABLE = "guomi_bulk_checkpoint"
 MAX_CAS_ROUNDS = 5
+IN_PLACE_RANGES = 2  # parallel key ranges of an in-place job on a database server
 
 
 def _normalize_url(url: str) -> str:
@@ -294,73 +296,133 @@ def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0915 (one story)
         checked = names
         with engine.connect() as conn:
             writer = CasWriter(conn, table.name, key.name, checked, targets)
-        checkpoint = _Checkpoint(engine, _job_id(job, table.name), table.name)
-        with engine.connect() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-            saved = checkpoint.load(conn)
-        last_key, done = saved if saved is not None else (None, 0)
-        summary.resumed_from = done
         read_cols = [key, *(table.c[n] for n in schema.names)]
+        ranges = _key_ranges(engine, table, key, job)
+        base_id = _job_id(job, table.name)
+        # One checkpoint per key range ("<job>@i/N"; the job id alone for one range).
+        checkpoints = [
+            _Checkpoint(engine, base_id if len(ranges) == 1 else f"{base_id}@{i}/{len(ranges)}", table.name)
+            for i in range(len(ranges))
+        ]
+        lock = threading.Lock()
+        stop = threading.Event()
 
-        def prepared() -> Iterator[
-            tuple[list[Any], pa.RecordBatch, dict[str, ColumnStats], list[tuple[Any, ...]]]
-        ]:
-            """Read and transform batch after batch (on a helper thread, one batch ahead of the
-            writes: the database write of one batch overlaps the read and crypto of the next)."""
-            last, row = last_key, done + 1
-            while True:
+        def run_range(bounds: tuple[Any, Any], checkpoint: _Checkpoint) -> None:  # noqa: PLR0915
+            with engine.connect() as conn:
+                saved = checkpoint.load(conn)
+                # Row numbers (in error messages) count from the table's first key, as with one range.
+                offset = 0
+                if bounds[0] is not None:
+                    below = sa.select(sa.func.count()).select_from(table).where(key < bounds[0])
+                    offset = int(conn.execute(below).scalar_one())
+            last_key, done = saved if saved is not None else (None, 0)
+            with lock:
+                summary.resumed_from += done
+
+            def page(last: Any) -> Any:
                 query = sa.select(*read_cols).order_by(key).limit(job.batch_rows)
                 if last is not None:
                     query = query.where(key > last)
-                with engine.connect() as conn:
-                    tune_transaction(conn)
-                    keys, fetched = _fetch(conn, query, schema)
-                if fetched is None:
-                    return
-                after, stats = transform(fetched, row)
-                yield keys, fetched, stats, _changed_rows(keys, fetched, after, checked, targets)
-                last, row = keys[-1], row + len(keys)
+                if bounds[0] is not None:
+                    query = query.where(key >= bounds[0], key < bounds[1])
+                return query
 
-        for keys, before, stats, changed in _ahead(prepared()):
-            conflicts = 0
+            def prepared() -> Iterator[
+                tuple[list[Any], pa.RecordBatch, dict[str, ColumnStats], list[tuple[Any, ...]]]
+            ]:
+                """Read and transform batch after batch (on a helper thread, one batch ahead of
+                the writes: the database write of one batch overlaps the read and crypto of the
+                next)."""
+                last, row = last_key, offset + done + 1
+                while not stop.is_set():
+                    with engine.connect() as conn:
+                        tune_transaction(conn)
+                        keys, fetched = _fetch(conn, page(last), schema)
+                    if fetched is None:
+                        return
+                    after, stats = transform(fetched, row)
+                    yield keys, fetched, stats, _changed_rows(keys, fetched, after, checked, targets)
+                    last, row = keys[-1], row + len(keys)
+
+            for keys, before, stats, changed in _ahead(prepared()):
+                conflicts = 0
+                with engine.begin() as conn:
+                    tune_transaction(conn)
+                    missed = _write(writer, conn, changed)
+                    rounds = 0
+                    while missed:
+                        rounds += 1
+                        conflicts += len(missed)
+                        if rounds > MAX_CAS_ROUNDS:
+                            raise BulkError(
+                                f"rows kept changing under the job ({len(missed)} after "
+                                f"{MAX_CAS_ROUNDS} re-reads); "
+                                "run it again",
+                                file=f"table {table.name}",
+                            )
+                        again = sa.select(*read_cols).where(key.in_(missed)).order_by(key)
+                        if engine.dialect.name == "postgresql":
+                            again = again.with_for_update()
+                        fresh_keys, fresh_before = _fetch(conn, again, schema)
+                        if fresh_before is None:  # deleted by the application meanwhile: nothing to do
+                            break
+                        fresh_after, _ = transform(fresh_before, offset + done + 1)
+                        redo = _changed_rows(fresh_keys, fresh_before, fresh_after, checked, targets)
+                        missed = _write(writer, conn, redo)
+                    checkpoint.save(conn, keys[-1], done + len(keys), exists=saved is not None or done > 0)
+                saved = (keys[-1], done + len(keys))
+                done += len(keys)
+                with lock:
+                    summary.rows += len(keys)
+                    summary.conflicts += conflicts
+                    summary.bytes += before.nbytes
+                    sum_stats(summary.columns, stats)
+                    if job.progress is not None:
+                        job.progress(len(keys), before.nbytes)
+                if stop.is_set():
+                    return
+            if stop.is_set():
+                return
             with engine.begin() as conn:
-                tune_transaction(conn)
-                missed = _write(writer, conn, changed)
-                rounds = 0
-                while missed:
-                    rounds += 1
-                    conflicts += len(missed)
-                    if rounds > MAX_CAS_ROUNDS:
-                        raise BulkError(
-                            f"rows kept changing under the job ({len(missed)} after "
-                            f"{MAX_CAS_ROUNDS} re-reads); "
-                            "run it again",
-                            file=f"table {table.name}",
-                        )
-                    again = sa.select(*read_cols).where(key.in_(missed)).order_by(key)
-                    if engine.dialect.name == "postgresql":
-                        again = again.with_for_update()
-                    fresh_keys, fresh_before = _fetch(conn, again, schema)
-                    if fresh_before is None:  # deleted by the application meanwhile: nothing to do
-                        break
-                    fresh_after, _ = transform(fresh_before, done + 1)
-                    redo = _changed_rows(fresh_keys, fresh_before, fresh_after, checked, targets)
-                    missed = _write(writer, conn, redo)
-                checkpoint.save(conn, keys[-1], done + len(keys), exists=saved is not None or done > 0)
-            saved = (keys[-1], done + len(keys))
-            last_key = keys[-1]
-            done += len(keys)
-            summary.rows += len(keys)
-            summary.conflicts += conflicts
-            summary.bytes += before.nbytes
-            sum_stats(summary.columns, stats)
-            if job.progress is not None:
-                job.progress(len(keys), before.nbytes)
-        with engine.begin() as conn:
-            checkpoint.clear(conn)
-        del total
+                checkpoint.clear(conn)
+
+        if len(ranges) == 1:
+            run_range(ranges[0], checkpoints[0])
+            return
+        with ThreadPoolExecutor(len(ranges), thread_name_prefix="guomi-bulk-range") as pool:
+            futures = [pool.submit(run_range, r, c) for r, c in zip(ranges, checkpoints, strict=True)]
+            try:
+                for future in futures:
+                    future.result()
+            finally:
+                stop.set()  # one range failed: the others stop after their current batch
     finally:
         engine.dispose()
+
+
+def _key_ranges(engine: Engine, table: sa.Table, key: sa.Column[Any], job: Job) -> list[tuple[Any, Any]]:
+    """Key ranges written in parallel, each by its own thread and connection.
+
+    On a database server (not SQLite, which has one writer) with an integer key, the time
+    goes to the server's row writes (a new row version + its index entries), so
+    ``IN_PLACE_RANGES`` (2) ranges, capped by ``job.workers``, use a second server core; the
+    same job resumed uses the same ranges (they are fixed by the key's min and max, which an
+    in-place job does not change). Otherwise one range: ``(None, None)``.
+    """
+    parts = min(job.workers, IN_PLACE_RANGES)
+    if parts < 2 or engine.dialect.name == "sqlite":
+        return [(None, None)]
+    try:
+        if key.type.python_type is not int:
+            return [(None, None)]
+    except NotImplementedError:
+        return [(None, None)]
+    with engine.connect() as conn:
+        lo, hi = conn.execute(sa.select(sa.func.min(key), sa.func.max(key))).one()
+    if lo is None or hi - lo < parts * job.batch_rows:  # small tables: one range
+        return [(None, None)]
+    cuts = [lo + (hi - lo + 1) * i // parts for i in range(parts)] + [hi + 1]
+    return [(cuts[i], cuts[i + 1]) for i in range(parts)]
 
 
 # ---------------------------------------------------------------- copies
