@@ -298,7 +298,7 @@ def _where(spent: dict[str, float], wall: float, threads: int) -> str:
     crypto = spent["crypto"]
     return (
         f"where the time goes: CAS writes {spent['write'] / (wall * threads):.0%}, "
-        f"crypto transform {crypto / (wall * threads):.0%} (on the read-ahead thread), "
+        f"crypto transform {crypto / (wall * threads):.0%}, "
         "rest: page reads, commits + checkpoint, Arrow/Python"
     )
 
