@@ -8,11 +8,12 @@ LIMIT n``. Each batch is transformed off-transaction, then written in **one tran
 together with its checkpoint** (table ``guomi_bulk_checkpoint``): a job killed at any
 point (SIGKILL included) restarts from the last committed batch, so every row is processed
 exactly once. Every write is a compare-and-set on the values read (``... WHERE t.key =
-b.key AND t.col IS NOT DISTINCT FROM b.old``): a row the application changed since the read
+s.key AND t.col IS NOT DISTINCT FROM s.old``): a row the application changed since the read
 is never overwritten; it is re-read inside the write transaction (locked) and processed
-again from its new value. Writes are set-based where the database allows: the batch goes
-into a temporary table (``COPY`` on PostgreSQL, one ``executemany`` on SQLite) and one
-``UPDATE ... FROM`` applies it; other dialects fall back to one CAS ``UPDATE`` per row.
+again from its new value. Writes go through :class:`guomi.fields.CasWriter`, the write
+path shared with ``guomi field`` (one ``UPDATE ... FROM unnest(arrays)`` per batch on
+PostgreSQL, the driver's ``executemany`` of the CAS UPDATE on SQLite, SQLAlchemy's
+``executemany`` elsewhere).
 The checkpoint row is deleted when the job completes, so the same job can run again later
 (values already in the target state are skipped).
 
@@ -28,6 +29,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from queue import Empty, Queue
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from guomi.bulk._errors import BulkError, BulkInputError, OutputExistsError
 from guomi.bulk._kernel import ColumnStats
 from guomi.bulk._transform import BatchTransform, check_columns, sum_stats
+from guomi.fields import CasWriter, tune_transaction
 
 if TYPE_CHECKING:
     from guomi.bulk._job import Job, Summary
@@ -49,7 +52,7 @@ T = TypeVar("T")
 
 CHECKPOINT_TABLE = "guomi_bulk_checkpoint"
 MAX_CAS_ROUNDS = 5
-BATCH_TABLE = "guomi_bulk_batch"
+IN_PLACE_RANGES = 2  # parallel key ranges of an in-place job on a database server
 
 
 def _normalize_url(url: str) -> str:
@@ -191,100 +194,6 @@ class _Checkpoint:
         conn.execute(self.table.delete().where(self.table.c.job_id == self.job_id))
 
 
-# ---------------------------------------------------------------- compare-and-set writes
-
-
-class _CasWriter:
-    """Writes changed values back only where the row still holds what was read."""
-
-    def __init__(self, engine: Engine, table: sa.Table, key: sa.Column[Any], targets: list[str]) -> None:
-        self.dialect = engine.dialect.name
-        self.table = table
-        self.key = key
-        self.targets = targets  # columns written (encrypted columns and index columns)
-        q = engine.dialect.identifier_preparer.quote
-        self.q = q
-        self.set_based = self.dialect in ("sqlite", "postgresql")
-
-    def _create_batch_table(self, conn: Connection, checked: list[str]) -> None:
-        q, t = self.q, self.q(self.table.name)
-        cols = [f"{q(self.key.name)} AS k"]
-        cols += [f"{q(c)} AS {q('o_' + c)}" for c in checked]
-        cols += [f"{q(c)} AS {q('n_' + c)}" for c in self.targets]
-        select = f"SELECT {', '.join(cols)} FROM {t}"  # noqa: S608 (identifiers quoted by the dialect)
-        if self.dialect == "postgresql":
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{BATCH_TABLE}")
-            conn.exec_driver_sql(f"CREATE TEMP TABLE {BATCH_TABLE} ON COMMIT DROP AS {select} WITH NO DATA")
-        else:
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{BATCH_TABLE}")
-            conn.exec_driver_sql(f"CREATE TEMP TABLE {BATCH_TABLE} AS {select} LIMIT 0")
-
-    def write(self, conn: Connection, rows: list[tuple[Any, ...]], checked: list[str]) -> list[Any]:
-        """``rows`` = (key, *old values of ``checked``, *new values of targets); return keys not written."""
-        if not rows:
-            return []
-        if not self.set_based:
-            return self._write_rowwise(conn, rows, checked)
-        q, t = self.q, self.q(self.table.name)
-        self._create_batch_table(conn, checked)
-        names = ["k"] + [f"o_{c}" for c in checked] + [f"n_{c}" for c in self.targets]
-        flat = rows
-        if self.dialect == "postgresql":
-            raw: Any = conn.connection.driver_connection
-            with (
-                raw.cursor() as cur,
-                cur.copy(f"COPY {BATCH_TABLE} ({', '.join(q(n) for n in names)}) FROM STDIN") as copy,
-            ):
-                for row in flat:
-                    copy.write_row(row)
-            # a temp table has no statistics: without them the planner may hash-join the whole table
-            conn.exec_driver_sql(f"ANALYZE {BATCH_TABLE}")
-            same = "IS NOT DISTINCT FROM"
-        else:
-            marks = ", ".join("?" for _ in names)
-            conn.exec_driver_sql(
-                f"INSERT INTO temp.{BATCH_TABLE} ({', '.join(q(n) for n in names)}) VALUES ({marks})",  # noqa: S608
-                flat,
-            )
-            same = "IS"
-        sets = ", ".join(f"{q(c)} = b.{q('n_' + c)}" for c in self.targets)
-        cas = " AND ".join(f"{t}.{q(c)} {same} b.{q('o_' + c)}" for c in checked)
-        key = q(self.key.name)
-        # The key range of the batch lets the database reach the rows by the primary-key index.
-        lo, hi = min(row[0] for row in flat), max(row[0] for row in flat)
-        updated = conn.execute(
-            sa.text(
-                f"UPDATE {t} SET {sets} FROM {BATCH_TABLE} AS b "  # noqa: S608
-                f"WHERE {t}.{key} = b.k AND {t}.{key} BETWEEN :lo AND :hi AND {cas}"
-            ),
-            {"lo": lo, "hi": hi},
-        ).rowcount
-        missed: Sequence[Any] = []
-        if updated != len(flat):  # some rows changed since they were read: which ones?
-            landed = " AND ".join(f"{t}.{q(c)} {same} b.{q('n_' + c)}" for c in self.targets)
-            missed = conn.exec_driver_sql(
-                f"SELECT b.k FROM {BATCH_TABLE} AS b JOIN {t} ON {t}.{key} = b.k WHERE NOT ({landed})"  # noqa: S608
-            ).all()
-        if self.dialect == "sqlite":
-            conn.exec_driver_sql(f"DROP TABLE temp.{BATCH_TABLE}")
-        return [row[0] for row in missed]
-
-    def _write_rowwise(self, conn: Connection, rows: list[tuple[Any, ...]], checked: list[str]) -> list[Any]:
-        missed = []
-        n_checked = len(checked)
-        for row in rows:
-            key, old, new = row[0], row[1 : 1 + n_checked], row[1 + n_checked :]
-            cond = [self.key == key]
-            for c, value in zip(checked, old, strict=True):
-                cond.append(self.table.c[c].is_(None) if value is None else self.table.c[c] == value)
-            result = conn.execute(
-                self.table.update().where(sa.and_(*cond)).values(dict(zip(self.targets, new, strict=True)))
-            )
-            if result.rowcount != 1:
-                missed.append(key)
-        return missed
-
-
 # ---------------------------------------------------------------- in place
 
 
@@ -320,6 +229,13 @@ def _changed_rows(
         columns = [keys] + [before.column(c).to_pylist() for c in checked]
         columns += [after.column(c).to_pylist() for c in targets]
     return list(zip(*columns, strict=True))
+
+
+def _write(writer: CasWriter, conn: Connection, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Compare-and-set ``rows``; return the keys that did not land (changed since the read)."""
+    if writer.write(conn, rows) == len(rows):
+        return []
+    return writer.missed(conn, rows)
 
 
 def _ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -378,72 +294,138 @@ def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0915 (one story)
         transform = job.transform(file=f"table {table.name}")
         targets = names + ([n for n in index_names if n in table.c] if job.operation != "decrypt" else [])
         checked = names
-        writer = _CasWriter(engine, table, key, targets)
-        checkpoint = _Checkpoint(engine, _job_id(job, table.name), table.name)
         with engine.connect() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-            saved = checkpoint.load(conn)
-        last_key, done = saved if saved is not None else (None, 0)
-        summary.resumed_from = done
+            writer = CasWriter(conn, table.name, key.name, checked, targets)
         read_cols = [key, *(table.c[n] for n in schema.names)]
+        ranges = _key_ranges(engine, table, key, job)
+        base_id = _job_id(job, table.name)
+        # One checkpoint per key range ("<job>@i/N"; the job id alone for one range).
+        checkpoints = [
+            _Checkpoint(engine, base_id if len(ranges) == 1 else f"{base_id}@{i}/{len(ranges)}", table.name)
+            for i in range(len(ranges))
+        ]
+        lock = threading.Lock()
+        stop = threading.Event()
 
-        def prepared() -> Iterator[
-            tuple[list[Any], pa.RecordBatch, dict[str, ColumnStats], list[tuple[Any, ...]]]
-        ]:
-            """Read and transform batch after batch (on a helper thread, one batch ahead of the
-            writes: the database write of one batch overlaps the read and crypto of the next)."""
-            last, row = last_key, done + 1
-            while True:
+        def run_range(bounds: tuple[Any, Any], checkpoint: _Checkpoint) -> None:  # noqa: PLR0915
+            with engine.connect() as conn:
+                saved = checkpoint.load(conn)
+                # Row numbers (in error messages) count from the table's first key, as with one range.
+                offset = 0
+                if bounds[0] is not None:
+                    below = sa.select(sa.func.count()).select_from(table).where(key < bounds[0])
+                    offset = int(conn.execute(below).scalar_one())
+            last_key, done = saved if saved is not None else (None, 0)
+            with lock:
+                summary.resumed_from += done
+
+            def page(last: Any) -> Any:
                 query = sa.select(*read_cols).order_by(key).limit(job.batch_rows)
                 if last is not None:
                     query = query.where(key > last)
-                with engine.connect() as conn:
-                    keys, fetched = _fetch(conn, query, schema)
-                if fetched is None:
-                    return
-                after, stats = transform(fetched, row)
-                yield keys, fetched, stats, _changed_rows(keys, fetched, after, checked, targets)
-                last, row = keys[-1], row + len(keys)
+                if bounds[0] is not None:
+                    query = query.where(key >= bounds[0], key < bounds[1])
+                return query
 
-        for keys, before, stats, changed in _ahead(prepared()):
-            conflicts = 0
+            def prepared() -> Iterator[
+                tuple[list[Any], pa.RecordBatch, dict[str, ColumnStats], list[tuple[Any, ...]]]
+            ]:
+                """Read and transform batch after batch."""
+                last, row = last_key, offset + done + 1
+                while not stop.is_set():
+                    with engine.connect() as conn:
+                        tune_transaction(conn)
+                        keys, fetched = _fetch(conn, page(last), schema)
+                    if fetched is None:
+                        return
+                    after, stats = transform(fetched, row)
+                    yield keys, fetched, stats, _changed_rows(keys, fetched, after, checked, targets)
+                    last, row = keys[-1], row + len(keys)
+
+            # PostgreSQL: read and encrypt the next batch on a helper thread while this one is
+            # written (the driver releases the GIL for the whole round trip). SQLite: in line;
+            # its executemany re-takes the GIL for every row, and a helper thread running
+            # Python/Arrow meanwhile made the writes wait on it (measured 20% slower).
+            batches = prepared() if engine.dialect.name == "sqlite" else _ahead(prepared())
+            for keys, before, stats, changed in batches:
+                conflicts = 0
+                with engine.begin() as conn:
+                    tune_transaction(conn)
+                    missed = _write(writer, conn, changed)
+                    rounds = 0
+                    while missed:
+                        rounds += 1
+                        conflicts += len(missed)
+                        if rounds > MAX_CAS_ROUNDS:
+                            raise BulkError(
+                                f"rows kept changing under the job ({len(missed)} after "
+                                f"{MAX_CAS_ROUNDS} re-reads); "
+                                "run it again",
+                                file=f"table {table.name}",
+                            )
+                        again = sa.select(*read_cols).where(key.in_(missed)).order_by(key)
+                        if engine.dialect.name == "postgresql":
+                            again = again.with_for_update()
+                        fresh_keys, fresh_before = _fetch(conn, again, schema)
+                        if fresh_before is None:  # deleted by the application meanwhile: nothing to do
+                            break
+                        fresh_after, _ = transform(fresh_before, offset + done + 1)
+                        redo = _changed_rows(fresh_keys, fresh_before, fresh_after, checked, targets)
+                        missed = _write(writer, conn, redo)
+                    checkpoint.save(conn, keys[-1], done + len(keys), exists=saved is not None or done > 0)
+                saved = (keys[-1], done + len(keys))
+                done += len(keys)
+                with lock:
+                    summary.rows += len(keys)
+                    summary.conflicts += conflicts
+                    summary.bytes += before.nbytes
+                    sum_stats(summary.columns, stats)
+                    if job.progress is not None:
+                        job.progress(len(keys), before.nbytes)
+                if stop.is_set():
+                    return
+            if stop.is_set():
+                return
             with engine.begin() as conn:
-                missed = writer.write(conn, changed, checked)
-                rounds = 0
-                while missed:
-                    rounds += 1
-                    conflicts += len(missed)
-                    if rounds > MAX_CAS_ROUNDS:
-                        raise BulkError(
-                            f"rows kept changing under the job ({len(missed)} after "
-                            f"{MAX_CAS_ROUNDS} re-reads); "
-                            "run it again",
-                            file=f"table {table.name}",
-                        )
-                    again = sa.select(*read_cols).where(key.in_(missed)).order_by(key)
-                    if engine.dialect.name == "postgresql":
-                        again = again.with_for_update()
-                    fresh_keys, fresh_before = _fetch(conn, again, schema)
-                    if fresh_before is None:  # deleted by the application meanwhile: nothing to do
-                        break
-                    fresh_after, _ = transform(fresh_before, done + 1)
-                    redo = _changed_rows(fresh_keys, fresh_before, fresh_after, checked, targets)
-                    missed = writer.write(conn, redo, checked)
-                checkpoint.save(conn, keys[-1], done + len(keys), exists=saved is not None or done > 0)
-            saved = (keys[-1], done + len(keys))
-            last_key = keys[-1]
-            done += len(keys)
-            summary.rows += len(keys)
-            summary.conflicts += conflicts
-            summary.bytes += before.nbytes
-            sum_stats(summary.columns, stats)
-            if job.progress is not None:
-                job.progress(len(keys), before.nbytes)
-        with engine.begin() as conn:
-            checkpoint.clear(conn)
-        del total
+                checkpoint.clear(conn)
+
+        if len(ranges) == 1:
+            run_range(ranges[0], checkpoints[0])
+            return
+        with ThreadPoolExecutor(len(ranges), thread_name_prefix="guomi-bulk-range") as pool:
+            futures = [pool.submit(run_range, r, c) for r, c in zip(ranges, checkpoints, strict=True)]
+            try:
+                for future in futures:
+                    future.result()
+            finally:
+                stop.set()  # one range failed: the others stop after their current batch
     finally:
         engine.dispose()
+
+
+def _key_ranges(engine: Engine, table: sa.Table, key: sa.Column[Any], job: Job) -> list[tuple[Any, Any]]:
+    """Key ranges written in parallel, each by its own thread and connection.
+
+    On a database server (not SQLite, which has one writer) with an integer key, the time
+    goes to the server's row writes (a new row version + its index entries), so
+    ``IN_PLACE_RANGES`` (2) ranges, capped by ``job.workers``, use a second server core; the
+    same job resumed uses the same ranges (they are fixed by the key's min and max, which an
+    in-place job does not change). Otherwise one range: ``(None, None)``.
+    """
+    parts = min(job.workers, IN_PLACE_RANGES)
+    if parts < 2 or engine.dialect.name == "sqlite":
+        return [(None, None)]
+    try:
+        if key.type.python_type is not int:
+            return [(None, None)]
+    except NotImplementedError:
+        return [(None, None)]
+    with engine.connect() as conn:
+        lo, hi = conn.execute(sa.select(sa.func.min(key), sa.func.max(key))).one()
+    if lo is None or hi - lo < parts * job.batch_rows:  # small tables: one range
+        return [(None, None)]
+    cuts = [lo + (hi - lo + 1) * i // parts for i in range(parts)] + [hi + 1]
+    return [(cuts[i], cuts[i + 1]) for i in range(parts)]
 
 
 # ---------------------------------------------------------------- copies

@@ -98,7 +98,10 @@ def _common(f: Any) -> Any:
         ),
         click.option("--context-key", is_flag=True, help="Bind each value to its row's key."),
         click.option(
-            "--workers", default=1, show_default=True, help="Parallel key ranges (dual-write; not SQLite)."
+            "--workers",
+            type=int,
+            default=None,
+            help="Parallel key ranges (dual-write; not SQLite). Default: 1 on SQLite, 2 elsewhere.",
         ),
     ]
     for option in reversed(options):

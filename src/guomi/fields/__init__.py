@@ -10,6 +10,9 @@ SDK's ``client.aead(name)``). Used by ``guomi.sqlalchemy``, ``guomi.django``,
 - :class:`BlindIndex` and :func:`plan`: equality indexes and their width.
 - :class:`ServiceKeyring` / :class:`LocalKeyring`: where the keys come from.
 - :func:`is_field_token` / :func:`token_info`: keyless recognition for scanners.
+- :class:`ColumnMigration`: the column lifecycle; :class:`CasWriter` and
+  :func:`tune_transaction`: its compare-and-set batch writer, shared with ``guomi.bulk``'s
+  in-place jobs.
 """
 
 from guomi.fields._codec import (
@@ -30,6 +33,7 @@ from guomi.fields._index import DEFAULT_BITS, SLOW_ITERATIONS, BlindIndex, Index
 from guomi.fields._keyring import Keyring, KeySnapshot, LocalKeyring, ServiceKeyring
 from guomi.fields._lifecycle import CHECKPOINT_TABLE, ColumnMigration, MigrationStatus
 from guomi.fields._token import TEXT_PREFIX, FieldTokenInfo, is_field_token, token_info
+from guomi.fields._writer import CasWriter, tune_transaction
 
 __all__ = [
     "CHECKPOINT_TABLE",
@@ -47,6 +51,7 @@ __all__ = [
     "TYPE_JSON",
     "TYPE_STR",
     "BlindIndex",
+    "CasWriter",
     "ColumnMigration",
     "Field",
     "FieldTokenInfo",
@@ -61,4 +66,5 @@ __all__ = [
     "is_field_token",
     "plan",
     "token_info",
+    "tune_transaction",
 ]

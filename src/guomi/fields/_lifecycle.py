@@ -10,9 +10,11 @@ imported only here). Every step:
 - commits each batch *together with* its checkpoint row in ``guomi_field_migrations``, so a
   step killed at any moment (SIGKILL included) resumes where it stopped, every row processed
   exactly once;
-- writes set-based where the database allows it: the batch goes into a temporary stage table
-  (``executemany`` INSERT on SQLite, ``COPY`` on PostgreSQL), then one ``UPDATE ... FROM``;
-  other databases get an ``executemany`` of the CAS UPDATE. No ORM, no per-row hooks.
+- writes through :class:`guomi.fields._writer.CasWriter`, the write path shared with
+  ``guomi.bulk``'s in-place jobs (one ``UPDATE ... FROM unnest(arrays)`` per batch on
+  PostgreSQL, the driver's ``executemany`` of the CAS UPDATE on SQLite, SQLAlchemy's
+  elsewhere), while a helper thread reads and encrypts the next page. No ORM, no per-row
+  hooks.
 """
 
 # ruff: noqa: S608 (identifiers are checked by _ident; values are always bound parameters)
@@ -29,11 +31,13 @@ from typing import Any, Final
 from guomi.exceptions import InvalidArgumentError
 from guomi.fields._field import Field
 from guomi.fields._token import token_info
+from guomi.fields._writer import CasWriter, tune_transaction
 
 __all__ = ["CHECKPOINT_TABLE", "ColumnMigration", "MigrationStatus"]
 
 CHECKPOINT_TABLE: Final = "guomi_field_migrations"
 STATES: Final = ("plaintext", "dual-write", "encrypted", "clean")
+DEFAULT_WORKERS: Final = 2  # parallel key ranges of dual_write on a database server (not SQLite)
 Progress = Callable[[int, int], None]
 
 
@@ -175,17 +179,18 @@ class ColumnMigration:
         remaining_sql: str,
         transform: Callable[[list[Any]], list[tuple[Any, ...]]],
         set_columns: Sequence[str],
-        cas_sql: str,
+        still_null: Sequence[str],
         progress: Progress | None,
         total_sql: str | None = None,
     ) -> int:
         """Keyset-paginated, checkpointed, CAS-written pass (then sweeps) over ``select_sql``.
 
-        ``transform(rows)`` returns one tuple per row to write: (key, old, *new values).
-        ``cas_sql`` is the WHERE condition of the compare-and-set, over ``t`` (the table) and
-        ``s`` (the stage row): it must include the condition that makes a row "still to do".
+        ``transform(rows)`` returns one tuple per row to write: (key, old, *new values). The
+        compare-and-set requires the column read (``self._old``) to still hold ``old`` and the
+        ``still_null`` columns to be NULL (what makes a row "still to do").
         """
         with self.engine.begin() as conn:
+            writer = CasWriter(conn, self.table, self.key, [self._old], set_columns, still_null=still_null)
             self._ensure_checkpoint_table(conn)
             state, last, done = self._checkpoint(conn, step)
             total = done + conn.execute(self.sa.text(total_sql or remaining_sql)).scalar_one()
@@ -203,6 +208,7 @@ class ColumnMigration:
                 pending: tuple[list[tuple[Any, ...]], Future[list[tuple[Any, ...]]]] | None = None
                 while True:
                     with self.engine.begin() as conn:
+                        tune_transaction(conn)
                         if pending is None:
                             rows = self._page(conn, select_sql, -(2**62) if last is None else last)
                             if not rows:
@@ -212,7 +218,7 @@ class ColumnMigration:
                             rows, future = pending
                             writes = future.result()
                         pending = None
-                        changed = self._write(conn, writes, set_columns, cas_sql) if writes else 0
+                        changed = writer.write(conn, writes)
                         last = rows[-1][0]
                         done += changed
                         self._save(conn, step, "running", last, done)
@@ -247,66 +253,6 @@ class ColumnMigration:
         params = {"last": last, "n": self.batch_size}
         return [tuple(r) for r in conn.execute(self.sa.text(select_sql), params).all()]
 
-    def _write(
-        self, conn: Any, writes: list[tuple[Any, ...]], set_columns: Sequence[str], cas_sql: str
-    ) -> int:
-        """Compare-and-set the batch; returns the rows changed.
-
-        SQLite: one ``executemany`` of the CAS UPDATE on the driver's cursor (measured faster
-        there than a stage table: the statement runs in C, row after row, in one transaction).
-        PostgreSQL: ``COPY`` into a temporary stage table, then one ``UPDATE ... FROM`` (one
-        round trip and one set-based statement instead of one per row).
-        Others: SQLAlchemy ``executemany`` of the CAS UPDATE.
-        """
-        cas_row = cas_sql.replace("s.old", ":old").replace("t.", f"{self.table}.")
-        for i in range(len(set_columns)):
-            cas_row = cas_row.replace(f"s.v{i}", f":v{i}")
-        if self.dialect == "sqlite":
-            sets_q = ", ".join(f"{c} = ?" for c in set_columns)
-            cur = conn.connection.driver_connection.cursor()
-            where = cas_row.replace(":old", "?")
-            cur.executemany(
-                f"UPDATE {self.table} SET {sets_q} WHERE {self.key} = ? AND {where}",
-                [(*w[2:], w[0], w[1]) for w in writes],
-            )
-            return int(cur.rowcount)
-        if self.dialect == "postgresql":
-            cur = conn.connection.driver_connection.cursor()
-            stage = "guomi_stage_" + "_".join(set_columns)[:40]
-            casts = ", ".join(
-                f"CAST(NULL AS {self._stage_type(c)}) AS v{i}" for i, c in enumerate(set_columns)
-            )
-            cur.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-                f"SELECT {self.key} AS id, {self._old} AS old, {casts} FROM {self.table} WITH NO DATA"
-            )
-            names = ", ".join(["id", "old"] + [f"v{i}" for i in range(len(set_columns))])
-            with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-                for w in writes:
-                    copy.write_row(w)
-            # Fresh statistics for the stage: without them the planner may hash-join the
-            # whole table for every batch instead of probing its primary key.
-            cur.execute(f"ANALYZE {stage}")
-            sets = ", ".join(f"{c} = s.v{i}" for i, c in enumerate(set_columns))
-            cur.execute(
-                f"UPDATE {self.table} AS t SET {sets} FROM {stage} AS s "
-                f"WHERE t.{self.key} = s.id AND {cas_sql}"
-            )
-            changed = int(cur.rowcount)
-            cur.execute(f"DELETE FROM {stage}")
-            return changed
-        sets_p = ", ".join(f"{c} = :v{i}" for i, c in enumerate(set_columns))
-        stmt = self.sa.text(
-            f"UPDATE {self.table} SET {sets_p} WHERE {self.table}.{self.key} = :id AND {cas_row}"
-        )
-        params = [{"id": w[0], "old": w[1], **{f"v{i}": v for i, v in enumerate(w[2:])}} for w in writes]
-        return int(conn.execute(stmt, params).rowcount)
-
-    def _stage_type(self, column: str) -> str:
-        if column == self.enc:
-            return "TEXT"
-        return "BIGINT"
-
     def _contexts(self, keys: Iterable[Any]) -> list[Any] | None:
         return [k for k in keys] if self.context_key else None
 
@@ -315,14 +261,19 @@ class ColumnMigration:
 
     # ------------------------------------------------------------ steps
 
-    def dual_write(self, progress: Progress | None = None, *, workers: int = 1) -> int:
+    def dual_write(self, progress: Progress | None = None, *, workers: int | None = None) -> int:
         """Add the encrypted and blind-index columns (if missing) and backfill them from the
         plaintext, which applications keep reading (and writing, to both) meanwhile.
 
         ``workers > 1`` (not on SQLite, which has one writer) splits the key range into that
         many parts, each on its own connection and thread with its own checkpoint
         (``dual-write@i/N``): the database server's row writes then use several cores. Resume
-        with the same ``workers``."""
+        with the same ``workers``. Default (``None``): 1 on SQLite, ``DEFAULT_WORKERS`` (2)
+        elsewhere: on PostgreSQL the time goes to the server's row writes (new row version +
+        index entries, ~10 us a row), so a second backend on another core nearly halves it;
+        more than 2 is for a server with cores to spare."""
+        if workers is None:
+            workers = 1 if self.dialect == "sqlite" else DEFAULT_WORKERS
         if workers < 1 or (workers > 1 and self.dialect == "sqlite"):
             raise InvalidArgumentError("workers must be 1 on SQLite (one writer) and at least 1 elsewhere")
         names = self._index_names()
@@ -354,7 +305,7 @@ class ColumnMigration:
                 remaining_sql=f"SELECT count(*) FROM {t} WHERE {p} IS NOT NULL AND {e} IS NULL{where}",
                 transform=transform,
                 set_columns=[e, *names],
-                cas_sql=f"t.{p} = s.old AND t.{e} IS NULL",
+                still_null=[e],
                 progress=report,
             )
 
@@ -451,7 +402,7 @@ class ColumnMigration:
             remaining_sql="SELECT 0",
             transform=transform,
             set_columns=[e],
-            cas_sql=f"t.{e} = s.old",
+            still_null=[],
             progress=progress,
             total_sql=f"SELECT count(*) FROM {t} WHERE {e} IS NOT NULL",
         )
@@ -480,7 +431,7 @@ class ColumnMigration:
             remaining_sql=f"SELECT count(*) FROM {t} WHERE {e} IS NOT NULL AND {name} IS NULL",
             transform=transform,
             set_columns=[name],
-            cas_sql=f"t.{e} = s.old AND t.{name} IS NULL",
+            still_null=[name],
             progress=progress,
         )
 
