@@ -37,6 +37,8 @@ from guomi.bulk._transform import OPERATIONS, BatchTransform, Operation, check_c
 __all__ = ["DEFAULT_FILE_TABLE", "Job", "Summary", "kind_of"]
 
 Kind = Literal["csv", "parquet", "parquet-dir", "database"]
+JobOperation = Operation | Literal["rewrap"]
+"""``rewrap``: RSA-wrapped data keys re-wrapped to SM2 (:mod:`guomi.bulk.legacy`); no keyring."""
 Engine = Literal["local", "spark"]
 Progress = Callable[[int, int], None]
 """``progress(rows_done_delta, bytes_done_delta)`` after each batch is written."""
@@ -157,7 +159,7 @@ class Job:
         sink: str | Path | None = None,
         *,
         columns: Sequence[str | ColumnSpec] | str,
-        operation: Operation = "encrypt",
+        operation: JobOperation = "encrypt",
         keyring: Any = None,
         kms: str | None = None,
         wrapped_keys: str | None = None,
@@ -175,20 +177,24 @@ class Job:
         job_id: str | None = None,
         progress: Progress | None = None,
     ) -> None:
-        if operation not in OPERATIONS:
-            raise BulkInputError(f"unknown operation {operation!r} (one of {', '.join(OPERATIONS)})")
+        if operation not in OPERATIONS and operation != "rewrap":
+            raise BulkInputError(f"unknown operation {operation!r} (one of {', '.join(OPERATIONS)}, rewrap)")
         if engine not in ("local", "spark"):
             raise BulkInputError(f"unknown engine {engine!r} (local or spark)")
-        if keyring is None and kms is None:
+        if keyring is None and kms is None and operation != "rewrap":
             raise BulkInputError("no keys: give keyring= (a Keyset) or kms= (a custody-service key name)")
         if workers is not None and workers < 1:
             raise BulkInputError("workers must be at least 1")
         self.source = source
         self.sink = sink
         self.specs = parse_columns(list(columns) if not isinstance(columns, str) else [columns])
-        self.operation: Operation = operation
-        self.keys = _keys.key_source(
-            keyring, kms=kms, wrapped_keys=wrapped_keys, addr=addr, token=token, transport=transport
+        self.operation: JobOperation = operation
+        self.keys = (
+            None
+            if operation == "rewrap"
+            else _keys.key_source(
+                keyring, kms=kms, wrapped_keys=wrapped_keys, addr=addr, token=token, transport=transport
+            )
         )
         self.table = table
         self.sink_table = sink_table
@@ -213,6 +219,8 @@ class Job:
             raise BulkInputError("a directory of Parquet files is written to a directory", file=str(sink))
         if operation == "migrate" and legacy is None:
             raise BulkInputError("migrate needs legacy= (a decryptor from guomi.bulk.legacy)")
+        if operation == "rewrap" and legacy is None:
+            raise BulkInputError("rewrap needs legacy= (a guomi.bulk.legacy.RsaToSm2Rewrapper)")
 
     # ------------------------------------------------------------ pieces
 
@@ -228,6 +236,11 @@ class Job:
         return self.legacy
 
     def transform(self, *, file: str | None = None) -> BatchTransform:
+        if self.operation == "rewrap":
+            from guomi.bulk.legacy import RewrapTransform  # noqa: PLC0415 (legacy loads pyca only when asked)
+
+            rewrappers = {spec.name: self.legacy_for(spec.name) for spec in self.specs}
+            return RewrapTransform(self.specs, rewrappers, file=file)  # type: ignore[return-value]  # same shape
         ciphers = {
             spec.name: ColumnCipher(
                 _keys.field_for(self.keys, self.aad_table, spec.name, spec.indexes), spec.name, file=file
@@ -255,7 +268,7 @@ class Job:
             "columns": [{"name": s.name, "indexes": list(s.indexes)} for s in self.specs],
             "keys": self.keys.fingerprint.split(":")[0]
             if isinstance(self.keys, _keys.LocalKeys | _keys.ServiceKeys)
-            else "keyring",
+            else ("RSA private key -> SM2 public key" if self.operation == "rewrap" else "keyring"),
             "engine": self.engine,
             "workers": self.workers,
             "force": self.force,

@@ -88,11 +88,19 @@ class _Task:
 
     @classmethod
     def of(cls, job: Job, label: str | None = None) -> _Task:
-        legacy = {s.name: job.legacy_for(s.name) for s in job.specs} if job.operation == "migrate" else None
+        legacy = (
+            {s.name: job.legacy_for(s.name) for s in job.specs}
+            if job.operation in ("migrate", "rewrap")
+            else None
+        )
         return cls(job.keys, job.aad_table, job.specs, job.operation, legacy, label=label)
 
     def transform(self) -> BatchTransform:
         """The batch transform, its fields from this process's key cache (unwrapped once here)."""
+        if self.operation == "rewrap":
+            from guomi.bulk.legacy import RewrapTransform  # noqa: PLC0415
+
+            return RewrapTransform(self.specs, self.legacy, file=self.label)  # type: ignore[return-value]
         ciphers = {
             s.name: ColumnCipher(
                 _keys.field_for(self.keys, self.table, s.name, s.indexes), s.name, file=self.label
@@ -110,6 +118,8 @@ class _Task:
         opened once here to fail early on a bad keyset (no service involved)."""
         if not isinstance(self.keys, _keys.ServiceKeys):
             self.transform()
+        if self.operation == "rewrap":
+            return schema
         return BatchTransform(self.operation, self.specs, {}, self._legacy()).output_schema(schema)
 
     def __call__(self, batches: Iterator[pa.RecordBatch], counters: Any) -> Iterator[pa.RecordBatch]:

@@ -146,7 +146,8 @@ def _legacy(fmt: str, keys: tuple[str, ...], encoding: str | None, aad: str | No
     return legacy.RsaWrappedKeyDecryptor(key, padding="oaep" if fmt == "rsa-oaep" else "pkcs1v15", **kwargs)
 
 
-def _common(func: F) -> F:
+def _io_options(func: F) -> F:
+    """SOURCE [SINK], --column, tables, engine and run options: every job command."""
     options = [
         click.argument("source"),
         click.argument("sink", required=False),
@@ -158,22 +159,6 @@ def _common(func: F) -> F:
             required=True,
             metavar="NAME[:INDEX...]",
             help="A column to process, with the blind indexes kept beside it (repeat for more).",
-        ),
-        click.option(
-            "--keyset",
-            "keyset_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Encrypted keyset file.",
-        ),
-        click.option(
-            "--kms",
-            metavar="NAME",
-            help="A key in the custody service (its data keys are unwrapped once per worker).",
-        ),
-        click.option(
-            "--wrapped-keys",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="With --kms: the data-key document wrapped by that key (the first encrypt creates it).",
         ),
         click.option(
             "--table",
@@ -209,10 +194,39 @@ def _common(func: F) -> F:
     return func
 
 
+def _key_options(func: F) -> F:
+    """Where the guomi keys come from: --keyset FILE or --kms NAME --wrapped-keys FILE."""
+    options = [
+        click.option(
+            "--keyset",
+            "keyset_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Encrypted keyset file.",
+        ),
+        click.option(
+            "--kms",
+            metavar="NAME",
+            help="A key in the custody service (its data keys are unwrapped once per worker).",
+        ),
+        click.option(
+            "--wrapped-keys",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="With --kms: the data-key document wrapped by that key (the first encrypt creates it).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _common(func: F) -> F:
+    return _io_options(_key_options(func))
+
+
 def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> None:  # noqa: PLR0912, PLR0915 (one linear CLI flow)
     from guomi.bulk import Job  # noqa: PLC0415 (pyarrow loads only for table commands)
 
-    if bool(kw["keyset_path"]) == bool(kw["kms"]):
+    if operation != "rewrap" and bool(kw["keyset_path"]) == bool(kw["kms"]):
         raise click.UsageError("give exactly one of --keyset FILE or --kms NAME")
     root = _root(ctx)
     as_json = bool(getattr(root, "json", False))
@@ -228,7 +242,9 @@ def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> N
         "key_column": kw["key_column"],
         "legacy": legacy,
     }
-    if kw["kms"]:
+    if operation == "rewrap":
+        job_args["keyring"] = None
+    elif kw["kms"]:
         addr, token = getattr(root, "addr", None), getattr(root, "token", None)
         transport = getattr(root, "transport", None)
         job_args.update(kms=kw["kms"], addr=addr, token=token, transport=transport)
@@ -259,9 +275,10 @@ def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> N
         job_args["keyring"] = job_args.get("keyring") and "keyset"
         job = Job(kw["source"], kw["sink"], **job_args)
         plan = job.plan()
-        plan["keys"] = (
-            f"keyset {kw['keyset_path']}" if kw["keyset_path"] else f"custody service key {kw['kms']!r}"
-        )
+        if operation != "rewrap":
+            plan["keys"] = (
+                f"keyset {kw['keyset_path']}" if kw["keyset_path"] else f"custody service key {kw['kms']!r}"
+            )
         if as_json:
             click.echo(json.dumps(plan, indent=2, ensure_ascii=False))
         else:
@@ -498,3 +515,113 @@ def scan(ctx: click.Context, source: str, table: str | None, columns: tuple[str,
         out.print(grid)
         if finding.error:
             err.print(f"[red]{finding.name}: {finding.error}[/]")
+
+
+def _rewrapper(
+    rsa_key: Path, sm2_key: Path, *, rsa_padding: str, oaep_hash: str, sm2_layout: str, encoding: str | None
+) -> Any:
+    """The RSA unwrap and SM2 wrap of ``guomi table rewrap``, from PEM files."""
+    from guomi.bulk.legacy import RsaToSm2Rewrapper, RsaWrappedKeyDecryptor  # noqa: PLC0415
+    from guomi.primitives import serialization  # noqa: PLC0415
+
+    password = os.environ.get("GUOMI_RSA_KEY_PASSWORD")
+    unwrap = RsaWrappedKeyDecryptor(
+        rsa_key.read_bytes(),
+        padding="oaep" if rsa_padding == "oaep" else "pkcs1v15",
+        oaep_hash=oaep_hash,
+        password=password.encode() if password is not None else None,
+        encoding=encoding,  # type: ignore[arg-type]
+    )
+    pem = sm2_key.read_bytes()
+    try:
+        public = (
+            serialization.load_pem_private_key(pem).public_key()
+            if b"PRIVATE KEY" in pem
+            else serialization.load_pem_public_key(pem)
+        )
+    except (GuomiError, ValueError) as exc:
+        raise click.BadParameter(
+            f"{sm2_key}: not an SM2 key in PEM ({exc})", param_hint="--sm2-key"
+        ) from None
+    return RsaToSm2Rewrapper(unwrap, public, layout=sm2_layout)
+
+
+@table.command()
+@_io_options
+@click.option(
+    "--rsa-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The RSA private key (PEM) that unwraps the old values; password from GUOMI_RSA_KEY_PASSWORD.",
+)
+@click.option(
+    "--rsa-padding",
+    type=click.Choice(["oaep", "pkcs1"]),
+    default="oaep",
+    show_default=True,
+    help="How the keys were wrapped (openssl pkeyutl rsa_padding_mode).",
+)
+@click.option(
+    "--oaep-hash",
+    type=click.Choice(["sha1", "sha256", "sha384", "sha512"]),
+    default="sha1",
+    show_default=True,
+    help="OAEP digest and MGF1 digest (sha1 is OpenSSL's default).",
+)
+@click.option(
+    "--sm2-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The SM2 public key (PEM; a private key's public half is used) that wraps the new values.",
+)
+@click.option(
+    "--sm2-layout",
+    type=click.Choice(["der", "c1c3c2", "c1c2c3"]),
+    default="der",
+    show_default=True,
+    help="SM2 ciphertext layout (der is what openssl pkeyutl reads and writes).",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["base64", "hex", "raw"]),
+    help="How wrapped keys are stored (default: base64 in text columns, raw bytes in binary ones); "
+    "the new values are stored the same way.",
+)
+@click.pass_context
+@_errors
+def rewrap(
+    ctx: click.Context,
+    /,
+    *,
+    rsa_key: Path,
+    rsa_padding: str,
+    oaep_hash: str,
+    sm2_key: Path,
+    sm2_layout: str,
+    encoding: str | None,
+    **kw: Any,
+) -> None:
+    """Re-wrap RSA-wrapped data keys to SM2 (GB/T 32918.4), leaving the payload untouched.
+
+    \b
+    guomi table rewrap keys.csv keys.sm2.csv -c wrapped_key --rsa-key rsa.pem --sm2-key sm2.pub.pem
+    guomi table rewrap sqlite:///bank.db --table doc -c dek --rsa-key rsa.pem --rsa-padding pkcs1 \\
+        --sm2-key sm2.pub.pem
+
+    Values that already are SM2 ciphertexts are skipped and counted (a re-run changes nothing).
+    """
+    if any(":" in c for c in kw["columns"]):
+        raise click.UsageError("rewrap takes plain column names (no :INDEX)")
+    legacy = (
+        f"rsa-{rsa_padding} -> sm2 ({sm2_layout})"
+        if kw["dry_run"]
+        else _rewrapper(
+            rsa_key,
+            sm2_key,
+            rsa_padding=rsa_padding,
+            oaep_hash=oaep_hash,
+            sm2_layout=sm2_layout,
+            encoding=encoding,
+        )
+    )
+    _run(ctx, "rewrap", legacy=legacy, **kw)

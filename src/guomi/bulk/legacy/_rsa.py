@@ -71,6 +71,11 @@ class RsaWrappedKeyDecryptor(LegacyDecryptor):
             raise LegacyFormatError("padding is oaep or pkcs1v15")
         self.name = f"rsa-{padding} wrapped key"
 
+    @property
+    def modulus_bytes(self) -> int:
+        """The size of every value this key wrapped (the RSA modulus, in bytes)."""
+        return int(self._key.key_size // 8)
+
     def decrypt_bytes(self, raw: bytes) -> bytes:
         if len(raw) != self._key.key_size // 8:
             raise LegacyFormatError("length is not the RSA modulus size")
@@ -81,18 +86,40 @@ class RsaWrappedKeyDecryptor(LegacyDecryptor):
 
 
 class RsaToSm2Rewrapper:
-    """Re-wraps RSA-wrapped data keys to SM2 (GB/T 32918.4 encryption, DER layout by default)."""
+    """Re-wraps RSA-wrapped data keys to SM2 (GB/T 32918.4 encryption, DER layout by default).
+
+    Pass one as ``legacy=`` to ``Job(..., operation="rewrap")`` (``guomi table rewrap``) to
+    re-wrap whole columns: text columns keep the encoding of the unwrap decryptor (base64 by
+    default, or hex), binary columns hold the raw SM2 ciphertext. Values that already are SM2
+    ciphertexts (not the RSA modulus size, and shaped as the layout says) are skipped and
+    counted, so a re-run never fails on what an earlier run did.
+    """
 
     def __init__(
         self, unwrap: RsaWrappedKeyDecryptor, sm2_public_key: SM2PublicKey, layout: str = "der"
     ) -> None:
+        if layout not in ("der", "c1c3c2", "c1c2c3"):
+            raise LegacyFormatError(f"unknown SM2 ciphertext layout {layout!r} (der, c1c3c2 or c1c2c3)")
         self.unwrap = unwrap
         self.public_key = sm2_public_key
         self.layout = layout
 
+    def is_rewrapped(self, raw: bytes) -> bool:
+        """True when ``raw`` (decoded) is shaped as an SM2 ciphertext of this layout, not an
+        RSA-wrapped value (those are exactly the modulus size)."""
+        if len(raw) == self.unwrap.modulus_bytes:
+            return False
+        if self.layout != "der":
+            return len(raw) > 97 and raw[0] == 0x04  # C1 uncompressed point, then C3/C2
+        return _der_sequence_spans(raw)
+
     def rewrap(self, wrapped: str | bytes) -> bytes:
         """The SM2 ciphertext of the data key inside ``wrapped``."""
         return self.public_key.encrypt(self.unwrap.decrypt(wrapped), self.layout)  # type: ignore[arg-type]
+
+    def rewrap_bytes(self, raw: bytes) -> bytes:
+        """The SM2 ciphertext of the data key in the decoded RSA-wrapped value ``raw``."""
+        return self.public_key.encrypt(self.unwrap.decrypt_bytes(raw), self.layout)  # type: ignore[arg-type]
 
     def rewrap_array(self, array: pa.Array, *, first_row: int = 0, column: str | None = None) -> pa.Array:
         """A binary array of SM2-wrapped keys for an array of RSA-wrapped ones (nulls kept)."""
@@ -104,3 +131,16 @@ class RsaToSm2Rewrapper:
             except ValueError as exc:
                 raise BulkValueError(f"SM2 wrap failed: {exc}", row=first_row + i, column=column) from None
         return pa.array(out, type=pa.binary())
+
+
+def _der_sequence_spans(raw: bytes) -> bool:
+    """A DER SEQUENCE whose length field covers exactly ``raw`` (the SM2 ``der`` layout)."""
+    if len(raw) < 2 or raw[0] != 0x30:
+        return False
+    first = raw[1]
+    if first < 0x80:
+        return 2 + first == len(raw)
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(raw) < 2 + count:
+        return False
+    return 2 + count + int.from_bytes(raw[2 : 2 + count], "big") == len(raw)
