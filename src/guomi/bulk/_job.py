@@ -71,6 +71,36 @@ def kind_of(location: str | Path, *, table: str | None = None, for_output: bool 
     )
 
 
+def _index_options(
+    specs: tuple[ColumnSpec, ...], options: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
+    """Checked blind-index settings: every name is an index of the job, every setting known and valid."""
+    from guomi.bulk._fieldapi import INDEX_SETTINGS, blind_index  # noqa: PLC0415
+    from guomi.exceptions import GuomiError  # noqa: PLC0415
+
+    names = {index: spec.name for spec in specs for index in spec.indexes}
+    checked: dict[str, dict[str, Any]] = {}
+    for name, settings in (options or {}).items():
+        if name not in names:
+            raise BulkInputError(
+                f"index options for {name!r}, which no --column NAME:INDEX names "
+                f"(indexes of this job: {', '.join(sorted(names)) or 'none'})"
+            )
+        unknown = sorted(set(settings) - set(INDEX_SETTINGS))
+        if unknown:
+            raise BulkInputError(
+                f"unknown index setting {', '.join(unknown)} for {name!r} "
+                f"(known: {', '.join(INDEX_SETTINGS)})",
+                column=names[name],
+            )
+        try:
+            blind_index(name, settings)
+        except (GuomiError, TypeError) as exc:
+            raise BulkInputError(f"index {name!r}: {exc}", column=names[name]) from None
+        checked[name] = dict(settings)
+    return checked
+
+
 def _redact(url: str) -> str:
     """A database URL without its password, for messages."""
     try:
@@ -149,6 +179,9 @@ class Job:
       ``GUOMI_TOKEN``): unwrapped once per worker process.
     - ``table``: the table name bound into every value (field.md); a database job's table;
       files default to :data:`DEFAULT_FILE_TABLE`.
+    - ``index_options``: ``{index name: {"bits": 16, "transform": "casefold", "slow": True,
+      "key_id": 7}}``, the :class:`guomi.fields.BlindIndex` settings of the named indexes
+      (defaults otherwise); they must match how the application's ``Field`` declares them.
     - ``sink``: a path or database URL (``sink_table`` names the new table; default ``table``);
       none for an in-place database job. An existing output is refused unless ``force``.
     """
@@ -176,6 +209,7 @@ class Job:
         key_column: str | None = None,
         job_id: str | None = None,
         progress: Progress | None = None,
+        index_options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         if operation not in OPERATIONS and operation != "rewrap":
             raise BulkInputError(f"unknown operation {operation!r} (one of {', '.join(OPERATIONS)}, rewrap)")
@@ -219,6 +253,7 @@ class Job:
             raise BulkInputError("a directory of Parquet files is written to a directory", file=str(sink))
         if operation == "migrate" and legacy is None:
             raise BulkInputError("migrate needs legacy= (a decryptor from guomi.bulk.legacy)")
+        self.index_options = _index_options(self.specs, index_options)
         if operation == "rewrap" and legacy is None:
             raise BulkInputError("rewrap needs legacy= (a guomi.bulk.legacy.RsaToSm2Rewrapper)")
 
@@ -243,7 +278,9 @@ class Job:
             return RewrapTransform(self.specs, rewrappers, file=file)  # type: ignore[return-value]  # same shape
         ciphers = {
             spec.name: ColumnCipher(
-                _keys.field_for(self.keys, self.aad_table, spec.name, spec.indexes), spec.name, file=file
+                _keys.field_for(self.keys, self.aad_table, spec.name, spec.indexes, self.index_options),
+                spec.name,
+                file=file,
             )
             for spec in self.specs
         }
@@ -266,6 +303,10 @@ class Job:
             else (_redact(str(self.sink)) if self.sink_kind == "database" else str(self.sink)),
             "sink_kind": self.sink_kind or "database (in place)",
             "columns": [{"name": s.name, "indexes": list(s.indexes)} for s in self.specs],
+            "index_options": {
+                n: {k: repr(v) if callable(v) else v for k, v in o.items()}
+                for n, o in self.index_options.items()
+            },
             "keys": self.keys.fingerprint.split(":")[0]
             if isinstance(self.keys, _keys.LocalKeys | _keys.ServiceKeys)
             else ("RSA private key -> SM2 public key" if self.operation == "rewrap" else "keyring"),

@@ -78,6 +78,7 @@ class _Task:
         legacy: Any,
         *,
         label: str | None = None,
+        index_options: Any = None,
     ) -> None:
         self.keys = keys
         self.table = table
@@ -85,6 +86,7 @@ class _Task:
         self.operation = operation
         self.legacy = legacy
         self.label = label
+        self.index_options = index_options
 
     @classmethod
     def of(cls, job: Job, label: str | None = None) -> _Task:
@@ -93,7 +95,15 @@ class _Task:
             if job.operation in ("migrate", "rewrap")
             else None
         )
-        return cls(job.keys, job.aad_table, job.specs, job.operation, legacy, label=label)
+        return cls(
+            job.keys,
+            job.aad_table,
+            job.specs,
+            job.operation,
+            legacy,
+            label=label,
+            index_options=job.index_options,
+        )
 
     def transform(self) -> BatchTransform:
         """The batch transform, its fields from this process's key cache (unwrapped once here)."""
@@ -103,7 +113,9 @@ class _Task:
             return RewrapTransform(self.specs, self.legacy, file=self.label)  # type: ignore[return-value]
         ciphers = {
             s.name: ColumnCipher(
-                _keys.field_for(self.keys, self.table, s.name, s.indexes), s.name, file=self.label
+                _keys.field_for(self.keys, self.table, s.name, s.indexes, self.index_options),
+                s.name,
+                file=self.label,
             )
             for s in self.specs
         }

@@ -5,7 +5,8 @@ Layer: ``guomi.bulk.legacy``. :class:`RewrapTransform` has the shape of
 stats)``), so every source, sink and engine of a :class:`guomi.bulk.Job` runs it:
 ``Job(source, sink, columns=[...], operation="rewrap", legacy=RsaToSm2Rewrapper(...))``.
 The payload the keys protect is not touched (GB/T 39786 judges the key-protection algorithm
-separately); no guomi keyring is involved. Null and empty values are kept as they are. Index columns make no sense here and are refused.
+separately); no guomi keyring is involved. Null and empty values are kept as they are.
+Index columns make no sense here and are refused.
 """
 
 from __future__ import annotations
