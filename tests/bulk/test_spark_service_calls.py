@@ -9,72 +9,21 @@ reach it over HTTP, as executors reach the service in production.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 pytest.importorskip("pyspark") if not os.environ.get("CI") else __import__("pyspark")
-uvicorn = pytest.importorskip("uvicorn")
 
 from guomi.bulk import Job, new_wrapped_keys  # noqa: E402
 from guomi.bulk._spark import spark_session  # noqa: E402
 from guomi.client import Client  # noqa: E402
 from guomi.fields import Field, ServiceKeyring  # noqa: E402
+from tests.bulk._service import service  # noqa: E402, F401 (the fixture)
 from tests.bulk.test_database import dump, make_table  # noqa: E402
-from tests.client.asgi import make_app  # noqa: E402
 
 
-class PathLog:
-    """ASGI middleware: the path of every HTTP request the service receives."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.paths: list[str] = []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            self.paths.append(scope["path"])
-        await self.app(scope, receive, send)
-
-    def unwraps(self) -> int:
-        return sum("/decrypt/" in p for p in self.paths)
-
-
-@pytest.fixture
-def service() -> Iterator[tuple[str, str, PathLog]]:
-    """``(address, root token, path log)`` of a real, unsealed service with a key ``bulk``."""
-    log = PathLog(make_app())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(log, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "service did not start"
-            time.sleep(0.02)
-        addr = f"http://127.0.0.1:{port}"
-        with Client(addr) as anonymous:
-            init = anonymous.init(1, 1)
-            anonymous.unseal(init.keys_base64[0])
-        with Client(addr, init.root_token) as root:
-            root.create_key("bulk")
-        yield addr, init.root_token, log
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def test_service_calls_at_most_workers_times_key_versions(service, tmp_path: Path) -> None:
+def test_service_calls_at_most_workers_times_key_versions(service, tmp_path: Path) -> None:  # noqa: F811
     addr, token, log = service
     spark = spark_session(2)
     workers = 2  # local[2]: two Python worker processes run the tasks

@@ -39,7 +39,7 @@ __all__ = ["DEFAULT_FILE_TABLE", "Job", "Summary", "kind_of"]
 Kind = Literal["csv", "parquet", "parquet-dir", "database"]
 JobOperation = Operation | Literal["rewrap"]
 """``rewrap``: RSA-wrapped data keys re-wrapped to SM2 (:mod:`guomi.bulk.legacy`); no keyring."""
-Engine = Literal["local", "spark"]
+Engine = Literal["local", "spark", "dask"]
 Progress = Callable[[int, int], None]
 """``progress(rows_done_delta, bytes_done_delta)`` after each batch is written."""
 
@@ -213,8 +213,8 @@ class Job:
     ) -> None:
         if operation not in OPERATIONS and operation != "rewrap":
             raise BulkInputError(f"unknown operation {operation!r} (one of {', '.join(OPERATIONS)}, rewrap)")
-        if engine not in ("local", "spark"):
-            raise BulkInputError(f"unknown engine {engine!r} (local or spark)")
+        if engine not in ("local", "spark", "dask"):
+            raise BulkInputError(f"unknown engine {engine!r} (local, spark or dask)")
         if keyring is None and kms is None and operation != "rewrap":
             raise BulkInputError("no keys: give keyring= (a Keyset) or kms= (a custody-service key name)")
         if workers is not None and workers < 1:
@@ -329,6 +329,10 @@ class Job:
             from guomi.bulk._spark import run_spark  # noqa: PLC0415 (pyspark only when asked)
 
             summary = run_spark(self)
+        elif self.engine == "dask":
+            from guomi.bulk._dask import run_dask  # noqa: PLC0415 (dask only when asked)
+
+            summary = run_dask(self)
         elif self.source_kind == "database" or self.sink_kind == "database":
             from guomi.bulk._database import run_database  # noqa: PLC0415 (SQLAlchemy only when asked)
 

@@ -11,7 +11,7 @@ key <= hi ORDER BY key LIMIT n``), runs the job's :class:`~guomi.bulk._transform
 - **in place** (no sink): writes each batch with the embedded engine's compare-and-set
   writer (:class:`guomi.bulk._database._CasWriter`) in one transaction with the range's
   checkpoint row (``JOBID:pN`` in ``guomi_bulk_checkpoint``). The ranges themselves are
-  saved first (``JOBID:spark-plan``), so a killed job restarts with the same ranges and
+  saved first (``JOBID:ranges``), so a killed job restarts with the same ranges and
   each range resumes after its last committed batch: every row is processed exactly once,
   and a row the application changed since the read is re-read, never overwritten. A
   checkpoint left by a killed embedded-engine run of the same job is taken as the start;
@@ -21,6 +21,10 @@ key <= hi ORDER BY key LIMIT n``), runs the job's :class:`~guomi.bulk._transform
 - **into files**: yields the batches, written by the Spark engine's file sink.
 
 A file source with a database sink reads the files with Spark and inserts likewise.
+
+The workers and the in-place/new-table drivers are engine-neutral (a worker takes an Arrow
+batch of ranges; :data:`RunRanges` says how an engine runs them), so the Dask adapter
+(:mod:`guomi.bulk._dask`) runs the same code on Dask's processes.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -50,12 +54,21 @@ from guomi.bulk._transform import BatchTransform, check_columns, sum_stats
 if TYPE_CHECKING:
     from guomi.bulk._job import Job, Summary
 
-__all__ = ["BATCHES_PER_PARTITION", "key_ranges", "run_tables"]
+__all__ = [
+    "BATCHES_PER_PARTITION",
+    "RunRanges",
+    "in_place",
+    "key_ranges",
+    "ranges_batch",
+    "run_tables",
+    "spark_runner",
+    "table_to_table",
+]
 
 BATCHES_PER_PARTITION = 8
 """Key ranges hold about this many batches (``batch_rows``) each; at least ``workers`` ranges."""
 MAX_PARTITIONS = 10_000
-PLAN_SUFFIX = ":spark-plan"
+PLAN_SUFFIX = ":ranges"
 
 _STATS = pa.schema(
     [
@@ -103,6 +116,29 @@ def _stats_spark_schema() -> Any:
     return spark_schema(_STATS)
 
 
+WorkerRun = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+RunRanges = Callable[[WorkerRun, list[tuple[Any, Any]]], list[Any]]
+"""How an engine runs a worker over key ranges: ``run(worker, ranges)`` calls ``worker`` on
+an Arrow batch of ``part, lo, hi`` rows (one range per task) and returns the stats rows."""
+
+
+def ranges_batch(ranges: list[tuple[int, Any, Any]]) -> pa.RecordBatch:
+    """``part, lo, hi`` rows (keys as JSON) for a worker, as an engine hands them to a task."""
+    rows = [{"part": i, "lo": json.dumps(lo), "hi": json.dumps(hi)} for i, lo, hi in ranges]
+    return pa.RecordBatch.from_pylist(
+        rows, schema=pa.schema([("part", pa.int32()), ("lo", pa.string()), ("hi", pa.string())])
+    )
+
+
+def spark_runner(spark: Any) -> RunRanges:
+    """Ranges as a DataFrame, one per partition, the worker in ``mapInArrow``."""
+
+    def run(worker: WorkerRun, ranges: list[tuple[Any, Any]]) -> list[Any]:
+        return list(_ranges_frame(spark, ranges).mapInArrow(worker, _stats_spark_schema()).collect())
+
+    return run
+
+
 def _add_stats(summary: Summary, rows: list[Any]) -> None:
     for row in rows:
         summary.rows += row["rows"]
@@ -145,7 +181,8 @@ def _check_in_place_columns(table: sa.Table, job: Job, url: str) -> tuple[list[s
     return names + present, targets
 
 
-def _in_place(job: Job, spark: Any, summary: Summary) -> None:
+def in_place(job: Job, summary: Summary, run_ranges: RunRanges) -> None:
+    """A table in place, its key ranges run by ``run_ranges`` (Spark or Dask)."""
     url = str(job.source)
     engine = db.connect(url)
     try:
@@ -183,8 +220,7 @@ def _in_place(job: Job, spark: Any, summary: Summary) -> None:
             batch_rows=job.batch_rows,
             job_id=base,
         )
-        rows = _ranges_frame(spark, ranges).mapInArrow(worker.run, _stats_spark_schema()).collect()
-        _add_stats(summary, rows)
+        _add_stats(summary, run_ranges(worker.run, ranges))
         with engine.begin() as conn:
             cp = checkpoints.table
             conn.execute(cp.delete().where(sa.or_(cp.c.job_id == base, cp.c.job_id.like(base + ":%"))))
@@ -192,7 +228,8 @@ def _in_place(job: Job, spark: Any, summary: Summary) -> None:
         engine.dispose()
 
 
-def _copy_from_table(job: Job, spark: Any, summary: Summary) -> None:
+def _open_source_table(job: Job) -> tuple[str, str, str, list[str], _Task, pa.Schema, list[tuple[Any, Any]]]:
+    """``(url, table, key, columns, task, output schema, key ranges)`` of a table to copy."""
     url = str(job.source)
     engine = db.connect(url)
     try:
@@ -207,26 +244,31 @@ def _copy_from_table(job: Job, spark: Any, summary: Summary) -> None:
         ranges = key_ranges(engine, table, key, None, batch_rows=job.batch_rows, workers=job.workers)
     finally:
         engine.dispose()
-    frame = _ranges_frame(spark, ranges)
-    if job.sink_kind == "database":
-        target = db._NewTable(
-            str(job.sink), str(job.sink_table or job.table), out_schema, key.name, job.force
-        )
-        try:
-            reader = _RangeReader(
-                task, url, table.name, key=key.name, columns=names, batch_rows=job.batch_rows
-            )
-            worker = _Inserter(reader, str(job.sink), target.temp, list(out_schema.names))
-            _add_stats(summary, frame.mapInArrow(worker.run, _stats_spark_schema()).collect())
-            target.commit()
-        except BaseException:
-            target.abort()
-            raise
-        target.engine.dispose()
-        return
+    return url, table.name, key.name, names, task, out_schema, ranges
+
+
+def table_to_table(job: Job, summary: Summary, run_ranges: RunRanges) -> None:
+    """A table copied into a new table (temporary name, renamed when every range is done)."""
+    url, name, key, names, task, out_schema, ranges = _open_source_table(job)
+    target = db._NewTable(str(job.sink), str(job.sink_table or job.table), out_schema, key, job.force)
+    try:
+        reader = _RangeReader(task, url, name, key=key, columns=names, batch_rows=job.batch_rows)
+        worker = _Inserter(reader, str(job.sink), target.temp, list(out_schema.names))
+        _add_stats(summary, run_ranges(worker.run, ranges))
+        target.commit()
+    except BaseException:
+        target.abort()
+        raise
+    target.engine.dispose()
+
+
+def _table_to_files(job: Job, spark: Any, summary: Summary) -> None:
+    url, name, key, names, task, out_schema, ranges = _open_source_table(job)
     counters = new_counters(spark)
-    reader = _RangeReader(task, url, table.name, key=key.name, columns=names, batch_rows=job.batch_rows)
-    result = frame.mapInArrow(lambda batches: reader.transformed(batches, counters), spark_schema(out_schema))
+    reader = _RangeReader(task, url, name, key=key, columns=names, batch_rows=job.batch_rows)
+    result = _ranges_frame(spark, ranges).mapInArrow(
+        lambda batches: reader.transformed(batches, counters), spark_schema(out_schema)
+    )
     write_file_sink(job, result, out_schema)
     value = counters.value
     summary.rows, summary.bytes, summary.columns = value["rows"], value["bytes"], value["columns"]
@@ -254,9 +296,11 @@ def _copy_from_files(job: Job, spark: Any, summary: Summary) -> None:
 def run_tables(job: Job, spark: Any, summary: Summary) -> None:
     """A job whose source or sink is a database table, on Spark."""
     if job.source_kind == "database" and job.sink is None:
-        _in_place(job, spark, summary)
+        in_place(job, summary, spark_runner(spark))
+    elif job.source_kind == "database" and job.sink_kind == "database":
+        table_to_table(job, summary, spark_runner(spark))
     elif job.source_kind == "database":
-        _copy_from_table(job, spark, summary)
+        _table_to_files(job, spark, summary)
     else:
         _copy_from_files(job, spark, summary)
 

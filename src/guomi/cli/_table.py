@@ -168,11 +168,18 @@ def _io_options(func: F) -> F:
         click.option(
             "--sink-table", metavar="NAME", help="Table to create when SINK is a database (default: --table)."
         ),
-        click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True),
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "spark", "dask"]),
+            default="local",
+            show_default=True,
+            help="local: threads in this process; spark: the active SparkSession or local[N]; "
+            "dask: database tables only, Dask's scheduler or N local processes.",
+        ),
         click.option(
             "--workers",
             type=click.IntRange(min=1),
-            help="Threads (local) or partitions (spark); default: all CPUs.",
+            help="Threads (local), local[N] (spark) or processes (dask); default: all CPUs.",
         ),
         click.option(
             "--batch-rows",
