@@ -230,3 +230,53 @@ def test_cli_table_engine_spark(spark, tmp_path: Path, keyset: Keyset) -> None:
     assert "engine spark" in result.output
     email = Field("customer", "email", keyset)
     assert [email.decrypt(v[0]) for v in dump(url).values()] == [r[1] for r in rows]
+
+
+def test_spark_rewrap_and_index_settings_on_files(spark, tmp_path: Path, keyset: Keyset) -> None:
+    """The rewrap operation and blind-index settings travel to Spark's workers (the RSA and SM2
+    keys pickled as PEM/point); a bad value's error comes back naming file, row and column."""
+    import base64  # noqa: PLC0415
+    import csv  # noqa: PLC0415
+
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: PLC0415
+
+    from guomi.bulk.legacy import RsaToSm2Rewrapper, RsaWrappedKeyDecryptor  # noqa: PLC0415
+    from guomi.primitives import sm2  # noqa: PLC0415
+    from tests.bulk.conftest import read_csv  # noqa: PLC0415
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = rsa_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+    data_keys = [os.urandom(32) for _ in range(20)]
+    src = tmp_path / "keys.csv"
+    with open(src, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "dek", "email"])
+        for i, dk in enumerate(data_keys):
+            w.writerow(
+                [i, base64.b64encode(rsa_key.public_key().encrypt(dk, oaep)).decode(), f"U{i}@Bank.cn"]
+            )
+    sm2_key = sm2.generate_private_key()
+    rewrapper = RsaToSm2Rewrapper(RsaWrappedKeyDecryptor(pem), sm2_key.public_key())
+    out = tmp_path / "keys.sm2.csv"
+    Job(src, out, columns=["dek"], operation="rewrap", legacy=rewrapper, engine="spark").run()
+    assert [sm2_key.decrypt(base64.b64decode(r["dek"])) for r in read_csv(out)] == data_keys
+    settings = {"email_ci": {"transform": "casefold", "bits": 10}}
+    enc = tmp_path / "enc.csv"
+    Job(src, enc, columns=["email:email_ci"], keyring=keyset, engine="spark", index_options=settings).run()
+    email = Field("dataset", "email", keyset, indexes=[BlindIndex("email_ci", transform="casefold", bits=10)])
+    assert [int(r["email_ci"]) for r in read_csv(enc)] == [
+        email.index("email_ci", f"u{i}@bank.cn") for i in range(20)
+    ]
+    with pytest.raises(BulkValueError) as failed:
+        Job(
+            out, tmp_path / "x.csv", columns=["email"], operation="decrypt", keyring=keyset, engine="spark"
+        ).run()
+    assert (
+        str(out) in str(failed.value)
+        and "column 'email'" in str(failed.value)
+        and "row 1 of" in str(failed.value)
+    )

@@ -136,10 +136,28 @@ class _Task:
 
     def __call__(self, batches: Iterator[pa.RecordBatch], counters: Any) -> Iterator[pa.RecordBatch]:
         transform = self.transform()
+        done = 0
         for batch in batches:
-            out, stats = transform(batch, 0)
+            try:
+                out, stats = transform(batch, 1)
+            except BulkError as exc:
+                raise _in_partition(exc, done) from None
+            done += batch.num_rows
             counters.add({"rows": batch.num_rows, "bytes": 0, "columns": stats})
             yield out
+
+
+def _in_partition(exc: BulkError, done: int) -> BulkError:
+    """A worker's error with its row counted in the Spark partition (Spark splits a file into
+    partitions in order; the row number in the whole file is not known to a task)."""
+    if exc.row is None:
+        return exc
+    from pyspark import TaskContext  # noqa: PLC0415
+
+    context = TaskContext.get()
+    partition = context.partitionId() if context is not None else 0
+    where = f" (row {done + exc.row} of Spark partition {partition}; --engine local gives the file's row)"
+    return type(exc)(exc.detail + where, file=exc.file, column=exc.column)
 
 
 def _counters_param() -> Any:
@@ -314,7 +332,7 @@ def run_spark(job: Job) -> Summary:
         df = read_files(spark, job)
         in_schema = _arrow_schema_of(df)
         check_columns(in_schema, job.specs, source=str(job.source))
-        task = _Task.of(job)
+        task = _Task.of(job, str(job.source))
         out_schema = task.output_schema(in_schema)
         counters = new_counters(spark)
         result = df.mapInArrow(lambda batches: task(batches, counters), spark_schema(out_schema))

@@ -10,7 +10,7 @@ Payloads encrypted with AES still need re-encrypting to SM4 (``migrate``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 from cryptography.hazmat.primitives import hashes, serialization
@@ -51,6 +51,10 @@ class RsaWrappedKeyDecryptor(LegacyDecryptor):
         encoding: Encoding | None = None,
     ) -> None:
         super().__init__(encoding)
+        # kept to rebuild the key in another process (Spark/Dask tasks carry the decryptor in
+        # their closure, as they carry a job's local keyset); never shown (repr hides the key)
+        self._pem, self._password = bytes(private_key), password
+        self._padding_name, self._oaep_hash = padding, oaep_hash
         try:
             key = serialization.load_pem_private_key(private_key, password=password)
         except (ValueError, TypeError):
@@ -70,6 +74,25 @@ class RsaWrappedKeyDecryptor(LegacyDecryptor):
         else:
             raise LegacyFormatError("padding is oaep or pkcs1v15")
         self.name = f"rsa-{padding} wrapped key"
+
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable (pyca key objects are not): the PEM and settings, the key rebuilt on load."""
+        return {
+            "pem": self._pem,
+            "password": self._password,
+            "padding": self._padding_name,
+            "oaep_hash": self._oaep_hash,
+            "encoding": self.encoding,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(  # type: ignore[misc]
+            state["pem"],
+            padding=state["padding"],
+            oaep_hash=state["oaep_hash"],
+            password=state["password"],
+            encoding=state["encoding"],
+        )
 
     @property
     def modulus_bytes(self) -> int:
@@ -103,6 +126,15 @@ class RsaToSm2Rewrapper:
         self.unwrap = unwrap
         self.public_key = sm2_public_key
         self.layout = layout
+
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable for Spark/Dask tasks: the SM2 public key as its encoded point."""
+        return {"unwrap": self.unwrap, "point": self.public_key.public_bytes_raw(), "layout": self.layout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.unwrap = state["unwrap"]
+        self.public_key = SM2PublicKey.from_encoded_point(state["point"])
+        self.layout = state["layout"]
 
     def is_rewrapped(self, raw: bytes) -> bool:
         """True when ``raw`` (decoded) is shaped as an SM2 ciphertext of this layout, not an
