@@ -46,6 +46,9 @@ Progress = Callable[[int, int], None]
 PLAIN_SAFE = frozenset({"encrypt", "rekey", "reindex"})
 """Operations whose new values never need CSV quoting (field values are base64url, indexes integers)."""
 
+RANGE_BATCHES = 8
+"""Spark/Dask over a table: a key range holds about this many batches (``batch_rows``)."""
+
 DEFAULT_FILE_TABLE = "dataset"
 """The table name bound into the values of a file when ``table`` is not given (field.md AAD)."""
 
@@ -311,6 +314,12 @@ class Job:
             if isinstance(self.keys, _keys.LocalKeys | _keys.ServiceKeys)
             else ("RSA private key -> SM2 public key" if self.operation == "rewrap" else "keyring"),
             "engine": self.engine,
+            "partitions": (
+                f"key ranges of the {'key column ' + self.key_column if self.key_column else 'primary key'}, "
+                f"about {RANGE_BATCHES * self.batch_rows:,} rows each (at least {self.workers})"
+                if self.engine != "local" and self.source_kind == "database"
+                else None
+            ),
             "workers": self.workers,
             "force": self.force,
             "sink_exists": (

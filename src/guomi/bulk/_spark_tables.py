@@ -40,6 +40,7 @@ import sqlalchemy as sa
 
 from guomi.bulk import _database as db
 from guomi.bulk._errors import BulkError, BulkInputError, BulkValueError
+from guomi.bulk._job import RANGE_BATCHES
 from guomi.bulk._kernel import ColumnStats
 from guomi.bulk._spark import (
     _arrow_schema_of,
@@ -65,7 +66,7 @@ __all__ = [
     "table_to_table",
 ]
 
-BATCHES_PER_PARTITION = 8
+BATCHES_PER_PARTITION = RANGE_BATCHES
 """Key ranges hold about this many batches (``batch_rows``) each; at least ``workers`` ranges."""
 MAX_PARTITIONS = 10_000
 PLAN_SUFFIX = ":ranges"
