@@ -5,12 +5,17 @@ strings, Parquet as is), runs :class:`~guomi.bulk._transform.BatchTransform` on 
 record batch in Spark's Python workers, and writes the sink: a Parquet directory as Spark
 writes it, or one CSV/Parquet file assembled in partition order from Spark's part files.
 Values are produced by the same field kernel as the embedded engine, so either engine
-decrypts what the other wrote.
+decrypts what the other wrote. Database tables (a database source or sink) go to
+:mod:`guomi.bulk._spark_tables` (key-range partitions read through SQLAlchemy).
+
+Errors raised in a worker come back as Spark exceptions carrying the worker's traceback as
+text; :func:`worker_errors` raises them again as the guomi error they were.
 
 Keys: the job's :class:`~guomi.bulk._keys.KeySource` travels in the task closure (never in
 a query plan or a SQL literal, unlike ``aes_encrypt``'s key); each Python worker builds its
 keyring once and caches it in the module (Spark reuses Python workers), so a service-backed
-job unwraps at most once per worker process.
+job unwraps at most once per worker process; the driver computes the output schema without
+keys, so it never calls the service (at most workers x key versions calls per job).
 
 The session is the active one, or ``local[N]`` (N = ``workers``, default all cores) with
 the workers running this interpreter.
