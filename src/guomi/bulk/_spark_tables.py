@@ -9,7 +9,7 @@ key <= hi ORDER BY key LIMIT n``), runs the job's :class:`~guomi.bulk._transform
 (keys from the worker's cache) and:
 
 - **in place** (no sink): writes each batch with the embedded engine's compare-and-set
-  writer (:class:`guomi.bulk._database._CasWriter`) in one transaction with the range's
+  writer (``_database``'s, see :func:`_cas_writer`) in one transaction with the range's
   checkpoint row (``JOBID:pN`` in ``guomi_bulk_checkpoint``). The ranges themselves are
   saved first (``JOBID:ranges``), so a killed job restarts with the same ranges and
   each range resumes after its last committed batch: every row is processed exactly once,
@@ -29,6 +29,7 @@ batch of ranges; :data:`RunRanges` says how an engine runs them), so the Dask ad
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 import math
@@ -347,6 +348,42 @@ def _run_transform(
         raise BulkValueError(exc.detail + at, file=f"table {table}", column=exc.column) from None
 
 
+CasWrite = Callable[[sa.Connection, list[tuple[Any, ...]]], list[Any]]
+"""``write(conn, rows) -> keys not written``; rows are ``(key, *old checked, *new targets)``."""
+
+
+def _cas_writer(
+    engine: sa.Engine, table: sa.Table, key: sa.Column[Any], checked: list[str], targets: list[str]
+) -> CasWrite:
+    """The embedded engine's compare-and-set write path, whichever shape it has: the shared
+    ``guomi.fields.CasWriter`` behind ``_database._write`` (the in-place lane's writer), or
+    ``_database._CasWriter`` before it. Called, never copied, so both engines write alike."""
+    shared = getattr(db, "_write", None)
+    if shared is not None:
+        cas_writer = importlib.import_module("guomi.fields").CasWriter
+        with engine.connect() as conn:
+            writer = cas_writer(conn, table.name, key.name, checked, targets)
+
+        def write_shared(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> list[Any]:
+            return list(shared(writer, conn, rows)) if rows else []
+
+        return write_shared
+    legacy = vars(db)["_CasWriter"](engine, table, key, targets)
+
+    def write(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> list[Any]:
+        return list(legacy.write(conn, rows, checked))
+
+    return write
+
+
+def _tune(conn: sa.Connection) -> None:
+    """The embedded engine's per-transaction settings (``guomi.fields.tune_transaction``: on
+    PostgreSQL, walk the key index), where that version of the write path has them."""
+    tune = getattr(importlib.import_module("guomi.fields"), "tune_transaction", None)
+    if tune is not None:
+        tune(conn)
+
+
 class _RangeReader:
     """Reads a key range by keyset pagination: ``(keys, batch)`` per page."""
 
@@ -372,6 +409,7 @@ class _RangeReader:
             if hi is not None:
                 query = query.where(key <= hi)
             with engine.connect() as conn:
+                _tune(conn)
                 keys, batch = db._fetch(conn, query, schema)
             if batch is None:
                 return
@@ -488,7 +526,7 @@ class _InPlaceRanges:
     ) -> pa.RecordBatch:
         number, lo, hi = part
         key = table.c[self.reader.key]
-        writer = db._CasWriter(engine, table, key, self.targets)
+        writer = _cas_writer(engine, table, key, self.checked, self.targets)
         checkpoint = db._Checkpoint(engine, f"{self.job_id}:p{number}", table.name)
         with engine.connect() as conn:
             saved = checkpoint.load(conn)
@@ -500,6 +538,7 @@ class _InPlaceRanges:
             after, stats = _run_transform(transform, before, keys, table.name, key.name)
             changed = db._changed_rows(keys, before, after, self.checked, self.targets)
             with engine.begin() as conn:
+                _tune(conn)
                 conflicts += self._write(conn, writer, transform, changed, table=table, schema=schema)
                 checkpoint.save(conn, keys[-1], done + len(keys), exists=exists)
             exists = True
@@ -512,7 +551,7 @@ class _InPlaceRanges:
     def _write(
         self,
         conn: sa.Connection,
-        writer: Any,
+        writer: CasWrite,
         transform: BatchTransform,
         changed: list[tuple[Any, ...]],
         *,
@@ -522,7 +561,7 @@ class _InPlaceRanges:
         """Compare-and-set, re-reading (locked) and redoing the rows the application changed
         since the read, as the embedded engine does; returns how many were re-read."""
         key = table.c[self.reader.key]
-        missed = writer.write(conn, changed, self.checked)
+        missed = writer(conn, changed)
         conflicts = rounds = 0
         while missed:
             rounds += 1
@@ -541,5 +580,5 @@ class _InPlaceRanges:
                 break
             fresh_after, _ = _run_transform(transform, fresh, fresh_keys, table.name, key.name)
             redo = db._changed_rows(fresh_keys, fresh, fresh_after, self.checked, self.targets)
-            missed = writer.write(conn, redo, self.checked)
+            missed = writer(conn, redo)
         return conflicts
