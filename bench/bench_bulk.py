@@ -9,12 +9,12 @@ Usage (from the project root, after `make build`; short runs, the machine is sha
 - rss:    peak RSS of `guomi table encrypt` on CSV files of two sizes (bounded memory).
 - spark:  Spark local[2], the same Parquet data: guomi's SM4 columns (mapInArrow) vs Spark's
           own aes_encrypt (AES-GCM in the JVM) on the same columns, both written as Parquet.
-- spark-table: Spark local[2] over a database table in place (key-range partitions, the
-          embedded engine's CAS writer) vs the embedded engine, the same table refilled,
-          same run; SQLite, and PostgreSQL too when GUOMI_TEST_POSTGRES_URL is set.
 - sqlite/pg: in-place encryption of a table vs the naive keyset-paginated
           executemany(UPDATE ... WHERE id = ?) loop with pyca SM4-GCM per value.
           pg needs GUOMI_TEST_POSTGRES_URL (scripts/pg-test-server.sh run -- ...).
+- spark-table: Spark local[2] over a database table in place (key-range partitions, the
+          embedded engine's CAS writer) vs the embedded engine, the same table refilled,
+          same run; SQLite, and PostgreSQL too when GUOMI_TEST_POSTGRES_URL is set.
 
 Time is wall clock and process CPU time (all threads); the machine is shared by other
 work, so the ratios of the same run are the figures to read.
