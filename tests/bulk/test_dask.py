@@ -123,3 +123,58 @@ def test_cli_engine_dask(tmp_path: Path, keyset: Keyset) -> None:
     assert "engine dask x 2" in result.output
     email = Field("customer", "email", keyset)
     assert [email.decrypt(v[0]) for v in dump(url).values()] == [r[1] for r in rows]
+
+
+DASK_JOB = """
+import os, sys
+from guomi.bulk import Job
+from guomi.keys import Keyset
+ks = Keyset.from_encrypted_json(open(sys.argv[2]).read(), passphrase=os.environ["GUOMI_PASSPHRASE"])
+Job(sys.argv[1], table="customer", columns=["email"], operation="decrypt", keyring=ks,
+    batch_rows=20, engine="dask", workers=2).run()
+"""
+
+
+def test_dask_sigkill_then_resume_exactly_once(db_url: str, keyset: Keyset, tmp_path: Path) -> None:
+    """The job's whole process group (the scheduler and its worker processes) is killed with
+    SIGKILL mid-run; run again, it resumes every range after its last committed batch. The
+    operation is decrypt, which fails on a value already decrypted: success means exactly once."""
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    rows = make_table(db_url, 3_000)
+    Job(db_url, table="customer", columns=["email"], keyring=keyset).run()
+    ks = tmp_path / "ks.json"
+    ks.write_text(keyset.to_encrypted_json(passphrase=PASSPHRASE, iterations=100_000))
+    env = {**os.environ, "GUOMI_PASSPHRASE": PASSPHRASE}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DASK_JOB, db_url, str(ks)], env=env, start_new_session=True
+    )
+    engine = connect(db_url)
+    try:
+        deadline = time.monotonic() + 120
+        progressed = 0
+        while progressed < 200 and proc.poll() is None:
+            assert time.monotonic() < deadline, "the job made no progress"
+            time.sleep(0.05)
+            with engine.connect() as conn:
+                if sa.inspect(conn).has_table(CHECKPOINT_TABLE):
+                    progressed = conn.execute(
+                        sa.text(
+                            f"SELECT coalesce(sum(rows_done), 0) FROM {CHECKPOINT_TABLE} WHERE job_id LIKE :p"
+                        ),
+                        {"p": "%:p%"},
+                    ).scalar_one()
+        assert proc.poll() is None, "the job finished before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        engine.dispose()
+    time.sleep(0.5)  # let the killed processes' connections go
+    resumed = Job(db_url, table="customer", columns=["email"], operation="decrypt", keyring=keyset,
+                  batch_rows=20, engine="dask", workers=2).run()  # fmt: skip
+    assert resumed.resumed_from >= 200 and resumed.resumed_from + resumed.rows == 3_000
+    assert {i: v[0] for i, v in dump(db_url).items()} == {i: e for i, e, _, _ in rows}
+    assert _checkpoints(db_url) == 0
