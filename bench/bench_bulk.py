@@ -2,7 +2,7 @@
 
 Usage (from the project root, after `make build`; short runs, the machine is shared):
 
-    PYTHONPATH=src .venv/bin/python bench/bench_bulk.py [--rows N] [--only csv,rss,spark,sqlite,pg]
+    PYTHONPATH=src .venv/bin/python bench/bench_bulk.py [--rows N] [--only csv,rss,spark,sqlite,pg,...]
 
 - csv:    the embedded engine encrypting two columns of a CSV (2 workers) vs a per-row
           pyca/cryptography SM4-GCM loop (csv module, one cipher call per value), same file.
@@ -13,6 +13,9 @@ Usage (from the project root, after `make build`; short runs, the machine is sha
           `guomi table encrypt URL --table T -c email` runs it) vs the naive keyset-paginated
           executemany(UPDATE ... WHERE id = ?) loop with pyca SM4-GCM per value.
           pg needs GUOMI_TEST_POSTGRES_URL (scripts/pg-test-server.sh run -- ...).
+- spark-table: Spark local[2] over a database table in place (key-range partitions, the
+          embedded engine's CAS writer) vs the embedded engine, the same table refilled,
+          same run; SQLite, and PostgreSQL too when GUOMI_TEST_POSTGRES_URL is set.
 
 Time is wall clock and process CPU time (all threads); the machine is shared by other
 work, so the ratios of the same run are the figures to read.
@@ -474,6 +477,55 @@ def bench_pg(rows: int) -> None:
     print(_where(spent, guomi, ranges))
 
 
+def _fill_pg(url: str, rows: int) -> None:
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS t")
+        conn.execute("DROP TABLE IF EXISTS guomi_bulk_checkpoint")
+        conn.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, email TEXT, name TEXT)")
+        with conn.cursor().copy("COPY t (id, email, name) FROM STDIN") as copy:
+            for i in range(rows):
+                copy.write_row((i, f"user{i}@bank.cn", f"客户{i}"))
+
+
+def bench_spark_table(tmp: Path, rows: int) -> None:
+    """Spark over a table in place vs the embedded engine, interleaved, best of 2 each."""
+    from guomi.bulk._spark import spark_session  # noqa: PLC0415
+
+    spark = spark_session(2)
+    spark.sparkContext.setLogLevel("ERROR")
+    _warm_up(tmp)
+    targets: list[tuple[str, str, object]] = [("sqlite", f"sqlite:///{tmp / 'spark-table.db'}", None)]
+    pg = os.environ.get("GUOMI_TEST_POSTGRES_URL")
+    if pg:
+        targets.append(("postgresql", pg, pg))
+    for name, url, pg_url in targets:
+        times: dict[str, list[float]] = {"local": [], "spark": []}
+        for round_ in range(3):  # round 0 warms Spark's Python workers and the database
+            for engine in ("local", "spark"):
+                if pg_url:
+                    _fill_pg(str(pg_url), rows)
+                else:
+                    _fill_sqlite(tmp / "spark-table.db", rows)
+                start = time.perf_counter()
+                Job(url, table="t", columns=["email"], keyring=Keyset.generate(), batch_rows=10_000,
+                    engine=engine).run()  # type: ignore[arg-type]  # fmt: skip
+                if round_:
+                    times[engine].append(time.perf_counter() - start)
+        local, spark_s = min(times["local"]), min(times["spark"])
+        print(
+            f"\n## spark over a {name} table in place: {rows:,} rows, 1 column, batches of 10,000 (best of 2)"
+        )
+        print("| engine | seconds | rows/s |")
+        print("|---|---|---|")
+        print(
+            f"| spark local[2] (key ranges, CAS writer per range) | {spark_s:.2f} | {rows / spark_s:,.0f} |"
+        )
+        print(f"| embedded (one process) | {local:.2f} | {rows / local:,.0f} |")
+        print(f"ratio spark / embedded (throughput): {local / spark_s:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -483,6 +535,7 @@ def main() -> None:
     )
     parser.add_argument("--spark-rows", type=int, default=1_000_000)
     parser.add_argument("--db-rows", type=int, default=1_000_000)
+    parser.add_argument("--spark-table-rows", type=int, default=200_000)
     parser.add_argument(
         "--rss-rows", type=int, default=1_000_000, help="rows of the smaller RSS file (x4 for the larger)"
     )
@@ -505,6 +558,8 @@ def main() -> None:
             bench_pg(args.db_rows)
         if "spark" in only:
             bench_spark(tmp, args.spark_rows)
+        if "spark-table" in only:
+            bench_spark_table(tmp, args.spark_table_rows)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,12 @@ complete, a new table, or the same table in place: resumable, compare-and-set).
 >>> from guomi.bulk import Job
 >>> summary = Job("in.csv", "out.csv", columns=["email", "phone"], keyring=keyset).run()  # doctest: +SKIP
 
-Engines: the embedded default (threads over Arrow record batches, bounded memory) and
-Apache Spark (``engine="spark"``, ``mapInArrow``). Legacy decryptors for AES/RSA-era
-data live in :mod:`guomi.bulk.legacy`.
+Engines: the embedded default (threads over Arrow record batches, bounded memory),
+Apache Spark (``engine="spark"``, ``mapInArrow``; files and database tables in key-range
+partitions) and Dask (``engine="dask"``, database tables). Operations: ``encrypt``,
+``decrypt``, ``rekey``, ``reindex``, ``migrate`` and ``rewrap`` (RSA-wrapped data keys to
+SM2); blind-index settings with ``index_options=``. Legacy decryptors for AES/RSA-era data
+live in :mod:`guomi.bulk.legacy`.
 """
 
 from guomi._extras import bulk as _requires_bulk  # noqa: F401 (a clear error without the extra)

@@ -195,11 +195,24 @@ def under_primary_mask(fld: Any, array: pa.Array) -> pa.Array | None:
     return pc.fill_null(pc.and_(tokens, pc.is_in(headers, pa.array(matches, headers.type))), False)
 
 
-def make_field(table: str, column: str, keyring: Any, indexes: tuple[str, ...]) -> Any:
-    """The :class:`guomi.fields.Field` for a column, with default blind indexes by name."""
-    from guomi.fields import BlindIndex, Field  # noqa: PLC0415 (fields loads its kernel once, here)
+INDEX_SETTINGS = ("transform", "bits", "slow", "key_id")
+"""What a blind index takes besides its name (:class:`guomi.fields.BlindIndex`)."""
 
-    return Field(table, column, keyring, indexes=tuple(BlindIndex(name) for name in indexes))
+
+def blind_index(name: str, settings: Any = None) -> Any:
+    """A :class:`guomi.fields.BlindIndex` (defaults, or ``settings``: transform, bits, slow, key_id)."""
+    from guomi.fields import BlindIndex  # noqa: PLC0415
+
+    return BlindIndex(name, **dict(settings or {}))
+
+
+def make_field(table: str, column: str, keyring: Any, indexes: tuple[str, ...], settings: Any = None) -> Any:
+    """The :class:`guomi.fields.Field` for a column, its blind indexes by name (default settings,
+    or ``settings[name]``)."""
+    from guomi.fields import Field  # noqa: PLC0415 (fields loads its kernel once, here)
+
+    settings = settings or {}
+    return Field(table, column, keyring, indexes=tuple(blind_index(n, settings.get(n)) for n in indexes))
 
 
 def service_keyring(client: Any, name: str, wrapped: str) -> Any:

@@ -38,12 +38,17 @@ from guomi.bulk._transform import OPERATIONS, BatchTransform, Operation, check_c
 __all__ = ["DEFAULT_FILE_TABLE", "Job", "Summary", "kind_of"]
 
 Kind = Literal["csv", "parquet", "parquet-dir", "database"]
-Engine = Literal["local", "spark"]
+JobOperation = Operation | Literal["rewrap"]
+"""``rewrap``: RSA-wrapped data keys re-wrapped to SM2 (:mod:`guomi.bulk.legacy`); no keyring."""
+Engine = Literal["local", "spark", "dask"]
 Progress = Callable[[int, int], None]
 """``progress(rows_done_delta, bytes_done_delta)`` after each batch is written."""
 
 PLAIN_SAFE = frozenset({"encrypt", "rekey", "reindex"})
 """Operations whose new values never need CSV quoting (field values are base64url, indexes integers)."""
+
+RANGE_BATCHES = 8
+"""Spark/Dask over a table: a key range holds about this many batches (``batch_rows``)."""
 
 DEFAULT_FILE_TABLE = "dataset"
 """The table name bound into the values of a file when ``table`` is not given (field.md AAD)."""
@@ -68,6 +73,36 @@ def kind_of(location: str | Path, *, table: str | None = None, for_output: bool 
         "cannot tell the format: use .csv, .parquet, a directory of Parquet files or a database URL",
         file=text,
     )
+
+
+def _index_options(
+    specs: tuple[ColumnSpec, ...], options: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
+    """Checked blind-index settings: every name is an index of the job, every setting known and valid."""
+    from guomi.bulk._fieldapi import INDEX_SETTINGS, blind_index  # noqa: PLC0415
+    from guomi.exceptions import GuomiError  # noqa: PLC0415
+
+    names = {index: spec.name for spec in specs for index in spec.indexes}
+    checked: dict[str, dict[str, Any]] = {}
+    for name, settings in (options or {}).items():
+        if name not in names:
+            raise BulkInputError(
+                f"index options for {name!r}, which no --column NAME:INDEX names "
+                f"(indexes of this job: {', '.join(sorted(names)) or 'none'})"
+            )
+        unknown = sorted(set(settings) - set(INDEX_SETTINGS))
+        if unknown:
+            raise BulkInputError(
+                f"unknown index setting {', '.join(unknown)} for {name!r} "
+                f"(known: {', '.join(INDEX_SETTINGS)})",
+                column=names[name],
+            )
+        try:
+            blind_index(name, settings)
+        except (GuomiError, TypeError) as exc:
+            raise BulkInputError(f"index {name!r}: {exc}", column=names[name]) from None
+        checked[name] = dict(settings)
+    return checked
 
 
 def _redact(url: str) -> str:
@@ -148,6 +183,9 @@ class Job:
       ``GUOMI_TOKEN``): unwrapped once per worker process.
     - ``table``: the table name bound into every value (field.md); a database job's table;
       files default to :data:`DEFAULT_FILE_TABLE`.
+    - ``index_options``: ``{index name: {"bits": 16, "transform": "casefold", "slow": True,
+      "key_id": 7}}``, the :class:`guomi.fields.BlindIndex` settings of the named indexes
+      (defaults otherwise); they must match how the application's ``Field`` declares them.
     - ``sink``: a path or database URL (``sink_table`` names the new table; default ``table``);
       none for an in-place database job. An existing output is refused unless ``force``.
     """
@@ -158,7 +196,7 @@ class Job:
         sink: str | Path | None = None,
         *,
         columns: Sequence[str | ColumnSpec] | str,
-        operation: Operation = "encrypt",
+        operation: JobOperation = "encrypt",
         keyring: Any = None,
         kms: str | None = None,
         wrapped_keys: str | None = None,
@@ -175,21 +213,26 @@ class Job:
         key_column: str | None = None,
         job_id: str | None = None,
         progress: Progress | None = None,
+        index_options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        if operation not in OPERATIONS:
-            raise BulkInputError(f"unknown operation {operation!r} (one of {', '.join(OPERATIONS)})")
-        if engine not in ("local", "spark"):
-            raise BulkInputError(f"unknown engine {engine!r} (local or spark)")
-        if keyring is None and kms is None:
+        if operation not in OPERATIONS and operation != "rewrap":
+            raise BulkInputError(f"unknown operation {operation!r} (one of {', '.join(OPERATIONS)}, rewrap)")
+        if engine not in ("local", "spark", "dask"):
+            raise BulkInputError(f"unknown engine {engine!r} (local, spark or dask)")
+        if keyring is None and kms is None and operation != "rewrap":
             raise BulkInputError("no keys: give keyring= (a Keyset) or kms= (a custody-service key name)")
         if workers is not None and workers < 1:
             raise BulkInputError("workers must be at least 1")
         self.source = source
         self.sink = sink
         self.specs = parse_columns(list(columns) if not isinstance(columns, str) else [columns])
-        self.operation: Operation = operation
-        self.keys = _keys.key_source(
-            keyring, kms=kms, wrapped_keys=wrapped_keys, addr=addr, token=token, transport=transport
+        self.operation: JobOperation = operation
+        self.keys = (
+            None
+            if operation == "rewrap"
+            else _keys.key_source(
+                keyring, kms=kms, wrapped_keys=wrapped_keys, addr=addr, token=token, transport=transport
+            )
         )
         self.table = table
         self.sink_table = sink_table
@@ -214,6 +257,9 @@ class Job:
             raise BulkInputError("a directory of Parquet files is written to a directory", file=str(sink))
         if operation == "migrate" and legacy is None:
             raise BulkInputError("migrate needs legacy= (a decryptor from guomi.bulk.legacy)")
+        self.index_options = _index_options(self.specs, index_options)
+        if operation == "rewrap" and legacy is None:
+            raise BulkInputError("rewrap needs legacy= (a guomi.bulk.legacy.RsaToSm2Rewrapper)")
 
     # ------------------------------------------------------------ pieces
 
@@ -229,9 +275,16 @@ class Job:
         return self.legacy
 
     def transform(self, *, file: str | None = None) -> BatchTransform:
+        if self.operation == "rewrap":
+            from guomi.bulk.legacy import RewrapTransform  # noqa: PLC0415 (legacy loads pyca only when asked)
+
+            rewrappers = {spec.name: self.legacy_for(spec.name) for spec in self.specs}
+            return RewrapTransform(self.specs, rewrappers, file=file)  # type: ignore[return-value]  # same shape
         ciphers = {
             spec.name: ColumnCipher(
-                _keys.field_for(self.keys, self.aad_table, spec.name, spec.indexes), spec.name, file=file
+                _keys.field_for(self.keys, self.aad_table, spec.name, spec.indexes, self.index_options),
+                spec.name,
+                file=file,
             )
             for spec in self.specs
         }
@@ -254,10 +307,20 @@ class Job:
             else (_redact(str(self.sink)) if self.sink_kind == "database" else str(self.sink)),
             "sink_kind": self.sink_kind or "database (in place)",
             "columns": [{"name": s.name, "indexes": list(s.indexes)} for s in self.specs],
+            "index_options": {
+                n: {k: repr(v) if callable(v) else v for k, v in o.items()}
+                for n, o in self.index_options.items()
+            },
             "keys": self.keys.fingerprint.split(":")[0]
             if isinstance(self.keys, _keys.LocalKeys | _keys.ServiceKeys)
-            else "keyring",
+            else ("RSA private key -> SM2 public key" if self.operation == "rewrap" else "keyring"),
             "engine": self.engine,
+            "partitions": (
+                f"key ranges of the {'key column ' + self.key_column if self.key_column else 'primary key'}, "
+                f"about {RANGE_BATCHES * self.batch_rows:,} rows each (at least {self.workers})"
+                if self.engine != "local" and self.source_kind == "database"
+                else None
+            ),
             "workers": self.workers,
             "force": self.force,
             "sink_exists": (
@@ -276,6 +339,10 @@ class Job:
             from guomi.bulk._spark import run_spark  # noqa: PLC0415 (pyspark only when asked)
 
             summary = run_spark(self)
+        elif self.engine == "dask":
+            from guomi.bulk._dask import run_dask  # noqa: PLC0415 (dask only when asked)
+
+            summary = run_dask(self)
         elif self.source_kind == "database" or self.sink_kind == "database":
             from guomi.bulk._database import run_database  # noqa: PLC0415 (SQLAlchemy only when asked)
 

@@ -83,7 +83,7 @@ KeySource = LocalKeys | ServiceKeys | Any
 
 _lock = threading.Lock()
 _keyrings: dict[str, Any] = {}
-_fields: dict[tuple[str, str, str, tuple[str, ...]], Any] = {}
+_fields: dict[tuple[str, str, str, tuple[str, ...], str], Any] = {}
 
 
 def key_source(
@@ -131,14 +131,18 @@ def _keyring(source: Any) -> Any:
         return ring
 
 
-def field_for(source: Any, table: str, column: str, indexes: tuple[str, ...] = ()) -> Any:
-    """The cached field of ``table.column`` under the keys of ``source``."""
+def field_for(
+    source: Any, table: str, column: str, indexes: tuple[str, ...] = (), index_settings: Any = None
+) -> Any:
+    """The cached field of ``table.column`` under the keys of ``source``; ``index_settings``
+    maps an index name to its :class:`guomi.fields.BlindIndex` settings (bits, transform, ...)."""
     ident = source.fingerprint if isinstance(source, LocalKeys | ServiceKeys) else f"obj:{id(source)}"
-    key = (ident, table, column, indexes)
+    chosen = {n: dict(index_settings[n]) for n in indexes if index_settings and n in index_settings}
+    key = (ident, table, column, indexes, repr(sorted((n, sorted(v.items())) for n, v in chosen.items())))
     with _lock:
         fld = _fields.get(key)
     if fld is None:
-        fld = _fieldapi.make_field(table, column, _keyring(source), indexes)
+        fld = _fieldapi.make_field(table, column, _keyring(source), indexes, chosen)
         with _lock:
             fld = _fields.setdefault(key, fld)
     return fld

@@ -5,12 +5,17 @@ strings, Parquet as is), runs :class:`~guomi.bulk._transform.BatchTransform` on 
 record batch in Spark's Python workers, and writes the sink: a Parquet directory as Spark
 writes it, or one CSV/Parquet file assembled in partition order from Spark's part files.
 Values are produced by the same field kernel as the embedded engine, so either engine
-decrypts what the other wrote.
+decrypts what the other wrote. Database tables (a database source or sink) go to
+:mod:`guomi.bulk._spark_tables` (key-range partitions read through SQLAlchemy).
+
+Errors raised in a worker come back as Spark exceptions carrying the worker's traceback as
+text; :func:`worker_errors` raises them again as the guomi error they were.
 
 Keys: the job's :class:`~guomi.bulk._keys.KeySource` travels in the task closure (never in
 a query plan or a SQL literal, unlike ``aes_encrypt``'s key); each Python worker builds its
 keyring once and caches it in the module (Spark reuses Python workers), so a service-backed
-job unwraps at most once per worker process.
+job unwraps at most once per worker process; the driver computes the output schema without
+keys, so it never calls the service (at most workers x key versions calls per job).
 
 The session is the active one, or ``local[N]`` (N = ``workers``, default all cores) with
 the workers running this interpreter.
@@ -18,7 +23,9 @@ the workers running this interpreter.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -28,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from guomi.bulk import _keys
+from guomi.bulk import _errors, _keys
 from guomi.bulk._atomic import TEMP_MARK, atomic_output
 from guomi.bulk._columns import ColumnSpec
-from guomi.bulk._errors import BulkInputError
+from guomi.bulk._errors import BulkError, BulkInputError
 from guomi.bulk._files import CsvSource, ParquetSource, parquet_files
 from guomi.bulk._kernel import ColumnCipher, ColumnStats
 from guomi.bulk._transform import BatchTransform, check_columns
@@ -39,7 +46,7 @@ from guomi.bulk._transform import BatchTransform, check_columns
 if TYPE_CHECKING:
     from guomi.bulk._job import Job, Summary
 
-__all__ = ["run_spark", "spark_session"]
+__all__ = ["run_spark", "spark_schema", "spark_session", "worker_errors", "write_file_sink"]
 
 
 def spark_session(workers: int | None = None) -> Any:
@@ -58,6 +65,7 @@ def spark_session(workers: int | None = None) -> Any:
         SparkSession.builder.master(master)
         .appName("guomi-bulk")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
@@ -67,28 +75,94 @@ class _Task:
     """What each Spark task needs: picklable, and building its fields from the worker cache."""
 
     def __init__(
-        self, keys: Any, table: str, specs: tuple[ColumnSpec, ...], operation: Any, legacy: Any
+        self,
+        keys: Any,
+        table: str,
+        specs: tuple[ColumnSpec, ...],
+        operation: Any,
+        legacy: Any,
+        *,
+        label: str | None = None,
+        index_options: Any = None,
     ) -> None:
         self.keys = keys
         self.table = table
         self.specs = specs
         self.operation = operation
         self.legacy = legacy
+        self.label = label
+        self.index_options = index_options
+
+    @classmethod
+    def of(cls, job: Job, label: str | None = None) -> _Task:
+        legacy = (
+            {s.name: job.legacy_for(s.name) for s in job.specs}
+            if job.operation in ("migrate", "rewrap")
+            else None
+        )
+        return cls(
+            job.keys,
+            job.aad_table,
+            job.specs,
+            job.operation,
+            legacy,
+            label=label,
+            index_options=job.index_options,
+        )
 
     def transform(self) -> BatchTransform:
+        """The batch transform, its fields from this process's key cache (unwrapped once here)."""
+        if self.operation == "rewrap":
+            from guomi.bulk.legacy import RewrapTransform  # noqa: PLC0415
+
+            return RewrapTransform(self.specs, self.legacy, file=self.label)  # type: ignore[return-value]
         ciphers = {
-            s.name: ColumnCipher(_keys.field_for(self.keys, self.table, s.name, s.indexes), s.name)
+            s.name: ColumnCipher(
+                _keys.field_for(self.keys, self.table, s.name, s.indexes, self.index_options),
+                s.name,
+                file=self.label,
+            )
             for s in self.specs
         }
-        legacy = {s.name: self.legacy[s.name] for s in self.specs} if self.operation == "migrate" else None
-        return BatchTransform(self.operation, self.specs, ciphers, legacy)
+        return BatchTransform(self.operation, self.specs, ciphers, self._legacy())
+
+    def _legacy(self) -> dict[str, Any] | None:
+        return {s.name: self.legacy[s.name] for s in self.specs} if self.operation == "migrate" else None
+
+    def output_schema(self, schema: pa.Schema) -> pa.Schema:
+        """The output schema, computed on the driver without keys: the driver never asks the
+        custody service, so service calls come from the worker processes only. Local keys are
+        opened once here to fail early on a bad keyset (no service involved)."""
+        if not isinstance(self.keys, _keys.ServiceKeys):
+            self.transform()
+        if self.operation == "rewrap":
+            return schema
+        return BatchTransform(self.operation, self.specs, {}, self._legacy()).output_schema(schema)
 
     def __call__(self, batches: Iterator[pa.RecordBatch], counters: Any) -> Iterator[pa.RecordBatch]:
         transform = self.transform()
+        done = 0
         for batch in batches:
-            out, stats = transform(batch, 0)
-            counters.add({"rows": batch.num_rows, "columns": stats})
+            try:
+                out, stats = transform(batch, 1)
+            except BulkError as exc:
+                raise _in_partition(exc, done) from None
+            done += batch.num_rows
+            counters.add({"rows": batch.num_rows, "bytes": 0, "columns": stats})
             yield out
+
+
+def _in_partition(exc: BulkError, done: int) -> BulkError:
+    """A worker's error with its row counted in the Spark partition (Spark splits a file into
+    partitions in order; the row number in the whole file is not known to a task)."""
+    if exc.row is None:
+        return exc
+    from pyspark import TaskContext  # noqa: PLC0415
+
+    context = TaskContext.get()
+    partition = context.partitionId() if context is not None else 0
+    where = f" (row {done + exc.row} of Spark partition {partition}; --engine local gives the file's row)"
+    return type(exc)(exc.detail + where, file=exc.file, column=exc.column)
 
 
 def _counters_param() -> Any:
@@ -96,10 +170,11 @@ def _counters_param() -> Any:
 
     class Counters(AccumulatorParam):  # type: ignore[type-arg]
         def zero(self, value: Any) -> dict[str, Any]:
-            return {"rows": 0, "columns": {}}
+            return {"rows": 0, "bytes": 0, "columns": {}}
 
         def addInPlace(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             a["rows"] += b["rows"]
+            a["bytes"] += b["bytes"]
             for name, stat in b["columns"].items():
                 a["columns"].setdefault(name, ColumnStats()).add(stat)
             return a
@@ -107,7 +182,42 @@ def _counters_param() -> Any:
     return Counters()
 
 
-def _spark_schema(schema: pa.Schema) -> Any:
+def new_counters(spark: Any) -> Any:
+    """An accumulator of rows, bytes and per-column stats, summed over the tasks."""
+    return spark.sparkContext.accumulator({"rows": 0, "bytes": 0, "columns": {}}, _counters_param())
+
+
+@contextlib.contextmanager
+def worker_errors() -> Iterator[None]:
+    """A job's error raised in a Spark worker comes back as a Spark exception holding the
+    worker's traceback as text: raise it again here as the guomi error it was (its message
+    names the file/table, row and column, never a value). Other worker failures become a
+    :class:`BulkError` with the exception's first line only (database errors append the SQL
+    and its parameters on later lines, which may hold plaintext)."""
+    try:
+        yield
+    except BulkError:
+        raise
+    except Exception as exc:
+        if type(exc).__name__ not in _SPARK_ERRORS:
+            raise
+        text = str(exc)
+        ours = re.findall(r"guomi\.bulk\._errors\.(\w+): ([^\n]*)", text)
+        if ours:
+            name, message = ours[-1]
+            kind = getattr(_errors, name, BulkError)
+            raise kind(message) from None
+        other = re.findall(r"^([A-Za-z_][\w.]*(?:Error|Exception)): ([^\n]*)$", text, re.MULTILINE)
+        if other:
+            name, message = other[-1]
+            raise BulkError(f"a Spark task failed: {name.rsplit('.', 1)[-1]}: {message}") from None
+        raise BulkError(f"a Spark task failed ({type(exc).__name__})") from None
+
+
+_SPARK_ERRORS = frozenset({"PythonException", "Py4JJavaError", "SparkException", "SparkRuntimeException"})
+
+
+def spark_schema(schema: pa.Schema) -> Any:
     from pyspark.sql import types as T  # noqa: PLC0415
 
     def convert(type_: pa.DataType) -> Any:
@@ -134,7 +244,7 @@ def _arrow_schema_of(df: Any) -> pa.Schema:
     return to_arrow_schema(df.schema)
 
 
-def _read(spark: Any, job: Job) -> Any:
+def read_files(spark: Any, job: Job) -> Any:
     path = Path(str(job.source))
     if job.source_kind == "csv":
         CsvSource(path)  # header and existence checks, with our errors
@@ -153,7 +263,7 @@ def _read(spark: Any, job: Job) -> Any:
         for f in parquet_files(path):
             ParquetSource(f)
         return spark.read.parquet(str(path))
-    raise BulkInputError("the spark engine reads CSV and Parquet (database tables: use the local engine)")
+    raise BulkInputError("the spark engine reads CSV, Parquet and database tables", file=str(job.source))
 
 
 def _assemble(parts_dir: Path, final_temp: Path, csv_output: bool, header: list[str]) -> None:
@@ -188,22 +298,8 @@ def _csv_quote(text: str) -> str:
     return text
 
 
-def run_spark(job: Job) -> Summary:
-    """Run ``job`` on Spark; same values as the embedded engine."""
-    if job.source_kind == "database" or job.sink_kind == "database":
-        raise BulkInputError(
-            "the spark engine reads and writes files (use Spark's JDBC source, or the local engine)"
-        )
-    spark = spark_session(job.workers)
-    summary = job._new_summary()
-    df = _read(spark, job)
-    in_schema = _arrow_schema_of(df)
-    check_columns(in_schema, job.specs, source=str(job.source))
-    legacy = {s.name: job.legacy_for(s.name) for s in job.specs} if job.operation == "migrate" else None
-    task = _Task(job.keys, job.aad_table, job.specs, job.operation, legacy)
-    out_schema = task.transform().output_schema(in_schema)  # builds the driver's fields once (checks keys)
-    counters = spark.sparkContext.accumulator({"rows": 0, "columns": {}}, _counters_param())
-    result = df.mapInArrow(lambda batches: task(batches, counters), _spark_schema(out_schema))
+def write_file_sink(job: Job, result: Any, out_schema: pa.Schema) -> None:
+    """Write a transformed DataFrame to the job's file sink (appears only when complete)."""
     sink = Path(str(job.sink))
     if job.sink_kind == "parquet-dir":
         with atomic_output(sink, force=job.force) as temp:
@@ -212,20 +308,40 @@ def run_spark(job: Job) -> Summary:
                 marker.unlink()
             for crc in temp.glob(".*.crc"):
                 crc.unlink()
-    else:
-        parts_dir = sink.parent / f".{sink.name}{TEMP_MARK}spark-parts"
+        return
+    parts_dir = sink.parent / f".{sink.name}{TEMP_MARK}spark-parts"
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    try:
+        if job.sink_kind == "csv":
+            result.write.option("header", False).option("escape", '"').option("quoteAll", False).option(
+                "emptyValue", '""'
+            ).csv(str(parts_dir))
+        else:
+            result.write.parquet(str(parts_dir))
+        with atomic_output(sink, force=job.force) as temp:
+            _assemble(parts_dir, temp, job.sink_kind == "csv", list(out_schema.names))
+    finally:
         shutil.rmtree(parts_dir, ignore_errors=True)
-        try:
-            if job.sink_kind == "csv":
-                result.write.option("header", False).option("escape", '"').option("quoteAll", False).option(
-                    "emptyValue", '""'
-                ).csv(str(parts_dir))
-            else:
-                result.write.parquet(str(parts_dir))
-            with atomic_output(sink, force=job.force) as temp:
-                _assemble(parts_dir, temp, job.sink_kind == "csv", list(out_schema.names))
-        finally:
-            shutil.rmtree(parts_dir, ignore_errors=True)
+
+
+def run_spark(job: Job) -> Summary:
+    """Run ``job`` on Spark; same values as the embedded engine."""
+    spark = spark_session(job.workers)
+    summary = job._new_summary()
+    with worker_errors():
+        if job.source_kind == "database" or job.sink_kind == "database":
+            from guomi.bulk._spark_tables import run_tables  # noqa: PLC0415 (SQLAlchemy only when asked)
+
+            run_tables(job, spark, summary)
+            return summary
+        df = read_files(spark, job)
+        in_schema = _arrow_schema_of(df)
+        check_columns(in_schema, job.specs, source=str(job.source))
+        task = _Task.of(job, str(job.source))
+        out_schema = task.output_schema(in_schema)
+        counters = new_counters(spark)
+        result = df.mapInArrow(lambda batches: task(batches, counters), spark_schema(out_schema))
+        write_file_sink(job, result, out_schema)
     value = counters.value
     summary.rows = value["rows"]
     summary.columns = value["columns"]

@@ -146,7 +146,8 @@ def _legacy(fmt: str, keys: tuple[str, ...], encoding: str | None, aad: str | No
     return legacy.RsaWrappedKeyDecryptor(key, padding="oaep" if fmt == "rsa-oaep" else "pkcs1v15", **kwargs)
 
 
-def _common(func: F) -> F:
+def _io_options(func: F) -> F:
+    """SOURCE [SINK], --column, tables, engine and run options: every job command."""
     options = [
         click.argument("source"),
         click.argument("sink", required=False),
@@ -160,22 +161,6 @@ def _common(func: F) -> F:
             help="A column to process, with the blind indexes kept beside it (repeat for more).",
         ),
         click.option(
-            "--keyset",
-            "keyset_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Encrypted keyset file.",
-        ),
-        click.option(
-            "--kms",
-            metavar="NAME",
-            help="A key in the custody service (its data keys are unwrapped once per worker).",
-        ),
-        click.option(
-            "--wrapped-keys",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="With --kms: the data-key document wrapped by that key (the first encrypt creates it).",
-        ),
-        click.option(
             "--table",
             metavar="NAME",
             help="Database table; for files, the table name bound into each value (default: dataset).",
@@ -183,11 +168,18 @@ def _common(func: F) -> F:
         click.option(
             "--sink-table", metavar="NAME", help="Table to create when SINK is a database (default: --table)."
         ),
-        click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True),
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "spark", "dask"]),
+            default="local",
+            show_default=True,
+            help="local: threads in this process; spark: the active SparkSession or local[N]; "
+            "dask: database tables only, Dask's scheduler or N local processes.",
+        ),
         click.option(
             "--workers",
             type=click.IntRange(min=1),
-            help="Threads (local) or partitions (spark); default: all CPUs.",
+            help="Threads (local), local[N] (spark) or processes (dask); default: all CPUs.",
         ),
         click.option(
             "--batch-rows",
@@ -209,10 +201,90 @@ def _common(func: F) -> F:
     return func
 
 
+def _key_options(func: F) -> F:
+    """Where the guomi keys come from: --keyset FILE or --kms NAME --wrapped-keys FILE."""
+    options = [
+        click.option(
+            "--keyset",
+            "keyset_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Encrypted keyset file.",
+        ),
+        click.option(
+            "--kms",
+            metavar="NAME",
+            help="A key in the custody service (its data keys are unwrapped once per worker).",
+        ),
+        click.option(
+            "--wrapped-keys",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="With --kms: the data-key document wrapped by that key (the first encrypt creates it).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _index_option(func: F) -> F:
+    return click.option(
+        "--index",
+        "index_options",
+        multiple=True,
+        metavar="INDEX:SETTING=VALUE[,...]",
+        help="Blind-index settings of an INDEX named in --column (repeat per index): bits=1..63, "
+        "transform=casefold|digits|lower|upper|strip|last:N|prefix:N (join with '|'), "
+        "slow=true|false|ITERATIONS, key_id=N; default: BlindIndex's defaults. They must match "
+        "the application's Field declaration.",
+    )(func)
+
+
+def _common(func: F) -> F:
+    return _io_options(_index_option(_key_options(func)))
+
+
+def _parse_index_options(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``email_bidx:bits=16,transform=casefold`` -> ``{"email_bidx": {"bits": 16, ...}}``."""
+    parsed: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, sep, rest = item.partition(":")
+        if not sep or not name or not rest:
+            raise click.BadParameter(f"{item!r}: expected INDEX:SETTING=VALUE[,...]", param_hint="--index")
+        if name in parsed:
+            raise click.BadParameter(f"index {name!r} given twice", param_hint="--index")
+        settings: dict[str, Any] = {}
+        for pair in rest.split(","):
+            key, eq, value = (part.strip() for part in pair.partition("="))
+            if not eq or not key or not value:
+                raise click.BadParameter(f"{pair!r}: expected SETTING=VALUE", param_hint="--index")
+            settings[key] = _index_setting(key, value)
+        parsed[name] = settings
+    return parsed
+
+
+def _index_setting(key: str, value: str) -> Any:
+    if key in ("bits", "key_id"):
+        if not value.isdigit():
+            raise click.BadParameter(f"{key} must be a whole number, not {value!r}", param_hint="--index")
+        return int(value)
+    if key == "slow":
+        lowered = value.lower()
+        if lowered in ("true", "yes", "on"):
+            return True
+        if lowered in ("false", "no", "off"):
+            return False
+        if value.isdigit():
+            return int(value)
+        raise click.BadParameter(
+            f"slow is true, false or an iteration count, not {value!r}", param_hint="--index"
+        )
+    return value  # transform (checked by BlindIndex); unknown names are refused by the job
+
+
 def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> None:  # noqa: PLR0912, PLR0915 (one linear CLI flow)
     from guomi.bulk import Job  # noqa: PLC0415 (pyarrow loads only for table commands)
 
-    if bool(kw["keyset_path"]) == bool(kw["kms"]):
+    if operation != "rewrap" and bool(kw["keyset_path"]) == bool(kw["kms"]):
         raise click.UsageError("give exactly one of --keyset FILE or --kms NAME")
     root = _root(ctx)
     as_json = bool(getattr(root, "json", False))
@@ -227,8 +299,11 @@ def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> N
         "batch_rows": kw["batch_rows"],
         "key_column": kw["key_column"],
         "legacy": legacy,
+        "index_options": _parse_index_options(kw.get("index_options", ())),
     }
-    if kw["kms"]:
+    if operation == "rewrap":
+        job_args["keyring"] = None
+    elif kw["kms"]:
         addr, token = getattr(root, "addr", None), getattr(root, "token", None)
         transport = getattr(root, "transport", None)
         job_args.update(kms=kw["kms"], addr=addr, token=token, transport=transport)
@@ -259,9 +334,10 @@ def _run(ctx: click.Context, operation: str, legacy: Any = None, **kw: Any) -> N
         job_args["keyring"] = job_args.get("keyring") and "keyset"
         job = Job(kw["source"], kw["sink"], **job_args)
         plan = job.plan()
-        plan["keys"] = (
-            f"keyset {kw['keyset_path']}" if kw["keyset_path"] else f"custody service key {kw['kms']!r}"
-        )
+        if operation != "rewrap":
+            plan["keys"] = (
+                f"keyset {kw['keyset_path']}" if kw["keyset_path"] else f"custody service key {kw['kms']!r}"
+            )
         if as_json:
             click.echo(json.dumps(plan, indent=2, ensure_ascii=False))
         else:
@@ -402,7 +478,14 @@ def rekey(ctx: click.Context, /, **kw: Any) -> None:
 @click.pass_context
 @_errors
 def reindex(ctx: click.Context, /, **kw: Any) -> None:
-    """Recompute the blind-index columns named with NAME:INDEX from the encrypted values."""
+    """Recompute the blind-index columns named with NAME:INDEX from the encrypted values.
+
+    Only the indexes named are recomputed (``-c email:email_bidx`` leaves other index columns
+    of ``email`` alone); ``--index email_bidx:bits=16,transform=casefold`` gives their
+    settings, e.g. to move an index to new bits or a new transform (write it under a new
+    column name, switch the application, then drop the old column). The encrypted values are
+    not changed.
+    """
     _run(ctx, "reindex", **kw)
 
 
@@ -498,3 +581,113 @@ def scan(ctx: click.Context, source: str, table: str | None, columns: tuple[str,
         out.print(grid)
         if finding.error:
             err.print(f"[red]{finding.name}: {finding.error}[/]")
+
+
+def _rewrapper(
+    rsa_key: Path, sm2_key: Path, *, rsa_padding: str, oaep_hash: str, sm2_layout: str, encoding: str | None
+) -> Any:
+    """The RSA unwrap and SM2 wrap of ``guomi table rewrap``, from PEM files."""
+    from guomi.bulk.legacy import RsaToSm2Rewrapper, RsaWrappedKeyDecryptor  # noqa: PLC0415
+    from guomi.primitives import serialization  # noqa: PLC0415
+
+    password = os.environ.get("GUOMI_RSA_KEY_PASSWORD")
+    unwrap = RsaWrappedKeyDecryptor(
+        rsa_key.read_bytes(),
+        padding="oaep" if rsa_padding == "oaep" else "pkcs1v15",
+        oaep_hash=oaep_hash,
+        password=password.encode() if password is not None else None,
+        encoding=encoding,  # type: ignore[arg-type]
+    )
+    pem = sm2_key.read_bytes()
+    try:
+        public = (
+            serialization.load_pem_private_key(pem).public_key()
+            if b"PRIVATE KEY" in pem
+            else serialization.load_pem_public_key(pem)
+        )
+    except (GuomiError, ValueError) as exc:
+        raise click.BadParameter(
+            f"{sm2_key}: not an SM2 key in PEM ({exc})", param_hint="--sm2-key"
+        ) from None
+    return RsaToSm2Rewrapper(unwrap, public, layout=sm2_layout)
+
+
+@table.command()
+@_io_options
+@click.option(
+    "--rsa-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The RSA private key (PEM) that unwraps the old values; password from GUOMI_RSA_KEY_PASSWORD.",
+)
+@click.option(
+    "--rsa-padding",
+    type=click.Choice(["oaep", "pkcs1"]),
+    default="oaep",
+    show_default=True,
+    help="How the keys were wrapped (openssl pkeyutl rsa_padding_mode).",
+)
+@click.option(
+    "--oaep-hash",
+    type=click.Choice(["sha1", "sha256", "sha384", "sha512"]),
+    default="sha1",
+    show_default=True,
+    help="OAEP digest and MGF1 digest (sha1 is OpenSSL's default).",
+)
+@click.option(
+    "--sm2-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The SM2 public key (PEM; a private key's public half is used) that wraps the new values.",
+)
+@click.option(
+    "--sm2-layout",
+    type=click.Choice(["der", "c1c3c2", "c1c2c3"]),
+    default="der",
+    show_default=True,
+    help="SM2 ciphertext layout (der is what openssl pkeyutl reads and writes).",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["base64", "hex", "raw"]),
+    help="How wrapped keys are stored (default: base64 in text columns, raw bytes in binary ones); "
+    "the new values are stored the same way.",
+)
+@click.pass_context
+@_errors
+def rewrap(
+    ctx: click.Context,
+    /,
+    *,
+    rsa_key: Path,
+    rsa_padding: str,
+    oaep_hash: str,
+    sm2_key: Path,
+    sm2_layout: str,
+    encoding: str | None,
+    **kw: Any,
+) -> None:
+    """Re-wrap RSA-wrapped data keys to SM2 (GB/T 32918.4), leaving the payload untouched.
+
+    \b
+    guomi table rewrap keys.csv keys.sm2.csv -c wrapped_key --rsa-key rsa.pem --sm2-key sm2.pub.pem
+    guomi table rewrap sqlite:///bank.db --table doc -c dek --rsa-key rsa.pem --rsa-padding pkcs1 \\
+        --sm2-key sm2.pub.pem
+
+    Values that already are SM2 ciphertexts are skipped and counted (a re-run changes nothing).
+    """
+    if any(":" in c for c in kw["columns"]):
+        raise click.UsageError("rewrap takes plain column names (no :INDEX)")
+    legacy = (
+        f"rsa-{rsa_padding} -> sm2 ({sm2_layout})"
+        if kw["dry_run"]
+        else _rewrapper(
+            rsa_key,
+            sm2_key,
+            rsa_padding=rsa_padding,
+            oaep_hash=oaep_hash,
+            sm2_layout=sm2_layout,
+            encoding=encoding,
+        )
+    )
+    _run(ctx, "rewrap", legacy=legacy, **kw)

@@ -10,7 +10,8 @@ Layer: ``guomi.bulk.legacy`` (uses pyca/cryptography for the old algorithms and
         legacy=FernetDecryptor([fernet_key]), keyring=keyset).run()
 
 RSA-wrapped data keys are re-wrapped to SM2 by :class:`RsaToSm2Rewrapper` without touching
-the payload they protect.
+the payload they protect; whole columns with ``Job(..., operation="rewrap",
+legacy=RsaToSm2Rewrapper(...))`` (``guomi table rewrap``), no guomi keyring needed.
 """
 
 from guomi.bulk.legacy._aes import (
@@ -22,6 +23,7 @@ from guomi.bulk.legacy._aes import (
     mysql_fold_key,
 )
 from guomi.bulk.legacy._base import LegacyDecryptor, LegacyFormatError
+from guomi.bulk.legacy._rewrap import RewrapTransform
 from guomi.bulk.legacy._rsa import RsaToSm2Rewrapper, RsaWrappedKeyDecryptor
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "LegacyDecryptor",
     "LegacyFormatError",
     "MySQLAesDecryptor",
+    "RewrapTransform",
     "RsaToSm2Rewrapper",
     "RsaWrappedKeyDecryptor",
     "SparkAesDecryptor",

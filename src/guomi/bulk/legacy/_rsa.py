@@ -10,7 +10,7 @@ Payloads encrypted with AES still need re-encrypting to SM4 (``migrate``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 from cryptography.hazmat.primitives import hashes, serialization
@@ -51,6 +51,10 @@ class RsaWrappedKeyDecryptor(LegacyDecryptor):
         encoding: Encoding | None = None,
     ) -> None:
         super().__init__(encoding)
+        # kept to rebuild the key in another process (Spark/Dask tasks carry the decryptor in
+        # their closure, as they carry a job's local keyset); never shown (repr hides the key)
+        self._pem, self._password = bytes(private_key), password
+        self._padding_name, self._oaep_hash = padding, oaep_hash
         try:
             key = serialization.load_pem_private_key(private_key, password=password)
         except (ValueError, TypeError):
@@ -71,6 +75,30 @@ class RsaWrappedKeyDecryptor(LegacyDecryptor):
             raise LegacyFormatError("padding is oaep or pkcs1v15")
         self.name = f"rsa-{padding} wrapped key"
 
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable (pyca key objects are not): the PEM and settings, the key rebuilt on load."""
+        return {
+            "pem": self._pem,
+            "password": self._password,
+            "padding": self._padding_name,
+            "oaep_hash": self._oaep_hash,
+            "encoding": self.encoding,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(  # type: ignore[misc]
+            state["pem"],
+            padding=state["padding"],
+            oaep_hash=state["oaep_hash"],
+            password=state["password"],
+            encoding=state["encoding"],
+        )
+
+    @property
+    def modulus_bytes(self) -> int:
+        """The size of every value this key wrapped (the RSA modulus, in bytes)."""
+        return int(self._key.key_size // 8)
+
     def decrypt_bytes(self, raw: bytes) -> bytes:
         if len(raw) != self._key.key_size // 8:
             raise LegacyFormatError("length is not the RSA modulus size")
@@ -81,18 +109,49 @@ class RsaWrappedKeyDecryptor(LegacyDecryptor):
 
 
 class RsaToSm2Rewrapper:
-    """Re-wraps RSA-wrapped data keys to SM2 (GB/T 32918.4 encryption, DER layout by default)."""
+    """Re-wraps RSA-wrapped data keys to SM2 (GB/T 32918.4 encryption, DER layout by default).
+
+    Pass one as ``legacy=`` to ``Job(..., operation="rewrap")`` (``guomi table rewrap``) to
+    re-wrap whole columns: text columns keep the encoding of the unwrap decryptor (base64 by
+    default, or hex), binary columns hold the raw SM2 ciphertext. Values that already are SM2
+    ciphertexts (not the RSA modulus size, and shaped as the layout says) are skipped and
+    counted, so a re-run never fails on what an earlier run did.
+    """
 
     def __init__(
         self, unwrap: RsaWrappedKeyDecryptor, sm2_public_key: SM2PublicKey, layout: str = "der"
     ) -> None:
+        if layout not in ("der", "c1c3c2", "c1c2c3"):
+            raise LegacyFormatError(f"unknown SM2 ciphertext layout {layout!r} (der, c1c3c2 or c1c2c3)")
         self.unwrap = unwrap
         self.public_key = sm2_public_key
         self.layout = layout
 
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable for Spark/Dask tasks: the SM2 public key as its encoded point."""
+        return {"unwrap": self.unwrap, "point": self.public_key.public_bytes_raw(), "layout": self.layout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.unwrap = state["unwrap"]
+        self.public_key = SM2PublicKey.from_encoded_point(state["point"])
+        self.layout = state["layout"]
+
+    def is_rewrapped(self, raw: bytes) -> bool:
+        """True when ``raw`` (decoded) is shaped as an SM2 ciphertext of this layout, not an
+        RSA-wrapped value (those are exactly the modulus size)."""
+        if len(raw) == self.unwrap.modulus_bytes:
+            return False
+        if self.layout != "der":
+            return len(raw) > 97 and raw[0] == 0x04  # C1 uncompressed point, then C3/C2
+        return _der_sequence_spans(raw)
+
     def rewrap(self, wrapped: str | bytes) -> bytes:
         """The SM2 ciphertext of the data key inside ``wrapped``."""
         return self.public_key.encrypt(self.unwrap.decrypt(wrapped), self.layout)  # type: ignore[arg-type]
+
+    def rewrap_bytes(self, raw: bytes) -> bytes:
+        """The SM2 ciphertext of the data key in the decoded RSA-wrapped value ``raw``."""
+        return self.public_key.encrypt(self.unwrap.decrypt_bytes(raw), self.layout)  # type: ignore[arg-type]
 
     def rewrap_array(self, array: pa.Array, *, first_row: int = 0, column: str | None = None) -> pa.Array:
         """A binary array of SM2-wrapped keys for an array of RSA-wrapped ones (nulls kept)."""
@@ -104,3 +163,16 @@ class RsaToSm2Rewrapper:
             except ValueError as exc:
                 raise BulkValueError(f"SM2 wrap failed: {exc}", row=first_row + i, column=column) from None
         return pa.array(out, type=pa.binary())
+
+
+def _der_sequence_spans(raw: bytes) -> bool:
+    """A DER SEQUENCE whose length field covers exactly ``raw`` (the SM2 ``der`` layout)."""
+    if len(raw) < 2 or raw[0] != 0x30:
+        return False
+    first = raw[1]
+    if first < 0x80:
+        return 2 + first == len(raw)
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(raw) < 2 + count:
+        return False
+    return 2 + count + int.from_bytes(raw[2 : 2 + count], "big") == len(raw)
