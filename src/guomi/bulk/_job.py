@@ -47,9 +47,6 @@ Progress = Callable[[int, int], None]
 PLAIN_SAFE = frozenset({"encrypt", "rekey", "reindex"})
 """Operations whose new values never need CSV quoting (field values are base64url, indexes integers)."""
 
-RANGE_BATCHES = 8
-"""Spark/Dask over a table: a key range holds about this many batches (``batch_rows``)."""
-
 DEFAULT_FILE_TABLE = "dataset"
 """The table name bound into the values of a file when ``table`` is not given (field.md AAD)."""
 
@@ -295,6 +292,18 @@ class Job:
         )
         return BatchTransform(self.operation, self.specs, ciphers, legacy)
 
+    def _partitions(self) -> str | None:
+        """How Spark/Dask split a database table (``None`` for files and the embedded engine)."""
+        if self.engine == "local" or self.source_kind != "database":
+            return None
+        from guomi.bulk._spark_tables import BATCHES_PER_PARTITION  # noqa: PLC0415 (SQLAlchemy only when asked)
+
+        key = "key column " + self.key_column if self.key_column else "primary key"
+        return (
+            f"key ranges of the {key}, about {BATCHES_PER_PARTITION * self.batch_rows:,} rows each "
+            f"(at least {self.workers})"
+        )
+
     def plan(self) -> dict[str, Any]:
         """What :meth:`run` would do, without reading a value or touching a key."""
         return {
@@ -315,12 +324,7 @@ class Job:
             if isinstance(self.keys, _keys.LocalKeys | _keys.ServiceKeys)
             else ("RSA private key -> SM2 public key" if self.operation == "rewrap" else "keyring"),
             "engine": self.engine,
-            "partitions": (
-                f"key ranges of the {'key column ' + self.key_column if self.key_column else 'primary key'}, "
-                f"about {RANGE_BATCHES * self.batch_rows:,} rows each (at least {self.workers})"
-                if self.engine != "local" and self.source_kind == "database"
-                else None
-            ),
+            "partitions": self._partitions(),
             "workers": self.workers,
             "force": self.force,
             "sink_exists": (
@@ -335,7 +339,11 @@ class Job:
         started = time.monotonic()
         if self.sink is not None and self.sink_kind != "database":
             check_output(Path(self.sink), force=self.force)
-        if self.engine == "spark":
+        if self.engine == "spark" and "database" in (self.source_kind, self.sink_kind):
+            from guomi.bulk._spark_tables import run_tables  # noqa: PLC0415 (pyspark only when asked)
+
+            summary = run_tables(self)
+        elif self.engine == "spark":
             from guomi.bulk._spark import run_spark  # noqa: PLC0415 (pyspark only when asked)
 
             summary = run_spark(self)

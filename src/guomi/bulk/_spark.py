@@ -325,15 +325,11 @@ def write_file_sink(job: Job, result: Any, out_schema: pa.Schema) -> None:
 
 
 def run_spark(job: Job) -> Summary:
-    """Run ``job`` on Spark; same values as the embedded engine."""
+    """Run ``job`` (files in, files out) on Spark; same values as the embedded engine. Jobs
+    with a database table are :func:`guomi.bulk._spark_tables.run_tables`'s."""
     spark = spark_session(job.workers)
     summary = job._new_summary()
     with worker_errors():
-        if job.source_kind == "database" or job.sink_kind == "database":
-            from guomi.bulk._spark_tables import run_tables  # noqa: PLC0415 (SQLAlchemy only when asked)
-
-            run_tables(job, spark, summary)
-            return summary
         df = read_files(spark, job)
         in_schema = _arrow_schema_of(df)
         check_columns(in_schema, job.specs, source=str(job.source))

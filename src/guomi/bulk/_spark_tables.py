@@ -29,7 +29,6 @@ batch of ranges; :data:`RunRanges` says how an engine runs them), so the Dask ad
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 import math
@@ -41,7 +40,6 @@ import sqlalchemy as sa
 
 from guomi.bulk import _database as db
 from guomi.bulk._errors import BulkError, BulkInputError, BulkValueError
-from guomi.bulk._job import RANGE_BATCHES
 from guomi.bulk._kernel import ColumnStats
 from guomi.bulk._spark import (
     _arrow_schema_of,
@@ -49,9 +47,12 @@ from guomi.bulk._spark import (
     new_counters,
     read_files,
     spark_schema,
+    spark_session,
+    worker_errors,
     write_file_sink,
 )
 from guomi.bulk._transform import BatchTransform, check_columns, sum_stats
+from guomi.fields import CasWriter, tune_transaction
 
 if TYPE_CHECKING:
     from guomi.bulk._job import Job, Summary
@@ -67,7 +68,7 @@ __all__ = [
     "table_to_table",
 ]
 
-BATCHES_PER_PARTITION = RANGE_BATCHES
+BATCHES_PER_PARTITION = 8
 """Key ranges hold about this many batches (``batch_rows``) each; at least ``workers`` ranges."""
 MAX_PARTITIONS = 10_000
 PLAN_SUFFIX = ":ranges"
@@ -295,8 +296,16 @@ def _copy_from_files(job: Job, spark: Any, summary: Summary) -> None:
     target.engine.dispose()
 
 
-def run_tables(job: Job, spark: Any, summary: Summary) -> None:
+def run_tables(job: Job) -> Summary:
     """A job whose source or sink is a database table, on Spark."""
+    spark = spark_session(job.workers)
+    summary = job._new_summary()
+    with worker_errors():
+        _run_tables(job, spark, summary)
+    return summary
+
+
+def _run_tables(job: Job, spark: Any, summary: Summary) -> None:
     if job.source_kind == "database" and job.sink is None:
         in_place(job, summary, spark_runner(spark))
     elif job.source_kind == "database" and job.sink_kind == "database":
@@ -355,33 +364,15 @@ CasWrite = Callable[[sa.Connection, list[tuple[Any, ...]]], list[Any]]
 def _cas_writer(
     engine: sa.Engine, table: sa.Table, key: sa.Column[Any], checked: list[str], targets: list[str]
 ) -> CasWrite:
-    """The embedded engine's compare-and-set write path, whichever shape it has: the shared
-    ``guomi.fields.CasWriter`` behind ``_database._write`` (the in-place lane's writer), or
-    ``_database._CasWriter`` before it. Called, never copied, so both engines write alike."""
-    shared = getattr(db, "_write", None)
-    if shared is not None:
-        cas_writer = importlib.import_module("guomi.fields").CasWriter
-        with engine.connect() as conn:
-            writer = cas_writer(conn, table.name, key.name, checked, targets)
-
-        def write_shared(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> list[Any]:
-            return list(shared(writer, conn, rows)) if rows else []
-
-        return write_shared
-    legacy = vars(db)["_CasWriter"](engine, table, key, targets)
+    """The embedded engine's compare-and-set write path (``guomi.fields.CasWriter`` behind
+    ``_database._write``), called rather than copied so both engines write alike."""
+    with engine.connect() as conn:
+        writer = CasWriter(conn, table.name, key.name, checked, targets)
 
     def write(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> list[Any]:
-        return list(legacy.write(conn, rows, checked))
+        return list(db._write(writer, conn, rows)) if rows else []
 
     return write
-
-
-def _tune(conn: sa.Connection) -> None:
-    """The embedded engine's per-transaction settings (``guomi.fields.tune_transaction``: on
-    PostgreSQL, walk the key index), where that version of the write path has them."""
-    tune = getattr(importlib.import_module("guomi.fields"), "tune_transaction", None)
-    if tune is not None:
-        tune(conn)
 
 
 class _RangeReader:
@@ -409,7 +400,7 @@ class _RangeReader:
             if hi is not None:
                 query = query.where(key <= hi)
             with engine.connect() as conn:
-                _tune(conn)
+                tune_transaction(conn)
                 keys, batch = db._fetch(conn, query, schema)
             if batch is None:
                 return
@@ -538,7 +529,7 @@ class _InPlaceRanges:
             after, stats = _run_transform(transform, before, keys, table.name, key.name)
             changed = db._changed_rows(keys, before, after, self.checked, self.targets)
             with engine.begin() as conn:
-                _tune(conn)
+                tune_transaction(conn)
                 conflicts += self._write(conn, writer, transform, changed, table=table, schema=schema)
                 checkpoint.save(conn, keys[-1], done + len(keys), exists=exists)
             exists = True
