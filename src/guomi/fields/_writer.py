@@ -163,7 +163,9 @@ class CasWriter:
         if not rows:
             return 0
         if self.strategy == "postgresql":
-            columns = [list(c) for c in zip(*rows, strict=True)]
+            # One comprehension per column, not zip(*rows): that holds an iterator per row
+            # alive at once, which sets off the cyclic garbage collector (see bulk._database).
+            columns = [[row[i] for row in rows] for i in range(len(rows[0]))]
             if type(rows[0][0]) is int:  # ints order alike in Python and in the database
                 sql, params = self._update_range, [*columns, min(columns[0]), max(columns[0])]
             else:
