@@ -35,12 +35,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
+from _timing import time_into  # bench/ is the script's directory, first on sys.path
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from guomi.bulk import Job
@@ -366,23 +365,12 @@ def _time_spent() -> Iterator[dict[str, float]]:
     from guomi.fields import CasWriter  # noqa: PLC0415
 
     spent = {"write": 0.0, "crypto": 0.0}
-    lock = threading.Lock()
+    timed = time_into(spent)
     patched = [(CasWriter, "write", "write"), (_transform.BatchTransform, "__call__", "crypto")]
     originals = [getattr(owner, name) for owner, name, _ in patched]
 
-    def timed(fn: Any, kind: str) -> Any:
-        def wrapper(*a: Any, **k: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                with lock:
-                    spent[kind] += time.perf_counter() - t
-
-        return wrapper
-
     for (owner, name, kind), fn in zip(patched, originals, strict=True):
-        setattr(owner, name, timed(fn, kind))
+        setattr(owner, name, timed(kind, fn))
     try:
         yield spent
     finally:

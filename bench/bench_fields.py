@@ -30,12 +30,12 @@ import os
 import platform
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from _timing import time_into  # bench/ is the script's directory, first on sys.path
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -182,18 +182,7 @@ def backfill(url: str, n: int, batch: int, runs: int) -> list[tuple[str, list[fl
     shares_of: dict[str, str] = {}
     field = Field("customer", "email", Keyset.generate(), indexes=[BlindIndex(INDEX, bits=16)])
     spent = {"crypto": 0.0, "write": 0.0, "read": 0.0}
-    lock = threading.Lock()
-
-    def timed(kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*a: Any, **k: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                with lock:
-                    spent[kind] += time.perf_counter() - t
-
-        return wrapper
+    timed = time_into(spent)
 
     field.encrypt_many = timed("crypto", field.encrypt_many)  # type: ignore[method-assign]
     field.index_many = timed("crypto", field.index_many)  # type: ignore[method-assign]

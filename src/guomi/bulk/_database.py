@@ -46,7 +46,7 @@ from guomi.fields import CasWriter, tune_transaction
 if TYPE_CHECKING:
     from guomi.bulk._job import Job, Summary
 
-__all__ = ["CHECKPOINT_TABLE", "connect", "run_database"]
+__all__ = ["CHECKPOINT_TABLE", "connect", "in_place_columns", "run_database"]
 
 T = TypeVar("T")
 
@@ -276,30 +276,38 @@ def _ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
                 queue.get(timeout=0.1)
 
 
+def in_place_columns(table: sa.Table, job: Job, url: str) -> tuple[list[str], list[str]]:
+    """An in-place job's columns, checked against ``table``: those read (the job's columns,
+    then their index columns that exist) and those written (``targets``: the columns, and
+    the index columns unless decrypting). Every engine over a table uses this."""
+    names = [s.name for s in job.specs]
+    index_names = [i for s in job.specs for i in s.indexes]
+    for n in names:
+        if n not in table.c:
+            known = ", ".join(c.name for c in table.columns)
+            raise BulkInputError(
+                f"no such column in table {table.name!r} (it has: {known})", file=_label(url), column=n
+            )
+    for n in index_names:
+        if n not in table.c and job.operation != "decrypt":
+            raise BulkInputError(
+                "index column does not exist: add it (BIGINT) first", file=_label(url), column=n
+            )
+    present = [n for n in index_names if n in table.c]
+    return names + present, names + (present if job.operation != "decrypt" else [])
+
+
 def _in_place(job: Job, summary: Summary) -> None:  # noqa: PLR0915 (one story)
     url = str(job.source)
     engine = connect(url)
     try:
         table = _reflect(engine, str(job.table), url)
         key = _key_column(table, job, url)
-        names = [s.name for s in job.specs]
-        index_names = [i for s in job.specs for i in s.indexes]
-        for n in names:
-            if n not in table.c:
-                known = ", ".join(c.name for c in table.columns)
-                raise BulkInputError(
-                    f"no such column in table {table.name!r} (it has: {known})", file=_label(url), column=n
-                )
-        for n in index_names:
-            if n not in table.c and job.operation != "decrypt":
-                raise BulkInputError(
-                    "index column does not exist: add it (BIGINT) first", file=_label(url), column=n
-                )
-        schema = _schema(table, names + [n for n in index_names if n in table.c])
+        read, targets = in_place_columns(table, job, url)
+        schema = _schema(table, read)
         check_columns(schema, job.specs, source=f"{_label(url)} table {table.name}")
         transform = job.transform(file=f"table {table.name}")
-        targets = names + ([n for n in index_names if n in table.c] if job.operation != "decrypt" else [])
-        checked = names
+        checked = [s.name for s in job.specs]
         with engine.connect() as conn:
             writer = CasWriter(conn, table.name, key.name, checked, targets)
         read_cols = [key, *(table.c[n] for n in schema.names)]

@@ -39,7 +39,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from guomi.bulk import _database as db
-from guomi.bulk._errors import BulkError, BulkInputError, BulkValueError
+from guomi.bulk._errors import BulkError, BulkValueError
 from guomi.bulk._kernel import ColumnStats
 from guomi.bulk._spark import (
     _arrow_schema_of,
@@ -164,26 +164,6 @@ def _decode_columns(text: str) -> dict[str, ColumnStats]:
     }
 
 
-def _check_in_place_columns(table: sa.Table, job: Job, url: str) -> tuple[list[str], list[str]]:
-    """The columns read and checked (``names``) and written (``targets``), as the embedded engine."""
-    names = [s.name for s in job.specs]
-    index_names = [i for s in job.specs for i in s.indexes]
-    for n in names:
-        if n not in table.c:
-            known = ", ".join(c.name for c in table.columns)
-            raise BulkInputError(
-                f"no such column in table {table.name!r} (it has: {known})", file=db._label(url), column=n
-            )
-    for n in index_names:
-        if n not in table.c and job.operation != "decrypt":
-            raise BulkInputError(
-                "index column does not exist: add it (BIGINT) first", file=db._label(url), column=n
-            )
-    present = [n for n in index_names if n in table.c]
-    targets = names + (present if job.operation != "decrypt" else [])
-    return names + present, targets
-
-
 def in_place(job: Job, summary: Summary, run_ranges: RunRanges) -> None:
     """A table in place, its key ranges run by ``run_ranges`` (Spark or Dask)."""
     url = str(job.source)
@@ -191,7 +171,7 @@ def in_place(job: Job, summary: Summary, run_ranges: RunRanges) -> None:
     try:
         table = db._reflect(engine, str(job.table), url)
         key = db._key_column(table, job, url)
-        read, targets = _check_in_place_columns(table, job, url)
+        read, targets = db.in_place_columns(table, job, url)
         schema = db._schema(table, read)
         label = f"table {table.name}"
         check_columns(schema, job.specs, source=f"{db._label(url)} {label}")
