@@ -9,6 +9,7 @@ import pytest
 
 from guomi.bulk import clear_cache
 from guomi.keys import Keyset
+from tests.postgres import fresh_schema_url
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -23,6 +24,14 @@ def _fresh_key_cache():
 @pytest.fixture
 def keyset() -> Keyset:
     return Keyset.generate()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path: Path) -> str:
+    """A database URL for a table test: a SQLite file, then a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bank.db'}"
+    return fresh_schema_url()
 
 
 ROWS = [

@@ -21,25 +21,8 @@ from guomi.client import Client  # noqa: E402
 from guomi.fields import BlindIndex, Field, ServiceKeyring  # noqa: E402
 from guomi.keys import Keyset  # noqa: E402
 from tests.bulk._service import service  # noqa: E402, F401 (the fixture)
+from tests.bulk._tables import checkpoints, dump, make_table  # noqa: E402
 from tests.bulk.conftest import PASSPHRASE  # noqa: E402
-from tests.bulk.test_database import dump, make_table  # noqa: E402
-from tests.postgres import fresh_schema_url  # noqa: E402
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bank.db'}"
-    return fresh_schema_url()
-
-
-def _checkpoints(url: str) -> int:
-    engine = connect(url)
-    try:
-        with engine.connect() as conn:
-            return conn.exec_driver_sql(f"SELECT count(*) FROM {CHECKPOINT_TABLE}").scalar_one()
-    finally:
-        engine.dispose()
 
 
 def test_dask_in_place_then_embedded_decrypt(db_url: str, keyset: Keyset) -> None:
@@ -57,7 +40,7 @@ def test_dask_in_place_then_embedded_decrypt(db_url: str, keyset: Keyset) -> Non
             and after[i][3] == email.index("email_bidx", e)
             and after[i][2] == nm
         )
-    assert _checkpoints(db_url) == 0
+    assert len(checkpoints(db_url)) == 0
     Job(db_url, table="customer", columns=columns, operation="decrypt", keyring=keyset).run()
     assert {i: v[:3] for i, v in dump(db_url).items()} == {i: (e, p, nm) for i, e, p, nm in rows}
 
@@ -177,4 +160,4 @@ def test_dask_sigkill_then_resume_exactly_once(db_url: str, keyset: Keyset, tmp_
                   batch_rows=20, engine="dask", workers=2).run()  # fmt: skip
     assert resumed.resumed_from >= 200 and resumed.resumed_from + resumed.rows == 3_000
     assert {i: v[0] for i, v in dump(db_url).items()} == {i: e for i, e, _, _ in rows}
-    assert _checkpoints(db_url) == 0
+    assert len(checkpoints(db_url)) == 0

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -19,45 +18,8 @@ from guomi.bulk import BulkInputError, Job, _transform
 from guomi.bulk._database import CHECKPOINT_TABLE, connect
 from guomi.fields import BlindIndex, Field
 from guomi.keys import Keyset
+from tests.bulk._tables import application_writes, assert_application_writes_kept, dump, make_table
 from tests.bulk.conftest import PASSPHRASE, read_csv
-from tests.postgres import fresh_schema_url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bank.db'}"
-    return fresh_schema_url()
-
-
-def make_table(url: str, n: int) -> list[tuple[int, str, str | None, str]]:
-    rows = [
-        (i, f"user{i}@bank.cn", None if i % 50 == 0 else f"1390000{i:04d}", f"客户{i}")
-        for i in range(1, n + 1)
-    ]
-    engine = connect(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TABLE customer "
-            "(id BIGINT PRIMARY KEY, email TEXT NOT NULL, phone TEXT, name TEXT, email_bidx BIGINT)"
-        )
-        conn.execute(
-            sa.text("INSERT INTO customer (id, email, phone, name) VALUES (:i, :e, :p, :n)"),
-            [{"i": i, "e": e, "p": p, "n": nm} for i, e, p, nm in rows],
-        )
-    engine.dispose()
-    return rows
-
-
-def dump(url: str) -> dict[int, tuple]:
-    engine = connect(url)
-    with engine.connect() as conn:
-        out = {
-            r[0]: tuple(r[1:])
-            for r in conn.exec_driver_sql("SELECT id, email, phone, name, email_bidx FROM customer")
-        }
-    engine.dispose()
-    return out
 
 
 def test_in_place_round_trip(db_url: str, keyset: Keyset) -> None:
@@ -134,35 +96,9 @@ def test_concurrent_application_thread(db_url: str, keyset: Keyset) -> None:
     """A real concurrent writer: every application write survives (encrypted by the job if it
     came before the job reached the row, as written otherwise)."""
     make_table(db_url, 3_000)
-    stop = threading.Event()
-    last: dict[int, str] = {}
-
-    def application() -> None:
-        engine = connect(db_url)
-        n = 0
-        while not stop.is_set():
-            n += 1
-            i = 1 + (n * 7919) % 3_000
-            value = f"app{n}@live.cn"
-            with engine.begin() as conn:
-                conn.execute(sa.text("UPDATE customer SET email = :e WHERE id = :i"), {"e": value, "i": i})
-            last[i] = value
-            time.sleep(0.001)
-        engine.dispose()
-
-    thread = threading.Thread(target=application)
-    thread.start()
-    try:
+    with application_writes(db_url, 3_000, pause=0.001) as last:
         Job(db_url, table="customer", columns=["email"], keyring=keyset, batch_rows=200).run()
-    finally:
-        stop.set()
-        thread.join()
-    email = Field("customer", "email", keyset)
-    after = dump(db_url)
-    assert last
-    for i, value in last.items():
-        stored = after[i][0]
-        assert (email.decrypt(stored) if stored.startswith("gm1.") else stored) == value
+    assert_application_writes_kept(db_url, keyset, last)
 
 
 JOB_SCRIPT = textwrap.dedent(

@@ -9,21 +9,12 @@ from pathlib import Path
 import pytest
 
 from guomi.bulk import Job, _transform
-from guomi.bulk._database import CHECKPOINT_TABLE, connect
 from guomi.fields import BlindIndex, Field
 from guomi.keys import Keyset
-from tests.bulk.test_database import dump, make_table
+from tests.bulk._tables import checkpoints, dump, make_table
 from tests.postgres import fresh_schema_url
 
 ROWS = 2000
-
-
-def _checkpoints(url: str) -> dict[str, int]:
-    engine = connect(url)
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(f"SELECT job_id, rows_done FROM {CHECKPOINT_TABLE}").all()
-    engine.dispose()
-    return {r[0]: int(r[1]) for r in rows}
 
 
 def test_two_ranges_fail_resume_exactly_once(keyset: Keyset, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,12 +33,12 @@ def test_two_ranges_fail_resume_exactly_once(keyset: Keyset, monkeypatch: pytest
     job = dict(table="customer", columns=["email:email_bidx"], keyring=keyset, batch_rows=100, job_id="j")
     with pytest.raises(RuntimeError):
         Job(url, workers=2, **job).run()
-    saved = _checkpoints(url)
+    saved = checkpoints(url)
     assert set(saved) <= {"j@0/2", "j@1/2"} and saved.get("j@1/2") == 500  # rows 1001..1500 done
     monkeypatch.setattr(_transform.BatchTransform, "__call__", original)
     summary = Job(url, workers=2, **job).run()
     assert summary.resumed_from + summary.rows == ROWS
-    assert _checkpoints(url) == {}
+    assert checkpoints(url) == {}
     email = Field("customer", "email", keyset, indexes=[BlindIndex("email_bidx")])
     after = dump(url)
     # exactly once: a twice-encrypted value would decrypt to a token, not to the plaintext
@@ -60,6 +51,6 @@ def test_sqlite_and_one_worker_use_one_range(tmp_path: Path, keyset: Keyset) -> 
         make_table(url, 500)
         seen: list[str] = []
         job = Job(url, table="customer", columns=["email"], keyring=keyset, batch_rows=50, workers=workers)
-        job.progress = lambda rows, nbytes: seen.extend(_checkpoints(url))
+        job.progress = lambda rows, nbytes: seen.extend(checkpoints(url))
         job.run()
         assert len(set(seen)) == 1 and "@" not in seen[0]  # one checkpoint row: one range

@@ -20,7 +20,7 @@ from guomi.bulk._spark import spark_session  # noqa: E402
 from guomi.client import Client  # noqa: E402
 from guomi.fields import Field, ServiceKeyring  # noqa: E402
 from tests.bulk._service import service  # noqa: E402, F401 (the fixture)
-from tests.bulk.test_database import dump, make_table  # noqa: E402
+from tests.bulk._tables import dump, make_table  # noqa: E402
 
 
 def test_service_calls_at_most_workers_times_key_versions(service, tmp_path: Path) -> None:  # noqa: F811

@@ -5,8 +5,6 @@ checkpoints, copies into files and new tables, and both engines reading each oth
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,14 +16,19 @@ pytest.importorskip("pyspark") if not os.environ.get("CI") else __import__("pysp
 from click.testing import CliRunner  # noqa: E402
 
 from guomi.bulk import BulkValueError, Job  # noqa: E402
-from guomi.bulk._database import CHECKPOINT_TABLE, connect  # noqa: E402
+from guomi.bulk._database import connect  # noqa: E402
 from guomi.bulk._spark import spark_session  # noqa: E402
 from guomi.cli import cli  # noqa: E402
 from guomi.fields import BlindIndex, Field  # noqa: E402
 from guomi.keys import Keyset  # noqa: E402
+from tests.bulk._tables import (  # noqa: E402
+    application_writes,
+    assert_application_writes_kept,
+    checkpoints,
+    dump,
+    make_table,
+)
 from tests.bulk.conftest import PASSPHRASE  # noqa: E402
-from tests.bulk.test_database import dump, make_table  # noqa: E402
-from tests.postgres import fresh_schema_url  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -34,22 +37,6 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bank.db'}"
-    return fresh_schema_url()
-
-
-def _checkpoints(url: str) -> int:
-    engine = connect(url)
-    try:
-        with engine.connect() as conn:
-            return conn.exec_driver_sql(f"SELECT count(*) FROM {CHECKPOINT_TABLE}").scalar_one()
-    finally:
-        engine.dispose()
 
 
 def test_in_place_spark_then_embedded_decrypt(spark, db_url: str, keyset: Keyset) -> None:
@@ -75,7 +62,7 @@ def test_in_place_spark_then_embedded_decrypt(spark, db_url: str, keyset: Keyset
         assert email.decrypt(enc_email) == e and bidx == email.index("email_bidx", e)
         assert (enc_phone is None) if p is None else phone.decrypt(enc_phone) == p
         assert name == nm
-    assert _checkpoints(db_url) == 0  # every checkpoint row of the job removed at the end
+    assert len(checkpoints(db_url)) == 0  # every checkpoint row of the job removed at the end
     Job(
         db_url, table="customer", columns=["email:email_bidx", "phone"], operation="decrypt", keyring=keyset
     ).run()
@@ -95,35 +82,9 @@ def test_in_place_spark_then_embedded_decrypt(spark, db_url: str, keyset: Keyset
 def test_spark_in_place_never_overwrites_application_writes(spark, db_url: str, keyset: Keyset) -> None:
     """A real concurrent writer during a Spark job: every application write survives."""
     make_table(db_url, 2_000)
-    stop = threading.Event()
-    last: dict[int, str] = {}
-
-    def application() -> None:
-        engine = connect(db_url)
-        n = 0
-        while not stop.is_set():
-            n += 1
-            i = 1 + (n * 7919) % 2_000
-            value = f"app{n}@live.cn"
-            with engine.begin() as conn:
-                conn.execute(sa.text("UPDATE customer SET email = :e WHERE id = :i"), {"e": value, "i": i})
-            last[i] = value
-            time.sleep(0.002)
-        engine.dispose()
-
-    thread = threading.Thread(target=application)
-    thread.start()
-    try:
+    with application_writes(db_url, 2_000, pause=0.002) as last:
         Job(db_url, table="customer", columns=["email"], keyring=keyset, batch_rows=100, engine="spark").run()
-    finally:
-        stop.set()
-        thread.join()
-    email = Field("customer", "email", keyset)
-    after = dump(db_url)
-    assert last
-    for i, value in last.items():
-        stored = after[i][0]
-        assert (email.decrypt(stored) if stored.startswith("gm1.") else stored) == value
+    assert_application_writes_kept(db_url, keyset, last)
 
 
 def test_failed_range_resumes_exactly_once(spark, tmp_path: Path, keyset: Keyset) -> None:
@@ -142,7 +103,7 @@ def test_failed_range_resumes_exactly_once(spark, tmp_path: Path, keyset: Keyset
         Job(url, batch_rows=100, engine="spark", **job).run()
     assert "column 'email'" in str(failed.value) and "id = 2350" in str(failed.value)
     assert "AQEdamaged" not in str(failed.value)
-    assert _checkpoints(url) >= 2  # the plan and the ranges' positions are kept
+    assert len(checkpoints(url)) >= 2  # the plan and the ranges' positions are kept
     with engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE customer SET email = :e WHERE id = 2350"), {"e": email.encrypt(rows[2349][1])}
@@ -151,7 +112,7 @@ def test_failed_range_resumes_exactly_once(spark, tmp_path: Path, keyset: Keyset
     resumed = Job(url, batch_rows=100, engine="spark", **job).run()
     assert resumed.resumed_from > 0 and resumed.resumed_from + resumed.rows == 2_400
     assert {i: v[0] for i, v in dump(url).items()} == {i: e for i, e, _, _ in rows}
-    assert _checkpoints(url) == 0
+    assert len(checkpoints(url)) == 0
 
 
 def test_spark_table_copies(spark, db_url: str, keyset: Keyset, tmp_path: Path) -> None:
