@@ -220,46 +220,35 @@ macro_rules! fill_body {
     }};
 }
 
-fn init_portable(st: &mut State) {
-    for _ in 0..32 {
-        let _ = clock!(st, sbox_portable, true);
-    }
-    let _ = clock!(st, sbox_portable, false);
+/// The initialisation (32 clocks in init mode, one discarded word) and the keystream fill
+/// of one S-box evaluation path, as a pair of functions compiled for that path's features.
+macro_rules! backend {
+    ($init:ident, $fill:ident, $sbox:path $(, $feature:literal)?) => {
+        $(#[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)])?
+        fn $init(st: &mut State) {
+            for _ in 0..32 {
+                let _ = clock!(st, $sbox, true);
+            }
+            let _ = clock!(st, $sbox, false);
+        }
+
+        $(#[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)])?
+        fn $fill(st: &mut State, out: &mut [u32]) {
+            fill_body!(st, out, $sbox);
+        }
+    };
 }
 
-fn fill_portable(st: &mut State, out: &mut [u32]) {
-    fill_body!(st, out, sbox_portable);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn init_avx2(st: &mut State) {
-    for _ in 0..32 {
-        let _ = clock!(st, x86::sbox_avx2, true);
-    }
-    let _ = clock!(st, x86::sbox_avx2, false);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn fill_avx2(st: &mut State, out: &mut [u32]) {
-    fill_body!(st, out, x86::sbox_avx2);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-fn init_vbmi(st: &mut State) {
-    for _ in 0..32 {
-        let _ = clock!(st, x86::sbox_vbmi, true);
-    }
-    let _ = clock!(st, x86::sbox_vbmi, false);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-fn fill_vbmi(st: &mut State, out: &mut [u32]) {
-    fill_body!(st, out, x86::sbox_vbmi);
-}
+backend!(init_portable, fill_portable, sbox_portable);
+backend!(init_avx2, fill_avx2, x86::sbox_avx2, "avx2");
+backend!(
+    init_vbmi,
+    fill_vbmi,
+    x86::sbox_vbmi,
+    "avx512f,avx512bw,avx512vbmi"
+);
 
 /// How the S-boxes are evaluated (all constant time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
