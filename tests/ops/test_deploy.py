@@ -3,6 +3,7 @@ where a builder is available."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -86,3 +87,19 @@ def test_container_file_builds() -> None:
         timeout=3000,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    runner = [builder[0], "run", "--rm", "guomi-test", "--help"]
+    if builder[1] == "bud":  # buildah runs images with podman; buildah alone cannot
+        return
+    r = subprocess.run(runner, capture_output=True, text=True, check=False, timeout=300)
+    assert r.returncode == 0 and "--tls-cert" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_container_installs_the_extras_the_server_needs() -> None:
+    """The image's run stage installs the wheel with the same extras as ``make run`` (the core
+    has no third-party dependency: without ``server`` the entrypoint stops at start)."""
+    containerfile = (DEPLOY / "Containerfile").read_text()
+    installed = re.search(r'pip install [^\n]*"\$\{wheel\}\[([a-z,]+)\]"', containerfile)
+    assert installed is not None, "the run stage must pip install the wheel with its extras"
+    run_extras = re.search(r"^RUN_EXTRAS\s*:=\s*(\S+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert run_extras is not None
+    assert set(installed.group(1).split(",")) == set(run_extras.group(1).split("+"))
