@@ -26,6 +26,18 @@ def keyset() -> Keyset:
     return Keyset.generate()
 
 
+@pytest.fixture(scope="session")
+def spark():
+    """One Spark ``local[2]`` session for every Spark test of the run (pyspark imported only
+    when a test asks for it)."""
+    from guomi.bulk._spark import spark_session  # noqa: PLC0415
+
+    session = spark_session(2)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path: Path) -> str:
     """A database URL for a table test: a SQLite file, then a fresh PostgreSQL schema."""

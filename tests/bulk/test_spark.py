@@ -14,18 +14,9 @@ import pytest
 pyspark = pytest.importorskip("pyspark") if not os.environ.get("CI") else __import__("pyspark")
 
 from guomi.bulk import Job  # noqa: E402
-from guomi.bulk._spark import spark_session  # noqa: E402
 from guomi.bulk.legacy import SparkAesDecryptor  # noqa: E402
 from guomi.fields import Field  # noqa: E402
 from tests.bulk.conftest import ROWS, read_csv  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def spark():
-    session = spark_session(2)
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def _parquet(path: Path, n: int = 5_000) -> pa.Table:

@@ -16,16 +16,14 @@ import pytest
 pytest.importorskip("pyspark") if not os.environ.get("CI") else __import__("pyspark")
 
 from guomi.bulk import Job, new_wrapped_keys  # noqa: E402
-from guomi.bulk._spark import spark_session  # noqa: E402
 from guomi.client import Client  # noqa: E402
 from guomi.fields import Field, ServiceKeyring  # noqa: E402
 from tests.bulk._service import service  # noqa: E402, F401 (the fixture)
 from tests.bulk._tables import dump, make_table  # noqa: E402
 
 
-def test_service_calls_at_most_workers_times_key_versions(service, tmp_path: Path) -> None:  # noqa: F811
+def test_service_calls_at_most_workers_times_key_versions(spark, service, tmp_path: Path) -> None:  # noqa: F811
     addr, token, log = service
-    spark = spark_session(2)
     workers = 2  # local[2]: two Python worker processes run the tasks
     url = f"sqlite:///{tmp_path / 'bank.db'}"
     rows = make_table(url, 800)

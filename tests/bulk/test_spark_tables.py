@@ -17,7 +17,6 @@ from click.testing import CliRunner  # noqa: E402
 
 from guomi.bulk import BulkValueError, Job  # noqa: E402
 from guomi.bulk._database import connect  # noqa: E402
-from guomi.bulk._spark import spark_session  # noqa: E402
 from guomi.cli import cli  # noqa: E402
 from guomi.fields import BlindIndex, Field  # noqa: E402
 from guomi.keys import Keyset  # noqa: E402
@@ -29,14 +28,6 @@ from tests.bulk._tables import (  # noqa: E402
     make_table,
 )
 from tests.bulk.conftest import PASSPHRASE  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def spark():
-    session = spark_session(2)
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def test_in_place_spark_then_embedded_decrypt(spark, db_url: str, keyset: Keyset) -> None:
